@@ -1,0 +1,65 @@
+"""Commands that find items: related and search."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from shadowmatch_kb.cli.items import JsonOption, KbOption, SinceOption, check_date
+from shadowmatch_kb.cli.output import open_kb, print_json, reporting_errors, stdout
+from shadowmatch_kb.model import SearchResult
+
+KOption = Annotated[int, typer.Option("-k", min=1, max=1000, help="How many results.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the app."""
+    app.command("related")(related)
+    app.command("search")(search)
+
+
+def _print_results(results: list[SearchResult], as_json: bool) -> None:
+    if as_json:
+        print_json({"results": [r.to_dict() for r in results]})
+        return
+    console = stdout()
+    if not results:
+        console.print("no results")
+    for n, r in enumerate(results, start=1):
+        console.print(f"{n:2}. {r.title}  [dim]{r.published or ''}  {r.id}  {r.score:.3f}[/dim]")
+        if r.snippet:
+            console.print(f"    {r.snippet}", markup=False)
+
+
+def related(
+    ctx: typer.Context,
+    item_id: Annotated[str, typer.Argument(metavar="ID", help="The item's id.")],
+    k: KOption = 10,
+    as_json: JsonOption = False,
+    kb_dir: KbOption = None,
+) -> None:
+    """The items closest to one item, by the embedding index."""
+    kb = open_kb(ctx, kb_dir)
+    with reporting_errors(ctx, kb):
+        _print_results(kb.related(item_id, k=k), as_json)
+
+
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="Words or a question, e.g. 'nurses documentation AI'.")],
+    k: KOption = 10,
+    sector: Annotated[str | None, typer.Option("--sector", help="Only items in this sector.")] = None,
+    theme: Annotated[str | None, typer.Option("--theme", help="Only items with this theme.")] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only items with this analyst tag.")] = None,
+    since: SinceOption = None,
+    as_json: JsonOption = False,
+    kb_dir: KbOption = None,
+) -> None:
+    """Hybrid search: keyword (BM25) and semantic rankings fused, with filters."""
+    from shadowmatch_kb.store.sqlite import ItemFilter
+
+    where = ItemFilter(sector=sector, theme=theme, tag=tag, since=check_date(since))
+    kb = open_kb(ctx, kb_dir)
+    with reporting_errors(ctx, kb):
+        _print_results(kb.search(query, k=k, where=where), as_json)

@@ -1,0 +1,116 @@
+"""Main text and metadata of one article from its HTML, with trafilatura.
+
+Settings: ``favor_precision=True`` and no comments. On the Zyte article-extraction benchmark
+(181 pages, 4-gram shingle F1) that scored best of trafilatura's presets with this version; the
+default preset keeps more page furniture (share bars, reprint notices) for a small gain in recall.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from shadowmatch_kb.errors import InputError
+
+if TYPE_CHECKING:
+    from trafilatura.settings import Document
+
+__all__ = ["ExtractedArticle", "extract_article"]
+
+# trafilatura and the libraries it drives log warnings and errors for ordinary bad pages; the caller
+# gets an InputError instead, so their records would only be noise in an application's logs.
+_QUIET_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext", "readability")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+
+
+@dataclass
+class ExtractedArticle:
+    """The article found in a page: its text and whatever metadata the page states."""
+
+    title: str | None
+    text: str
+    published: str | None  # YYYY-MM-DD
+    author: str | None
+    site: str | None
+    url: str | None
+    language: str | None  # as the page declares it, e.g. "en" or "pt-br"
+    description: str | None
+
+
+@contextmanager
+def _quiet_logs() -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _clean(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = " ".join(value.split())
+    return value or None
+
+
+def _declared_language(tree: Any) -> str | None:
+    candidates = [tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")]
+    candidates += tree.xpath(
+        '//meta[@http-equiv="content-language" or @http-equiv="Content-Language"]/@content'
+    )
+    candidates += tree.xpath('//meta[@property="og:locale"]/@content')
+    for candidate in candidates:
+        value = (candidate or "").split(",")[0].strip()
+        if _LANGUAGE.match(value):
+            return value.replace("_", "-").lower()
+    return None
+
+
+def _run_trafilatura(tree: Any, url: str | None) -> Document | None:
+    import trafilatura  # heavy (lxml, htmldate, justext); only commands that extract pay for it
+    from trafilatura.settings import Document
+
+    def run(favor_precision: bool) -> Document | None:
+        found = trafilatura.bare_extraction(
+            tree, url=url, with_metadata=True, include_comments=False, favor_precision=favor_precision
+        )
+        return found if isinstance(found, Document) and (found.text or "").strip() else None
+
+    # The precision preset now and then drops all of a thin page; the default preset still finds it.
+    return run(favor_precision=True) or run(favor_precision=False)
+
+
+def extract_article(html: str, *, url: str | None = None) -> ExtractedArticle:
+    """Extract the main text and metadata of an article page; raise InputError when there is none."""
+    from trafilatura.utils import load_html
+
+    source = url or "html"
+    with _quiet_logs():
+        tree = load_html(html) if html and html.strip() else None
+        if tree is None:
+            raise InputError(source, "no article text found")
+        language = _declared_language(tree)
+        document = _run_trafilatura(tree, url)
+    if document is None:
+        raise InputError(source, "no article text found")
+    text = (document.text or "").strip()
+    date = _clean(document.date)
+    return ExtractedArticle(
+        title=_clean(document.title),
+        text=text,
+        published=date[:10] if date and _DATE.match(date) else None,
+        author=_clean(document.author),
+        site=_clean(document.sitename),
+        url=_clean(document.url) or url,
+        language=language,
+        description=_clean(document.description),
+    )

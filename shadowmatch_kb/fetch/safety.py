@@ -1,0 +1,114 @@
+"""Which URLs the fetcher may reach, and the one spelling of a URL the knowledge base keeps.
+
+A knowledge base that fetches URLs typed or discovered by others must not become a way to read
+the machine's own services or its private network, so every hop is checked here before any
+connection is made.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit, urlunsplit
+
+from shadowmatch_kb.errors import FetchError, InputError
+
+__all__ = ["TRACKING_PARAMETERS", "canonicalize_url", "check_url_allowed", "is_public_address"]
+
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# Parameters that only tell the linking site who clicked; they never change the page itself.
+TRACKING_PARAMETERS = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid", "ref_src", "igshid"})
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """Return True when the address is an ordinary public unicast address."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        # ::ffff:127.0.0.1 reaches 127.0.0.1; judge the IPv4 address it carries.
+        address = address.ipv4_mapped
+    if (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    ):
+        return False
+    # is_global also rules out ranges none of the flags above name, e.g. 100.64.0.0/10 (carrier NAT).
+    return address.is_global
+
+
+def _resolve(url: str, host: str, port: int | None) -> list[IPAddress]:
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise FetchError(url, f"cannot resolve host {host}: {exc}") from exc
+    addresses: list[IPAddress] = []
+    for info in infos:
+        raw = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone such as %eth0
+        try:
+            addresses.append(ipaddress.ip_address(raw))
+        except ValueError:
+            continue
+    if not addresses:
+        raise FetchError(url, f"cannot resolve host {host}: no usable address")
+    return addresses
+
+
+def check_url_allowed(url: str, *, allow_private: bool = False) -> None:
+    """Raise FetchError unless the URL is http(s) and its host resolves only to public addresses."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        shown = scheme or "no scheme"
+        raise FetchError(url, f"only http and https URLs can be fetched, not {shown}")
+    host = parts.hostname
+    if not host:
+        raise FetchError(url, "the URL has no host")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise FetchError(url, f"invalid port: {exc}") from exc
+    if allow_private:
+        return
+    for address in _resolve(url, host, port):
+        # One private answer is enough to refuse: the client may connect to any of them.
+        if not is_public_address(address):
+            raise FetchError(
+                url,
+                f"refusing to fetch {host}: it resolves to a private or loopback address ({address}); "
+                "pass --allow-private to allow it",
+            )
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.startswith("utm_") or lowered in TRACKING_PARAMETERS
+
+
+def _clean_query(query: str) -> str:
+    # Work on the raw pairs so the kept parameters stay byte-for-byte as they were (no re-encoding).
+    kept = [pair for pair in query.split("&") if pair and not _is_tracking(pair.split("=", 1)[0])]
+    return "&".join(kept)
+
+
+def canonicalize_url(url: str) -> str:
+    """Return the URL in the one spelling the knowledge base stores (no fragment, no tracking)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise InputError(url, f"invalid port: {exc}") from exc
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and DEFAULT_PORTS.get(scheme) != port:
+        netloc = f"{netloc}:{port}"
+    if parts.username is not None:
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = f"{userinfo}@{netloc}"
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, _clean_query(parts.query), ""))

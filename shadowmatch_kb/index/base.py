@@ -1,0 +1,78 @@
+"""The VectorIndex protocol shared by the flat and the Chroma index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["IndexEntry", "VectorHit", "VectorIndex"]
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """What an index knows of one item: its content hash and how many chunk vectors."""
+
+    item_id: str
+    content_hash: str
+    chunks: int
+
+
+@dataclass(frozen=True)
+class VectorHit:
+    """One item found by a vector query; ``score`` is cosine similarity."""
+
+    item_id: str
+    score: float
+    chunk: int  # -1 for the item-level vector, else the chunk number that matched best
+
+
+class VectorIndex(Protocol):
+    """Item-level and chunk-level vectors, searchable by cosine similarity.
+
+    Each item has one item vector and zero or more chunk vectors. ``upsert`` replaces
+    everything stored for an item. ``model`` is the embedding model that built the index.
+    """
+
+    model: str
+    dimension: int
+
+    def upsert(
+        self,
+        item_id: str,
+        content_hash: str,
+        item_vector: np.ndarray,
+        chunk_vectors: np.ndarray,
+    ) -> None:
+        """Store or replace an item's vectors (shape (dim,) and (n, dim))."""
+        ...
+
+    def delete(self, item_ids: list[str]) -> None:
+        """Forget these items (unknown ids are ignored)."""
+        ...
+
+    def entries(self) -> dict[str, IndexEntry]:
+        """Every item held, by id."""
+        ...
+
+    def item_vector(self, item_id: str) -> np.ndarray | None:
+        """The item-level vector of one item, or None when absent."""
+        ...
+
+    def query_items(self, vector: np.ndarray, k: int, exclude: set[str] | None = None) -> list[VectorHit]:
+        """Nearest items by their item-level vectors, best first."""
+        ...
+
+    def query_chunks(self, vector: np.ndarray, k: int) -> list[VectorHit]:
+        """Nearest items by their best-matching chunk vector, best first, one hit per item."""
+        ...
+
+    def flush(self) -> None:
+        """Make every change durable (atomically for file-based indexes)."""
+        ...
+
+    def clear(self) -> None:
+        """Remove every vector (used by reindex)."""
+        ...

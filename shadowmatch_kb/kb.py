@@ -1,0 +1,467 @@
+"""KnowledgeBase: opens a KB directory, picks the concrete backends and runs the pipeline.
+
+This is the one place that constructs stores, indexes and embedders; the CLI and the web
+layer talk only to this class and to the shapes in ``model``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shadowmatch_kb.config import Config
+from shadowmatch_kb.embed.base import DEFAULT_MODEL, Embedder
+from shadowmatch_kb.errors import (
+    BackendError,
+    IndexMismatchError,
+    InputError,
+    NotFoundError,
+    ShadowmatchError,
+)
+from shadowmatch_kb.index.base import VectorIndex
+from shadowmatch_kb.model import Item, SearchResult
+from shadowmatch_kb.progress import NullProgress, Progress
+from shadowmatch_kb.store.lock import WriteLock
+from shadowmatch_kb.store.sqlite import ItemFilter, SqliteStore
+
+__all__ = ["DoctorReport", "IngestResult", "KnowledgeBase"]
+
+# Bumped when readers change what they make of the same bytes, so re-imports pick the change up.
+_READER_VERSION = b"1"
+
+
+@dataclass
+class IngestResult:
+    """The outcome of one input, as in SPEC.md's ingest JSON."""
+
+    input: str
+    id: str | None
+    status: str  # added | updated | unchanged | failed
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of SPEC.md."""
+        return {"input": self.input, "id": self.id, "status": self.status, "error": self.error}
+
+
+@dataclass
+class DoctorReport:
+    """Problems break the record or the index; notes are harmless (e.g. items not yet embedded)."""
+
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class KnowledgeBase:
+    """One knowledge-base directory: ``corpus/`` (the record) and ``indexes/`` (derived)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.notices: list[str] = []  # warnings for the user; the CLI prints them to stderr
+        self._store: SqliteStore | None = None
+        self._index: VectorIndex | None = None
+        self._doc_embedder: Embedder | None = None
+        self._query_embedder: Embedder | None = None
+
+    @classmethod
+    def open(cls, kb_dir: str | Path | None = None, **options: Any) -> KnowledgeBase:
+        """Open the KB at ``kb_dir`` (else $SHADOWMATCH_KB, else the current directory)."""
+        return cls(Config.resolve(kb_dir, **options))
+
+    def close(self) -> None:
+        """Release the store connection."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----- backends -------------------------------------------------------------------
+
+    @property
+    def exists(self) -> bool:
+        """True when the directory holds a record store."""
+        return self.config.store_path.exists()
+
+    @property
+    def store(self) -> SqliteStore:
+        """The record store; reading a directory that has none is a clear error."""
+        if self._store is None:
+            if not self.exists:
+                raise NotFoundError(
+                    f"no knowledge base in {self.config.kb_dir} (corpus/kb.sqlite is missing); "
+                    "create one with `smkb ingest PATH` or point --kb at one"
+                )
+            self._store = SqliteStore(self.config.store_path)
+        return self._store
+
+    def _create_store(self) -> SqliteStore:
+        if self._store is None:
+            self._store = SqliteStore(self.config.store_path)
+        return self._store
+
+    @property
+    def _meta_path(self) -> Path:
+        return self.config.indexes_dir / "index.json"
+
+    def index_meta(self) -> dict[str, Any] | None:
+        """What built the index (kind, model, dimension), or None when there is no index."""
+        try:
+            return dict(json.loads(self._meta_path.read_text()))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise BackendError(f"{self._meta_path} is unreadable ({exc}); run `smkb reindex`") from exc
+
+    def _write_meta(self, model: str, dimension: int) -> None:
+        meta = {"kind": self.config.index_kind, "model": model, "dimension": dimension}
+        if self.config.chroma_url:
+            meta["chroma_url"] = self.config.chroma_url
+        self._meta_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._meta_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(meta, indent=2) + "\n")
+        os.replace(tmp, self._meta_path)
+
+    @property
+    def model_name(self) -> str:
+        """The embedding model: the one asked for, else the index's, else the bundled default."""
+        meta = self.index_meta()
+        if self.config.model:
+            if meta and meta["model"] != self.config.model:
+                raise IndexMismatchError(
+                    f"the index was built with {meta['model']!r}, not {self.config.model!r}; "
+                    f"run `smkb reindex --model {self.config.model}` to rebuild it with the new model"
+                )
+            return self.config.model
+        return str(meta["model"]) if meta else DEFAULT_MODEL
+
+    def _make_index(self, model: str, dimension: int) -> VectorIndex:
+        if self.config.index_kind == "flat":
+            from shadowmatch_kb.index.flat import FlatIndex
+
+            return FlatIndex(self.config.indexes_dir / "flat", model, dimension)
+        from shadowmatch_kb.index.chroma import ChromaIndex
+
+        if self.config.chroma_url:
+            return ChromaIndex.http(self.config.chroma_url, model=model, dimension=dimension)
+        return ChromaIndex.persistent(self.config.indexes_dir / "chroma", model=model, dimension=dimension)
+
+    def index(self) -> VectorIndex | None:
+        """The vector index for queries, or None when none has been built yet."""
+        if self._index is None:
+            meta = self.index_meta()
+            if meta is None:
+                return None
+            if meta.get("kind", "flat") != self.config.index_kind:
+                raise IndexMismatchError(
+                    f"the index in {self.config.indexes_dir} is a {meta.get('kind')} index, "
+                    f"not {self.config.index_kind}; run `smkb reindex` to rebuild it"
+                )
+            self._index = self._make_index(self.model_name, int(meta["dimension"]))
+        return self._index
+
+    def _writable_index(self) -> VectorIndex:
+        index = self.index()
+        if index is None:
+            embedder = self.doc_embedder()
+            index = self._make_index(embedder.model_name, embedder.dimension)
+            self._write_meta(embedder.model_name, embedder.dimension)
+            self._index = index
+        return index
+
+    def doc_embedder(self) -> Embedder:
+        """The sentence-transformers model that embeds documents (loaded once, on first use)."""
+        if self._doc_embedder is None:
+            from shadowmatch_kb.embed.sentence_transformer import SentenceTransformerEmbedder
+
+            self._doc_embedder = SentenceTransformerEmbedder(self.model_name)
+        return self._doc_embedder
+
+    def query_embedder(self) -> Embedder:
+        """The fast ONNX query embedder, or sentence-transformers with a notice when not exported."""
+        if self._query_embedder is None:
+            from shadowmatch_kb.embed.onnx import load_query_embedder
+
+            self._query_embedder, warning = load_query_embedder(self.config.indexes_dir, self.model_name)
+            if warning:
+                self.notices.append(warning)
+        return self._query_embedder
+
+    def _ensure_onnx_export(self) -> None:
+        """Export the document model to ONNX once, so later queries need no torch."""
+        from shadowmatch_kb.embed.onnx import export_dir_for
+
+        target = export_dir_for(self.config.indexes_dir, self.model_name)
+        if (target / "export.json").exists():
+            return
+        embedder = self.doc_embedder()
+        try:
+            embedder.export_onnx(target)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - any exporter failure only costs query speed
+            self.notices.append(f"could not export {self.model_name} to ONNX ({exc}); queries will be slower")
+
+    def writing(self) -> WriteLock:
+        """The write lock: one writer at a time; others wait for it."""
+        return WriteLock(self.config.corpus_dir / "write.lock", timeout=self.config.lock_timeout)
+
+    # ----- ingest -----------------------------------------------------------------------
+
+    def ingest(
+        self,
+        inputs: Iterable[str],
+        *,
+        tags: Iterable[str] = (),
+        allow_private: bool = False,
+        progress: Progress | None = None,
+    ) -> list[IngestResult]:
+        """Import files, folders and URLs; one bad input never stops the others."""
+        from shadowmatch_kb.ingest.readers import expand_inputs
+
+        progress = progress or NullProgress()
+        values = list(expand_inputs(inputs))
+        tags = sorted({t.strip() for t in tags if t.strip()})
+        results: list[IngestResult] = []
+        with self.writing():
+            self._create_store()
+            progress.start("Importing", len(values))
+            for value in values:
+                results.append(self._ingest_one(value, tags, allow_private))
+                progress.advance()
+            progress.finish()
+            self._sync(progress)
+        return results
+
+    def _ingest_one(self, value: str, tags: list[str], allow_private: bool) -> IngestResult:
+        from shadowmatch_kb.ingest.readers import read_input, text_hash
+
+        try:
+            loaded = read_input(value, user_agent=self.config.user_agent, allow_private=allow_private)
+            item = loaded.item
+            content_hash = hashlib.sha256(_READER_VERSION + b"\0" + loaded.raw.content).hexdigest()
+            state = self.store.state(item.id)
+            if state is not None and state.content_hash == content_hash:
+                if tags:
+                    self.store.add_tags(item.id, tags, [])
+                return IngestResult(value, item.id, "unchanged")
+            digest = text_hash(item)
+            item.duplicate_of = self.store.find_by_text_hash(digest, item.id)
+            item.tags = tags
+            self.store.put_item(item, content_hash=content_hash, text_hash=digest, raw=loaded.raw)
+            return IngestResult(value, item.id, "updated" if state else "added")
+        except InputError as exc:
+            # The input is reported beside the error already: keep just the reason.
+            return IngestResult(value, None, "failed", _one_line(exc.reason))
+        except ShadowmatchError as exc:
+            return IngestResult(value, None, "failed", _one_line(exc))
+        except Exception as exc:  # noqa: BLE001 - a reader bug must not stop the other inputs
+            return IngestResult(value, None, "failed", _one_line(exc, prefix=type(exc).__name__))
+
+    def _sync(self, progress: Progress) -> None:
+        from shadowmatch_kb.index.sync import sync_index
+
+        if self.store.count() == 0 and self.index() is None:
+            return
+        index = self._writable_index()
+        sync_index(self.store, index, self.doc_embedder, progress=progress)
+        if self._doc_embedder is not None:
+            self._ensure_onnx_export()
+
+    def reindex(self, *, progress: Progress | None = None) -> dict[str, Any]:
+        """Rebuild every derived index from ``corpus/`` (with the configured model)."""
+        from shadowmatch_kb.index.sync import sync_index
+
+        progress = progress or NullProgress()
+        with self.writing():
+            self.store.rebuild_fts()
+            self._index = None
+            shutil.rmtree(self.config.indexes_dir / "flat", ignore_errors=True)
+            old_meta = self.index_meta()
+            self._meta_path.unlink(missing_ok=True)
+            if self.config.index_kind == "chroma":
+                self._clear_chroma(old_meta)
+            if not self.config.model and old_meta:
+                self.config = _with_model(self.config, old_meta["model"])
+            index = self._writable_index()
+            report = sync_index(self.store, index, self.doc_embedder, progress=progress)
+            self._ensure_onnx_export()
+        return {
+            "items": report.embedded,
+            "chunks": report.chunks,
+            "seconds": round(report.seconds, 2),
+            "model": self.model_name,
+            "index": self.config.index_kind,
+        }
+
+    def _clear_chroma(self, old_meta: dict[str, Any] | None) -> None:
+        embedder = self.doc_embedder()
+        try:
+            self._make_index(embedder.model_name, embedder.dimension).clear()
+        except IndexMismatchError:
+            # Collections made by another model: clearing does not need to agree with them.
+            assert old_meta is not None
+            self._make_index(old_meta["model"], int(old_meta["dimension"])).clear()
+
+    # ----- reads --------------------------------------------------------------------------
+
+    def get(self, item_id: str) -> Item:
+        """One item; NotFoundError when the id is unknown."""
+        return self.store.get(_normalise_id(item_id))
+
+    def list_items(self, where: ItemFilter | None = None, *, limit: int | None = None) -> list[Item]:
+        """Items matching the filter, newest first."""
+        ids = self.store.filtered_ids(where or ItemFilter(), limit=limit)
+        found = self.store.get_many(ids)
+        return [found[i] for i in ids if i in found]
+
+    def tag(
+        self,
+        item_id: str,
+        *,
+        add: Iterable[str] = (),
+        remove: Iterable[str] = (),
+        sectors: list[str] | None = None,
+        themes: list[str] | None = None,
+    ) -> Item:
+        """Change an item's tags and correct its sectors or themes, as an analyst edit."""
+        item_id = _normalise_id(item_id)
+        with self.writing():
+            add = [t.strip() for t in add if t.strip()]
+            remove = [t.strip() for t in remove if t.strip()]
+            self.store.add_tags(item_id, add, remove)
+            if sectors is not None:
+                self.store.record_edit(item_id, "sectors", _clean_list(sectors))
+            if themes is not None:
+                self.store.record_edit(item_id, "themes", _clean_list(themes))
+        return self.store.get(item_id)
+
+    def related(self, item_id: str, *, k: int = 10) -> list[SearchResult]:
+        """The items closest to one item by the embedding index, best first."""
+        item = self.get(item_id)
+        index = self.index()
+        vector = index.item_vector(item.id) if index is not None else None
+        if index is None or vector is None:
+            raise BackendError(f"item {item.id} is not in the index yet; run `smkb reindex`")
+        same = {item.id} | ({item.duplicate_of} if item.duplicate_of else set())
+        hits = index.query_items(vector, k + 10, exclude=same)
+        rows = self.store.brief_rows([h.item_id for h in hits])
+        results = []
+        for hit in hits:
+            row = rows.get(hit.item_id)
+            # Duplicates are counted once: only the original of a group is listed.
+            if row is None or row["duplicate_of"] is not None:
+                continue
+            results.append(SearchResult(row["id"], row["title"], row["url"], row["published"], hit.score))
+        return results[:k]
+
+    def closest(self, item_id: str, *, k: int = 5) -> list[SearchResult]:
+        """Related items for rendering; empty, with a notice, when the index is not built."""
+        try:
+            return self.related(item_id, k=k)
+        except BackendError as exc:
+            self.notices.append(str(exc))
+            return []
+
+    def search(self, query: str, *, k: int = 10, where: ItemFilter | None = None) -> list[SearchResult]:
+        """Hybrid keyword + semantic search with filters, best first."""
+        from shadowmatch_kb.search.run import hybrid_search
+
+        return hybrid_search(self, query, k=k, where=where or ItemFilter())
+
+    def iter_all(self) -> Iterator[Item]:
+        """Every item, in id order, in batches (for export)."""
+        ids = sorted(self.store.content_hashes())
+        for start in range(0, len(ids), 200):
+            batch = ids[start : start + 200]
+            found = self.store.get_many(batch)
+            for item_id in batch:
+                yield found[item_id]
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of the record and the state of the index."""
+        from shadowmatch_kb.index.sync import pending_changes
+
+        counts = self.store.stats()
+        counts["sectors"] = self.store.facet_counts("sectors")
+        counts["themes"] = self.store.facet_counts("themes")
+        meta = self.index_meta()
+        index_info: dict[str, Any] = {"kind": self.config.index_kind, "built": meta is not None}
+        if meta:
+            index_info["model"] = meta["model"]
+            index_info["dimension"] = meta["dimension"]
+            index = self.index()
+            assert index is not None
+            entries = index.entries()
+            to_embed, to_remove = pending_changes(self.store, index)
+            index_info.update(
+                items=len(entries),
+                chunks=sum(e.chunks for e in entries.values()),
+                pending=len(to_embed) + len(to_remove),
+            )
+        counts["index"] = index_info
+        counts["kb"] = str(self.config.kb_dir)
+        return counts
+
+    def doctor(self) -> DoctorReport:
+        """Check the record and the index; problems need action, notes do not."""
+        from shadowmatch_kb.embed.onnx import export_dir_for
+        from shadowmatch_kb.index.sync import pending_changes
+
+        report = DoctorReport(problems=self.store.check())
+        try:
+            index = self.index()
+        except ShadowmatchError as exc:
+            report.problems.append(f"index: {exc}")
+            return report
+        if index is None:
+            if self.store.count():
+                report.notes.append("no vector index yet; `smkb reindex` builds it")
+            return report
+        to_embed, to_remove = pending_changes(self.store, index)
+        if to_embed:
+            report.notes.append(
+                f"{len(to_embed)} item(s) not embedded yet (an import was interrupted?); "
+                "the next `smkb ingest` or `smkb reindex` embeds them"
+            )
+        if to_remove:
+            report.problems.append(
+                f"{len(to_remove)} vector(s) of items that are not in the record; run `smkb reindex`"
+            )
+        if not (export_dir_for(self.config.indexes_dir, self.model_name) / "export.json").exists():
+            report.notes.append(
+                "no ONNX export of the model yet: queries load sentence-transformers (slower)"
+            )
+        return report
+
+
+def _one_line(exc: BaseException | str, prefix: str | None = None) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{prefix}: {text}" if prefix else text
+
+
+def _clean_list(values: list[str]) -> list[str]:
+    seen: list[str] = []
+    for value in values:
+        value = value.strip()
+        if value and value not in seen:
+            seen.append(value)
+    return seen
+
+
+def _normalise_id(item_id: str) -> str:
+    return item_id.strip().lower()
+
+
+def _with_model(config: Config, model: str) -> Config:
+    from dataclasses import replace
+
+    return replace(config, model=model)

@@ -1,0 +1,94 @@
+"""Run a hybrid search against a knowledge base: filters, both rankings, fusion, snippets."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shadowmatch_kb.embed.chunking import chunk_text
+from shadowmatch_kb.model import SearchResult
+from shadowmatch_kb.search.hybrid import reciprocal_rank_fusion
+from shadowmatch_kb.store.sqlite import ItemFilter
+
+if TYPE_CHECKING:
+    from shadowmatch_kb.kb import KnowledgeBase
+
+__all__ = ["hybrid_search"]
+
+SNIPPET_CHARS = 240
+
+
+def hybrid_search(kb: KnowledgeBase, query: str, *, k: int, where: ItemFilter) -> list[SearchResult]:
+    """Keyword and semantic rankings of ``query`` fused by reciprocal rank, with snippets."""
+    query = query.strip()
+    if not query:
+        return []
+    store = kb.store
+    allowed = None if where.is_empty() else set(store.filtered_ids(where))
+    if allowed is not None and not allowed:
+        return []
+    # Filters drop candidates after ranking, so fetch more when filtering.
+    depth = max(50, 5 * k) if allowed is None else max(300, 30 * k)
+
+    keyword_hits = store.keyword_search(query, limit=depth)
+    snippets = {item_id: snippet for item_id, _, snippet in keyword_hits}
+    keyword_ids = [item_id for item_id, _, _ in keyword_hits]
+
+    semantic_ids: list[str] = []
+    best_chunk: dict[str, int] = {}
+    index = kb.index()
+    if index is None:
+        if store.count():
+            kb.notices.append("no vector index yet: keyword results only; run `smkb reindex`")
+    else:
+        vector = kb.query_embedder().embed_batch([query])[0]
+        scores: dict[str, float] = {}
+        for chunk_hit in index.query_chunks(vector, depth):
+            scores[chunk_hit.item_id] = chunk_hit.score
+            best_chunk[chunk_hit.item_id] = chunk_hit.chunk
+        for item_hit in index.query_items(vector, depth):
+            if item_hit.score > scores.get(item_hit.item_id, -2.0):
+                scores[item_hit.item_id] = item_hit.score
+                best_chunk.pop(item_hit.item_id, None)
+        semantic_ids = sorted(scores, key=lambda i: -scores[i])
+
+    if allowed is not None:
+        keyword_ids = [i for i in keyword_ids if i in allowed]
+        semantic_ids = [i for i in semantic_ids if i in allowed]
+    fused = reciprocal_rank_fusion([keyword_ids, semantic_ids])
+    rows = store.brief_rows([hit.item_id for hit in fused[: k + 20]])
+    results: list[SearchResult] = []
+    for hit in fused:
+        row = rows.get(hit.item_id)
+        if row is None or row["duplicate_of"] is not None:
+            continue  # a duplicate is represented by its original
+        results.append(
+            SearchResult(
+                row["id"],
+                row["title"],
+                row["url"],
+                row["published"],
+                round(hit.score, 6),
+                snippets.get(hit.item_id),
+            )
+        )
+        if len(results) == k:
+            break
+    _fill_semantic_snippets(kb, results, best_chunk)
+    return results
+
+
+def _fill_semantic_snippets(
+    kb: KnowledgeBase, results: list[SearchResult], best_chunk: dict[str, int]
+) -> None:
+    """Hits found only by meaning get the chunk that matched (or the summary) as their snippet."""
+    missing = [r for r in results if not r.snippet]
+    if not missing:
+        return
+    items = kb.store.get_many([r.id for r in missing])
+    for result in missing:
+        item = items[result.id]
+        chunk_no = best_chunk.get(result.id, -1)
+        chunks = chunk_text(item.text) if chunk_no >= 0 else []
+        text = chunks[chunk_no] if 0 <= chunk_no < len(chunks) else (item.summary or item.text)
+        text = " ".join(text.split())
+        result.snippet = text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"

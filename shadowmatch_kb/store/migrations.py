@@ -1,0 +1,105 @@
+"""Numbered schema migrations of the record store, applied in order and recorded."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+__all__ = ["MIGRATIONS", "apply_migrations"]
+
+
+def m001_create_items(db: sqlite3.Connection) -> None:
+    """Items, their raw inputs, tags, analyst edits and the full-text index."""
+    _run_statements(
+        db,
+        """
+        CREATE TABLE items (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            url TEXT,
+            published TEXT,
+            source TEXT,
+            author TEXT,
+            site TEXT,
+            language TEXT,
+            kind TEXT NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            summary TEXT NOT NULL DEFAULT '',
+            keywords TEXT NOT NULL DEFAULT '[]',
+            themes TEXT NOT NULL DEFAULT '[]',
+            sectors TEXT NOT NULL DEFAULT '[]',
+            signals TEXT NOT NULL DEFAULT '[]',
+            reference_closest TEXT NOT NULL DEFAULT '[]',
+            duplicate_of TEXT,
+            text_hash TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX items_published ON items(published);
+        CREATE INDEX items_text_hash ON items(text_hash);
+        CREATE TABLE raw_inputs (
+            item_id TEXT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+            input TEXT NOT NULL,
+            media_type TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            compressed BLOB NOT NULL,
+            stored_at TEXT NOT NULL
+        );
+        CREATE TABLE item_tags (
+            item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (item_id, tag)
+        );
+        CREATE INDEX item_tags_tag ON item_tags(tag);
+        CREATE TABLE analyst_edits (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            field TEXT NOT NULL,
+            value TEXT NOT NULL,
+            edited_at TEXT NOT NULL
+        );
+        CREATE INDEX analyst_edits_item ON analyst_edits(item_id, field);
+        CREATE VIRTUAL TABLE items_fts USING fts5(
+            item_id UNINDEXED, title, summary, keywords, body,
+            tokenize = 'porter unicode61 remove_diacritics 2'
+        );
+        """,
+    )
+
+
+def _run_statements(db: sqlite3.Connection, script: str) -> None:
+    # executescript() would commit the surrounding transaction; run statements one by one instead.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
+    (1, "m001_create_items", m001_create_items),
+]
+
+
+def apply_migrations(db: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet recorded; returns the names applied."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    done = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
+    applied = []
+    for version, name, migrate in MIGRATIONS:
+        if version in done:
+            continue
+        # Each migration and its record land together or not at all.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            migrate(db)
+            db.execute("INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))", (version, name))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied

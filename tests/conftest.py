@@ -1,0 +1,99 @@
+"""Shared fixtures; also forbids any connection that leaves this machine."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "corpus" / "demo"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED_DATA = SHARED / "data"
+SEEDS = SHARED / "seeds"
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _is_local(address: object) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    host = address[0] if isinstance(address, tuple) else address
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if not _is_local(address):
+        raise OSError(f"tests may not reach the network: {address!r}")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    if not _is_local(address):
+        raise OSError(f"tests may not reach the network: {address!r}")
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _offline_guard():
+    """Refuse every socket connection that is not to loopback."""
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _no_hub(monkeypatch):
+    """Model hubs are never reachable; make libraries fail fast instead of retrying."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
+
+
+def require_shared(*parts: str) -> Path:
+    """Return a path under ../shared/data, or skip the test with the reason."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (real test data lives in ../shared/data beside the checkout)")
+    return path
+
+
+def smkb(*args: str, kb: Path | None = None):
+    """Run one command in-process; returns the click Result (stdout and stderr kept apart)."""
+    from typer.testing import CliRunner
+
+    from shadowmatch_kb.cli.app import app
+
+    argv = (["--kb", str(kb)] if kb else []) + list(args)
+    return CliRunner().invoke(app, argv, catch_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def demo_kb(tmp_path_factory) -> Path:
+    """The demo corpus imported once into a fresh KB (real model, flat index, ONNX export)."""
+    kb = tmp_path_factory.mktemp("demo_kb")
+    result = smkb("ingest", str(DEMO), "--json", kb=kb)
+    assert result.exit_code == 0, result.stderr
+    return kb
+
+
+@pytest.fixture
+def seed_onnx(demo_kb):
+    """Copy the demo KB's ONNX export into a new KB, so each test need not export the model again."""
+    import shutil
+
+    def seed(kb: Path) -> None:
+        shutil.copytree(demo_kb / "indexes" / "onnx", kb / "indexes" / "onnx")
+
+    return seed

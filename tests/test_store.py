@@ -1,0 +1,135 @@
+"""The record store: migrations, writes, analyst edits, filters, full text, consistency."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from shadowmatch_kb.errors import NotFoundError
+from shadowmatch_kb.model import Item, Signal
+from shadowmatch_kb.store.migrations import MIGRATIONS
+from shadowmatch_kb.store.sqlite import ItemFilter, RawInput, SqliteStore, fts_query
+
+
+def make_item(n: int, **fields) -> Item:
+    base = {
+        "id": f"{n:032x}",
+        "title": f"Item {n} about nurses and AI scribes",
+        "published": f"2024-0{n % 9 + 1}-01",
+        "text": f"Body {n}: hospitals adopt ambient documentation tools.",
+        "summary": "A short summary.",
+        "keywords": ["nursing", "documentation"],
+        "themes": ["task automation"],
+        "sectors": ["healthcare"],
+        "signals": [
+            Signal("AI scribes spread", "manual notes to drafts", "notes drafted by default", "cost")
+        ],
+    }
+    base.update(fields)
+    return Item(**base)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqliteStore(tmp_path / "corpus" / "kb.sqlite")
+    yield s
+    s.close()
+
+
+def put(store: SqliteStore, item: Item, content: bytes = b"raw") -> None:
+    store.put_item(
+        item, content_hash=f"c{len(content)}", text_hash=item.id, raw=RawInput("in", "text/plain", content)
+    )
+
+
+def test_migrations_are_recorded_once(tmp_path):
+    path = tmp_path / "kb.sqlite"
+    SqliteStore(path).close()
+    SqliteStore(path).close()  # a second open applies nothing again
+    rows = sqlite3.connect(path).execute("SELECT version, name FROM schema_migrations").fetchall()
+    assert rows == [(v, n) for v, n, _ in MIGRATIONS]
+
+
+def test_round_trip_of_every_field(store):
+    item = make_item(1, url="https://example.org/a", reference_closest=["b" * 32], author="A. Writer")
+    put(store, item, b"original bytes")
+    got = store.get(item.id)
+    assert got.to_dict() == item.to_dict()
+    assert store.raw_input(item.id).content == b"original bytes"
+
+
+def test_update_keeps_tags_and_edits(store):
+    item = make_item(2)
+    put(store, item)
+    store.add_tags(item.id, ["review"], [])
+    store.record_edit(item.id, "sectors", ["health and social work"])
+    put(store, make_item(2, title="New title", sectors=["retail"]), b"changed")
+    got = store.get(item.id)
+    assert got.title == "New title"
+    assert got.tags == ["review"]
+    assert got.sectors == ["health and social work"]  # the analyst's correction wins
+    assert store.analyst_edits(item.id)[0]["value"] == ["health and social work"]
+
+
+def test_unknown_id_is_not_found(store):
+    with pytest.raises(NotFoundError, match="no item with id"):
+        store.get("f" * 32)
+    with pytest.raises(NotFoundError):
+        store.add_tags("f" * 32, ["x"], [])
+
+
+def test_filters(store):
+    for n in range(1, 6):
+        put(store, make_item(n, sectors=["healthcare"] if n % 2 else ["banking"]))
+    store.add_tags(make_item(3).id, ["star"], [])
+    store.record_edit(make_item(5).id, "sectors", ["banking"])
+    assert set(store.filtered_ids(ItemFilter(sector="Healthcare"))) == {make_item(1).id, make_item(3).id}
+    assert store.filtered_ids(ItemFilter(tag="star")) == [make_item(3).id]
+    newest_first = store.filtered_ids(ItemFilter())
+    dates = [store.get(i).published for i in newest_first]
+    assert dates == sorted(dates, reverse=True)
+    assert all(
+        store.get(i).published >= "2024-04-01" for i in store.filtered_ids(ItemFilter(since="2024-04-01"))
+    )
+    assert store.facet_counts("sectors") == {"banking": 3, "healthcare": 2}
+
+
+def test_keyword_search_ranks_title_matches(store):
+    put(store, make_item(1, title="Robots in warehouses", text="Pickers work beside robots."))
+    put(store, make_item(2, title="Bank tellers", text="Branches close as apps grow."))
+    hits = store.keyword_search("warehouse robots", limit=5)
+    assert hits[0][0] == make_item(1).id
+    assert all(h[0] != make_item(2).id for h in hits)
+
+
+@pytest.mark.parametrize("query", ['"', "NOT", "a:b", "(", "*", "nurse OR", "-"])
+def test_keyword_search_survives_fts_syntax(store, query):
+    put(store, make_item(1))
+    store.keyword_search(query, limit=5)  # must not raise
+
+
+def test_fts_query_quotes_terms():
+    assert fts_query('nurse "AI" NOT robots:') == '"nurse" OR "ai" OR "not" OR "robots"'
+    assert fts_query("the of a") == ""
+
+
+def test_check_finds_damage(store):
+    put(store, make_item(1))
+    assert store.check() == []
+    store.db.execute("DELETE FROM items_fts")
+    store.db.execute("UPDATE raw_inputs SET compressed = x'00'")
+    problems = store.check()
+    assert any("without a full-text entry" in p for p in problems)
+    assert any("damaged" in p for p in problems)
+    store.rebuild_fts()
+    assert not any("full-text" in p for p in store.check())
+
+
+def test_failed_write_leaves_nothing(store):
+    item = make_item(1)
+    with pytest.raises(sqlite3.IntegrityError):
+        # A tag row for an item id that violates NOT NULL fails inside the transaction.
+        store.put_item(item, content_hash=None, text_hash="t", raw=None)  # type: ignore[arg-type]
+    assert store.count() == 0
+    assert store.db.execute("SELECT count(*) FROM items_fts").fetchone()[0] == 0
