@@ -61,12 +61,13 @@ class DoctorReport:
 class KnowledgeBase:
     """One knowledge-base directory: ``corpus/`` (the record) and ``indexes/`` (derived)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, doc_embedder: Embedder | None = None) -> None:
+        """``doc_embedder`` lets a caller (a benchmark, a server) reuse a model it already loaded."""
         self.config = config
         self.notices: list[str] = []  # warnings for the user; the CLI prints them to stderr
         self._store: SqliteStore | None = None
         self._index: VectorIndex | None = None
-        self._doc_embedder: Embedder | None = None
+        self._doc_embedder: Embedder | None = doc_embedder
         self._query_embedder: Embedder | None = None
 
     @classmethod

@@ -113,7 +113,7 @@ class FlatIndex:
         self.model = model
         self.dimension = dimension
         self._pending: dict[str, _Pending | None] = {}
-        self._cleared = False
+        self._cleared = rebuild
         self._view: _View | None = None
         # A rebuild must work even over an unreadable index, so it reads the manifest leniently.
         manifest = _read_manifest(self.directory, strict=not rebuild)
@@ -123,7 +123,6 @@ class FlatIndex:
             return
         if rebuild:
             self._generation, self._base = int(manifest["generation"]), _Generation.empty(dimension)
-            self._cleared = True
             return
         recorded_model, recorded_dim = manifest["model"], manifest["dimension"]
         if recorded_model != model or recorded_dim != dimension:
@@ -164,8 +163,9 @@ class FlatIndex:
         self._view = None
 
     def clear(self) -> None:
-        """Remove every vector (used by reindex)."""
+        """Remove every vector (used by reindex); the files on disk change at the next flush."""
         self._cleared = True
+        self._base = _Generation.empty(self.dimension)
         self._pending.clear()
         self._view = None
 
@@ -205,12 +205,11 @@ class FlatIndex:
     def entries(self) -> dict[str, IndexEntry]:
         """Every item held, by id."""
         found: dict[str, IndexEntry] = {}
-        if not self._cleared:
-            hashes = self._base.hashes.tolist()
-            counts = self._base.counts.tolist()
-            for row, item_id in enumerate(self._base.id_list):
-                if item_id not in self._pending:
-                    found[item_id] = IndexEntry(item_id, hashes[row].decode("utf-8"), int(counts[row]))
+        hashes = self._base.hashes.tolist()
+        counts = self._base.counts.tolist()
+        for row, item_id in enumerate(self._base.id_list):
+            if item_id not in self._pending:
+                found[item_id] = IndexEntry(item_id, hashes[row].decode("utf-8"), int(counts[row]))
         for item_id, pending in self._pending.items():
             if pending is not None:
                 found[item_id] = IndexEntry(item_id, pending.content_hash, len(pending.chunks))
@@ -221,8 +220,6 @@ class FlatIndex:
         if item_id in self._pending:
             pending = self._pending[item_id]
             return None if pending is None else pending.item.copy()
-        if self._cleared:
-            return None
         row = self._base.rows.get(item_id)
         return None if row is None else np.array(self._base.items[row])
 
@@ -281,14 +278,10 @@ class FlatIndex:
         if self._view is not None:
             return self._view
         base = self._base
-        if self._cleared:
-            dead_mask = np.ones(len(base.ids), dtype=bool)
-        else:
-            dead_mask = np.zeros(len(base.ids), dtype=bool)
-            if self._pending:
-                rows = base.rows
-                touched = [rows[i] for i in self._pending if i in rows]
-                dead_mask[touched] = True
+        dead_mask = np.zeros(len(base.ids), dtype=bool)
+        if self._pending:
+            rows = base.rows
+            dead_mask[[rows[i] for i in self._pending if i in rows]] = True
         live = self._live_pending()
         if live:
             counts = np.array([len(p.chunks) for _, p in live], dtype=np.int32)
@@ -312,9 +305,7 @@ class FlatIndex:
         return [(i, p) for i, p in self._pending.items() if p is not None]
 
     def _committed_rows(self) -> tuple[_Generation, np.ndarray]:
-        """The committed generation and the rows of it that survive the buffered changes."""
-        if self._cleared:
-            return self._base, np.zeros(0, dtype=np.int64)
+        """The committed generation (empty once cleared) and its rows that survive the buffered changes."""
         keep = np.ones(len(self._base.ids), dtype=bool)
         rows = self._base.rows if self._pending else {}
         keep[[rows[i] for i in self._pending if i in rows]] = False

@@ -87,32 +87,32 @@ class SqliteStore:
 
     def put_item(self, item: Item, *, content_hash: str, text_hash: str, raw: RawInput | None) -> None:
         """Insert or replace an item with its raw input, keeping its tags and analyst edits."""
+        self.put_items([(item, content_hash, text_hash, raw)])
+
+    def put_items(self, entries: Iterable[tuple[Item, str, str, RawInput | None]]) -> None:
+        """Store many (item, content_hash, text_hash, raw) in one transaction: all or none."""
         now = _now()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for item, content_hash, text_hash, raw in entries:
+                self._write_item(item, content_hash, text_hash, raw, now)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def _write_item(self, item: Item, content_hash: str, text_hash: str, raw: RawInput | None, now: str) -> None:
         row = item.to_dict()
         values = {k: row[k] for k in _ITEM_COLUMNS}
         for key in _JSON_FIELDS:
             values[key] = json.dumps(values[key], ensure_ascii=False)
         values.update(content_hash=content_hash, text_hash=text_hash, now=now)
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            self.db.execute(
-                f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)}, content_hash, text_hash, added_at, updated_at)"
-                f" VALUES ({', '.join(':' + c for c in _ITEM_COLUMNS)}, :content_hash, :text_hash, :now, :now)"
-                " ON CONFLICT(id) DO UPDATE SET "
-                + ", ".join(f"{c}=excluded.{c}" for c in _ITEM_COLUMNS if c != "id")
-                + ", content_hash=excluded.content_hash, text_hash=excluded.text_hash,"
-                " updated_at=excluded.updated_at",
-                values,
-            )
-            self._write_fts(item)
-            if raw is not None:
-                self._write_raw(item.id, raw, now)
-            for tag in item.tags:
-                self.db.execute("INSERT OR IGNORE INTO item_tags VALUES (?, ?, ?)", (item.id, tag, now))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+        self.db.execute(_UPSERT_ITEM, values)
+        self._write_fts(item)
+        if raw is not None:
+            self._write_raw(item.id, raw, now)
+        for tag in item.tags:
+            self.db.execute("INSERT OR IGNORE INTO item_tags VALUES (?, ?, ?)", (item.id, tag, now))
 
     def _write_fts(self, item: Item) -> None:
         self.db.execute("DELETE FROM items_fts WHERE item_id = ?", (item.id,))
@@ -426,6 +426,15 @@ _ITEM_COLUMNS = (
     "signals",
     "reference_closest",
     "duplicate_of",
+)
+
+
+_UPSERT_ITEM = (
+    f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)}, content_hash, text_hash, added_at, updated_at)"
+    f" VALUES ({', '.join(':' + c for c in _ITEM_COLUMNS)}, :content_hash, :text_hash, :now, :now)"
+    " ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{c}=excluded.{c}" for c in _ITEM_COLUMNS if c != "id")
+    + ", content_hash=excluded.content_hash, text_hash=excluded.text_hash, updated_at=excluded.updated_at"
 )
 
 
