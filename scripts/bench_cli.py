@@ -85,7 +85,7 @@ def demo_sentences(kb_dir: Path) -> list[str]:
     from shadowmatch_kb.kb import KnowledgeBase
 
     with KnowledgeBase.open(kb_dir) as kb:
-        texts = [f"{i.summary} " + " ".join(s.signal + ". " + s.horizon + "." for s in i.signals) for i in kb.iter_all()]
+        texts = [i.summary + " " + " ".join(f"{s.signal}. {s.horizon}." for s in i.signals) for i in kb.iter_all()]
     sentences = [s.strip() for t in texts for s in re.split(r"(?<=[.!?])\s+", t) if len(s.split()) >= 4]
     return sorted(set(sentences))
 

@@ -438,9 +438,7 @@ class KnowledgeBase:
                 f"{len(to_remove)} vector(s) of items that are not in the record; run `smkb reindex`"
             )
         if not (export_dir_for(self.config.indexes_dir, self.model_name) / "export.json").exists():
-            report.notes.append(
-                "no ONNX export of the model yet: queries load sentence-transformers (slower)"
-            )
+            report.notes.append("no ONNX export of the model yet: queries load sentence-transformers (slower)")
         return report
 
 

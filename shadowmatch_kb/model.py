@@ -63,8 +63,7 @@ class Item:
         known = {f for f in cls.__dataclass_fields__}
         values = {k: v for k, v in data.items() if k in known}
         values["signals"] = [
-            Signal(**{k: v for k, v in s.items() if k in Signal.__dataclass_fields__})
-            for s in data.get("signals", [])
+            Signal(**{k: v for k, v in s.items() if k in Signal.__dataclass_fields__}) for s in data.get("signals", [])
         ]
         return cls(**values)
 

@@ -8,10 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from shadowmatch_kb.cli.app import app
 from conftest import DEMO, smkb
 
+from shadowmatch_kb.cli.app import app
 from shadowmatch_kb.formats.signals_post import parse_signals_post
 
 pytestmark = pytest.mark.slow
@@ -72,9 +71,7 @@ def test_ingest_reports_each_input(demo_kb):
 
 def test_reimport_changed_file_updates_and_keeps_analyst_work(kb_copy, tmp_path):
     post = tmp_path / "0123456789abcdef0123456789abcdef.md"
-    post.write_text(
-        next(DEMO.glob("*.md")).read_text().replace("## Summary\n", "## Summary\nFirst version. ")
-    )
+    post.write_text(next(DEMO.glob("*.md")).read_text().replace("## Summary\n", "## Summary\nFirst version. "))
     first = as_json(smkb("ingest", str(post), "--json", "--tag", "pilot", kb=kb_copy))["items"][0]
     assert first["status"] == "added" and first["id"] == post.stem
     assert smkb("tag", post.stem, "--add", "reviewed", "--sector", "banking", kb=kb_copy).exit_code == 0
@@ -165,28 +162,20 @@ def test_related_finds_same_sector_items(demo_kb):
 
 
 def test_search_hybrid_with_filters(demo_kb):
-    results = as_json(smkb("search", "nurses documentation at the hospital bedside", "--json", kb=demo_kb))[
-        "results"
-    ]
+    results = as_json(smkb("search", "nurses documentation at the hospital bedside", "--json", kb=demo_kb))["results"]
     assert results and len(results) <= 10
     health = {i["id"] for i in as_json(smkb("list", "--sector", "healthcare", "--json", kb=demo_kb))["items"]}
     assert results[0]["id"] in health
     assert all(r["snippet"] for r in results)
-    filtered = as_json(smkb("search", "robots", "--sector", "logistics", "-k", "3", "--json", kb=demo_kb))[
-        "results"
-    ]
-    logistics = {
-        i["id"] for i in as_json(smkb("list", "--sector", "logistics", "--json", kb=demo_kb))["items"]
-    }
+    filtered = as_json(smkb("search", "robots", "--sector", "logistics", "-k", "3", "--json", kb=demo_kb))["results"]
+    logistics = {i["id"] for i in as_json(smkb("list", "--sector", "logistics", "--json", kb=demo_kb))["items"]}
     assert filtered and {r["id"] for r in filtered} <= logistics
     assert as_json(smkb("search", "robots", "--since", "2100-01-01", "--json", kb=demo_kb)) == {"results": []}
 
 
 def test_search_by_meaning_without_shared_words(demo_kb):
     # No word of the query appears in the healthcare posts' titles, yet meaning should find them.
-    results = as_json(smkb("search", "medical staff paperwork burden", "-k", "3", "--json", kb=demo_kb))[
-        "results"
-    ]
+    results = as_json(smkb("search", "medical staff paperwork burden", "-k", "3", "--json", kb=demo_kb))["results"]
     health = {i["id"] for i in as_json(smkb("list", "--sector", "healthcare", "--json", kb=demo_kb))["items"]}
     assert any(r["id"] in health for r in results)
 
@@ -281,9 +270,7 @@ def test_bad_inputs_fail_alone(kb_copy, tmp_path):
     (bad / "empty.md").write_text("")
     (bad / "binary.txt").write_bytes(b"\x00\x01\x02binary\x00" * 50)
     (bad / "huge.txt").write_bytes(b"word " * 4_100_000)
-    (bad / "latin1.txt").write_bytes(
-        "Caf\xe9 workers and robots\nLes employ\xe9s du caf\xe9.".encode("latin-1")
-    )
+    (bad / "latin1.txt").write_bytes("Caf\xe9 workers and robots\nLes employ\xe9s du caf\xe9.".encode("latin-1"))
     (bad / "table.md").write_text(
         "# __Broken table__, from ([20240101](https://x.example/p)).\n\n## Summary\nA post whose table is ragged.\n\n"
         "## Signals\n| Signal | Change |\n|:--|\n| only one cell\n| a | b | c | d | e | f |\n"

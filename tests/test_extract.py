@@ -80,9 +80,7 @@ def _newspaper_page(name: str) -> tuple[str, dict]:
     return html, json.loads(meta_path.read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize(
-    "name", ["cnn_article", "fox13now_001", "wired_001", "cleveland.com1", "japanese_article2"]
-)
+@pytest.mark.parametrize("name", ["cnn_article", "fox13now_001", "wired_001", "cleveland.com1", "japanese_article2"])
 def test_newspaper4k_title_date_language(name: str) -> None:
     html, expected = _newspaper_page(name)
 
@@ -149,9 +147,7 @@ def test_extraction_is_quiet(capsys: pytest.CaptureFixture[str], caplog: pytest.
     caplog.set_level(logging.DEBUG)
     with pytest.raises(InputError):
         extract_article("<html><body></body></html>")
-    extract_article(
-        "<html><body><p>" + "Clerical work is changing with AI tools. " * 5 + "</p></body></html>"
-    )
+    extract_article("<html><body><p>" + "Clerical work is changing with AI tools. " * 5 + "</p></body></html>")
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("", "")
     noisy = [r for r in caplog.records if r.name.split(".")[0] in ("trafilatura", "htmldate", "courlan")]

@@ -368,9 +368,7 @@ def test_private_addresses_are_refused(url: str) -> None:
     check_url_allowed(url, allow_private=True)
 
 
-@pytest.mark.parametrize(
-    "url", ["file:///etc/passwd", "ftp://example.com/x", "javascript:alert(1)", "example.com/a"]
-)
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "javascript:alert(1)", "example.com/a"])
 def test_other_schemes_are_refused_even_with_allow_private(url: str) -> None:
     for allow in (False, True):
         with pytest.raises(FetchError, match="only http and https"):

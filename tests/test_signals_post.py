@@ -147,9 +147,7 @@ def test_six_column_table_maps_to_signal_fields() -> None:
 
 def test_from_page_heading_form() -> None:
     post = parse_signals_post(_read("515caab076a67eec3531ff27aa8f3e83.md"))
-    assert post.title == (
-        "The Essential Role of Engineers in Addressing Global Challenges and Envisioning the Future"
-    )
+    assert post.title == ("The Essential Role of Engineers in Addressing Global Challenges and Envisioning the Future")
     assert post.published == "2024-06-09"
     assert post.post_url == "https://kghosh.substack.com/p/20240609"
     assert post.url == "https://spectrum.ieee.org/engineering-needs-more-futurists"
@@ -204,9 +202,7 @@ def test_self_links_drop_by_item_id() -> None:
     # every Closest entry in this file points at the post itself
     assert parse_signals_post(text, item_id=own).reference_closest == []
     assert parse_signals_post(text).reference_closest == [own]  # deduped, but no id to drop it by
-    mixed = parse_signals_post(
-        _read("2bd2f16207519e71b7ae8b7899a7e0f1.md"), item_id="2bd2f16207519e71b7ae8b7899a7e0f1"
-    )
+    mixed = parse_signals_post(_read("2bd2f16207519e71b7ae8b7899a7e0f1.md"), item_id="2bd2f16207519e71b7ae8b7899a7e0f1")
     assert len(mixed.reference_closest) == 9
     assert mixed.reference_closest[0] == "d2a5e5d3dad76d8880d6d322b26a8ab9"
 
@@ -296,10 +292,7 @@ def test_closest_keeps_only_hex_ids_lowercased_and_deduped() -> None:
 
 
 def test_crlf_line_endings() -> None:
-    text = (
-        MINIMAL.replace("\n", "\r\n")
-        + "\r\n## Keywords\r\n\r\n* robots\r\n* parcels\r\n\r\n## Signals\r\n\r\n"
-    )
+    text = MINIMAL.replace("\n", "\r\n") + "\r\n## Keywords\r\n\r\n* robots\r\n* parcels\r\n\r\n## Signals\r\n\r\n"
     text += HEADER.replace("\n", "\r\n") + "\r\n| s | c | h | d |\r\n"
     post = parse_signals_post(text)
     assert post.title == "A Small Post"

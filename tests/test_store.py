@@ -22,9 +22,7 @@ def make_item(n: int, **fields) -> Item:
         "keywords": ["nursing", "documentation"],
         "themes": ["task automation"],
         "sectors": ["healthcare"],
-        "signals": [
-            Signal("AI scribes spread", "manual notes to drafts", "notes drafted by default", "cost")
-        ],
+        "signals": [Signal("AI scribes spread", "manual notes to drafts", "notes drafted by default", "cost")],
     }
     base.update(fields)
     return Item(**base)
@@ -38,9 +36,7 @@ def store(tmp_path):
 
 
 def put(store: SqliteStore, item: Item, content: bytes = b"raw") -> None:
-    store.put_item(
-        item, content_hash=f"c{len(content)}", text_hash=item.id, raw=RawInput("in", "text/plain", content)
-    )
+    store.put_item(item, content_hash=f"c{len(content)}", text_hash=item.id, raw=RawInput("in", "text/plain", content))
 
 
 def test_migrations_are_recorded_once(tmp_path):
@@ -89,9 +85,7 @@ def test_filters(store):
     newest_first = store.filtered_ids(ItemFilter())
     dates = [store.get(i).published for i in newest_first]
     assert dates == sorted(dates, reverse=True)
-    assert all(
-        store.get(i).published >= "2024-04-01" for i in store.filtered_ids(ItemFilter(since="2024-04-01"))
-    )
+    assert all(store.get(i).published >= "2024-04-01" for i in store.filtered_ids(ItemFilter(since="2024-04-01")))
     assert store.facet_counts("sectors") == {"banking": 3, "healthcare": 2}
 
 

@@ -49,15 +49,11 @@ def main_options(
     ] = None,
     index: Annotated[
         str | None,
-        typer.Option(
-            "--index", help="Vector index: flat (exact, local; default) or chroma. Also $SMKB_INDEX."
-        ),
+        typer.Option("--index", help="Vector index: flat (exact, local; default) or chroma. Also $SMKB_INDEX."),
     ] = None,
     chroma_url: Annotated[
         str | None,
-        typer.Option(
-            "--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000. Also $SMKB_CHROMA_URL."
-        ),
+        typer.Option("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000. Also $SMKB_CHROMA_URL."),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     version: Annotated[

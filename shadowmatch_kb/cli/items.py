@@ -19,9 +19,7 @@ from shadowmatch_kb.cli.output import (
 
 KbOption = Annotated[str | None, typer.Option("--kb", help="KB directory (overrides the global --kb).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-SinceOption = Annotated[
-    str | None, typer.Option("--since", help="Only items published on or after YYYY-MM-DD.")
-]
+SinceOption = Annotated[str | None, typer.Option("--since", help="Only items published on or after YYYY-MM-DD.")]
 
 
 def check_date(value: str | None) -> str | None:
@@ -50,9 +48,7 @@ def ingest(
         list[str],
         typer.Argument(help="Files (.md Signals posts, .md, .html, .txt), folders (recursively), URLs."),
     ],
-    tag: Annotated[
-        list[str] | None, typer.Option("--tag", "-t", help="Tag every imported item (repeatable).")
-    ] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag every imported item (repeatable).")] = None,
     allow_private: Annotated[
         bool, typer.Option("--allow-private", help="Let URLs reach private or loopback addresses.")
     ] = False,
@@ -74,10 +70,7 @@ def ingest(
             for r in results:
                 detail = f"  ({r.error})" if r.error else ""
                 console.print(f"{r.status:9} {r.id or '-':32}  {r.input}{detail}", markup=False)
-            counts = {
-                s: sum(1 for r in results if r.status == s)
-                for s in ("added", "updated", "unchanged", "failed")
-            }
+            counts = {s: sum(1 for r in results if r.status == s) for s in ("added", "updated", "unchanged", "failed")}
             stderr().print(", ".join(f"{n} {s}" for s, n in counts.items()), markup=False)
         if any(r.status == "failed" for r in results):
             raise typer.Exit(1)
@@ -141,9 +134,7 @@ def tag(
     ctx: typer.Context,
     item_id: Annotated[str, typer.Argument(metavar="ID", help="The item's id.")],
     add: Annotated[list[str] | None, typer.Option("--add", "-a", help="Add this tag (repeatable).")] = None,
-    remove: Annotated[
-        list[str] | None, typer.Option("--remove", "-r", help="Remove this tag (repeatable).")
-    ] = None,
+    remove: Annotated[list[str] | None, typer.Option("--remove", "-r", help="Remove this tag (repeatable).")] = None,
     sector: Annotated[
         list[str] | None,
         typer.Option("--sector", help="Set the item's sectors to these (repeatable); an analyst edit."),
@@ -177,9 +168,7 @@ def tag(
 
 def export(
     ctx: typer.Context,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", help="jsonl (lossless), csv, or md (Signals posts).")
-    ] = "jsonl",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl (lossless), csv, or md (Signals posts).")] = "jsonl",
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", help="File to write (a folder for md); default: stdout."),

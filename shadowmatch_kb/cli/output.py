@@ -99,9 +99,7 @@ def reporting_errors(ctx: typer.Context, kb: KnowledgeBase | None = None) -> Ite
     except Exception as exc:  # noqa: BLE001 - last resort: still one line unless --debug
         if options(ctx).debug:
             traceback.print_exc()
-        fail(
-            f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())} (rerun with --debug for details)"
-        )
+        fail(f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())} (rerun with --debug for details)")
     finally:
         if kb is not None:
             print_notices(kb)

@@ -64,9 +64,7 @@ def _clean(value: Any) -> str | None:
 
 def _declared_language(tree: Any) -> str | None:
     candidates = [tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")]
-    candidates += tree.xpath(
-        '//meta[@http-equiv="content-language" or @http-equiv="Content-Language"]/@content'
-    )
+    candidates += tree.xpath('//meta[@http-equiv="content-language" or @http-equiv="Content-Language"]/@content')
     candidates += tree.xpath('//meta[@property="og:locale"]/@content')
     for candidate in candidates:
         value = (candidate or "").split(",")[0].strip()

@@ -239,9 +239,7 @@ def _parse_date(raw: str) -> str | None:
 
 def _parse_summary(body: str) -> str:
     # Line breaks inside a paragraph stay: a summary may hold a list.
-    paragraphs = [
-        "\n".join(line.rstrip() for line in p.strip().split("\n")) for p in re.split(r"\n\s*\n", body)
-    ]
+    paragraphs = ["\n".join(line.rstrip() for line in p.strip().split("\n")) for p in re.split(r"\n\s*\n", body)]
     return "\n\n".join(p for p in paragraphs if p)
 
 

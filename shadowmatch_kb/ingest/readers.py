@@ -100,9 +100,7 @@ def _read_file(path: Path, label: str) -> LoadedInput:
         raise InputError(label, f"unsupported file type {suffix or '(none)'}: use .md, .html, .htm or .txt")
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise InputError(
-            label, f"file is {size / 1e6:.0f} MB, larger than the {MAX_FILE_BYTES // 1_000_000} MB limit"
-        )
+        raise InputError(label, f"file is {size / 1e6:.0f} MB, larger than the {MAX_FILE_BYTES // 1_000_000} MB limit")
     try:
         content = path.read_bytes()
     except OSError as exc:
@@ -177,9 +175,7 @@ def _item_from_plain_text(text: str, item_id: str, label: str, *, markdown: bool
     return Item(id=item_id, title=title, text=body, kind="markdown" if markdown else "text")
 
 
-def _item_from_html(
-    content: bytes, url: str | None, item_id: str, label: str, charset: str | None = None
-) -> Item:
+def _item_from_html(content: bytes, url: str | None, item_id: str, label: str, charset: str | None = None) -> Item:
     from shadowmatch_kb.extract.html import extract_article
     from shadowmatch_kb.fetch.http import decode_body
 

@@ -77,9 +77,7 @@ def hybrid_search(kb: KnowledgeBase, query: str, *, k: int, where: ItemFilter) -
     return results
 
 
-def _fill_semantic_snippets(
-    kb: KnowledgeBase, results: list[SearchResult], best_chunk: dict[str, int]
-) -> None:
+def _fill_semantic_snippets(kb: KnowledgeBase, results: list[SearchResult], best_chunk: dict[str, int]) -> None:
     """Hits found only by meaning get the chunk that matched (or the summary) as their snippet."""
     missing = [r for r in results if not r.snippet]
     if not missing:

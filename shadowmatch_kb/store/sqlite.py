@@ -248,9 +248,7 @@ class SqliteStore:
         if not ids:
             return result
         marks = ",".join("?" * len(ids))
-        for row in self.db.execute(
-            f"SELECT item_id, tag FROM item_tags WHERE item_id IN ({marks}) ORDER BY tag", ids
-        ):
+        for row in self.db.execute(f"SELECT item_id, tag FROM item_tags WHERE item_id IN ({marks}) ORDER BY tag", ids):
             result.setdefault(row[0], []).append(row[1])
         return result
 
@@ -312,9 +310,7 @@ class SqliteStore:
                 f"COALESCE((SELECT value FROM analyst_edits e WHERE e.item_id = items.id"
                 f" AND e.field = '{field}' ORDER BY e.id DESC LIMIT 1), {field})"
             )
-            clauses.append(
-                f"EXISTS (SELECT 1 FROM json_each({effective}) WHERE lower(json_each.value) = lower(?))"
-            )
+            clauses.append(f"EXISTS (SELECT 1 FROM json_each({effective}) WHERE lower(json_each.value) = lower(?))")
             params.append(value)
         return clauses, params
 
