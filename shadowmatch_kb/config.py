@@ -14,6 +14,7 @@ ENV = {
     "model": "SMKB_MODEL",
     "index": "SMKB_INDEX",
     "chroma_url": "SMKB_CHROMA_URL",
+    "chroma_collection": "SMKB_CHROMA_COLLECTION",
     "user_agent": "SMKB_USER_AGENT",
     "lock_timeout": "SMKB_LOCK_TIMEOUT",
 }
@@ -34,6 +35,8 @@ class Config:
     model: str | None = None
     index_kind: str = "flat"
     chroma_url: str | None = None
+    # Collections on a Chroma server are named from this prefix: one prefix per knowledge base.
+    chroma_collection: str = "smkb"
     user_agent: str = DEFAULT_USER_AGENT
     lock_timeout: float = 600.0
 
@@ -58,6 +61,7 @@ class Config:
             model=model or env.get(ENV["model"]) or None,
             index_kind=kind,
             chroma_url=url,
+            chroma_collection=env.get(ENV["chroma_collection"]) or "smkb",
             user_agent=env.get(ENV["user_agent"]) or DEFAULT_USER_AGENT,
             lock_timeout=float(env.get(ENV["lock_timeout"]) or 600.0),
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,16 +145,18 @@ class KnowledgeBase:
             return self.config.model
         return str(meta["model"]) if meta else DEFAULT_MODEL
 
-    def _make_index(self, model: str, dimension: int) -> VectorIndex:
+    def _make_index(self, model: str, dimension: int, *, rebuild: bool = False) -> VectorIndex:
         if self.config.index_kind == "flat":
             from shadowmatch_kb.index.flat import FlatIndex
 
-            return FlatIndex(self.config.indexes_dir / "flat", model, dimension)
+            return FlatIndex(self.config.indexes_dir / "flat", model, dimension, rebuild=rebuild)
         from shadowmatch_kb.index.chroma import ChromaIndex
 
+        options = {"model": model, "dimension": dimension, "rebuild": rebuild,
+                   "collection_prefix": self.config.chroma_collection}  # fmt: skip
         if self.config.chroma_url:
-            return ChromaIndex.http(self.config.chroma_url, model=model, dimension=dimension)
-        return ChromaIndex.persistent(self.config.indexes_dir / "chroma", model=model, dimension=dimension)
+            return ChromaIndex.http(self.config.chroma_url, **options)  # type: ignore[arg-type]
+        return ChromaIndex.persistent(self.config.indexes_dir / "chroma", **options)  # type: ignore[arg-type]
 
     def index(self) -> VectorIndex | None:
         """The vector index for queries, or None when none has been built yet."""
@@ -284,16 +285,21 @@ class KnowledgeBase:
         progress = progress or NullProgress()
         with self.writing():
             self.store.rebuild_fts()
-            self._index = None
-            shutil.rmtree(self.config.indexes_dir / "flat", ignore_errors=True)
             old_meta = self.index_meta()
-            self._meta_path.unlink(missing_ok=True)
-            if self.config.index_kind == "chroma":
-                self._clear_chroma(old_meta)
-            if not self.config.model and old_meta:
-                self.config = _with_model(self.config, old_meta["model"])
-            index = self._writable_index()
-            report = sync_index(self.store, index, self.doc_embedder, progress=progress)
+            # The model may differ from the one that built the old index: that is what reindex is for.
+            target = self.config.model or (str(old_meta["model"]) if old_meta else DEFAULT_MODEL)
+            if self._doc_embedder is None or self._doc_embedder.model_name != target:
+                from shadowmatch_kb.embed.sentence_transformer import SentenceTransformerEmbedder
+
+                self._doc_embedder = SentenceTransformerEmbedder(target)
+            self.config = _with_model(self.config, target)
+            embedder = self._doc_embedder
+            # A rebuild opens over whatever is there (another model, a damaged file) and replaces it;
+            # the flat index keeps serving the old vectors until the new ones are flushed.
+            self._index = self._make_index(embedder.model_name, embedder.dimension, rebuild=True)
+            report = sync_index(self.store, self._index, lambda: embedder, progress=progress)
+            self._index.flush()
+            self._write_meta(embedder.model_name, embedder.dimension)
             self._ensure_onnx_export()
         return {
             "items": report.embedded,
@@ -302,15 +308,6 @@ class KnowledgeBase:
             "model": self.model_name,
             "index": self.config.index_kind,
         }
-
-    def _clear_chroma(self, old_meta: dict[str, Any] | None) -> None:
-        embedder = self.doc_embedder()
-        try:
-            self._make_index(embedder.model_name, embedder.dimension).clear()
-        except IndexMismatchError:
-            # Collections made by another model: clearing does not need to agree with them.
-            assert old_meta is not None
-            self._make_index(old_meta["model"], int(old_meta["dimension"])).clear()
 
     # ----- reads --------------------------------------------------------------------------
 

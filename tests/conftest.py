@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import shutil
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -97,3 +103,49 @@ def seed_onnx(demo_kb):
         shutil.copytree(demo_kb / "indexes" / "onnx", kb / "indexes" / "onnx")
 
     return seed
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real ``chroma run`` server on loopback for the whole session; yields its URL."""
+    found = Path(sys.executable).with_name("chroma")
+    executable = str(found) if found.exists() else shutil.which("chroma")
+    if executable is None:
+        pytest.skip("the `chroma` executable (installed with chromadb) is missing")
+    root = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(root / "server.log", "wb")  # noqa: SIM115 - kept open for the server's lifetime
+    server = subprocess.Popen(
+        [executable, "run", "--path", str(root / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"chroma run exited early: {(root / 'server.log').read_text(errors='replace')}")
+            try:
+                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"chroma run did not answer at {url} within 60 s")
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()

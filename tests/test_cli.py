@@ -338,3 +338,19 @@ def test_every_real_post_imports_and_renders_back(tmp_path):
         assert again.title == original.title
         assert [s.signal for s in again.signals] == [s.signal for s in original.signals]
         assert entry["id"] not in again.reference_closest
+
+
+def test_reindex_with_another_model_by_path(kb_copy, tmp_path):
+    from shadowmatch_kb.embed.base import DEFAULT_MODEL, resolve_model_path
+
+    other = tmp_path / "my-model"
+    shutil.copytree(resolve_model_path(DEFAULT_MODEL), other)
+    report = as_json(smkb("reindex", "--model", str(other), "--json", kb=kb_copy))
+    assert report["model"] == str(other) and report["items"] == len(demo_ids())
+    assert json.loads((kb_copy / "indexes" / "index.json").read_text())["model"] == str(other)
+    # Later commands use the model that built the index without being told.
+    assert as_json(smkb("search", "bank clerks", "--json", kb=kb_copy))["results"]
+    stats = as_json(smkb("stats", "--json", kb=kb_copy))
+    assert stats["index"]["model"] == str(other) and stats["index"]["pending"] == 0
+    mismatch = smkb("--model", DEFAULT_MODEL, "related", demo_ids()[0], kb=kb_copy)
+    assert mismatch.exit_code == 1 and "reindex" in mismatch.stderr

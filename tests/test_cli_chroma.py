@@ -1,0 +1,92 @@
+"""The same commands with Chroma: a local persistent index and a real `chroma run` server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import DEMO, smkb
+
+pytestmark = pytest.mark.slow
+
+
+def demo_subset(tmp_path, n: int = 12):
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    for post in sorted(DEMO.glob("*.md"))[:n]:
+        shutil.copy(post, folder)
+    return folder
+
+
+def check_kb(kb, mode: list[str], ids: list[str]) -> None:
+    """Search, related, show and stats agree with what was imported."""
+    stats = json.loads(smkb(*mode, "stats", "--json", kb=kb).stdout)
+    assert stats["items"] == len(ids)
+    assert stats["index"]["kind"] == "chroma" and stats["index"]["items"] == len(ids)
+    assert stats["index"]["pending"] == 0
+    related = json.loads(smkb(*mode, "related", ids[0], "-k", "3", "--json", kb=kb).stdout)["results"]
+    assert len(related) == 3 and ids[0] not in [r["id"] for r in related]
+    hits = json.loads(smkb(*mode, "search", "hospital nurses", "-k", "3", "--json", kb=kb).stdout)["results"]
+    assert hits and all(h["id"] in ids for h in hits)
+    assert smkb(*mode, "doctor", kb=kb).exit_code == 0
+
+
+def test_local_chroma_index(tmp_path, seed_onnx):
+    folder = demo_subset(tmp_path)
+    kb = tmp_path / "kb"
+    seed_onnx(kb)
+    result = smkb("--index", "chroma", "ingest", str(folder), "--json", kb=kb)
+    assert result.exit_code == 0, result.stderr
+    ids = [e["id"] for e in json.loads(result.stdout)["items"]]
+    assert (kb / "indexes" / "chroma").is_dir() and not (kb / "indexes" / "flat").exists()
+    check_kb(kb, ["--index", "chroma"], ids)
+    # The flat default refuses to read a Chroma-built index instead of mixing them silently.
+    wrong = smkb("related", ids[0], kb=kb)
+    assert wrong.exit_code == 1 and "chroma index" in wrong.stderr
+
+
+def test_chroma_server_with_two_writers(tmp_path, seed_onnx, chroma_server, monkeypatch):
+    monkeypatch.setenv("SMKB_CHROMA_COLLECTION", "cli_test")
+    folder = demo_subset(tmp_path, 16)
+    halves = [tmp_path / "a", tmp_path / "b"]
+    for n, half in enumerate(halves):
+        half.mkdir()
+        for post in sorted(folder.glob("*.md"))[n::2]:
+            shutil.copy(post, half)
+    kb = tmp_path / "kb"
+    seed_onnx(kb)
+    env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1", "SMKB_CHROMA_COLLECTION": "cli_test"}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "shadowmatch_kb",
+                "--kb",
+                str(kb),
+                "--chroma-url",
+                chroma_server,
+                "ingest",
+                str(half),
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )  # fmt: skip
+        for half in halves
+    ]
+    ids: list[str] = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        ids += [e["id"] for e in json.loads(out)["items"]]
+    assert len(ids) == 16
+    check_kb(kb, ["--chroma-url", chroma_server], ids)
+    report = json.loads(smkb("--chroma-url", chroma_server, "reindex", "--json", kb=kb).stdout)
+    assert report["items"] == 16 and report["index"] == "chroma"
+    check_kb(kb, ["--chroma-url", chroma_server], ids)
