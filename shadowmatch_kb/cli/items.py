@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,9 +17,22 @@ from shadowmatch_kb.cli.output import (
     stdout,
 )
 
+if TYPE_CHECKING:
+    from shadowmatch_kb.store.sqlite import ItemFilter
+
 KbOption = Annotated[str | None, typer.Option("--kb", help="KB directory (overrides the global --kb).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 SinceOption = Annotated[str | None, typer.Option("--since", help="Only items published on or after YYYY-MM-DD.")]
+SectorOption = Annotated[str | None, typer.Option("--sector", help="Only items in this sector.")]
+ThemeOption = Annotated[str | None, typer.Option("--theme", help="Only items with this theme.")]
+TagOption = Annotated[str | None, typer.Option("--tag", help="Only items with this analyst tag.")]
+
+
+def item_filter(sector: str | None, theme: str | None, tag: str | None, since: str | None) -> ItemFilter:
+    """The filter of --sector/--theme/--tag/--since, with the date checked."""
+    from shadowmatch_kb.store.sqlite import ItemFilter
+
+    return ItemFilter(sector=sector, theme=theme, tag=tag, since=check_date(since))
 
 
 def check_date(value: str | None) -> str | None:
@@ -78,18 +91,16 @@ def ingest(
 
 def list_items(
     ctx: typer.Context,
-    sector: Annotated[str | None, typer.Option("--sector", help="Only items in this sector.")] = None,
-    theme: Annotated[str | None, typer.Option("--theme", help="Only items with this theme.")] = None,
-    tag: Annotated[str | None, typer.Option("--tag", help="Only items with this analyst tag.")] = None,
+    sector: SectorOption = None,
+    theme: ThemeOption = None,
+    tag: TagOption = None,
     since: SinceOption = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many items.")] = None,
     as_json: JsonOption = False,
     kb_dir: KbOption = None,
 ) -> None:
     """List items, newest first, optionally filtered."""
-    from shadowmatch_kb.store.sqlite import ItemFilter
-
-    where = ItemFilter(sector=sector, theme=theme, tag=tag, since=check_date(since))
+    where = item_filter(sector, theme, tag, since)
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
         found = kb.list_items(where, limit=limit)

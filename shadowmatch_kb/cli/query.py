@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from shadowmatch_kb.cli.items import JsonOption, KbOption, SinceOption, check_date
+from shadowmatch_kb.cli.items import (
+    JsonOption,
+    KbOption,
+    SectorOption,
+    SinceOption,
+    TagOption,
+    ThemeOption,
+    item_filter,
+)
 from shadowmatch_kb.cli.output import open_kb, print_json, reporting_errors, stdout
 from shadowmatch_kb.model import SearchResult
 
@@ -49,17 +57,15 @@ def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="Words or a question, e.g. 'nurses documentation AI'.")],
     k: KOption = 10,
-    sector: Annotated[str | None, typer.Option("--sector", help="Only items in this sector.")] = None,
-    theme: Annotated[str | None, typer.Option("--theme", help="Only items with this theme.")] = None,
-    tag: Annotated[str | None, typer.Option("--tag", help="Only items with this analyst tag.")] = None,
+    sector: SectorOption = None,
+    theme: ThemeOption = None,
+    tag: TagOption = None,
     since: SinceOption = None,
     as_json: JsonOption = False,
     kb_dir: KbOption = None,
 ) -> None:
     """Hybrid search: keyword (BM25) and semantic rankings fused, with filters."""
-    from shadowmatch_kb.store.sqlite import ItemFilter
-
-    where = ItemFilter(sector=sector, theme=theme, tag=tag, since=check_date(since))
+    where = item_filter(sector, theme, tag, since)
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
         _print_results(kb.search(query, k=k, where=where), as_json)

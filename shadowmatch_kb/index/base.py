@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
-__all__ = ["IndexEntry", "VectorHit", "VectorIndex"]
+__all__ = ["IndexEntry", "VectorHit", "VectorIndex", "checked_vectors", "normalised"]
 
 
 @dataclass(frozen=True)
@@ -76,3 +75,24 @@ class VectorIndex(Protocol):
     def clear(self) -> None:
         """Remove every vector (used by reindex)."""
         ...
+
+
+def normalised(vectors: np.ndarray) -> np.ndarray:
+    """Scale rows to unit length so a dot product is cosine similarity; zero rows stay zero."""
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.where(norms > 0, norms, 1.0), dtype=np.float32)
+
+
+def checked_vectors(
+    item_id: str, dimension: int, item_vector: np.ndarray, chunk_vectors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate an upsert's shapes and return unit-length (item, chunks); ValueError names the item."""
+    item = normalised(np.asarray(item_vector, dtype=np.float32).reshape(-1))
+    if item.shape != (dimension,):
+        raise ValueError(f"item vector of {item_id} has shape {item.shape}, expected ({dimension},)")
+    chunks = np.asarray(chunk_vectors, dtype=np.float32)
+    if chunks.size == 0:
+        chunks = np.zeros((0, dimension), dtype=np.float32)
+    if chunks.ndim != 2 or chunks.shape[1] != dimension:
+        raise ValueError(f"chunk vectors of {item_id} have shape {chunks.shape}, expected (n, {dimension})")
+    return item, normalised(chunks)

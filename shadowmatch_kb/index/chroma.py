@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from shadowmatch_kb.errors import BackendError, IndexMismatchError, ShadowmatchError
-from shadowmatch_kb.index.base import IndexEntry, VectorHit
+from shadowmatch_kb.index.base import IndexEntry, VectorHit, checked_vectors, normalised
 
 __all__ = ["DEFAULT_EF_SEARCH", "EF_CONSTRUCTION", "MAX_NEIGHBORS", "ChromaIndex"]
 
@@ -126,15 +126,8 @@ class ChromaIndex:
 
     def upsert(self, item_id: str, content_hash: str, item_vector: np.ndarray, chunk_vectors: np.ndarray) -> None:
         """Store or replace an item's vectors (shape (dim,) and (n, dim))."""
-        item = _normalised(np.asarray(item_vector, dtype=np.float32).reshape(-1))
-        if item.shape != (self.dimension,):
-            raise ValueError(f"item vector of {item_id} has shape {item.shape}, expected ({self.dimension},)")
-        chunks = np.asarray(chunk_vectors, dtype=np.float32)
-        if chunks.size == 0:
-            chunks = np.zeros((0, self.dimension), dtype=np.float32)
-        if chunks.ndim != 2 or chunks.shape[1] != self.dimension:
-            raise ValueError(f"chunk vectors of {item_id} have shape {chunks.shape}, expected (n, {self.dimension})")
-        self._pending[item_id] = _Pending(content_hash, item, _normalised(chunks))
+        item, chunks = checked_vectors(item_id, self.dimension, item_vector, chunk_vectors)
+        self._pending[item_id] = _Pending(content_hash, item, chunks)
         if len(self._pending) >= _AUTO_SYNC:
             self._sync()
 
@@ -263,7 +256,7 @@ class ChromaIndex:
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         if query.shape != (self.dimension,):
             raise ValueError(f"query vector has shape {query.shape}, expected ({self.dimension},)")
-        return _normalised(query)
+        return normalised(query)
 
     def _query(
         self, collection: Any, query: np.ndarray, n: int, include_meta: bool
@@ -308,12 +301,6 @@ class ChromaIndex:
 def _similarity(distance: float) -> float:
     """Chroma's cosine distance is 1 - cosine similarity."""
     return max(-1.0, min(1.0, 1.0 - float(distance)))
-
-
-def _normalised(vectors: np.ndarray) -> np.ndarray:
-    """Scale rows to unit length, as the flat index does, so stored vectors match; zero rows stay zero."""
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return np.ascontiguousarray(vectors / np.where(norms > 0, norms, 1.0), dtype=np.float32)
 
 
 def _batches(values: list) -> Iterator[list]:

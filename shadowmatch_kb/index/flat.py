@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from shadowmatch_kb.errors import BackendError, IndexMismatchError
-from shadowmatch_kb.index.base import IndexEntry, VectorHit
+from shadowmatch_kb.index.base import IndexEntry, VectorHit, checked_vectors, normalised
 
 __all__ = ["FlatIndex"]
 
@@ -145,15 +145,8 @@ class FlatIndex:
 
     def upsert(self, item_id: str, content_hash: str, item_vector: np.ndarray, chunk_vectors: np.ndarray) -> None:
         """Store or replace an item's vectors (shape (dim,) and (n, dim))."""
-        item = _normalised(np.asarray(item_vector, dtype=np.float32).reshape(-1))
-        if item.shape != (self.dimension,):
-            raise ValueError(f"item vector of {item_id} has shape {item.shape}, expected ({self.dimension},)")
-        chunks = np.asarray(chunk_vectors, dtype=np.float32)
-        if chunks.size == 0:
-            chunks = np.zeros((0, self.dimension), dtype=np.float32)
-        if chunks.ndim != 2 or chunks.shape[1] != self.dimension:
-            raise ValueError(f"chunk vectors of {item_id} have shape {chunks.shape}, expected (n, {self.dimension})")
-        self._pending[item_id] = _Pending(content_hash, item, _normalised(chunks))
+        item, chunks = checked_vectors(item_id, self.dimension, item_vector, chunk_vectors)
+        self._pending[item_id] = _Pending(content_hash, item, chunks)
         self._view = None
 
     def delete(self, item_ids: list[str]) -> None:
@@ -272,7 +265,7 @@ class FlatIndex:
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         if query.shape != (self.dimension,):
             raise ValueError(f"query vector has shape {query.shape}, expected ({self.dimension},)")
-        return _normalised(query)
+        return normalised(query)
 
     def _current_view(self) -> _View:
         if self._view is not None:
@@ -313,12 +306,6 @@ class FlatIndex:
 
 
 # -- module helpers ------------------------------------------------------------------------------
-
-
-def _normalised(vectors: np.ndarray) -> np.ndarray:
-    """Scale rows to unit length so a dot product is cosine similarity; zero rows stay zero."""
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return np.ascontiguousarray(vectors / np.where(norms > 0, norms, 1.0), dtype=np.float32)
 
 
 def _clipped(score: np.floating) -> float:
