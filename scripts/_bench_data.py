@@ -59,12 +59,12 @@ def log(message: str) -> None:
 # ----- import input -------------------------------------------------------------------------
 
 
-def write_zyte_articles(folder: Path) -> int:
+def write_zyte_articles(folder: Path, limit: int | None = None) -> int:
     """Write each Zyte ground-truth ``articleBody`` as ``<id>.txt``, a title line first; returns the count."""
     truth = json.loads((SHARED_DATA / "extraction" / "zyte" / "ground-truth.json").read_text(encoding="utf-8"))
     folder.mkdir(parents=True, exist_ok=True)
     written = 0
-    for key, record in sorted(truth.items()):
+    for key, record in sorted(truth.items())[:limit]:
         body = (record.get("articleBody") or "").strip()
         if not body:
             continue

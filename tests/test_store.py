@@ -104,7 +104,7 @@ def test_keyword_search_survives_fts_syntax(store, query):
 
 
 def test_fts_query_quotes_terms():
-    assert fts_query('nurse "AI" NOT robots:') == '"nurse" OR "ai" OR "not" OR "robots"'
+    assert fts_query('nurse "AI" NOT robots:') == '"nurse" OR "ai" OR "robots"'
     assert fts_query("the of a") == ""
 
 
@@ -127,3 +127,15 @@ def test_failed_write_leaves_nothing(store):
         store.put_item(item, content_hash=None, text_hash="t", raw=None)  # type: ignore[arg-type]
     assert store.count() == 0
     assert store.db.execute("SELECT count(*) FROM items_fts").fetchone()[0] == 0
+
+
+def test_keyword_search_ignores_common_words_and_needs_half_the_terms(store):
+    for n in range(30):
+        put(store, make_item(n, title=f"AI at work, report {n}", text="AI tools reach offices.", keywords=[]))
+    put(store, make_item(40, title="AI scribes for nurses", text="Nurses dictate notes to AI at work.", keywords=[]))
+    put(store, make_item(41, title="Hospital rotas", text="AI plans the hospital rota for nurses.", keywords=[]))
+    hits = [h[0] for h in store.keyword_search("how is AI changing the work of nurses?", limit=10)]
+    # "ai" and "work" are in nearly every item, so only "changing" and "nurses" decide.
+    assert set(hits) == {make_item(40).id, make_item(41).id}
+    three = [h[0] for h in store.keyword_search("nurses hospital rota", limit=10)]
+    assert three == [make_item(41).id]  # the scribes item has one of the three terms only

@@ -315,17 +315,53 @@ class SqliteStore:
         return clauses, params
 
     def keyword_search(self, query: str, *, limit: int) -> list[tuple[str, float, str]]:
-        """BM25 full-text hits as (id, score, snippet), best first; score grows with relevance."""
-        match = fts_query(query)
-        if not match:
+        """BM25 full-text hits as (id, score, snippet), best first; score grows with relevance.
+
+        Terms are OR-ed, so a question would match almost everything on one common word. Two
+        guards, as in a common-terms query: words found in over 40% of items ("AI" in this
+        knowledge base) are dropped when rarer ones remain, and for three or more terms a hit
+        must contain at least half of them.
+        """
+        terms = self._discriminating(query_terms(query))
+        if not terms:
             return []
         rows = self.db.execute(
             "SELECT item_id, bm25(items_fts, 0, 4.0, 2.0, 2.0, 1.0) AS rank,"
             " snippet(items_fts, 4, '', '', ' … ', 24) AS snip"
             " FROM items_fts WHERE items_fts MATCH ? ORDER BY rank LIMIT ?",
-            (match, limit),
+            (" OR ".join(f'"{t}"' for t in terms), limit),
         ).fetchall()
+        if len(terms) >= 3 and rows:
+            matched = self._terms_matched([row[0] for row in rows], terms)
+            need = (len(terms) + 1) // 2
+            rows = [row for row in rows if matched.get(row[0], 0) >= need]
         return [(row[0], -float(row[1]), row[2]) for row in rows]
+
+    def _discriminating(self, terms: list[str]) -> list[str]:
+        if len(terms) < 2:
+            return terms
+        total = self.count()
+        if total < 20:
+            return terms  # too few items to tell common words from rare ones
+        common = set()
+        for term in terms:
+            found = self.db.execute(
+                "SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", (f'"{term}"',)
+            ).fetchone()[0]
+            if found > 0.4 * total:
+                common.add(term)
+        rare = [t for t in terms if t not in common]
+        return rare or terms
+
+    def _terms_matched(self, item_ids: list[str], terms: list[str]) -> dict[str, int]:
+        """How many of ``terms`` each of ``item_ids`` contains (with the index's stemming)."""
+        marks = ",".join("?" * len(item_ids))
+        counts: dict[str, int] = {}
+        for term in terms:
+            sql = f"SELECT item_id FROM items_fts WHERE items_fts MATCH ? AND item_id IN ({marks})"
+            for (item_id,) in self.db.execute(sql, [f'"{term}"', *item_ids]):
+                counts[item_id] = counts.get(item_id, 0) + 1
+        return counts
 
     def iter_index_inputs(self) -> Iterator[tuple[str, str, str, str, str]]:
         """(id, content_hash, title, summary, text) of every item, for building indexes."""
@@ -434,24 +470,27 @@ _UPSERT_ITEM = (
 )
 
 
+def query_terms(text: str) -> list[str]:
+    """The distinct content words of a query, lowercased, stopwords dropped (at most 32)."""
+    import re
+
+    terms = [t for t in re.findall(r"\w+", text.lower()) if (len(t) > 1 or t.isdigit()) and t not in _STOPWORDS]
+    return list(dict.fromkeys(terms))[:32]
+
+
 def fts_query(text: str) -> str:
     """Turn free text into a safe FTS5 query: quoted terms joined by OR.
 
     User input is never passed to MATCH as syntax, so quotes, colons or ``NOT`` cannot break it.
     """
-    import re
-
-    terms = [t for t in re.findall(r"\w+", text.lower()) if len(t) > 1 or t.isdigit()]
-    terms = [t for t in terms if t not in _STOPWORDS]
-    seen: list[str] = []
-    for term in terms:
-        if term not in seen:
-            seen.append(term)
-    return " OR ".join(f'"{t}"' for t in seen[:32])
+    return " OR ".join(f'"{t}"' for t in query_terms(text))
 
 
 _STOPWORDS = frozenset(
-    "a an and are as at be by can do does for from has have how i in is it its me my of on or our so"
-    " that the their them there these they this to was we what when where which who will with would"
-    " you your".split()
+    "a about above after again all also am an and any are as at be been before being below between both"
+    " but by can could did do does doing down during each few for from further had has have having he her"
+    " here hers him his how i if in into is it its itself just me more most my no nor not now of off on"
+    " once only or other our ours out over own same she should so some such than that the their theirs"
+    " them then there these they this those through to too under until up very was we were what when"
+    " where which while who whom why will with would you your yours".split()
 )
