@@ -139,3 +139,24 @@ def test_keyword_search_ignores_common_words_and_needs_half_the_terms(store):
     assert set(hits) == {make_item(40).id, make_item(41).id}
     three = [h[0] for h in store.keyword_search("nurses hospital rota", limit=10)]
     assert three == [make_item(41).id]  # the scribes item has one of the three terms only
+
+
+def test_migration_2_keys_full_text_rows_by_item_rowid(tmp_path, monkeypatch):
+    from shadowmatch_kb.store import migrations
+
+    path = tmp_path / "kb.sqlite"
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:1])
+    old = SqliteStore(path)
+    old.db.execute("INSERT INTO items_fts (rowid, item_id, title) VALUES (999, 'x', 'orphan row from v1')")
+    old.close()
+    monkeypatch.undo()
+    store = SqliteStore(path)
+    assert store.db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 2
+    assert store.db.execute("SELECT count(*) FROM items_fts").fetchone()[0] == 0
+    put(store, make_item(1))
+    assert (
+        store.db.execute("SELECT rowid FROM items WHERE id = ?", (make_item(1).id,)).fetchone()[0]
+        == (store.db.execute("SELECT rowid FROM items_fts").fetchone()[0])
+    )
+    assert store.check() == []
+    store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-__all__ = ["MIGRATIONS", "apply_migrations"]
+__all__ = ["MIGRATIONS", "apply_migrations", "rebuild_fts_rows"]
 
 
 def m001_create_items(db: sqlite3.Connection) -> None:
@@ -69,6 +69,23 @@ def m001_create_items(db: sqlite3.Connection) -> None:
     )
 
 
+def m002_fts_rows_follow_item_rowids(db: sqlite3.Connection) -> None:
+    """Key each full-text row by its item's rowid, so replacing one is a lookup, not a table scan."""
+    rebuild_fts_rows(db)
+
+
+def rebuild_fts_rows(db: sqlite3.Connection) -> None:
+    """Refill the full-text table from items (inside the caller's transaction)."""
+    db.execute("DELETE FROM items_fts")
+    db.execute(
+        "INSERT INTO items_fts (rowid, item_id, title, summary, keywords, body)"
+        " SELECT rowid, id, title, summary,"
+        " coalesce((SELECT group_concat(value, ' ; ') FROM json_each(items.keywords)), '')"
+        " || ' ; ' || coalesce((SELECT group_concat(value, ' ; ') FROM json_each(items.themes)), ''),"
+        " text FROM items"
+    )
+
+
 def _run_statements(db: sqlite3.Connection, script: str) -> None:
     # executescript() would commit the surrounding transaction; run statements one by one instead.
     for statement in script.split(";"):
@@ -78,6 +95,7 @@ def _run_statements(db: sqlite3.Connection, script: str) -> None:
 
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "m001_create_items", m001_create_items),
+    (2, "m002_fts_rows_follow_item_rowids", m002_fts_rows_follow_item_rowids),
 ]
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from shadowmatch_kb.errors import NotFoundError
 from shadowmatch_kb.model import Item, Signal
-from shadowmatch_kb.store.migrations import MIGRATIONS, apply_migrations
+from shadowmatch_kb.store.migrations import MIGRATIONS, apply_migrations, rebuild_fts_rows
 
 __all__ = ["ItemFilter", "RawInput", "SqliteStore", "StoredState"]
 
@@ -115,10 +115,12 @@ class SqliteStore:
             self.db.execute("INSERT OR IGNORE INTO item_tags VALUES (?, ?, ?)", (item.id, tag, now))
 
     def _write_fts(self, item: Item) -> None:
-        self.db.execute("DELETE FROM items_fts WHERE item_id = ?", (item.id,))
+        # The full-text row shares the item's rowid, so replacing it is a lookup, not a scan.
+        rowid = self.db.execute("SELECT rowid FROM items WHERE id = ?", (item.id,)).fetchone()[0]
+        self.db.execute("DELETE FROM items_fts WHERE rowid = ?", (rowid,))
         self.db.execute(
-            "INSERT INTO items_fts (item_id, title, summary, keywords, body) VALUES (?, ?, ?, ?, ?)",
-            (item.id, item.title, item.summary, " ; ".join(item.keywords + item.themes), item.text),
+            "INSERT INTO items_fts (rowid, item_id, title, summary, keywords, body) VALUES (?, ?, ?, ?, ?, ?)",
+            (rowid, item.id, item.title, item.summary, " ; ".join(item.keywords + item.themes), item.text),
         )
 
     def _write_raw(self, item_id: str, raw: RawInput, now: str) -> None:
@@ -165,14 +167,7 @@ class SqliteStore:
         """Rebuild the full-text index from the items table (part of ``smkb reindex``)."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.execute("DELETE FROM items_fts")
-            self.db.execute(
-                "INSERT INTO items_fts (item_id, title, summary, keywords, body)"
-                " SELECT id, title, summary,"
-                " (SELECT group_concat(value, ' ; ') FROM json_each(items.keywords))"
-                " || ' ; ' || (SELECT coalesce(group_concat(value, ' ; '), '') FROM json_each(items.themes)),"
-                " text FROM items"
-            )
+            rebuild_fts_rows(self.db)
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -414,10 +409,10 @@ class SqliteStore:
         if have != latest:
             problems.append(f"schema at migration {have}, expected {latest}")
         queries = {
-            "items without a full-text entry": "SELECT count(*) FROM items WHERE id NOT IN"
-            " (SELECT item_id FROM items_fts)",
-            "full-text entries without an item": "SELECT count(*) FROM items_fts WHERE item_id NOT IN"
-            " (SELECT id FROM items)",
+            "items without a full-text entry": "SELECT count(*) FROM items WHERE rowid NOT IN"
+            " (SELECT rowid FROM items_fts)",
+            "full-text entries without an item": "SELECT count(*) FROM items_fts f WHERE NOT EXISTS"
+            " (SELECT 1 FROM items i WHERE i.rowid = f.rowid AND i.id = f.item_id)",
             "items without their raw input": "SELECT count(*) FROM items WHERE id NOT IN"
             " (SELECT item_id FROM raw_inputs)",
             "tags of missing items": "SELECT count(*) FROM item_tags WHERE item_id NOT IN (SELECT id FROM items)",
