@@ -338,6 +338,8 @@ def test_every_real_post_imports_and_renders_back(tmp_path):
         assert again.title == original.title
         assert [s.signal for s in again.signals] == [s.signal for s in original.signals]
         assert entry["id"] not in again.reference_closest
+        if original.published:
+            assert (again.published, again.post_url, again.url) == (original.published, original.post_url, original.url)
 
 
 def test_reindex_with_another_model_by_path(kb_copy, tmp_path):

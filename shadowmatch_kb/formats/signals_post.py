@@ -152,8 +152,10 @@ def render_signals_post(item: Item, closest: list[tuple[str, str]]) -> str:
     """Render an item in the Signals post format, with ``closest`` as (id, title) pairs."""
     title = _one_line(item.title) or item.id
     compact = _compact_date(item.published)
-    if compact and item.url:
-        heading = f"# __{title}__, from ([{compact}]({item.url}).)"
+    # The heading links the post's own page when the item came from one, else the article.
+    own_page = item.source if item.source and item.source.startswith(("http://", "https://")) else item.url
+    if compact and own_page:
+        heading = f"# __{title}__, from ([{compact}]({own_page}).)"
     elif compact:
         heading = f"# __{title}__, from ({compact}.)"
     else:
