@@ -22,9 +22,9 @@ from shadowmatch_kb.index.base import IndexEntry, VectorHit, checked_vectors, no
 
 __all__ = ["DEFAULT_EF_SEARCH", "EF_CONSTRUCTION", "MAX_NEIGHBORS", "ChromaIndex"]
 
-# Recall@10 against exact search, measured with M=32 and ef_construction=200 on 12,826 real
-# all-MiniLM-L6-v2 sentence embeddings: ef_search 50 -> 0.995, 100 -> 0.9995, 200+ -> 1.0; on random
-# unit vectors (the hard case) 100 -> 0.70, 200 -> 0.88, 500 -> 0.99. 500 keeps a margin as collections
+# Recall@10 against exact search (scripts/bench_chroma_recall.py, 10k vectors, M=32,
+# ef_construction=200): real sentence embeddings 50 -> 0.98, 100 -> 0.996, 500 -> 1.0; random unit
+# vectors (the hard case) 100 -> 0.78, 200 -> 0.93, 500 -> 0.997. 500 keeps a margin as collections
 # grow, for about a millisecond per query.
 DEFAULT_EF_SEARCH = 500
 # Fixed at creation; a denser graph built more carefully than Chroma's defaults (16, 100) costs
