@@ -356,3 +356,12 @@ def test_reindex_with_another_model_by_path(kb_copy, tmp_path):
     assert stats["index"]["model"] == str(other) and stats["index"]["pending"] == 0
     mismatch = smkb("--model", DEFAULT_MODEL, "related", demo_ids()[0], kb=kb_copy)
     assert mismatch.exit_code == 1 and "reindex" in mismatch.stderr
+
+
+def test_readme_set_up_commands_are_what_ci_runs():
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.+?)\n```", readme, flags=re.S)
+    main_job, tests = blocks[0], blocks[1]
+    assert "\n" not in main_job and "\n" not in tests  # one command each
+    assert "smkb ingest corpus/demo" in main_job and "pip install -e ." in main_job
+    assert tests in (REPO / ".ci" / "run").read_text().splitlines()
