@@ -153,3 +153,25 @@ def test_extraction_is_quiet(capsys: pytest.CaptureFixture[str], caplog: pytest.
     noisy = [r for r in caplog.records if r.name.split(".")[0] in ("trafilatura", "htmldate", "courlan")]
     assert [r for r in noisy if r.levelno >= logging.WARNING] == []
     assert logging.getLogger("trafilatura").level == logging.NOTSET  # restored after the call
+
+
+@pytest.mark.parametrize(
+    ("title", "site", "expected"),
+    [
+        ("Takeaways from the civil fraud trial | CNN Politics", "CNN", "Takeaways from the civil fraud trial"),
+        ("Court files expose a spy operation -- Sott.net", "Sott.net", "Court files expose a spy operation"),
+        ("Madrid decides on the appeal » Local » Noticias » Ultima Hora Mallorca", "UHmallorca",
+         "Madrid decides on the appeal"),
+        ("LinkNaija | Nigeria's news: Actress looks stunning in new photos", "LinkNaija | Nigeria's news",
+         "Actress looks stunning in new photos"),
+        ("Nurses: a new role on the ward", "Nurses Weekly", "Nurses: a new role on the ward"),
+        ("Bank clerks - what changes next", "Reuters", "Bank clerks - what changes next"),
+        ("Yahoo UK", "Yahoo", "Yahoo UK"),
+        ("Robots | WIRED", "WIRED", "Robots | WIRED"),  # too little headline would be left
+        ("A headline without a site", None, "A headline without a site"),
+    ],
+)  # fmt: skip
+def test_site_name_is_stripped_from_titles(title, site, expected):
+    from shadowmatch_kb.extract.html import strip_site_name
+
+    assert strip_site_name(title, site) == expected

@@ -103,7 +103,7 @@ def extract_article(html: str, *, url: str | None = None) -> ExtractedArticle:
     text = (document.text or "").strip()
     date = _clean(document.date)
     return ExtractedArticle(
-        title=_clean(document.title),
+        title=strip_site_name(_clean(document.title), _clean(document.sitename)),
         text=text,
         published=date[:10] if date and _DATE.match(date) else None,
         author=_clean(document.author),
@@ -112,3 +112,46 @@ def extract_article(html: str, *, url: str | None = None) -> ExtractedArticle:
         language=language,
         description=_clean(document.description),
     )
+
+
+_SEPARATORS = (" | ", " -- ", " - ", " — ", " – ", " :: ", " » ", ": ")
+
+
+def _squashed(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def _names_site(part: str, site: str) -> bool:
+    """True when a title segment is the site's name (or its section, as in "CNN Politics")."""
+    squashed_site = _squashed(site)
+    words = [_squashed(w) for w in part.split()]
+    return bool(squashed_site) and (
+        squashed_site in _squashed(part) or any(len(w) >= 4 and w in squashed_site for w in words)
+    )
+
+
+def strip_site_name(title: str | None, site: str | None) -> str | None:
+    """Drop the site's name that pages add before or after a headline ("… | CNN Politics").
+
+    Only when the page names its site and the headline left is still several words long, so a
+    title that merely contains a separator keeps its words.
+    """
+    if not title or not site:
+        return title
+    for sep in _SEPARATORS:
+        head, found, tail = title.partition(sep) if sep == ": " else title.rpartition(sep)
+        if not found:
+            continue
+        if sep == ": ":
+            # The site's name as a prefix: "LinkNaija | Nigeria's news platform: Headline".
+            candidate, name = tail, head
+        elif sep == " » ":
+            # Breadcrumbs: "Headline » Section » Site" keeps what stands before the first one.
+            candidate, name = title.split(sep, 1)[0], tail
+        else:
+            candidate, name = head, tail
+        if sep == ": " and _squashed(name) != _squashed(site):
+            continue  # a colon is part of many headlines: strip only an exact site-name prefix
+        if _names_site(name, site) and len(candidate.split()) >= 3 and not _names_site(candidate, site):
+            return candidate.strip()
+    return title
