@@ -1,0 +1,1 @@
+"""Crawling registered sources: the sources registry (``sources``) and, later, the crawler itself."""
