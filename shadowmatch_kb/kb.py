@@ -96,16 +96,15 @@ class KnowledgeBase:
     @property
     def store(self) -> SqliteStore:
         """The record store; reading a directory that has none is a clear error."""
-        if self._store is None:
-            if not self.exists:
-                raise NotFoundError(
-                    f"no knowledge base in {self.config.kb_dir} (corpus/kb.sqlite is missing); "
-                    "create one with `smkb ingest PATH` or point --kb at one"
-                )
-            self._store = SqliteStore(self.config.store_path)
-        return self._store
+        if self._store is None and not self.exists:
+            raise NotFoundError(
+                f"no knowledge base in {self.config.kb_dir} (corpus/kb.sqlite is missing); "
+                "create one with `smkb ingest PATH` or point --kb at one"
+            )
+        return self._create_store()
 
     def _create_store(self) -> SqliteStore:
+        """Open the record store, creating an empty one when the directory has none (writers only)."""
         if self._store is None:
             self._store = SqliteStore(self.config.store_path)
         return self._store

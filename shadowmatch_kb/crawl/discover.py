@@ -275,15 +275,21 @@ def _dedupe(links: Iterable[DiscoveredLink]) -> list[DiscoveredLink]:
 # --- feeds ---------------------------------------------------------------------------------------
 
 
-def parse_feed(content: bytes, *, base_url: str) -> list[DiscoveredLink]:
-    """Return the article links of an RSS, Atom or JSON Feed document, in feed order."""
+def _document_body(content: bytes, base_url: str, kind: str) -> bytes:
+    """The response ungzipped, without a byte-order mark or leading whitespace; empty is an error."""
     body = _gunzip(content, source=base_url)
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
     # Many real feeds start with a blank line, which makes the XML declaration an error to strict parsers.
     body = body.lstrip(_WHITESPACE)
     if not body:
-        raise InputError(base_url, "empty response, not a feed")
+        raise InputError(base_url, f"empty response, not a {kind}")
+    return body
+
+
+def parse_feed(content: bytes, *, base_url: str) -> list[DiscoveredLink]:
+    """Return the article links of an RSS, Atom or JSON Feed document, in feed order."""
+    body = _document_body(content, base_url, "feed")
     if body.startswith(b"{"):
         return _parse_json_feed(body, base_url)
     _, prolog = _scan_prolog(_sniff_text(body))
@@ -369,12 +375,7 @@ def _parse_json_feed(body: bytes, base_url: str) -> list[DiscoveredLink]:
 
 def parse_sitemap(content: bytes, *, base_url: str) -> list[DiscoveredLink]:
     """Return a sitemap's pages (kind "article") or a sitemap index's child sitemaps (kind "sitemap")."""
-    body = _gunzip(content, source=base_url)
-    if body.startswith(b"\xef\xbb\xbf"):
-        body = body[3:]
-    body = body.lstrip(_WHITESPACE)
-    if not body:
-        raise InputError(base_url, "empty response, not a sitemap")
+    body = _document_body(content, base_url, "sitemap")
     if not body.startswith(b"<"):
         return _parse_text_sitemap(body, base_url)
     _refuse_other_kind(body, expected="sitemap", source=base_url)

@@ -7,7 +7,9 @@ WAL mode lets readers work while one writer imports.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
@@ -124,8 +126,6 @@ class SqliteStore:
         )
 
     def _write_raw(self, item_id: str, raw: RawInput, now: str) -> None:
-        import hashlib
-
         self.db.execute(
             "INSERT OR REPLACE INTO raw_inputs VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -424,8 +424,6 @@ class SqliteStore:
             if n:
                 problems.append(f"{n} {label}")
         for row in self.db.execute("SELECT item_id, sha256, compressed FROM raw_inputs"):
-            import hashlib
-
             try:
                 ok = hashlib.sha256(zlib.decompress(row[2])).hexdigest() == row[1]
             except zlib.error:
@@ -467,8 +465,6 @@ _UPSERT_ITEM = (
 
 def query_terms(text: str) -> list[str]:
     """The distinct content words of a query, lowercased, stopwords dropped (at most 32)."""
-    import re
-
     terms = [t for t in re.findall(r"\w+", text.lower()) if (len(t) > 1 or t.isdigit()) and t not in _STOPWORDS]
     return list(dict.fromkeys(terms))[:32]
 
