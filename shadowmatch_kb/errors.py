@@ -6,6 +6,7 @@ and the web layer can turn it into one clear line::
     ShadowmatchError
     ├── InputError          an input (file, URL, text) could not be read or parsed
     ├── FetchError          a URL could not be fetched (network, status, size, safety)
+    │   └── UnsupportedContentError  it answered with something that is not a page we read (PDF, image)
     ├── NotFoundError       an item id, source or path does not exist
     ├── IndexMismatchError  the derived index was built by another embedding model
     ├── BackendError        an embedding or vector backend could not be used
@@ -22,6 +23,7 @@ __all__ = [
     "LockTimeoutError",
     "NotFoundError",
     "ShadowmatchError",
+    "UnsupportedContentError",
 ]
 
 
@@ -39,7 +41,15 @@ class InputError(ShadowmatchError):
 
 
 class FetchError(InputError):
-    """A URL could not be fetched."""
+    """A URL could not be fetched; ``status`` is the HTTP status when the server answered with one."""
+
+    def __init__(self, source: str, reason: str, *, status: int | None = None) -> None:
+        super().__init__(source, reason)
+        self.status = status
+
+
+class UnsupportedContentError(FetchError):
+    """The URL answered, but with a media type the caller does not read (a PDF, an image)."""
 
 
 class NotFoundError(ShadowmatchError):

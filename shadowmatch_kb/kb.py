@@ -6,13 +6,12 @@ layer talk only to this class and to the shapes in ``model``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shadowmatch_kb.config import Config
 from shadowmatch_kb.embed.base import DEFAULT_MODEL, Embedder
@@ -20,6 +19,7 @@ from shadowmatch_kb.errors import (
     BackendError,
     IndexMismatchError,
     InputError,
+    LockTimeoutError,
     NotFoundError,
     ShadowmatchError,
 )
@@ -29,10 +29,12 @@ from shadowmatch_kb.progress import NullProgress, Progress
 from shadowmatch_kb.store.lock import WriteLock
 from shadowmatch_kb.store.sqlite import ItemFilter, SqliteStore
 
-__all__ = ["DoctorReport", "IngestResult", "KnowledgeBase"]
+if TYPE_CHECKING:
+    from shadowmatch_kb.crawl.report import CrawlObserver, CrawlReport
+    from shadowmatch_kb.crawl.run import CrawlOptions
+    from shadowmatch_kb.crawl.sources import Source
 
-# Bumped when readers change what they make of the same bytes, so re-imports pick the change up.
-_READER_VERSION = b"1"
+__all__ = ["DoctorReport", "IngestResult", "KnowledgeBase"]
 
 
 @dataclass
@@ -243,22 +245,13 @@ class KnowledgeBase:
         return results
 
     def _ingest_one(self, value: str, tags: list[str], allow_private: bool) -> IngestResult:
-        from shadowmatch_kb.ingest.readers import read_input, text_hash
+        from shadowmatch_kb.ingest.duplicates import store_once
+        from shadowmatch_kb.ingest.readers import read_input
 
         try:
             loaded = read_input(value, user_agent=self.config.user_agent, allow_private=allow_private)
-            item = loaded.item
-            content_hash = hashlib.sha256(_READER_VERSION + b"\0" + loaded.raw.content).hexdigest()
-            state = self.store.state(item.id)
-            if state is not None and state.content_hash == content_hash:
-                if tags:
-                    self.store.add_tags(item.id, tags, [])
-                return IngestResult(value, item.id, "unchanged")
-            digest = text_hash(item)
-            item.duplicate_of = self.store.find_by_text_hash(digest, item.id)
-            item.tags = tags
-            self.store.put_item(item, content_hash=content_hash, text_hash=digest, raw=loaded.raw)
-            return IngestResult(value, item.id, "updated" if state else "added")
+            decision = store_once(self.store, loaded.item, loaded.raw, identical="link", tags=tags)
+            return IngestResult(value, decision.item_id, decision.outcome)
         except InputError as exc:
             # The input is reported beside the error already: keep just the reason.
             return IngestResult(value, None, "failed", _one_line(exc.reason))
@@ -266,6 +259,79 @@ class KnowledgeBase:
             return IngestResult(value, None, "failed", _one_line(exc))
         except Exception as exc:  # noqa: BLE001 - a reader bug must not stop the other inputs
             return IngestResult(value, None, "failed", _one_line(exc, prefix=type(exc).__name__))
+
+    # ----- crawl ------------------------------------------------------------------------------
+
+    def sources(self, names: Iterable[str] = ()) -> list[Source]:
+        """The registered sources, or those named (NotFoundError for a name not registered)."""
+        from shadowmatch_kb.crawl.sources import SOURCES_FILE, load_sources
+
+        registered = load_sources(self.config.corpus_dir / SOURCES_FILE)
+        wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
+        if not wanted:
+            return registered
+        by_name = {source.name: source for source in registered}
+        missing = [name for name in wanted if name not in by_name]
+        if missing:
+            known = ", ".join(sorted(by_name)) or "none"
+            raise NotFoundError(f"no source named {', '.join(missing)} (registered: {known}); see `smkb sources list`")
+        return [by_name[name] for name in wanted]
+
+    def crawl(
+        self,
+        names: Iterable[str] = (),
+        *,
+        options: CrawlOptions | None = None,
+        observer: CrawlObserver | None = None,
+        progress: Progress | None = None,
+        transport_factory: Any = None,
+    ) -> CrawlReport:
+        """Crawl registered sources (all, or those named) into the record, then index what was stored."""
+        from shadowmatch_kb.crawl.articles import ArticleWriter
+        from shadowmatch_kb.crawl.run import Crawler, CrawlOptions, start_extraction_workers
+        from shadowmatch_kb.store.frontier import Frontier
+
+        sources = self.sources(names)
+        if not sources:
+            raise NotFoundError(
+                "no sources registered; add one with `smkb sources add NAME URL` or `smkb sources starter`"
+            )
+        if options is None:
+            from shadowmatch_kb.fetch.async_http import FetchOptions
+
+            options = CrawlOptions(fetch=FetchOptions(user_agent=self.config.user_agent))
+        # One crawl at a time; items are written without the write lock (SQLite serialises writers),
+        # which is taken only to index them, so an analyst's `smkb tag` never waits for a long crawl.
+        crawl_lock = WriteLock(self.config.corpus_dir / "crawl.lock", timeout=0)
+        # Workers first: forked later, they would inherit the lock and the database's file handles.
+        extractor = start_extraction_workers(options.workers)
+        try:
+            try:
+                crawl_lock.acquire()
+            except LockTimeoutError:
+                raise LockTimeoutError(
+                    f"another `smkb crawl` is running on {self.config.kb_dir}; wait for it"
+                ) from None
+            try:
+                store = self._create_store()
+                crawler = Crawler(
+                    Frontier(store.db),
+                    ArticleWriter(store),
+                    sources,
+                    options,
+                    transport_factory=transport_factory,
+                    extractor=extractor,
+                )
+                report = crawler.run(observer)
+            finally:
+                crawl_lock.release()
+        finally:
+            if extractor is not None:
+                extractor.shutdown(wait=False, cancel_futures=True)
+        if report.stored and report.stopped != "interrupted":
+            with self.writing():
+                self._sync(progress or NullProgress())
+        return report
 
     def _sync(self, progress: Progress) -> None:
         from shadowmatch_kb.index.sync import sync_index

@@ -91,7 +91,8 @@ def decode_body(content: bytes, charset: str | None) -> str:
     for bom, encoding in _BOMS:
         if content.startswith(bom):
             return content.decode(encoding, errors="replace")
-    for label in (charset, _sniffed_charset(content), "utf-8"):
+    sniffed = _sniffed_charset(content)
+    for label in (charset, sniffed, "utf-8"):
         if _is_default_label(label) and not content.isascii():
             # ISO-8859-1 and ASCII are common server defaults sent whatever the page holds; bytes that
             # are valid UTF-8 are almost never real Latin-1 text, so trust them over the label.
@@ -101,6 +102,10 @@ def decode_body(content: bytes, charset: str | None) -> str:
         text = _try_decode(content, label)
         if text is not None:
             return text
+    if any(label and _label_name(label) in ("utf-8", "utf8") for label in (charset, sniffed)):
+        # Declared UTF-8 with a few bad bytes: as browsers do, replace those bytes and keep the rest,
+        # rather than reading every valid multi-byte character as cp1252 mojibake.
+        return content.decode("utf-8", errors="replace")
     return content.decode("cp1252", errors="replace")
 
 

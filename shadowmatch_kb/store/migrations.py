@@ -74,6 +74,46 @@ def m002_fts_rows_follow_item_rowids(db: sqlite3.Connection) -> None:
     rebuild_fts_rows(db)
 
 
+def m003_crawl_frontier_and_fingerprints(db: sqlite3.Connection) -> None:
+    """The crawl frontier (every URL a source led to, with its last outcome) and near-duplicate fingerprints."""
+    _run_statements(
+        db,
+        """
+        CREATE TABLE crawl_urls (
+            url TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            source TEXT NOT NULL,
+            role TEXT NOT NULL,
+            depth INTEGER NOT NULL DEFAULT 0,
+            queued INTEGER NOT NULL DEFAULT 1,
+            listed_date TEXT,
+            outcome TEXT,
+            reason TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            item_id TEXT,
+            raw BLOB,
+            failures INTEGER NOT NULL DEFAULT 0,
+            last_run TEXT,
+            first_seen TEXT NOT NULL,
+            last_fetched TEXT
+        );
+        CREATE INDEX crawl_urls_queue ON crawl_urls(queued, source);
+        CREATE TABLE item_fingerprints (
+            item_id TEXT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            signature BLOB NOT NULL
+        );
+        CREATE TABLE fingerprint_bands (
+            band_key INTEGER NOT NULL,
+            item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE
+        );
+        CREATE INDEX fingerprint_bands_key ON fingerprint_bands(band_key);
+        CREATE INDEX fingerprint_bands_item ON fingerprint_bands(item_id);
+        """,
+    )
+
+
 def rebuild_fts_rows(db: sqlite3.Connection) -> None:
     """Refill the full-text table from items (inside the caller's transaction)."""
     db.execute("DELETE FROM items_fts")
@@ -96,6 +136,7 @@ def _run_statements(db: sqlite3.Connection, script: str) -> None:
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "m001_create_items", m001_create_items),
     (2, "m002_fts_rows_follow_item_rowids", m002_fts_rows_follow_item_rowids),
+    (3, "m003_crawl_frontier_and_fingerprints", m003_crawl_frontier_and_fingerprints),
 ]
 
 

@@ -1,0 +1,590 @@
+"""Fetch many URLs at once for the crawler: pinned DNS, retries with backoff, conditional GETs.
+
+Every failure is a ``FetchError`` whose reason is one line; a media type the caller does not read is
+its subclass ``UnsupportedContentError``. No httpx or httpcore exception leaves ``AsyncFetcher.fetch``.
+
+Address safety is decided where the connection is made. ``_PinnedBackend`` (an httpcore network
+backend) resolves the host once, refuses it unless every address is public, and connects to the
+address it checked. A name whose answer changes between a check and the connect (DNS rebinding)
+therefore cannot lead to a private address, as it could if the check resolved the name separately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ipaddress
+import random
+import socket
+import ssl
+import typing
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from urllib.parse import urljoin
+
+import httpcore
+import httpx
+
+from shadowmatch_kb.errors import FetchError, UnsupportedContentError
+from shadowmatch_kb.fetch.http import (
+    DEFAULT_USER_AGENT,
+    REDIRECT_STATUSES,
+    _one_line,
+    _parse_content_type,
+    decode_body,
+)
+from shadowmatch_kb.fetch.safety import DEFAULT_PORTS, canonicalize_url, check_url_allowed, is_public_address
+
+__all__ = ["AsyncFetcher", "FetchOptions", "FetchResponse", "accepts_page", "accepts_sitemap"]
+
+ACCEPT = (
+    "text/html,application/xhtml+xml,application/xml;q=0.9,application/rss+xml;q=0.9,"
+    "application/atom+xml;q=0.9,application/json;q=0.8,text/plain;q=0.8,*/*;q=0.5"
+)
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+PAGE_TYPES = frozenset(
+    ["text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml"]
+    + ["application/json", "application/feed+json"]  # JSON Feed
+)
+GZIP_TYPES = frozenset({"application/gzip", "application/x-gzip", "application/octet-stream"})
+MAX_CONNECTIONS = 64
+MAX_KEEPALIVE = 32
+KEEPALIVE_SECONDS = 15.0
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """Limits and manners of one fetcher."""
+
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout: float = 20.0  # connect, read, write and pool wait, and a deadline for the whole body
+    max_bytes: int = 10_000_000
+    max_redirects: int = 5
+    retries: int = 3  # extra attempts on 429, 500, 502, 503, 504 and connection errors, never on timeouts
+    backoff: float = 0.5  # the first retry's wait; it doubles with each attempt
+    max_retry_wait: float = 120.0  # a longer Retry-After fails at once rather than stall the crawl
+
+
+@dataclass
+class FetchResponse:
+    """One successful answer (2xx, or 304 to a conditional GET), after redirects and retries."""
+
+    url: str  # final URL, canonical
+    requested_url: str
+    status: int
+    content: bytes  # b"" for 304
+    content_type: str  # media type only, lower case; "" for 304
+    charset: str | None
+    etag: str | None
+    last_modified: str | None
+    attempts: int = 1  # requests made for the final URL, retries included
+    redirects: list[str] = field(default_factory=list)  # canonical URLs that answered with a redirect, in order
+    retry_waits: list[float] = field(default_factory=list)  # seconds slept before each retry, on every hop
+
+    @property
+    def not_modified(self) -> bool:
+        """True when the server answered 304: the copy the caller holds is still current."""
+        return self.status == 304
+
+    def text(self) -> str:
+        """Return the body decoded with the best charset evidence available."""
+        return decode_body(self.content, self.charset)
+
+
+def accepts_page(media_type: str) -> bool:
+    """Return True for media types read as pages, feeds or sitemaps (HTML, XML, plain text, JSON)."""
+    return media_type in PAGE_TYPES or media_type.endswith("+xml")
+
+
+def accepts_sitemap(media_type: str) -> bool:
+    """Return True for what accepts_page takes plus the types gzipped sitemaps are served as."""
+    return accepts_page(media_type) or media_type in GZIP_TYPES
+
+
+# --- the pinned connection --------------------------------------------------------------------------
+
+
+class _RefusedConnection(Exception):
+    """The pinned backend would not connect; ``reason`` is the one line to show."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def _resolve_host(host: str, port: int) -> list[str]:
+    """Return the addresses a host resolves to, in the resolver's order, without duplicates."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise _RefusedConnection(f"cannot resolve host {host}: {exc}") from exc
+    addresses: list[str] = []
+    for info in infos:
+        address = str(info[4][0])
+        if address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise _RefusedConnection(f"cannot resolve host {host}: no usable address")
+    return addresses
+
+
+async def _checked_addresses(host: str, port: int, *, allow_private: bool) -> list[str]:
+    """Resolve a host and refuse it if any address is not public (unless allow_private)."""
+    addresses = await _resolve_host(host, port)
+    if allow_private:
+        return addresses
+    for address in addresses:
+        try:
+            parsed = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone such as %eth0
+        except ValueError as exc:
+            raise _RefusedConnection(f"cannot resolve host {host}: {address!r} is not an address") from exc
+        # One private answer is enough to refuse: the resolver may hand out any of them next time.
+        if not is_public_address(parsed):
+            raise _RefusedConnection(
+                f"refusing to fetch {host}: it resolves to a private or loopback address ({parsed}); "
+                "pass --allow-private to allow it"
+            )
+    return addresses
+
+
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to addresses it resolved and checked itself, so the check cannot be raced."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self.allow_private = allow_private
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Resolve and check the host, then connect to the first checked address that answers."""
+        try:
+            async with asyncio.timeout(timeout):
+                addresses = await _checked_addresses(host, port, allow_private=self.allow_private)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} took longer than {timeout:g}s") from exc
+        failure: httpcore.ConnectError | None = None
+        for address in addresses:
+            try:
+                # TLS still verifies the name: httpcore passes the host as server_hostname to start_tls.
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except httpcore.ConnectError as exc:
+                failure = exc
+        assert failure is not None  # _resolve_host never returns an empty list
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Refuse: only TCP to checked addresses is allowed."""
+        raise _RefusedConnection("unix sockets are never fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep as the wrapped backend does."""
+        await self._inner.sleep(seconds)
+
+
+# httpcore's errors as httpx names them, most specific first, so callers see only httpx's hierarchy.
+_HTTPX_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+@contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        for core_error, httpx_error in _HTTPX_ERRORS:
+            if isinstance(exc, core_error):
+                raise httpx_error(_one_line(exc)) from exc
+        raise
+
+
+class _CoreStream(httpx.AsyncByteStream):
+    """An httpcore response body seen as an httpx stream."""
+
+    def __init__(self, stream: typing.AsyncIterable[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors():
+            async for chunk in self._stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        closer = getattr(self._stream, "aclose", None)
+        if closer is not None:
+            with _as_httpx_errors():
+                await closer()
+
+
+class _PinnedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over an httpcore pool that connects through ``_PinnedBackend``.
+
+    httpx has no public way to give its transport a network backend: AsyncHTTPTransport builds its
+    httpcore pool in a private ``_pool`` attribute. Overwriting that attribute would silently stop
+    pinning the day httpx renames it, so this transport owns its pool and converts requests,
+    responses and errors using only the public types of httpcore and httpx. It never uses proxies,
+    which could not honour the pinned address anyway.
+    """
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=MAX_CONNECTIONS,
+            max_keepalive_connections=MAX_KEEPALIVE,
+            keepalive_expiry=KEEPALIVE_SECONDS,
+            network_backend=_PinnedBackend(allow_private=allow_private),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send one request through the pinned pool."""
+        if not isinstance(request.stream, httpx.AsyncByteStream):
+            raise TypeError("the pinned transport needs an async request body")
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _as_httpx_errors():
+            core_response = await self._pool.handle_async_request(core_request)
+        body = core_response.stream
+        if not isinstance(body, typing.AsyncIterable):
+            raise TypeError("the pinned pool returned a synchronous body")
+        return httpx.Response(
+            status_code=core_response.status,
+            headers=core_response.headers,
+            stream=_CoreStream(body),
+            extensions=core_response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        await self._pool.aclose()
+
+
+# --- the fetcher ------------------------------------------------------------------------------------
+
+
+class _Retryable(Exception):
+    """An attempt failed in a way worth trying again: a 429 or 5xx status, or a broken connection."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass
+class _Job:
+    """One call to fetch: what was asked, and what it has done so far across hops."""
+
+    url: str
+    headers: dict[str, str]
+    accept: Callable[[str], bool]
+    status: int | None = None  # of the latest response, for errors that a status explains
+    attempts: int = 0
+    redirects: list[str] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds a Retry-After header asks for (delta seconds or an HTTP date), or None."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _sniff_media_type(content: bytes) -> str:
+    """Guess the media type of a body sent without Content-Type; "" when it is not something we read."""
+    if content.startswith(_GZIP_MAGIC):
+        return "application/gzip"
+    head = content[:64].removeprefix(b"\xef\xbb\xbf").lstrip()
+    if head.startswith(b"<?xml"):
+        return "application/xml"
+    if head.startswith(b"<"):
+        return "text/html"
+    if head.startswith(b"{"):
+        return "application/json"
+    return ""
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    link: BaseException | None = exc
+    for _ in range(16):  # bounded: a chain can loop back on itself
+        if link is None:
+            return False
+        if isinstance(link, kind):
+            return True
+        link = link.__cause__ or link.__context__
+    return False
+
+
+def _status_line(response: httpx.Response) -> str:
+    return f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+
+
+def _refused(job: _Job, current: str, reason: str) -> FetchError:
+    if current == job.url:
+        return FetchError(job.url, reason)
+    return FetchError(job.url, f"redirect to {current} refused: {reason}")
+
+
+class AsyncFetcher:
+    """Fetches URLs concurrently with one pooled httpx client, checking every hop's address."""
+
+    def __init__(
+        self,
+        options: FetchOptions | None = None,
+        *,
+        allow_private: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pace: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        """``pace(url)`` is awaited before every request but the first of a fetch (redirect hops and
+        retries), so a polite caller can space those too."""
+        self.options = options or FetchOptions()
+        self._pace = pace
+        self.allow_private = allow_private
+        # A transport handed in cannot pin addresses, so each hop is then checked before the request.
+        self._pinned = transport is None
+        self._sleep = sleep
+        self._client = httpx.AsyncClient(
+            transport=transport if transport is not None else _PinnedTransport(allow_private=allow_private),
+            timeout=self.options.timeout,
+            # Redirects are followed by hand so each hop's scheme and address are checked first.
+            follow_redirects=False,
+            headers={"User-Agent": self.options.user_agent, "Accept": ACCEPT},
+        )
+
+    async def __aenter__(self) -> AsyncFetcher:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: Callable[[str], bool] = accepts_page,
+    ) -> FetchResponse:
+        """Fetch a URL (conditionally when validators are given); raise FetchError on any failure."""
+        job = _Job(url, {}, accept)
+        if etag:
+            job.headers["If-None-Match"] = etag
+        if last_modified:
+            job.headers["If-Modified-Since"] = last_modified
+        current = url
+        # Exact URLs, not canonical ones: sites often redirect ?utm_source=... to the same page without it.
+        seen = {url}
+        for hop in range(self.options.max_redirects + 1):
+            if hop and self._pace is not None:
+                await self._pace(current)
+            await self._check_hop(job, current)
+            answer = await self._get(job, current)
+            if isinstance(answer, FetchResponse):
+                return answer
+            if answer in seen:
+                raise FetchError(url, f"redirect loop: {current} redirects back to {answer}", status=job.status)
+            seen.add(answer)
+            job.redirects.append(canonicalize_url(current))
+            current = answer
+        raise FetchError(url, f"too many redirects (more than {self.options.max_redirects})", status=job.status)
+
+    async def _check_hop(self, job: _Job, current: str) -> None:
+        """Check a hop's scheme; without the pinned backend, check its addresses here as well."""
+        try:
+            check_url_allowed(current, allow_private=True)  # scheme, host and port only: no DNS
+            parsed = httpx.URL(current)
+            host = parsed.host  # httpx is stricter than urlsplit about names: better to fail here, in one line
+            if self._pinned or self.allow_private:
+                return
+            async with asyncio.timeout(self.options.timeout):
+                await _checked_addresses(host, parsed.port or DEFAULT_PORTS[parsed.scheme], allow_private=False)
+        except (FetchError, _RefusedConnection) as exc:
+            raise _refused(job, current, exc.reason) from exc
+        except (httpx.InvalidURL, ValueError) as exc:  # ValueError covers UnicodeError from IDNA
+            raise _refused(job, current, f"invalid URL: {_one_line(exc)}") from exc
+        except TimeoutError as exc:
+            raise FetchError(job.url, f"timed out after {self.options.timeout:g}s resolving {current}") from exc
+
+    async def _get(self, job: _Job, current: str) -> FetchResponse | str:
+        """Request one hop, retrying what is worth retrying; return the answer or the redirect target."""
+        job.attempts = 0
+        while True:
+            job.attempts += 1
+            try:
+                return await self._attempt(job, current)
+            except _Retryable as retryable:
+                failure = retryable
+            if job.attempts > self.options.retries:
+                suffix = f" after {job.attempts} attempts" if job.attempts > 1 else ""
+                raise FetchError(job.url, f"{failure.reason}{suffix}", status=failure.status)
+            if failure.retry_after is not None and failure.retry_after > self.options.max_retry_wait:
+                raise FetchError(
+                    job.url,
+                    f"{failure.reason}, Retry-After {failure.retry_after:.0f}s is longer than "
+                    f"the {self.options.max_retry_wait:g}s this fetcher waits",
+                    status=failure.status,
+                )
+            wait = self._wait(job.attempts, failure.retry_after)
+            job.waits.append(wait)
+            await self._sleep(wait)
+            if self._pace is not None:
+                await self._pace(current)
+
+    def _wait(self, attempt: int, retry_after: float | None) -> float:
+        backoff = self.options.backoff * 2 ** (attempt - 1)
+        # A little jitter keeps many fetches that failed together from all retrying in the same instant.
+        backoff = min(backoff + random.uniform(0, backoff / 10), self.options.max_retry_wait)
+        return max(retry_after or 0.0, backoff)
+
+    async def _attempt(self, job: _Job, current: str) -> FetchResponse | str:
+        """Make one request and turn every way it can fail into FetchError or _Retryable."""
+        try:
+            async with self._client.stream("GET", current, headers=job.headers) as response:
+                return await self._answer(job, response)
+        except _RefusedConnection as exc:
+            raise _refused(job, current, exc.reason) from exc
+        except httpx.TimeoutException as exc:
+            # Not retried: a server too slow to answer once is rarely quicker the second time.
+            raise FetchError(job.url, f"timed out after {self.options.timeout:g}s ({type(exc).__name__})") from exc
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:  # refused, reset, closed early
+            reason = f"{type(exc).__name__}: {_one_line(exc)}"
+            if _caused_by(exc, ssl.SSLError):  # a certificate that fails now fails on every retry too
+                raise FetchError(job.url, reason) from exc
+            raise _Retryable(reason) from exc
+        except httpx.HTTPError as exc:  # a protocol error, an unsupported URL
+            raise FetchError(job.url, f"{type(exc).__name__}: {_one_line(exc)}") from exc
+        except httpx.InvalidURL as exc:
+            raise FetchError(job.url, f"invalid URL: {_one_line(exc)}") from exc
+
+    async def _answer(self, job: _Job, response: httpx.Response) -> FetchResponse | str:
+        """Judge a response by its status and headers, and read the body only if it is wanted."""
+        status = job.status = response.status_code
+        if status in REDIRECT_STATUSES:
+            location = response.headers.get("location", "").strip()
+            if not location:
+                raise FetchError(job.url, f"HTTP {status} redirect without a Location header", status=status)
+            try:
+                return urljoin(str(response.url), location)
+            except ValueError as exc:
+                reason = f"HTTP {status} redirect to an invalid URL: {_one_line(exc)}"
+                raise FetchError(job.url, reason, status=status) from exc
+        if status in RETRY_STATUSES:
+            retry_after = _retry_after(response.headers.get("retry-after"))
+            raise _Retryable(_status_line(response), status=status, retry_after=retry_after)
+        if status == 304:
+            return self._respond(job, response)
+        if not 200 <= status < 300:
+            raise FetchError(job.url, _status_line(response), status=status)
+        media_type, charset = _parse_content_type(response.headers.get("content-type", ""))
+        if media_type and not job.accept(media_type):
+            raise UnsupportedContentError(job.url, f"not a page: {media_type}")
+        content = await self._read_body(job, response)
+        if not media_type:
+            media_type = _sniff_media_type(content)
+            if not media_type or not job.accept(media_type):
+                raise UnsupportedContentError(job.url, "not a page: no Content-Type, and the body is not markup")
+        return self._respond(job, response, content, media_type, charset)
+
+    def _respond(
+        self,
+        job: _Job,
+        response: httpx.Response,
+        content: bytes = b"",
+        media_type: str = "",
+        charset: str | None = None,
+    ) -> FetchResponse:
+        etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
+        if response.status_code == 304:
+            # A 304 may omit the validators; the ones the caller sent are then still the current ones.
+            etag = etag or job.headers.get("If-None-Match")
+            modified = modified or job.headers.get("If-Modified-Since")
+        return FetchResponse(
+            url=canonicalize_url(str(response.url)),
+            requested_url=job.url,
+            status=response.status_code,
+            content=content,
+            content_type=media_type,
+            charset=charset,
+            etag=etag,
+            last_modified=modified,
+            attempts=job.attempts,
+            redirects=job.redirects,
+            retry_waits=job.waits,
+        )
+
+    async def _read_body(self, job: _Job, response: httpx.Response) -> bytes:
+        limit = self.options.max_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise FetchError(job.url, f"page larger than {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            # Each read has its own timeout; this deadline bounds a server that trickles bytes forever.
+            async with asyncio.timeout(self.options.timeout):
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)  # decoded bytes, so a small gzip bomb is cut off too
+                    if size > limit:
+                        raise FetchError(job.url, f"page larger than {limit} bytes")
+                    chunks.append(chunk)
+        except TimeoutError as exc:
+            raise FetchError(job.url, f"timed out after {self.options.timeout:g}s reading the body") from exc
+        return b"".join(chunks)

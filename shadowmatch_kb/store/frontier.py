@@ -1,0 +1,183 @@
+"""The crawl frontier in ``corpus/kb.sqlite``: every URL a source led to, queued or with its last outcome.
+
+A URL stays queued until its outcome is recorded, so a crawl that is interrupted (Ctrl-C, a kill,
+``--max-pages``) resumes with exactly the URLs it had not finished. Validators (ETag,
+Last-Modified) are kept per URL for conditional requests, and listing pages (feeds, sitemaps,
+pages a site crawl follows) keep their body, compressed, so a 304 still yields their links.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+import zlib
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+__all__ = ["Frontier", "FrontierEntry", "QueuedUrl"]
+
+ROLES = ("feed", "sitemap", "robots", "page")
+
+
+@dataclass(frozen=True)
+class QueuedUrl:
+    """A URL to enqueue: where it came from and how far from its source's start."""
+
+    url: str
+    source: str
+    role: str
+    depth: int = 0
+    listed_date: str | None = None
+
+
+@dataclass(frozen=True)
+class FrontierEntry:
+    """A queued URL with what the last crawl learnt of it."""
+
+    url: str
+    host: str
+    source: str
+    role: str
+    depth: int
+    listed_date: str | None
+    etag: str | None
+    last_modified: str | None
+    item_id: str | None
+    outcome: str | None
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+class Frontier:
+    """Crawl state on the record store's connection (autocommit: each call is one transaction)."""
+
+    def __init__(self, db: sqlite3.Connection, run: str | None = None) -> None:
+        """``run`` names this crawl: a URL it has finished is not queued again until the next one."""
+        self.db = db
+        self.run = run or uuid.uuid4().hex
+
+    def enqueue(self, entries: Iterable[QueuedUrl]) -> int:
+        """Queue URLs (new ones, and known ones to revisit); returns how many were not queued before."""
+        now = _now()
+        added = 0
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for entry in entries:
+                row = self.db.execute(
+                    "SELECT queued, depth, last_run FROM crawl_urls WHERE url = ?", (entry.url,)
+                ).fetchone()
+                if row is None:
+                    self.db.execute(
+                        "INSERT INTO crawl_urls (url, host, source, role, depth, queued, listed_date, first_seen)"
+                        " VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+                        (entry.url, _host(entry.url), entry.source, entry.role, entry.depth, entry.listed_date, now),
+                    )
+                    added += 1
+                    continue
+                if row[2] == self.run:
+                    continue  # finished in this crawl already: links between pages must not loop
+                if not row[0]:
+                    added += 1
+                # A URL reached again keeps its first source; it may now be nearer to a start page.
+                self.db.execute(
+                    "UPDATE crawl_urls SET queued = 1, depth = min(depth, ?),"
+                    " listed_date = coalesce(?, listed_date) WHERE url = ?",
+                    (entry.depth, entry.listed_date, entry.url),
+                )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return added
+
+    def next_batch(self, sources: Collection[str], limit: int, *, skip: Collection[str] = ()) -> list[FrontierEntry]:
+        """Queued URLs of these sources, shallowest first and hosts interleaved, leaving out ``skip``."""
+        if not sources:
+            return []
+        marks = ",".join("?" * len(sources))
+        # Ranking within each host and ordering by that rank round-robins the hosts, so one big
+        # site with a long crawl delay does not hold every worker while other hosts wait.
+        rows = self.db.execute(
+            "SELECT url, host, source, role, depth, listed_date, etag, last_modified, item_id, outcome"
+            " FROM (SELECT *, row_number() OVER (PARTITION BY host ORDER BY depth, rowid) AS turn"
+            f"       FROM crawl_urls WHERE queued = 1 AND source IN ({marks}))"
+            " ORDER BY turn, depth, url LIMIT ?",
+            (*sources, limit + len(skip)),
+        ).fetchall()
+        entries = [FrontierEntry(*row) for row in rows if row[0] not in skip]
+        return entries[:limit]
+
+    def queued_count(self, sources: Collection[str]) -> int:
+        """How many URLs of these sources wait to be crawled."""
+        if not sources:
+            return 0
+        marks = ",".join("?" * len(sources))
+        query = f"SELECT count(*) FROM crawl_urls WHERE queued = 1 AND source IN ({marks})"
+        return int(self.db.execute(query, tuple(sources)).fetchone()[0])
+
+    def record(
+        self,
+        url: str,
+        outcome: str,
+        *,
+        reason: str | None = None,
+        fetched: bool = True,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        item_id: str | None = None,
+        raw: bytes | None = None,
+        keep_validators: bool = False,
+    ) -> None:
+        """Record a URL's outcome and take it off the queue."""
+        failed = outcome == "failed"
+        self.db.execute(
+            "UPDATE crawl_urls SET queued = 0, outcome = ?, reason = ?,"
+            " last_fetched = CASE WHEN ? THEN ? ELSE last_fetched END,"
+            " etag = CASE WHEN ? THEN etag ELSE ? END,"
+            " last_modified = CASE WHEN ? THEN last_modified ELSE ? END,"
+            " item_id = coalesce(?, item_id),"
+            " raw = CASE WHEN ? THEN ? ELSE raw END,"
+            " failures = CASE WHEN ? THEN failures + 1 ELSE 0 END, last_run = ?"
+            " WHERE url = ?",
+            (
+                outcome,
+                reason,
+                fetched,
+                _now(),
+                keep_validators,
+                etag,
+                keep_validators,
+                last_modified,
+                item_id,
+                raw is not None,
+                zlib.compress(raw, 6) if raw is not None else None,
+                failed,
+                self.run,
+                url,
+            ),
+        )
+
+    def stored_body(self, url: str) -> bytes | None:
+        """The body kept from the last full fetch of a listing page, for re-reading its links after a 304."""
+        row = self.db.execute("SELECT raw FROM crawl_urls WHERE url = ?", (url,)).fetchone()
+        return zlib.decompress(row[0]) if row and row[0] is not None else None
+
+    def outcome_counts(self, sources: Collection[str] | None = None) -> dict[str, dict[str, int]]:
+        """Per source, how many URLs ended with each outcome (queued ones under "queued")."""
+        rows = self.db.execute(
+            "SELECT source, CASE WHEN queued THEN 'queued' ELSE coalesce(outcome, 'queued') END, count(*)"
+            " FROM crawl_urls GROUP BY 1, 2"
+        ).fetchall()
+        counts: dict[str, dict[str, int]] = {}
+        for source, outcome, count in rows:
+            if sources is None or source in sources:
+                counts.setdefault(source, {})[outcome] = count
+        return counts
