@@ -24,7 +24,7 @@ import pytest
 from conftest import require_shared
 
 from shadowmatch_kb.errors import FetchError, UnsupportedContentError
-from shadowmatch_kb.fetch import async_http
+from shadowmatch_kb.fetch import async_http, pinned
 from shadowmatch_kb.fetch.async_http import (
     AsyncFetcher,
     FetchOptions,
@@ -515,7 +515,7 @@ def _fake_dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[list[str]
         queue = answers[host]
         return queue.pop(0) if len(queue) > 1 else queue[0]
 
-    monkeypatch.setattr(async_http, "_resolve_host", resolve)
+    monkeypatch.setattr(pinned, "resolve_host", resolve)
     return asked
 
 
@@ -564,9 +564,9 @@ def test_a_private_source_connects_to_the_resolved_address(server: _Server, monk
 
 def test_an_unresolvable_name_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     async def resolve(host: str, port: int) -> list[str]:
-        raise async_http._RefusedConnection(f"cannot resolve host {host}: Name or service not known")
+        raise pinned.RefusedConnection(f"cannot resolve host {host}: Name or service not known")
 
-    monkeypatch.setattr(async_http, "_resolve_host", resolve)
+    monkeypatch.setattr(pinned, "resolve_host", resolve)
     sleeps = _Sleeps()
     error = _failure("http://no-such-host.example/", allow_private=False, sleep=sleeps)
     assert error.reason == "cannot resolve host no-such-host.example: Name or service not known"

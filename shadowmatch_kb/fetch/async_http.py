@@ -3,29 +3,22 @@
 Every failure is a ``FetchError`` whose reason is one line; a media type the caller does not read is
 its subclass ``UnsupportedContentError``. No httpx or httpcore exception leaves ``AsyncFetcher.fetch``.
 
-Address safety is decided where the connection is made. ``_PinnedBackend`` (an httpcore network
-backend) resolves the host once, refuses it unless every address is public, and connects to the
-address it checked. A name whose answer changes between a check and the connect (DNS rebinding)
-therefore cannot lead to a private address, as it could if the check resolved the name separately.
+Address safety is decided where the connection is made (``fetch.pinned``): the host is resolved
+once, refused unless every address is public, and connected to at the address that was checked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
-import ipaddress
 import random
-import socket
 import ssl
-import typing
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from urllib.parse import urljoin
 
-import httpcore
 import httpx
 
 from shadowmatch_kb.errors import FetchError, UnsupportedContentError
@@ -36,7 +29,8 @@ from shadowmatch_kb.fetch.http import (
     _parse_content_type,
     decode_body,
 )
-from shadowmatch_kb.fetch.safety import DEFAULT_PORTS, canonicalize_url, check_url_allowed, is_public_address
+from shadowmatch_kb.fetch.pinned import PinnedTransport, RefusedConnection, checked_addresses
+from shadowmatch_kb.fetch.safety import DEFAULT_PORTS, canonicalize_url, check_url_allowed
 
 __all__ = ["AsyncFetcher", "FetchOptions", "FetchResponse", "accepts_page", "accepts_sitemap"]
 
@@ -50,9 +44,6 @@ PAGE_TYPES = frozenset(
     + ["application/json", "application/feed+json"]  # JSON Feed
 )
 GZIP_TYPES = frozenset({"application/gzip", "application/x-gzip", "application/octet-stream"})
-MAX_CONNECTIONS = 64
-MAX_KEEPALIVE = 32
-KEEPALIVE_SECONDS = 15.0
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -103,199 +94,6 @@ def accepts_page(media_type: str) -> bool:
 def accepts_sitemap(media_type: str) -> bool:
     """Return True for what accepts_page takes plus the types gzipped sitemaps are served as."""
     return accepts_page(media_type) or media_type in GZIP_TYPES
-
-
-# --- the pinned connection --------------------------------------------------------------------------
-
-
-class _RefusedConnection(Exception):
-    """The pinned backend would not connect; ``reason`` is the one line to show."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-async def _resolve_host(host: str, port: int) -> list[str]:
-    """Return the addresses a host resolves to, in the resolver's order, without duplicates."""
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise _RefusedConnection(f"cannot resolve host {host}: {exc}") from exc
-    addresses: list[str] = []
-    for info in infos:
-        address = str(info[4][0])
-        if address not in addresses:
-            addresses.append(address)
-    if not addresses:
-        raise _RefusedConnection(f"cannot resolve host {host}: no usable address")
-    return addresses
-
-
-async def _checked_addresses(host: str, port: int, *, allow_private: bool) -> list[str]:
-    """Resolve a host and refuse it if any address is not public (unless allow_private)."""
-    addresses = await _resolve_host(host, port)
-    if allow_private:
-        return addresses
-    for address in addresses:
-        try:
-            parsed = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone such as %eth0
-        except ValueError as exc:
-            raise _RefusedConnection(f"cannot resolve host {host}: {address!r} is not an address") from exc
-        # One private answer is enough to refuse: the resolver may hand out any of them next time.
-        if not is_public_address(parsed):
-            raise _RefusedConnection(
-                f"refusing to fetch {host}: it resolves to a private or loopback address ({parsed}); "
-                "pass --allow-private to allow it"
-            )
-    return addresses
-
-
-class _PinnedBackend(httpcore.AsyncNetworkBackend):
-    """Connects only to addresses it resolved and checked itself, so the check cannot be raced."""
-
-    def __init__(self, *, allow_private: bool) -> None:
-        self.allow_private = allow_private
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Resolve and check the host, then connect to the first checked address that answers."""
-        try:
-            async with asyncio.timeout(timeout):
-                addresses = await _checked_addresses(host, port, allow_private=self.allow_private)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"resolving {host} took longer than {timeout:g}s") from exc
-        failure: httpcore.ConnectError | None = None
-        for address in addresses:
-            try:
-                # TLS still verifies the name: httpcore passes the host as server_hostname to start_tls.
-                return await self._inner.connect_tcp(
-                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-                )
-            except httpcore.ConnectError as exc:
-                failure = exc
-        assert failure is not None  # _resolve_host never returns an empty list
-        raise failure
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Refuse: only TCP to checked addresses is allowed."""
-        raise _RefusedConnection("unix sockets are never fetched")
-
-    async def sleep(self, seconds: float) -> None:
-        """Sleep as the wrapped backend does."""
-        await self._inner.sleep(seconds)
-
-
-# httpcore's errors as httpx names them, most specific first, so callers see only httpx's hierarchy.
-_HTTPX_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.TimeoutException, httpx.TimeoutException),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.NetworkError, httpx.NetworkError),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore.ProtocolError, httpx.ProtocolError),
-)
-
-
-@contextmanager
-def _as_httpx_errors() -> Iterator[None]:
-    try:
-        yield
-    except Exception as exc:
-        for core_error, httpx_error in _HTTPX_ERRORS:
-            if isinstance(exc, core_error):
-                raise httpx_error(_one_line(exc)) from exc
-        raise
-
-
-class _CoreStream(httpx.AsyncByteStream):
-    """An httpcore response body seen as an httpx stream."""
-
-    def __init__(self, stream: typing.AsyncIterable[bytes]) -> None:
-        self._stream = stream
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _as_httpx_errors():
-            async for chunk in self._stream:
-                yield chunk
-
-    async def aclose(self) -> None:
-        closer = getattr(self._stream, "aclose", None)
-        if closer is not None:
-            with _as_httpx_errors():
-                await closer()
-
-
-class _PinnedTransport(httpx.AsyncBaseTransport):
-    """An httpx transport over an httpcore pool that connects through ``_PinnedBackend``.
-
-    httpx has no public way to give its transport a network backend: AsyncHTTPTransport builds its
-    httpcore pool in a private ``_pool`` attribute. Overwriting that attribute would silently stop
-    pinning the day httpx renames it, so this transport owns its pool and converts requests,
-    responses and errors using only the public types of httpcore and httpx. It never uses proxies,
-    which could not honour the pinned address anyway.
-    """
-
-    def __init__(self, *, allow_private: bool) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=MAX_CONNECTIONS,
-            max_keepalive_connections=MAX_KEEPALIVE,
-            keepalive_expiry=KEEPALIVE_SECONDS,
-            network_backend=_PinnedBackend(allow_private=allow_private),
-        )
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send one request through the pinned pool."""
-        if not isinstance(request.stream, httpx.AsyncByteStream):
-            raise TypeError("the pinned transport needs an async request body")
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
-        with _as_httpx_errors():
-            core_response = await self._pool.handle_async_request(core_request)
-        body = core_response.stream
-        if not isinstance(body, typing.AsyncIterable):
-            raise TypeError("the pinned pool returned a synchronous body")
-        return httpx.Response(
-            status_code=core_response.status,
-            headers=core_response.headers,
-            stream=_CoreStream(body),
-            extensions=core_response.extensions,
-        )
-
-    async def aclose(self) -> None:
-        """Close every pooled connection."""
-        await self._pool.aclose()
 
 
 # --- the fetcher ------------------------------------------------------------------------------------
@@ -396,7 +194,7 @@ class AsyncFetcher:
         self._pinned = transport is None
         self._sleep = sleep
         self._client = httpx.AsyncClient(
-            transport=transport if transport is not None else _PinnedTransport(allow_private=allow_private),
+            transport=transport if transport is not None else PinnedTransport(allow_private=allow_private),
             timeout=self.options.timeout,
             # Redirects are followed by hand so each hop's scheme and address are checked first.
             follow_redirects=False,
@@ -455,8 +253,8 @@ class AsyncFetcher:
             if self._pinned or self.allow_private:
                 return
             async with asyncio.timeout(self.options.timeout):
-                await _checked_addresses(host, parsed.port or DEFAULT_PORTS[parsed.scheme], allow_private=False)
-        except (FetchError, _RefusedConnection) as exc:
+                await checked_addresses(host, parsed.port or DEFAULT_PORTS[parsed.scheme], allow_private=False)
+        except (FetchError, RefusedConnection) as exc:
             raise _refused(job, current, exc.reason) from exc
         except (httpx.InvalidURL, ValueError) as exc:  # ValueError covers UnicodeError from IDNA
             raise _refused(job, current, f"invalid URL: {_one_line(exc)}") from exc
@@ -499,7 +297,7 @@ class AsyncFetcher:
         try:
             async with self._client.stream("GET", current, headers=job.headers) as response:
                 return await self._answer(job, response)
-        except _RefusedConnection as exc:
+        except RefusedConnection as exc:
             raise _refused(job, current, exc.reason) from exc
         except httpx.TimeoutException as exc:
             # Not retried: a server too slow to answer once is rarely quicker the second time.
