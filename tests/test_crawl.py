@@ -19,6 +19,7 @@ import pytest
 from conftest import SHARED_DATA, require_shared, smkb
 from crawl_site import CrawlSite, SeenRequest
 
+from shadowmatch_kb.config import DEFAULT_USER_AGENT
 from shadowmatch_kb.ingest.readers import item_id_for
 from shadowmatch_kb.store.sqlite import SqliteStore
 
@@ -137,6 +138,8 @@ def test_robots_txt_is_obeyed_and_nothing_leaves_the_site(scenario: Scenario) ->
         assert not [path for path in paths if path.startswith("/private/")]
         # robots.txt once per crawl, before anything else on the site.
         assert paths.count("/robots.txt") == 1 and paths[0] == "/robots.txt"
+        # An honest user agent on every request, naming the tool and where to learn about it.
+        assert {request.headers["user-agent"] for request in seen} == {DEFAULT_USER_AGENT}
     outcomes = _outcomes(scenario.kb)
     assert not [url for url in outcomes if "example.org" in url or url.startswith("mailto")]
 
@@ -277,7 +280,12 @@ def _library_crawl(kb: Path, **options):
     with KnowledgeBase.open(kb) as opened:
         opened._sync = lambda progress: None  # these tests look at the record, not the index
         return opened.crawl(
-            options=CrawlOptions(delay=0.0, workers=0, fetch=FetchOptions(timeout=1.0, backoff=0.05), **options)
+            options=CrawlOptions(
+                delay=0.0,
+                workers=0,
+                fetch=FetchOptions(user_agent=opened.config.user_agent, timeout=1.0, backoff=0.05),
+                **options,
+            )
         )
 
 
@@ -293,12 +301,14 @@ def test_max_pages_stops_and_the_next_crawl_resumes(site: CrawlSite, tmp_path: P
     assert second.counts["unchanged"] == 4  # the feed and the first three articles
 
 
-def test_since_skips_older_feed_entries(site: CrawlSite, tmp_path: Path) -> None:
+def test_since_skips_older_feed_entries(site: CrawlSite, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SMKB_USER_AGENT", "labour-watch/2.0 (+mailto:analyst@example.org)")
     kb = tmp_path / "kb"
     assert smkb("sources", "add", "news", site.url("/feed.xml"), "--allow-private", kb=kb).exit_code == 0
     report = _library_crawl(kb, since="2099-01-01")
     assert report.older_than_since == 10 and report.counts["added"] == 0
     assert [r.path for r in site.seen()] == ["/robots.txt", "/feed.xml"]
+    assert {r.headers["user-agent"] for r in site.seen()} == {"labour-watch/2.0 (+mailto:analyst@example.org)"}
 
 
 def test_site_crawl_respects_max_depth_and_deny_patterns(site: CrawlSite, tmp_path: Path) -> None:
