@@ -129,8 +129,10 @@ def _analyse_html(html: str, url: str, want_links: bool) -> PageAnalysis:
     page = PageAnalysis(url=url)
     if want_links:
         page.links = page_links(tree, url)
+    anchors = _anchor_texts(tree)
     try:
-        article = extract_article(html, url=url)
+        # trafilatura works on copies of the tree, so one parse serves links, anchors and extraction.
+        article = extract_article(html, url=url, tree=tree)
     except InputError as exc:
         page.skip_reason = f"not an article: {exc.reason}"
         return page
@@ -141,5 +143,5 @@ def _analyse_html(html: str, url: str, want_links: bool) -> PageAnalysis:
     page.site = article.site
     page.language = article.language
     page.description = article.description
-    page.skip_reason = _index_page_reason(article.text, _anchor_texts(tree))
+    page.skip_reason = _index_page_reason(article.text, anchors)
     return page

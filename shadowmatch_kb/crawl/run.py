@@ -127,6 +127,8 @@ class Crawler:
         self._in_flight: set[str] = set()
         self._done = asyncio.Event()
         self._requests_started = 0
+        self._queued = 0
+        self._queued_at = 0.0
 
     # ----- running -----------------------------------------------------------------------
 
@@ -375,4 +377,9 @@ class Crawler:
         )
         event = CrawlEvent(entry.url, entry.source, urlsplit(entry.url).netloc, outcome, reason, item_id)
         self.report.add(event)
-        self._observer.url_done(event, self.frontier.queued_count(list(self.sources)))
+        if not isinstance(self._observer, NullObserver):
+            now = time.monotonic()
+            # Counting the queue is a query: a display redrawn a few times a second needs no more.
+            if now - self._queued_at > 0.2:
+                self._queued, self._queued_at = self.frontier.queued_count(list(self.sources)), now
+            self._observer.url_done(event, self._queued)

@@ -87,13 +87,17 @@ def _run_trafilatura(tree: Any, url: str | None) -> Document | None:
     return run(favor_precision=True) or run(favor_precision=False)
 
 
-def extract_article(html: str, *, url: str | None = None) -> ExtractedArticle:
-    """Extract the main text and metadata of an article page; raise InputError when there is none."""
+def extract_article(html: str, *, url: str | None = None, tree: Any = None) -> ExtractedArticle:
+    """Extract the main text and metadata of an article page; raise InputError when there is none.
+
+    ``tree`` is the page already parsed by ``trafilatura.utils.load_html``, when the caller has it.
+    """
     from trafilatura.utils import load_html
 
     source = url or "html"
     with _quiet_logs():
-        tree = load_html(html) if html and html.strip() else None
+        if tree is None:
+            tree = load_html(html) if html and html.strip() else None
         if tree is None:
             raise InputError(source, "no article text found")
         language = _declared_language(tree)

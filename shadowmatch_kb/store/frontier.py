@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from shadowmatch_kb.store.sqlite import RAW_COMPRESSION
+
 __all__ = ["Frontier", "FrontierEntry", "QueuedUrl"]
 
 ROLES = ("feed", "sitemap", "robots", "page")
@@ -158,7 +160,7 @@ class Frontier:
                 last_modified,
                 item_id,
                 raw is not None,
-                zlib.compress(raw, 6) if raw is not None else None,
+                zlib.compress(raw, RAW_COMPRESSION) if raw is not None else None,
                 failed,
                 self.run,
                 url,

@@ -23,6 +23,9 @@ from shadowmatch_kb.store.migrations import MIGRATIONS, apply_migrations, rebuil
 
 __all__ = ["ItemFilter", "RawInput", "SqliteStore", "StoredState"]
 
+# zlib level for raw pages: on the 181 Zyte pages level 3 keeps 22.1 % of the bytes in 1.7 ms a page,
+# level 6 19.7 % in 3.5 ms; a crawl is CPU-bound, so the faster level pays for its 12 % more bytes.
+RAW_COMPRESSION = 3
 _JSON_FIELDS = ("keywords", "themes", "sectors", "signals", "reference_closest")
 # Analyst corrections override these computed fields; re-imports and re-enrichment never touch them.
 EDITABLE_FIELDS = ("sectors", "themes")
@@ -133,7 +136,7 @@ class SqliteStore:
                 raw.input,
                 raw.media_type,
                 hashlib.sha256(raw.content).hexdigest(),
-                zlib.compress(raw.content, 6),
+                zlib.compress(raw.content, RAW_COMPRESSION),
                 now,
             ),
         )
