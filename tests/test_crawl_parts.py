@@ -58,6 +58,15 @@ def test_frontier_records_outcomes_and_keeps_validators(store: SqliteStore) -> N
     assert later.outcome_counts() == {"src": {"unchanged": 1}}
 
 
+def test_frontier_never_queues_a_malformed_url(store: SqliteStore) -> None:
+    frontier = Frontier(store.db, run="one")
+    assert (
+        frontier.enqueue([QueuedUrl("http://[::1/x", "src", "page"), QueuedUrl("https://a.example/", "src", "page")])
+        == 1
+    )
+    assert [entry.url for entry in frontier.next_batch(["src"], 5)] == ["https://a.example/"]
+
+
 def test_frontier_keeps_the_shallowest_depth(store: SqliteStore) -> None:
     frontier = Frontier(store.db, run="one")
     frontier.enqueue([QueuedUrl("https://a.example/x", "src", "page", 3)])

@@ -449,3 +449,10 @@ def test_canonicalize_url_is_idempotent() -> None:
 def test_canonicalize_url_rejects_a_bad_port() -> None:
     with pytest.raises(InputError, match="invalid port"):
         canonicalize_url("http://example.com:99999/")
+
+
+def test_a_malformed_url_is_a_one_line_error() -> None:
+    with pytest.raises(FetchError, match="invalid URL"):
+        check_url_allowed("http://[::1/x")
+    with pytest.raises(InputError, match="invalid URL"):
+        canonicalize_url("http://[::1/x")

@@ -60,7 +60,10 @@ def _resolve(url: str, host: str, port: int | None) -> list[IPAddress]:
 
 def check_url_allowed(url: str, *, allow_private: bool = False) -> None:
     """Raise FetchError unless the URL is http(s) and its host resolves only to public addresses."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise FetchError(url, f"invalid URL: {exc}") from exc
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         shown = scheme or "no scheme"
@@ -97,7 +100,10 @@ def _clean_query(query: str) -> str:
 
 def canonicalize_url(url: str) -> str:
     """Return the URL in the one spelling the knowledge base stores (no fragment, no tracking)."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:
+        raise InputError(url, f"invalid URL: {exc}") from exc
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     try:

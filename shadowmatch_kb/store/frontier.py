@@ -54,8 +54,12 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+def _host(url: str) -> str | None:
+    """The URL's host, or None for a URL too malformed to split (such a link is never queued)."""
+    try:
+        return (urlsplit(url).hostname or "").lower() or None
+    except ValueError:
+        return None
 
 
 class Frontier:
@@ -73,6 +77,9 @@ class Frontier:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             for entry in entries:
+                host = _host(entry.url)
+                if host is None:
+                    continue
                 row = self.db.execute(
                     "SELECT queued, depth, last_run FROM crawl_urls WHERE url = ?", (entry.url,)
                 ).fetchone()
@@ -80,7 +87,7 @@ class Frontier:
                     self.db.execute(
                         "INSERT INTO crawl_urls (url, host, source, role, depth, queued, listed_date, first_seen)"
                         " VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-                        (entry.url, _host(entry.url), entry.source, entry.role, entry.depth, entry.listed_date, now),
+                        (entry.url, host, entry.source, entry.role, entry.depth, entry.listed_date, now),
                     )
                     added += 1
                     continue
