@@ -379,8 +379,23 @@ def test_render_writes_the_spec_layout() -> None:
         "## Keywords\n\n* robots\n* warehouses\n\n"
         "## Themes\n\n* automation\n\n"
         f"## Signals\n\n{HEADER}\n| Robots pick | from people to robots | fewer pickers | cost |\n\n"
+        "## Evidence\n\n1. **Robots pick**: x\n\n"
         f"## Closest\n\n* [A related item]({'1' * 32})\n"
     )
+
+
+def test_evidence_round_trips_through_the_format() -> None:
+    item = Item(
+        id="2" * 32,
+        title="Clerks and apps",
+        summary="Banks say apps will replace most counter work by 2030.",
+        signals=[
+            Signal("Apps replace counter work", "from clerks to apps", "by 2030", "cost", "Banks say apps"),
+            Signal("No quote here", "a", "b", "cost"),
+        ],
+    )
+    parsed = parse_signals_post(render_signals_post(item, []), item_id=item.id)
+    assert [s.evidence for s in parsed.signals] == ["Banks say apps", ""]
 
 
 def test_render_of_a_bare_item_keeps_signals_and_closest_headings() -> None:

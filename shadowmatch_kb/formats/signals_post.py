@@ -21,7 +21,9 @@ __all__ = ["ParsedPost", "looks_like_signals_post", "parse_signals_post", "rende
 
 _SOURCE = "signals post"
 _TITLE_MAX = 80
-_KNOWN_SECTIONS = ("summary", "keywords", "themes", "sectors", "signals", "closest")
+_KNOWN_SECTIONS = ("summary", "keywords", "themes", "sectors", "signals", "evidence", "closest")
+# "## Evidence" is our extension: "N. **signal**: quote" lines giving the sentence behind row N.
+_EVIDENCE_RE = re.compile(r"^\s*(\d+)\.\s+(?:\*\*.*?\*\*:\s*)?(.+?)\s*$")
 
 _ID_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 # A link target that may hold one level of balanced parentheses (Wikipedia-style URLs).
@@ -118,6 +120,7 @@ def parse_signals_post(text: str, *, item_id: str | None = None) -> ParsedPost:
     themes = _parse_list(known.get("themes", ""))
     sectors = _parse_list(known.get("sectors", ""))
     signals = _parse_signals(known.get("signals", ""))
+    _attach_evidence(signals, known.get("evidence", ""))
 
     title = heading.title
     if not title and summary:
@@ -174,12 +177,22 @@ def render_signals_post(item: Item, closest: list[tuple[str, str]]) -> str:
         cells = (s.signal, s.change, s.horizon, s.driving_force)
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     parts.append("## Signals\n\n" + "\n".join(rows))
+    quotes = [f"{n}. **{_one_line(s.signal)}**: {_one_line(s.evidence)}" for n, s in enumerate(item.signals, 1)]
+    if any(s.evidence.strip() for s in item.signals):
+        parts.append("## Evidence\n\n" + "\n".join(q for q, s in zip(quotes, item.signals, strict=True) if s.evidence))
     links = [f"* [{_link_text(name or ref)}]({ref})" for ref, name in closest]
     parts.append("## Closest" + ("\n\n" + "\n".join(links) if links else ""))
     return "\n\n".join(parts) + "\n"
 
 
 # -- parsing helpers -------------------------------------------------------------------------
+
+
+def _attach_evidence(signals: list[Signal], body: str) -> None:
+    for line in body.split("\n"):
+        match = _EVIDENCE_RE.match(line)
+        if match and 1 <= int(match.group(1)) <= len(signals):
+            signals[int(match.group(1)) - 1].evidence = match.group(2)
 
 
 def _normalise(text: str) -> str:

@@ -114,6 +114,11 @@ def m003_crawl_frontier_and_fingerprints(db: sqlite3.Connection) -> None:
     )
 
 
+def m004_items_record_their_enrichment(db: sqlite3.Connection) -> None:
+    """Which enrichment computed an item's fields (NULL: not enriched yet, or its content changed since)."""
+    db.execute("ALTER TABLE items ADD COLUMN enrichment TEXT")
+
+
 def rebuild_fts_rows(db: sqlite3.Connection) -> None:
     """Refill the full-text table from items (inside the caller's transaction)."""
     db.execute("DELETE FROM items_fts")
@@ -137,6 +142,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "m001_create_items", m001_create_items),
     (2, "m002_fts_rows_follow_item_rowids", m002_fts_rows_follow_item_rowids),
     (3, "m003_crawl_frontier_and_fingerprints", m003_crawl_frontier_and_fingerprints),
+    (4, "m004_items_record_their_enrichment", m004_items_record_their_enrichment),
 ]
 
 

@@ -113,13 +113,14 @@ class SqliteStore:
             values[key] = json.dumps(values[key], ensure_ascii=False)
         values.update(content_hash=content_hash, text_hash=text_hash, now=now)
         self.db.execute(_UPSERT_ITEM, values)
-        self._write_fts(item)
+        self.write_fts(item)
         if raw is not None:
             self._write_raw(item.id, raw, now)
         for tag in item.tags:
             self.db.execute("INSERT OR IGNORE INTO item_tags VALUES (?, ?, ?)", (item.id, tag, now))
 
-    def _write_fts(self, item: Item) -> None:
+    def write_fts(self, item: Item) -> None:
+        """Replace an item's full-text row (inside the caller's transaction)."""
         # The full-text row shares the item's rowid, so replacing it is a lookup, not a scan.
         rowid = self.db.execute("SELECT rowid FROM items WHERE id = ?", (item.id,)).fetchone()[0]
         self.db.execute("DELETE FROM items_fts WHERE rowid = ?", (rowid,))
@@ -463,6 +464,8 @@ _UPSERT_ITEM = (
     " ON CONFLICT(id) DO UPDATE SET "
     + ", ".join(f"{c}=excluded.{c}" for c in _ITEM_COLUMNS if c != "id")
     + ", content_hash=excluded.content_hash, text_hash=excluded.text_hash, updated_at=excluded.updated_at"
+    # New content: what was computed from the old content must be computed again.
+    + ", enrichment=NULL"
 )
 
 
