@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 from shadowmatch_kb.errors import InputError
 
-__all__ = ["MIN_ARTICLE_WORDS", "PageAnalysis", "analyse_page", "page_links"]
+__all__ = ["MIN_ARTICLE_WORDS", "PageAnalysis", "analyse_page", "links_of_page", "page_links"]
 
 # Shorter main texts are error pages, cookie walls or captions. Real short news items run from 60 words
 # (18 of the 181 pages of the Zyte benchmark have under 125), so the bar stays low.
@@ -63,6 +63,17 @@ def page_links(tree: Any, base_url: str) -> list[str]:
             seen.add(url)
             links.append(url)
     return links
+
+
+def links_of_page(content: bytes, charset: str | None, url: str) -> list[str]:
+    """Only the links of a page (no extraction): what a kept page offers again after a 304."""
+    from trafilatura.utils import load_html
+
+    from shadowmatch_kb.fetch.http import decode_body
+
+    html = decode_body(content, charset)
+    tree = load_html(html) if html.strip() else None
+    return page_links(tree, url) if tree is not None else []
 
 
 def _anchor_texts(tree: Any) -> set[str]:

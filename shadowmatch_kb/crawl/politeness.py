@@ -13,10 +13,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
-from shadowmatch_kb.errors import FetchError
 from shadowmatch_kb.fetch.robots import MAX_CRAWL_DELAY, RobotsPolicy, policy_for_status
 
-__all__ = ["HostGate", "RobotsRules", "robots_status", "site_of"]
+__all__ = ["HostGate", "RobotsRules", "site_of"]
 
 
 def site_of(url: str) -> str:
@@ -110,8 +109,3 @@ class RobotsRules:
     async def allows(self, url: str, fetch: FetchRobots) -> bool:
         """True when the URL's site lets this crawler fetch it (status 0 from ``fetch``: unreachable)."""
         return (await self.policy(site_of(url), fetch)).allows(url)
-
-
-def robots_status(error: FetchError) -> int:
-    """The status to judge a failed robots.txt fetch by: the HTTP status, or 0 when there was none."""
-    return error.status or 0

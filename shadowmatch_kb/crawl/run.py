@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from shadowmatch_kb.crawl.pages import PageAnalysis, analyse_page
-from shadowmatch_kb.crawl.politeness import HostGate, RobotsRules, robots_status, site_of
+from shadowmatch_kb.crawl.pages import PageAnalysis, analyse_page, links_of_page
+from shadowmatch_kb.crawl.politeness import HostGate, RobotsRules, site_of
 from shadowmatch_kb.crawl.report import CrawlEvent, CrawlObserver, CrawlReport, NullObserver
 from shadowmatch_kb.crawl.sources import Source
 from shadowmatch_kb.errors import FetchError, InputError, UnsupportedContentError
@@ -124,6 +124,7 @@ class Crawler:
         self._robots = RobotsRules(options.fetch.user_agent, self._gate)
         self._fetchers: dict[bool, AsyncFetcher] = {}
         self._executor: Executor | None = extractor
+        self._owns_executor = extractor is None
         self._in_flight: set[str] = set()
         self._done = asyncio.Event()
         self._requests_started = 0
@@ -144,6 +145,9 @@ class Crawler:
         except KeyboardInterrupt:
             self.report.stopped = "interrupted"
         finally:
+            if self._owns_executor and self._executor is not None:
+                self._executor.shutdown(wait=False)
+                self._executor = None
             self.report.remaining = self.frontier.queued_count(names)
             self.report.notes.extend(f"{site}: {note}" for site, note in sorted(self._robots.notes.items()))
             self.report.seconds = time.monotonic() - start
@@ -215,7 +219,7 @@ class Crawler:
         try:
             response = await fetcher.fetch(url, accept=lambda media_type: True)
         except FetchError as exc:
-            return robots_status(exc), None
+            return exc.status or 0, None  # 0: unreachable, judged as RFC 9309 says
         finally:
             self.report.fetches += 1
         return response.status, response.text()
@@ -297,8 +301,9 @@ class Crawler:
         if body is not None:
             try:
                 if entry.role == "page":
-                    links = await self._analyse(body, None, entry.url, "text/html", True)
-                    self._queue_links(entry, source, links.links)
+                    loop = asyncio.get_running_loop()
+                    links = await loop.run_in_executor(self._extractor(), links_of_page, body, None, entry.url)
+                    self._queue_links(entry, source, links)
                 else:
                     self._on_listing(entry, source, body, entry.url)
             except InputError:
