@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from shadowmatch_kb.crawl.report import CrawlObserver, CrawlReport
     from shadowmatch_kb.crawl.run import CrawlOptions
     from shadowmatch_kb.crawl.sources import Source
+    from shadowmatch_kb.enrich.run import EnrichResult
 
 __all__ = ["DoctorReport", "IngestResult", "KnowledgeBase"]
 
@@ -70,6 +71,7 @@ class KnowledgeBase:
         self._index: VectorIndex | None = None
         self._doc_embedder: Embedder | None = doc_embedder
         self._query_embedder: Embedder | None = None
+        self._enrich_embedder: Embedder | None = None
 
     @classmethod
     def open(cls, kb_dir: str | Path | None = None, **options: Any) -> KnowledgeBase:
@@ -190,6 +192,21 @@ class KnowledgeBase:
             self._doc_embedder = SentenceTransformerEmbedder(self.model_name)
         return self._doc_embedder
 
+    def enrich_embedder(self) -> Embedder:
+        """The embedder enrichment uses: the ONNX export of the document model (the same vectors, and
+        faster for the many small batches an item needs), else the document model itself."""
+        if self._enrich_embedder is None:
+            from shadowmatch_kb.embed.onnx import OnnxEmbedder, export_dir_for
+
+            self._ensure_onnx_export()
+            try:
+                self._enrich_embedder = OnnxEmbedder.load(
+                    export_dir_for(self.config.indexes_dir, self.model_name), spinning=True
+                )
+            except BackendError:
+                self._enrich_embedder = self.doc_embedder()
+        return self._enrich_embedder
+
     def query_embedder(self) -> Embedder:
         """The fast ONNX query embedder, or sentence-transformers with a notice when not exported."""
         if self._query_embedder is None:
@@ -241,8 +258,41 @@ class KnowledgeBase:
                 results.append(self._ingest_one(value, tags, allow_private))
                 progress.advance()
             progress.finish()
+            self._enrich_pending(progress)
             self._sync(progress)
         return results
+
+    def enrich(
+        self, ids: Iterable[str] = (), *, all_items: bool = False, progress: Progress | None = None
+    ) -> list[EnrichResult]:
+        """(Re)compute summary, keywords, themes, sectors and signals of the items named, or of all."""
+        from shadowmatch_kb.enrich.run import enrich_items
+
+        wanted = [_normalise_id(i) for i in ids if i.strip()]
+        for item_id in wanted:
+            self.store.get(item_id)  # NotFoundError before any work
+        with self.writing():
+            results = enrich_items(
+                self.store,
+                self.enrich_embedder,
+                wanted or None,
+                force=bool(wanted) or all_items,
+                progress=progress,
+                notices=self.notices,
+            )
+            self._sync(progress or NullProgress())
+        return results
+
+    def _enrich_pending(self, progress: Progress) -> None:
+        """Enrich the items an import or a crawl stored without computed fields (under the write lock)."""
+        from shadowmatch_kb.enrich.run import enrich_items
+
+        results = enrich_items(self.store, self.enrich_embedder, progress=progress, notices=self.notices)
+        failed = [r for r in results if r.status == "failed"]
+        if failed:
+            self.notices.append(
+                f"{len(failed)} item(s) could not be enriched (first: {failed[0].id}: {failed[0].error})"
+            )
 
     def _ingest_one(self, value: str, tags: list[str], allow_private: bool) -> IngestResult:
         from shadowmatch_kb.ingest.duplicates import store_once
@@ -330,6 +380,7 @@ class KnowledgeBase:
                 extractor.shutdown(wait=False, cancel_futures=True)
         if report.stored and report.stopped != "interrupted":
             with self.writing():
+                self._enrich_pending(progress or NullProgress())
                 self._sync(progress or NullProgress())
         return report
 
