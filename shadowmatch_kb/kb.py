@@ -431,6 +431,12 @@ class KnowledgeBase:
         """One item; NotFoundError when the id is unknown."""
         return self.store.get(_normalise_id(item_id))
 
+    def enrichment_record(self, item_id: str) -> dict[str, Any] | None:
+        """How an item's fields were computed (method, model, language, sector confidences); None if never."""
+        from shadowmatch_kb.store.enrichment import enrichment_record
+
+        return enrichment_record(self.store, _normalise_id(item_id))
+
     def list_items(self, where: ItemFilter | None = None, *, limit: int | None = None) -> list[Item]:
         """Items matching the filter, newest first."""
         ids = self.store.filtered_ids(where or ItemFilter(), limit=limit)

@@ -236,6 +236,20 @@ def test_crawled_items_are_searchable(scenario: Scenario) -> None:
     assert sum("WeWork" in title for title in titles) == 1
 
 
+def test_crawled_items_are_enriched_with_grounded_rows(scenario: Scenario) -> None:
+    store = _store(scenario.kb)
+    try:
+        # Both crawls enrich what they store, the page changed by the second one included.
+        assert store.db.execute("SELECT count(*) FROM items WHERE enrichment IS NULL").fetchone()[0] == 0
+        items = [store.get(row[0]) for row in store.db.execute("SELECT id FROM items WHERE duplicate_of IS NULL")]
+    finally:
+        store.close()
+    english = [item for item in items if item.language == "en"]
+    assert english and all(item.summary and item.keywords and len(item.themes) == 3 for item in english)
+    wework = next(item for item in items if "WeWork" in item.title)
+    assert wework.signals and all(row.evidence in wework.text for row in wework.signals)
+
+
 # ----- the second crawl ---------------------------------------------------------------------------
 
 

@@ -52,6 +52,10 @@ def test_an_imported_article_becomes_a_complete_signals_post(enriched_kb) -> Non
         for row in item["signals"]:
             assert row["evidence"] and row["evidence"] in item["text"]
             assert len(row["signal"].split()) <= 7
+        record = item["enrichment"]
+        assert record["backend"] == "offline" and record["language"] == "en"
+        assert list(record["sector_confidence"]) == item["sectors"]
+        assert all(0 < value <= 1 for value in record["sector_confidence"].values())
         markdown = smkb("show", ids[prefix], "--format", "md", kb=kb).stdout
         for heading in ("## Summary", "## Keywords", "## Themes", "## Signals", "## Closest"):
             assert heading in markdown

@@ -294,3 +294,38 @@ def test_without_a_model_name_the_request_names_none() -> None:
 def test_a_blank_text_is_not_sent(server) -> None:
     assert "no text" in failure(server, "  \n ")
     assert server.requests == []
+
+
+@pytest.mark.slow
+def test_smkb_enrich_asks_the_configured_model_and_falls_back_with_a_warning(
+    server, post, tmp_path, monkeypatch
+) -> None:
+    from conftest import smkb
+
+    article = tmp_path / "article.txt"
+    article.write_text(f"{post.title}\n\n{post.summary}\n", encoding="utf-8")
+    kb = tmp_path / "kb"
+    ingest = smkb("ingest", str(article), "--json", kb=kb)  # no endpoint configured: offline
+    assert ingest.exit_code == 0, ingest.stderr and not server.requests
+    item_id = json.loads(ingest.stdout)["items"][0]["id"]
+
+    def shown() -> dict[str, Any]:
+        return json.loads(smkb("show", item_id, "--format", "json", "-k", "0", kb=kb).stdout)
+
+    assert shown()["enrichment"]["backend"] == "offline"
+    monkeypatch.setenv("SMKB_LLM_URL", server.url)
+    monkeypatch.setenv("SMKB_LLM_MODEL", MODEL)
+    server.reply("good.json")
+    result = smkb("enrich", item_id, "--json", kb=kb)
+    assert result.exit_code == 0, result.stderr
+    item = shown()
+    assert item["enrichment"]["backend"] == f"llm:{MODEL}" and len(server.requests) == 1
+    assert item["keywords"] == recorded_content("good.json")["keywords"]
+    assert item["signals"] and all(row["evidence"] in item["text"] for row in item["signals"])
+
+    server.reply(status=500, body={"error": {"message": "overloaded"}})
+    result = smkb("enrich", item_id, "--json", kb=kb)
+    assert result.exit_code == 0 and "language model unavailable" in result.stderr, result.stderr
+    item = shown()
+    assert item["enrichment"]["backend"] == "offline"
+    assert item["summary"] and all(row["evidence"] in item["text"] for row in item["signals"])

@@ -41,12 +41,12 @@ def test_an_english_article_gets_every_field(enricher, bodies) -> None:
     assert item.summary and all(part in entry["articleBody"] for part in item.summary.split(". ")[:1])
     assert 5 <= len(item.keywords) <= 10 and len(item.themes) == 3
     assert item.signals and all(row.evidence in entry["articleBody"] for row in item.signals)
-    assert enricher.marker(item)["language"] == "en"
+    assert enricher.enrich_with_record(item)[1]["language"] == "en"
 
 
 def test_a_german_article_is_read_as_german_and_gets_no_english_rows(enricher, bodies) -> None:
     item = enricher.enrich(_item(bodies["57b4dafd18"]))  # electronic patient records
-    assert enricher.marker(item)["language"] == "de"
+    assert enricher.enrich_with_record(item)[1]["language"] == "de"
     assert item.summary and item.keywords and item.signals == []
     assert not any(k.lower().split()[0] in {"der", "die", "das", "und"} for k in item.keywords), item.keywords
     assert "healthcare and social care" in item.sectors
@@ -58,7 +58,7 @@ def test_texts_in_other_scripts_get_a_summary_and_nothing_guessed(enricher, bodi
     item = enricher.enrich(_item(entry))
     assert item.summary and item.summary.split(" ")[0] in entry["articleBody"]
     assert (item.keywords, item.themes, item.sectors, item.signals) == ([], [], [], [])
-    assert enricher.marker(item)["language"] == "unknown"
+    assert enricher.enrich_with_record(item)[1]["language"] == "unknown"
 
 
 def test_short_empty_and_complete_items(enricher) -> None:

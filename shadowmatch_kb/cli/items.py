@@ -124,7 +124,11 @@ def show(
     k: Annotated[int, typer.Option("-k", min=0, max=100, help="How many Closest items to compute.")] = 5,
     kb_dir: KbOption = None,
 ) -> None:
-    """Show one item in the Signals post format (with Closest computed) or as JSON."""
+    """Show one item in the Signals post format (with Closest computed) or as JSON.
+
+    The JSON also says how the computed fields were made under "enrichment": method, model, the
+    language read, and the confidence (0 to 1) of each computed sector.
+    """
     if fmt not in ("md", "json"):
         raise typer.BadParameter("use md or json", param_hint="--format")
     kb = open_kb(ctx, kb_dir)
@@ -134,6 +138,7 @@ def show(
         if fmt == "json":
             data = item.to_dict()
             data["closest"] = [{"id": c.id, "title": c.title, "score": round(c.score, 4)} for c in closest]
+            data["enrichment"] = kb.enrichment_record(item.id)
             print_json(data)
         else:
             from shadowmatch_kb.formats.signals_post import render_signals_post

@@ -75,30 +75,34 @@ class Enricher:
         extra = sorted({theme for entry in labelled for theme in entry.themes})
         self.themes = ThemeVocabulary(embedder, extra_themes=extra, examples=examples)
 
-    def marker(self, item: Item) -> dict[str, object]:
-        """What computed an item's fields, recorded with them: method, model and the language read."""
-        backend = f"llm:{self.llm.model}" if self.llm else "offline"
-        language = text_language(item, (item.text or item.summary)[:20_000]) or "unknown"
+    def _record(self, item: Item, *, by_llm: bool, confidence: dict[str, float]) -> dict[str, object]:
+        """What computed an item's fields, kept with them: method, model, language, sector confidences."""
+        assert not by_llm or self.llm is not None
         return {
             "version": ENRICHMENT_VERSION,
-            "backend": backend,
+            "backend": f"llm:{self.llm.model}" if by_llm and self.llm else "offline",
             "model": self.embedder.model_name,
-            "language": language,
+            "language": text_language(item, (item.text or item.summary)[:20_000]) or "unknown",
+            "sector_confidence": confidence,
         }
 
     def enrich(self, item: Item) -> Item:
         """A copy of the item with its empty computed fields filled."""
+        return self.enrich_with_record(item)[0]
+
+    def enrich_with_record(self, item: Item) -> tuple[Item, dict[str, object]]:
+        """The enriched copy, and the record kept with it (see ``_record``)."""
         text = (item.text or item.summary).strip()
         complete = item.summary and item.keywords and item.themes and item.sectors and item.signals
         if not text or complete:
-            return replace(item)
-        if self.llm is not None:
-            found = self._with_llm(item, text)
-            if found is not None:
-                return found
-        return self._offline(item, text)
+            return replace(item), self._record(item, by_llm=False, confidence={})
+        answered = self._with_llm(item, text) if self.llm is not None else None
+        if answered is not None:
+            return answered, self._record(item, by_llm=True, confidence={})
+        found, confidence = self._offline(item, text)
+        return found, self._record(item, by_llm=False, confidence=confidence)
 
-    def _offline(self, item: Item, text: str) -> Item:
+    def _offline(self, item: Item, text: str) -> tuple[Item, dict[str, float]]:
         from shadowmatch_kb.enrich.keywords import extract_keywords
         from shadowmatch_kb.enrich.signals import extract_signals
         from shadowmatch_kb.enrich.summary import summarise
@@ -121,22 +125,16 @@ class Enricher:
             else []
         )
         themes = item.themes or (self.themes.assign(text, text_vector=doc_vector) if latin else [])
-        sectors = item.sectors or (
-            [match.name for match in self.sectors.classify(text, title=item.title, text_vector=doc_vector)]
-            if latin
-            else []
-        )
+        matches = self.sectors.classify(text, title=item.title, text_vector=doc_vector) if latin else []
+        confidence: dict[str, float] = {}
+        for match in matches:  # the best label of each section speaks for it
+            confidence.setdefault(match.name, round(match.confidence, 3))
+        sectors = item.sectors or list(confidence)
         signals = item.signals or extract_signals(
             text, self.embedder, title=item.title, sentences=sentences, sentence_vectors=sentence_vectors
         )
-        return replace(
-            item,
-            summary=summary,
-            keywords=keywords,
-            themes=themes,
-            sectors=list(dict.fromkeys(sectors)),
-            signals=signals,
-        )
+        enriched = replace(item, summary=summary, keywords=keywords, themes=themes, sectors=sectors, signals=signals)
+        return enriched, ({} if item.sectors else confidence)
 
     def _with_llm(self, item: Item, text: str) -> Item | None:
         from shadowmatch_kb.enrich.llm import enrich_with_llm

@@ -80,8 +80,8 @@ def enrich_items(
                 continue
             try:
                 # Computed afresh from the item's own fields; analyst edits live apart and win on read.
-                enriched = enricher.enrich(_own_fields(store, item))
-                save_enrichment(store, enriched, enricher.marker(item))
+                enriched, record = enricher.enrich_with_record(_own_fields(store, item))
+                save_enrichment(store, enriched, record)
                 results.append(EnrichResult(item_id, "enriched"))
             except ShadowmatchError as exc:
                 results.append(EnrichResult(item_id, "failed", " ".join(str(exc).split())))

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from shadowmatch_kb.model import Item
 from shadowmatch_kb.store.sqlite import SqliteStore
 
-__all__ = ["items_to_enrich", "labelled_theme_items", "save_enrichment"]
+__all__ = ["enrichment_record", "items_to_enrich", "labelled_theme_items", "save_enrichment"]
 
 
 def items_to_enrich(store: SqliteStore, ids: Iterable[str] | None = None, *, force: bool = False) -> list[str]:
@@ -52,6 +52,12 @@ def save_enrichment(store: SqliteStore, item: Item, marker: dict[str, object]) -
     except BaseException:
         store.db.execute("ROLLBACK")
         raise
+
+
+def enrichment_record(store: SqliteStore, item_id: str) -> dict[str, object] | None:
+    """The record ``save_enrichment`` kept for an item; None when it was never enriched (or changed since)."""
+    row = store.db.execute("SELECT enrichment FROM items WHERE id = ?", (item_id,)).fetchone()
+    return json.loads(row[0]) if row and row[0] else None
 
 
 def labelled_theme_items(store: SqliteStore) -> list[tuple[str, str, list[str], bool]]:
