@@ -535,8 +535,14 @@ class KnowledgeBase:
         """Check the record and the index; problems need action, notes do not."""
         from shadowmatch_kb.embed.onnx import export_dir_for
         from shadowmatch_kb.index.sync import pending_changes
+        from shadowmatch_kb.store.enrichment import items_to_enrich
 
         report = DoctorReport(problems=self.store.check())
+        if not report.problems and (unenriched := len(items_to_enrich(self.store))):
+            report.notes.append(
+                f"{unenriched} item(s) without computed fields yet (an import was interrupted?); "
+                "`smkb enrich` computes them"
+            )
         try:
             index = self.index()
         except ShadowmatchError as exc:

@@ -101,6 +101,7 @@ def test_killed_import_leaves_a_consistent_record_and_a_rerun_completes(tmp_path
     doctor = smkb("doctor", "--json", kb=kb)
     report = json.loads(doctor.stdout)
     assert doctor.exit_code == 0 and report["problems"] == []
+    assert any("without computed fields" in note for note in report["notes"]), report  # killed before enriching
 
     rerun = smkb("ingest", str(folder), "--json", kb=kb)
     entries = json.loads(rerun.stdout)["items"]
