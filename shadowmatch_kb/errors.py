@@ -8,6 +8,7 @@ and the web layer can turn it into one clear line::
     ├── FetchError          a URL could not be fetched (network, status, size, safety)
     │   └── UnsupportedContentError  it answered with something that is not a page we read (PDF, image)
     ├── NotFoundError       an item id, source or path does not exist
+    ├── UsageError          a request that cannot be done as asked (a folder that is no known dataset)
     ├── IndexMismatchError  the derived index was built by another embedding model
     ├── BackendError        an embedding or vector backend could not be used
     └── LockTimeoutError    another writer held the knowledge base for too long
@@ -24,6 +25,7 @@ __all__ = [
     "NotFoundError",
     "ShadowmatchError",
     "UnsupportedContentError",
+    "UsageError",
 ]
 
 
@@ -54,6 +56,10 @@ class UnsupportedContentError(FetchError):
 
 class NotFoundError(ShadowmatchError):
     """Something the user named does not exist."""
+
+
+class UsageError(ShadowmatchError):
+    """The user asked for something that cannot be done as asked; the message says what would work."""
 
 
 class IndexMismatchError(ShadowmatchError):

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from shadowmatch_kb.crawl.run import CrawlOptions
     from shadowmatch_kb.crawl.sources import Source
     from shadowmatch_kb.enrich.run import EnrichResult
+    from shadowmatch_kb.occupations.match import OccupationMatcher
+    from shadowmatch_kb.occupations.service import ImportResult
 
 __all__ = ["DoctorReport", "IngestResult", "KnowledgeBase"]
 
@@ -72,6 +74,7 @@ class KnowledgeBase:
         self._doc_embedder: Embedder | None = doc_embedder
         self._query_embedder: Embedder | None = None
         self._enrich_embedder: Embedder | None = None
+        self._occupation_matcher: OccupationMatcher | None = None
 
     @classmethod
     def open(cls, kb_dir: str | Path | None = None, **options: Any) -> KnowledgeBase:
@@ -424,6 +427,32 @@ class KnowledgeBase:
             "model": self.model_name,
             "index": self.config.index_kind,
         }
+
+    # ----- occupations --------------------------------------------------------------------
+
+    def import_occupations(self, paths: Iterable[str], *, progress: Progress | None = None) -> list[ImportResult]:
+        """Import public occupation datasets (each as published); then embed the labels, so matching is warm."""
+        from shadowmatch_kb.occupations.service import import_datasets, load_matcher
+
+        with self.writing():
+            results = import_datasets(self._create_store().db, paths, progress=progress)
+        if any(r.dataset == "esco" for r in results):
+            self._occupation_matcher = load_matcher(
+                self.store.db, self._occupation_cache, self.enrich_embedder, progress
+            )
+        return results
+
+    def match_occupations(self, text: str, k: int = 5) -> dict[str, Any]:
+        """ISCO-08 unit groups for a person's words, with what each imported dataset says of them."""
+        from shadowmatch_kb.occupations.service import load_matcher, match_question
+
+        if self._occupation_matcher is None:
+            self._occupation_matcher = load_matcher(self.store.db, self._occupation_cache, self.enrich_embedder)
+        return match_question(self.store.db, self._occupation_matcher, text, k)
+
+    @property
+    def _occupation_cache(self) -> Path:
+        return self.config.indexes_dir / "occupations"
 
     # ----- reads --------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from shadowmatch_kb import __version__
-from shadowmatch_kb.cli import admin, crawl, enrich, items, query, sources
+from shadowmatch_kb.cli import admin, crawl, enrich, items, occupations, query, sources
 from shadowmatch_kb.cli.output import GlobalOptions
 
 app = typer.Typer(
@@ -70,3 +70,4 @@ enrich.register(app)
 query.register(app)
 admin.register(app)
 app.add_typer(sources.app, name="sources")
+app.add_typer(occupations.app, name="occupations")

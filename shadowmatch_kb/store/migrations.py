@@ -119,6 +119,56 @@ def m004_items_record_their_enrichment(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE items ADD COLUMN enrichment TEXT")
 
 
+def m005_occupation_datasets(db: sqlite3.Connection) -> None:
+    """Public occupation datasets as imported: labels, figures under each dataset's own codes, tasks, crosswalks."""
+    _run_statements(
+        db,
+        """
+        CREATE TABLE occupation_datasets (
+            key TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            year INTEGER NOT NULL,
+            licence TEXT NOT NULL,
+            attribution TEXT NOT NULL,
+            source_path TEXT NOT NULL,
+            imported_at TEXT NOT NULL
+        );
+        CREATE TABLE occupation_labels (
+            isco TEXT NOT NULL,
+            label TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            esco_uri TEXT
+        );
+        CREATE INDEX occupation_labels_isco ON occupation_labels(isco);
+        CREATE TABLE occupation_figures (
+            dataset TEXT NOT NULL,
+            scheme TEXT NOT NULL,
+            code TEXT NOT NULL,
+            measure TEXT NOT NULL,
+            value TEXT NOT NULL,
+            number REAL,
+            label TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX occupation_figures_code ON occupation_figures(scheme, code);
+        CREATE TABLE occupation_tasks (
+            dataset TEXT NOT NULL,
+            isco TEXT NOT NULL,
+            task TEXT NOT NULL,
+            score REAL NOT NULL
+        );
+        CREATE INDEX occupation_tasks_isco ON occupation_tasks(isco);
+        CREATE TABLE occupation_crosswalk (
+            dataset TEXT NOT NULL,
+            from_scheme TEXT NOT NULL,
+            from_code TEXT NOT NULL,
+            to_scheme TEXT NOT NULL,
+            to_code TEXT NOT NULL
+        );
+        CREATE INDEX occupation_crosswalk_to ON occupation_crosswalk(to_scheme, to_code);
+        """,
+    )
+
+
 def rebuild_fts_rows(db: sqlite3.Connection) -> None:
     """Refill the full-text table from items (inside the caller's transaction)."""
     db.execute("DELETE FROM items_fts")
@@ -143,6 +193,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (2, "m002_fts_rows_follow_item_rowids", m002_fts_rows_follow_item_rowids),
     (3, "m003_crawl_frontier_and_fingerprints", m003_crawl_frontier_and_fingerprints),
     (4, "m004_items_record_their_enrichment", m004_items_record_their_enrichment),
+    (5, "m005_occupation_datasets", m005_occupation_datasets),
 ]
 
 

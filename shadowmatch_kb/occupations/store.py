@@ -1,0 +1,153 @@
+"""Imported occupation datasets in the record store (``corpus/kb.sqlite``), and what they say of an ISCO group."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from shadowmatch_kb.occupations.records import ESCO, ISCO08, ONET_SOC, SOC2018, DatasetInfo, DatasetRecords
+
+__all__ = ["Exposure", "Label", "figures_for", "imported_datasets", "labels", "save_dataset", "tasks_for"]
+
+
+@dataclass(frozen=True)
+class Label:
+    """A name of an occupation: ESCO's preferred or alternative label, or an ISCO-08 unit group's."""
+
+    isco: str
+    label: str
+    kind: str  # "preferred", "alt" or "group"
+    esco_uri: str | None
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """One figure a dataset gives, attached to an ISCO-08 group, with the credit it requires."""
+
+    dataset: str
+    measure: str
+    value: str | float
+    attribution: str
+    code: str  # the dataset's own code for the occupation the figure is about
+    label: str  # and its title there
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON of ``smkb occupations match``."""
+        return {
+            "dataset": self.dataset,
+            "measure": self.measure,
+            "value": self.value,
+            "attribution": self.attribution,
+            "code": self.code,
+            "label": self.label,
+        }
+
+
+def save_dataset(db: sqlite3.Connection, records: DatasetRecords, source_path: str) -> dict[str, int]:
+    """Replace everything a dataset brought before with what it holds now, in one transaction; the counts."""
+    key = records.info.key
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for table in ("occupation_figures", "occupation_tasks", "occupation_crosswalk"):
+            db.execute(f"DELETE FROM {table} WHERE dataset = ?", (key,))  # noqa: S608 - fixed table names
+        if records.occupations or records.groups:
+            db.execute("DELETE FROM occupation_labels")
+        db.executemany(
+            "INSERT INTO occupation_labels VALUES (?, ?, ?, ?)",
+            [
+                (occupation.isco, label, kind, occupation.uri)
+                for occupation in records.occupations
+                for label, kind in [(occupation.label, "preferred")] + [(alt, "alt") for alt in occupation.alt_labels]
+            ]
+            + [(group.code, group.label, "group", None) for group in records.groups if len(group.code) == 4],
+        )
+        db.executemany(
+            "INSERT INTO occupation_figures VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (key, f.scheme, f.code, f.measure, str(f.value), f.value if isinstance(f.value, float) else None,
+                 f.label)
+                for f in records.figures
+            ],
+        )  # fmt: skip
+        db.executemany(
+            "INSERT INTO occupation_tasks VALUES (?, ?, ?, ?)", [(key, t.isco, t.task, t.score) for t in records.tasks]
+        )
+        db.executemany(
+            "INSERT INTO occupation_crosswalk VALUES (?, ?, ?, ?, ?)",
+            [(key, c.from_scheme, c.from_code, c.to_scheme, c.to_code) for c in records.crosswalk],
+        )
+        info = records.info
+        db.execute(
+            "INSERT OR REPLACE INTO occupation_datasets VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key, info.name, info.year, info.licence, info.attribution, source_path,
+             datetime.now(UTC).isoformat(timespec="seconds")),
+        )  # fmt: skip
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return {
+        "occupations": len(records.occupations),
+        "groups": len(records.groups),
+        "figures": len(records.figures),
+        "tasks": len(records.tasks),
+        "crosswalk": len(records.crosswalk),
+    }
+
+
+def imported_datasets(db: sqlite3.Connection) -> dict[str, DatasetInfo]:
+    """The datasets imported so far, by key."""
+    rows = db.execute("SELECT key, name, year, licence, attribution FROM occupation_datasets ORDER BY key")
+    return {row[0]: DatasetInfo(*row) for row in rows}
+
+
+def labels(db: sqlite3.Connection) -> list[Label]:
+    """Every label of every occupation, in a stable order (the order of the label vectors)."""
+    rows = db.execute("SELECT isco, label, kind, esco_uri FROM occupation_labels ORDER BY rowid")
+    return [Label(*row) for row in rows]
+
+
+def figures_for(db: sqlite3.Connection, isco: str, esco_uris: list[str]) -> list[Exposure]:
+    """What every imported dataset says of an ISCO-08 unit group.
+
+    ISCO-08 datasets speak of the group itself. The others speak of finer occupations: ESCO ones (by URI),
+    and US ones reached from ESCO through a crosswalk (O*NET-SOC, and SOC as its first seven characters).
+    ``esco_uris`` are the ESCO occupations of the group the question matched best, first the best.
+    """
+    attribution = {key: info.attribution for key, info in imported_datasets(db).items()}
+    found: list[Exposure] = []
+    wanted: list[tuple[str, str]] = [(ISCO08, isco)] + [(ESCO, uri) for uri in esco_uris]
+    if esco_uris:
+        marks = ",".join("?" * len(esco_uris))
+        onet = [
+            row[0]
+            for row in db.execute(
+                f"SELECT DISTINCT from_code FROM occupation_crosswalk WHERE to_scheme = ? AND to_code IN ({marks})"  # noqa: S608
+                " AND from_scheme = ?",
+                [ESCO, *esco_uris, ONET_SOC],
+            )
+        ]
+        wanted += [(ONET_SOC, code) for code in onet] + [(SOC2018, soc) for soc in dict.fromkeys(c[:7] for c in onet)]
+    seen: set[tuple[str, str]] = set()
+    for scheme, code in wanted:
+        rows = db.execute(
+            "SELECT dataset, measure, value, number, label FROM occupation_figures WHERE scheme = ? AND code = ?"
+            " AND measure != 'description' ORDER BY rowid",  # O*NET's descriptions name an occupation, not a figure
+            (scheme, code),
+        )
+        for dataset, measure, value, number, label in rows:
+            if (dataset, measure) in seen:
+                continue  # the closest occupation speaks for the group; the others would repeat it
+            seen.add((dataset, measure))
+            found.append(
+                Exposure(dataset, measure, number if number is not None else value, attribution.get(dataset, ""),
+                         code, label)
+            )  # fmt: skip
+    return found
+
+
+def tasks_for(db: sqlite3.Connection, isco: str) -> list[tuple[str, float]]:
+    """The scored tasks of an ISCO-08 unit group, most exposed first."""
+    rows = db.execute("SELECT task, score FROM occupation_tasks WHERE isco = ? ORDER BY score DESC, task", (isco,))
+    return [(row[0], float(row[1])) for row in rows]

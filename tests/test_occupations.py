@@ -1,0 +1,126 @@
+"""`smkb occupations`: the public datasets imported as published, and a person's words matched to ISCO-08."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import require_shared, smkb
+
+from shadowmatch_kb.occupations.match import OccupationMatcher, question_words
+from shadowmatch_kb.occupations.store import Label
+
+DATASETS = ("esco_v1", "ilo_genai_exposure_2025", "nesta_mapping_career_causeways", "gpts_are_gpts",
+            "working_with_ai", "onet_occupation_data")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def occupations_kb(tmp_path_factory) -> tuple[Path, dict]:
+    folders = [str(require_shared("occupations", name)) for name in DATASETS]
+    kb = tmp_path_factory.mktemp("occupations")
+    broken = tmp_path_factory.mktemp("not_a_dataset")
+    (broken / "notes.txt").write_text("nothing here", encoding="utf-8")
+    result = smkb("occupations", "import", *folders, str(broken), "--json", kb=kb)
+    assert result.exit_code == 1  # the broken folder fails alone; the others are imported
+    return kb, json.loads(result.stdout)
+
+
+def _match(kb: Path, text: str, k: int = 3) -> dict:
+    result = smkb("occupations", "match", text, "-k", str(k), "--json", kb=kb)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.slow
+def test_every_published_dataset_is_recognised_and_imported(occupations_kb) -> None:
+    _, report = occupations_kb
+    by_dataset = {entry["dataset"]: entry for entry in report["datasets"] if entry["status"] == "imported"}
+    assert set(by_dataset) == {"esco", "ilo_genai_2025", "nesta_automation", "gpts_are_gpts", "working_with_ai", "onet"}
+    assert by_dataset["esco"]["counts"]["occupations"] == 2942
+    assert by_dataset["ilo_genai_2025"]["counts"]["tasks"] == 3266
+    failed = [entry for entry in report["datasets"] if entry["status"] == "failed"]
+    assert len(failed) == 1 and "\n" not in failed[0]["error"] and "knows" in failed[0]["error"]
+
+
+@pytest.mark.slow
+def test_a_nurse_finds_nursing_professionals_with_every_dataset_credited(occupations_kb) -> None:
+    kb, _ = occupations_kb
+    found = _match(kb, "I'm a nurse on a hospital ward, how will my job change?")
+    assert found["missing_datasets"] == []
+    top = found["occupations"][0]
+    assert top["isco"] == "2221" and top["label"] == "Nursing professionals"
+    datasets = {figure["dataset"] for figure in top["exposure"]}
+    assert {"ilo_genai_2025", "nesta_automation", "gpts_are_gpts", "working_with_ai"} <= datasets
+    assert all(figure["attribution"] for figure in top["exposure"])
+    gradient = next(f for f in top["exposure"] if f["measure"] == "exposure gradient")
+    assert isinstance(gradient["value"], str) and "ILO" in gradient["attribution"]
+    most, least = top["most_exposed_tasks"], top["least_exposed_tasks"]
+    assert most and least and most[0]["score"] >= least[0]["score"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "isco"),
+    [("I drive a lorry for a haulage company", "8332"), ("I work as a bank teller", "4211"),
+     ("I'm a paralegal in a law firm", "3411"), ("I teach at a primary school", "2341")],
+)  # fmt: skip
+def test_plain_words_find_their_unit_group(occupations_kb, question, isco) -> None:
+    kb, _ = occupations_kb
+    assert isco in [o["isco"] for o in _match(kb, question)["occupations"]]
+
+
+@pytest.mark.slow
+def test_label_vectors_are_kept_and_reimport_replaces_a_dataset(occupations_kb) -> None:
+    kb, _ = occupations_kb
+    assert len(list((kb / "indexes" / "occupations").glob("labels-*.npy"))) == 1
+    again = smkb("occupations", "import", str(require_shared("occupations", "working_with_ai")), "--json", kb=kb)
+    assert again.exit_code == 0
+    top = _match(kb, "I'm a nurse on a hospital ward")["occupations"][0]
+    assert sum(f["dataset"] == "working_with_ai" for f in top["exposure"]) == 1  # replaced, not doubled
+
+
+def test_without_esco_the_match_is_empty_and_says_what_is_missing(tmp_path) -> None:
+    ilo = require_shared("occupations", "ilo_genai_exposure_2025")
+    assert smkb("occupations", "import", str(ilo), kb=tmp_path).exit_code == 0
+    found = _match(tmp_path, "I'm a nurse")
+    assert found["occupations"] == [] and "esco" in found["missing_datasets"]
+    text = smkb("occupations", "match", "I'm a nurse", kb=tmp_path)
+    assert text.exit_code == 0 and "smkb occupations import" in text.stderr
+
+
+def test_a_missing_folder_is_a_one_line_failure(tmp_path) -> None:
+    result = smkb("occupations", "import", str(tmp_path / "nowhere"), "--json", kb=tmp_path)
+    assert result.exit_code == 1
+    (entry,) = json.loads(result.stdout)["datasets"]
+    assert entry["status"] == "failed" and "\n" not in entry["error"]
+
+
+class _Fake:
+    """Vectors by word overlap, so the blend of words and meaning can be checked without the model."""
+
+    model_name, dimension = "fake", 4
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        rows = [[1.0 if w in t else 0.0 for w in ("nurse", "teller", "driver", "manager")] for t in texts]
+        out = np.array(rows, dtype=np.float32) + 1e-3
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_the_matcher_blends_words_and_meaning_and_prefers_doing_over_managing() -> None:
+    labels = [
+        Label("2221", "ward nurse", "preferred", "u1"),
+        Label("2221", "Nursing professionals", "group", None),
+        Label("1342", "nurse manager", "preferred", "u2"),
+        Label("4211", "bank teller", "preferred", "u3"),
+    ]
+    fake = _Fake()
+    matcher = OccupationMatcher(labels, fake.embed_batch([label.label for label in labels]), fake)
+    found = matcher.match("I'm a nurse, how will AI change my job?", k=2)
+    assert [m.isco for m in found] == ["2221", "1342"] and found[0].esco_uris == ("u1",)
+    assert matcher.match("I am the nurse manager of a ward", k=1)[0].isco == "1342"
+    assert question_words("How will AI change my job as a nurse?") == ["nurse"]
+    assert matcher.match("   ", k=3) == [] and matcher.match("nurse", k=0) == []
+    with pytest.raises(ValueError):
+        OccupationMatcher(labels, np.zeros((1, 4)), fake)
