@@ -124,3 +124,25 @@ def test_the_matcher_blends_words_and_meaning_and_prefers_doing_over_managing() 
     assert matcher.match("   ", k=3) == [] and matcher.match("nurse", k=0) == []
     with pytest.raises(ValueError):
         OccupationMatcher(labels, np.zeros((1, 4)), fake)
+
+
+@pytest.mark.slow
+def test_us_coded_figures_reach_most_isco_groups_through_the_crosswalk(occupations_kb) -> None:
+    """O*NET-SOC 2019 codes (GPTs are GPTs) are reached from the 2010 crosswalk through their SOC occupation."""
+    import sqlite3
+
+    from shadowmatch_kb.occupations.store import figures_for
+
+    kb, _ = occupations_kb
+    db = sqlite3.connect(kb / "corpus" / "kb.sqlite")
+    try:
+        groups = db.execute(
+            "SELECT isco, group_concat(esco_uri) FROM occupation_labels WHERE kind = 'preferred' GROUP BY isco"
+        ).fetchall()
+        reached = sum(
+            any(f.dataset == "gpts_are_gpts" for f in figures_for(db, isco, uris.split(",")[:3]))
+            for isco, uris in groups
+        )
+    finally:
+        db.close()
+    assert len(groups) > 400 and reached >= 0.8 * len(groups)  # measured: 347 of 426

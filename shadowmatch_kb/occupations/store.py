@@ -128,21 +128,26 @@ def figures_for(db: sqlite3.Connection, isco: str, esco_uris: list[str]) -> list
                 [ESCO, *esco_uris, ONET_SOC],
             )
         ]
-        wanted += [(ONET_SOC, code) for code in onet] + [(SOC2018, soc) for soc in dict.fromkeys(c[:7] for c in onet)]
+        socs = list(dict.fromkeys(c[:7] for c in onet))
+        # The crosswalk speaks O*NET-SOC 2010; datasets coded in the 2019 taxonomy share most 6-digit SOC
+        # codes with it, so an O*NET code of the same SOC occupation stands in when the exact code is absent.
+        wanted += [(ONET_SOC, code) for code in onet] + [(SOC2018, soc) for soc in socs]
+        wanted += [(ONET_SOC, f"{soc}.%") for soc in socs]
     seen: set[tuple[str, str]] = set()
     for scheme, code in wanted:
         rows = db.execute(
-            "SELECT dataset, measure, value, number, label FROM occupation_figures WHERE scheme = ? AND code = ?"
-            " AND measure != 'description' ORDER BY rowid",  # O*NET's descriptions name an occupation, not a figure
+            "SELECT dataset, measure, value, number, label, code FROM occupation_figures WHERE scheme = ?"
+            f" AND code {'LIKE' if code.endswith('%') else '='} ?"
+            " AND measure != 'description' ORDER BY code, rowid",  # O*NET's descriptions name an occupation
             (scheme, code),
         )
-        for dataset, measure, value, number, label in rows:
+        for dataset, measure, value, number, label, own_code in rows:
             if (dataset, measure) in seen:
                 continue  # the closest occupation speaks for the group; the others would repeat it
             seen.add((dataset, measure))
             found.append(
                 Exposure(dataset, measure, number if number is not None else value, attribution.get(dataset, ""),
-                         code, label)
+                         own_code, label)
             )  # fmt: skip
     return found
 
