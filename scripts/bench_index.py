@@ -190,9 +190,16 @@ def bench_import(work: Path, limit: int | None = None) -> dict[str, Any]:
         grouped_s = sum(encode(g) for g in groups) if number == 0 else None
         reading = clock.span("Importing")
         embedding = clock.span("Embedding")
+        # Enrichment (summary, keywords, Signals rows) runs inside the import; it is timed apart, and
+        # the indexing path is what the overhead target is about.
+        enriching = clock.span("Enriching")
+        enrich_s = enriching[1] - enriching[0]
+        total_s, import_s = import_s, import_s - enrich_s
         rounds.append({
             "index": kind,
             "import_s": round(import_s, 2),
+            "import_with_enrichment_s": round(total_s, 2),
+            "enrich_s": round(enrich_s, 2),
             "raw_encode_s": None if raw_s is None else round(raw_s, 2),
             "raw_encode_in_import_groups_s": None if grouped_s is None else round(grouped_s, 2),
             "phases_s": {
@@ -225,6 +232,10 @@ def bench_import(work: Path, limit: int | None = None) -> dict[str, Any]:
         "chunks": chunks,
         "texts_embedded": items + chunks,
         "import_s": best_import,
+        "import_s_note": "without the enrichment that runs inside the import (timed apart as enrich_s)",
+        "enrich_s": min(r["enrich_s"] for r in flat),
+        "enrich_items_per_s": round(items / min(r["enrich_s"] for r in flat), 2),
+        "items_per_s_with_enrichment": round(items / min(r["import_with_enrichment_s"] for r in flat), 2),
         "items_per_s": round(items / best_import, 2),
         "chunks_per_s": round(chunks / best_import, 2),
         "baseline_raw_encode_s": best_raw,
