@@ -1,0 +1,115 @@
+"""Signals rows of many items merged into distinct signals, each with its independent support.
+
+Two items rarely word the same change alike ("AI drafts clinical notes", "Ambient scribes write the
+visit summary"); a briefing and the tracker count it once, supported by both. Rows are compared by
+their signal and change, with the bundled embedding model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from shadowmatch_kb.embed.base import Embedder
+from shadowmatch_kb.enrich.signals import row_text
+from shadowmatch_kb.model import Signal
+
+__all__ = ["MERGE_COSINE", "SignalCluster", "SignalRow", "cluster_rows"]
+
+# Two rows merge when they are closer than this. Measured on the 132 real Signals posts: the rows one
+# author wrote as distinct signals of one post reach at most 0.794 of each other in 95 % of cases
+# (median 0.56), so above it two rows say the same thing.
+MERGE_COSINE = 0.8
+
+
+@dataclass(frozen=True)
+class SignalRow:
+    """One row of one item; ``original`` is the item it duplicates (a syndicated copy), else its own id."""
+
+    item_id: str
+    signal: Signal
+    published: str | None = None
+    original: str | None = None
+
+    @property
+    def source(self) -> str:
+        """The item that counts as independent support: a near-duplicate counts as its original."""
+        return self.original or self.item_id
+
+
+@dataclass
+class SignalCluster:
+    """A distinct signal: the row that stands for it, and every row that says the same."""
+
+    representative: SignalRow
+    rows: list[SignalRow] = field(default_factory=list)
+
+    @property
+    def support(self) -> int:
+        """How many independent items state it (copies of one article count once)."""
+        return len({row.source for row in self.rows})
+
+    @property
+    def item_ids(self) -> list[str]:
+        """The items that state it, each once, in the order they were seen."""
+        return list(dict.fromkeys(row.item_id for row in self.rows))
+
+    @property
+    def first_seen(self) -> str | None:
+        """The earliest published date among its rows (None when no row is dated)."""
+        dates = [row.published for row in self.rows if row.published]
+        return min(dates) if dates else None
+
+    @property
+    def last_seen(self) -> str | None:
+        """The latest published date among its rows."""
+        dates = [row.published for row in self.rows if row.published]
+        return max(dates) if dates else None
+
+
+def cluster_rows(rows: list[SignalRow], embedder: Embedder, *, threshold: float = MERGE_COSINE) -> list[SignalCluster]:
+    """Distinct signals, most supported first (then most recent).
+
+    Rows are taken oldest first, so a cluster is born with its first statement; each joins the closest
+    cluster when that is within ``threshold`` of the cluster's centre, else starts its own. Two rows of
+    one item never merge: an item states each of its signals once.
+    """
+    if not rows:
+        return []
+    order = sorted(range(len(rows)), key=lambda i: (rows[i].published or "9999", i))
+    vectors = np.asarray(embedder.embed_batch([row_text(rows[i].signal) for i in order]), dtype=np.float32)
+    clusters: list[SignalCluster] = []
+    sums: list[np.ndarray] = []
+    members: list[list[int]] = []
+    for position, i in enumerate(order):
+        row, vector = rows[i], vectors[position]
+        best = -1
+        if sums:
+            centres = np.vstack(sums)
+            centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+            cosines = centres @ vector
+            for c in np.argsort(-cosines):
+                if cosines[c] < threshold:
+                    break
+                if all(other.item_id != row.item_id for other in clusters[c].rows):
+                    best = int(c)
+                    break
+        if best < 0:
+            clusters.append(SignalCluster(representative=row, rows=[row]))
+            sums.append(vector.copy())
+            members.append([position])
+        else:
+            clusters[best].rows.append(row)
+            sums[best] += vector
+            members[best].append(position)
+    for cluster, total, positions in zip(clusters, sums, members, strict=True):
+        centre = total / (np.linalg.norm(total) or 1.0)
+        # The row closest to the centre words the signal best for all of them.
+        cluster.representative = rows[order[max(positions, key=lambda p: float(vectors[p] @ centre))]]
+    return sorted(clusters, key=lambda c: (-c.support, _descending(c.last_seen)))
+
+
+def _descending(date: str | None) -> str:
+    # Sorting ascending on this puts the latest dates first and undated clusters last.
+    return "".join(chr(0x10FFFF - ord(ch)) for ch in date) if date else "\U0010ffff"
