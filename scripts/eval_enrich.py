@@ -138,14 +138,8 @@ def eval_signals(posts: list[Post], embedder) -> dict:
             continue
         reference = [row_text(row) for row in post.signals]
         references += len(reference)
-        if ours:
-            matched += int(
-                (_cosines(embedder, reference, [row_text(r) for r in ours]).max(axis=1) >= MATCH_COSINE).sum()
-            )
-        baseline = _first_sentence_rows(post.summary, max(1, len(ours)))
-        base_matched += int(
-            (_cosines(embedder, reference, [row_text(r) for r in baseline]).max(axis=1) >= MATCH_COSINE).sum()
-        )
+        matched += _matched(embedder, reference, ours)
+        base_matched += _matched(embedder, reference, _first_sentence_rows(post.summary, max(1, len(ours))))
     return {
         "posts": len(posts),
         "reference_rows": references,

@@ -446,8 +446,8 @@ class KnowledgeBase:
         """ISCO-08 unit groups for a person's words, with what each imported dataset says of them."""
         from shadowmatch_kb.occupations.service import load_matcher, match_question
 
-        if self._occupation_matcher is None:
-            self._occupation_matcher = load_matcher(self.store.db, self._occupation_cache, self.enrich_embedder)
+        if self._occupation_matcher is None:  # a read: the query embedder never exports or loads torch itself
+            self._occupation_matcher = load_matcher(self.store.db, self._occupation_cache, self.query_embedder)
         return match_question(self.store.db, self._occupation_matcher, text, k)
 
     @property

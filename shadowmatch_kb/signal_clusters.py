@@ -80,33 +80,30 @@ def cluster_rows(rows: list[SignalRow], embedder: Embedder, *, threshold: float 
     order = sorted(range(len(rows)), key=lambda i: (rows[i].published or "9999", i))
     vectors = np.asarray(embedder.embed_batch([row_text(rows[i].signal) for i in order]), dtype=np.float32)
     clusters: list[SignalCluster] = []
-    sums: list[np.ndarray] = []
     members: list[list[int]] = []
+    sums = np.zeros_like(vectors)  # row c: the sum of cluster c's vectors
+    centres = np.zeros_like(vectors)  # row c: that sum normalised, updated only when cluster c grows
     for position, i in enumerate(order):
         row, vector = rows[i], vectors[position]
         best = -1
-        if sums:
-            centres = np.vstack(sums)
-            centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
-            cosines = centres @ vector
-            for c in np.argsort(-cosines):
-                if cosines[c] < threshold:
-                    break
-                if all(other.item_id != row.item_id for other in clusters[c].rows):
-                    best = int(c)
-                    break
+        cosines = centres[: len(clusters)] @ vector
+        for c in np.argsort(-cosines):
+            if cosines[c] < threshold:
+                break
+            if all(other.item_id != row.item_id for other in clusters[c].rows):
+                best = int(c)
+                break
         if best < 0:
-            clusters.append(SignalCluster(representative=row, rows=[row]))
-            sums.append(vector.copy())
-            members.append([position])
-        else:
-            clusters[best].rows.append(row)
-            sums[best] += vector
-            members[best].append(position)
-    for cluster, total, positions in zip(clusters, sums, members, strict=True):
-        centre = total / (np.linalg.norm(total) or 1.0)
+            best = len(clusters)
+            clusters.append(SignalCluster(representative=row))
+            members.append([])
+        clusters[best].rows.append(row)
+        members[best].append(position)
+        sums[best] += vector
+        centres[best] = sums[best] / (np.linalg.norm(sums[best]) or 1.0)
+    for c, (cluster, positions) in enumerate(zip(clusters, members, strict=True)):
         # The row closest to the centre words the signal best for all of them.
-        cluster.representative = rows[order[max(positions, key=lambda p: float(vectors[p] @ centre))]]
+        cluster.representative = rows[order[max(positions, key=lambda p: float(vectors[p] @ centres[c]))]]
     return sorted(clusters, key=lambda c: (-c.support, _descending(c.last_seen)))
 
 

@@ -75,14 +75,13 @@ class Enricher:
         extra = sorted({theme for entry in labelled for theme in entry.themes})
         self.themes = ThemeVocabulary(embedder, extra_themes=extra, examples=examples)
 
-    def _record(self, item: Item, *, by_llm: bool, confidence: dict[str, float]) -> dict[str, object]:
+    def _record(self, language: str | None, *, by_llm: bool, confidence: dict[str, float]) -> dict[str, object]:
         """What computed an item's fields, kept with them: method, model, language, sector confidences."""
-        assert not by_llm or self.llm is not None
         return {
             "version": ENRICHMENT_VERSION,
             "backend": f"llm:{self.llm.model}" if by_llm and self.llm else "offline",
             "model": self.embedder.model_name,
-            "language": text_language(item, (item.text or item.summary)[:20_000]) or "unknown",
+            "language": language or "unknown",
             "sector_confidence": confidence,
         }
 
@@ -93,16 +92,17 @@ class Enricher:
     def enrich_with_record(self, item: Item) -> tuple[Item, dict[str, object]]:
         """The enriched copy, and the record kept with it (see ``_record``)."""
         text = (item.text or item.summary).strip()
+        language = text_language(item, text)
         complete = item.summary and item.keywords and item.themes and item.sectors and item.signals
         if not text or complete:
-            return replace(item), self._record(item, by_llm=False, confidence={})
+            return replace(item), self._record(language, by_llm=False, confidence={})
         answered = self._with_llm(item, text) if self.llm is not None else None
         if answered is not None:
-            return answered, self._record(item, by_llm=True, confidence={})
-        found, confidence = self._offline(item, text)
-        return found, self._record(item, by_llm=False, confidence=confidence)
+            return answered, self._record(language, by_llm=True, confidence={})
+        found, confidence = self._offline(item, text, language)
+        return found, self._record(language, by_llm=False, confidence=confidence)
 
-    def _offline(self, item: Item, text: str) -> tuple[Item, dict[str, float]]:
+    def _offline(self, item: Item, text: str, language: str | None) -> tuple[Item, dict[str, float]]:
         from shadowmatch_kb.enrich.keywords import extract_keywords
         from shadowmatch_kb.enrich.signals import extract_signals
         from shadowmatch_kb.enrich.summary import summarise
@@ -114,7 +114,6 @@ class Enricher:
         sentence_vectors = vectors[1:]
         doc_vector = vectors.mean(axis=0) if item.title else sentence_vectors.mean(axis=0)
         doc_vector = doc_vector / (np.linalg.norm(doc_vector) or 1.0)
-        language = text_language(item, text)
         # The bundled model reads English and, less well, other languages in the Latin script; for a text in
         # another script its themes and sectors would be guesses, so they are left for an analyst.
         latin = _latin_share(text) >= 0.5
