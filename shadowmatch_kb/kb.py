@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from shadowmatch_kb.crawl.report import CrawlObserver, CrawlReport
     from shadowmatch_kb.crawl.run import CrawlOptions
     from shadowmatch_kb.crawl.sources import Source
+    from shadowmatch_kb.embed.persistent import PersistentEmbedder
     from shadowmatch_kb.enrich.run import EnrichResult
     from shadowmatch_kb.occupations.match import OccupationMatcher
     from shadowmatch_kb.occupations.service import ImportResult
@@ -74,6 +75,7 @@ class KnowledgeBase:
         self._doc_embedder: Embedder | None = doc_embedder
         self._query_embedder: Embedder | None = None
         self._enrich_embedder: Embedder | None = None
+        self._signal_embedder: PersistentEmbedder | None = None
         self._occupation_matcher: OccupationMatcher | None = None
 
     @classmethod
@@ -86,6 +88,9 @@ class KnowledgeBase:
         if self._store is not None:
             self._store.close()
             self._store = None
+        if self._signal_embedder is not None:
+            self._signal_embedder.close()
+            self._signal_embedder = None
 
     def __enter__(self) -> KnowledgeBase:
         return self
@@ -219,6 +224,16 @@ class KnowledgeBase:
             if warning:
                 self.notices.append(warning)
         return self._query_embedder
+
+    def signal_embedder(self) -> Embedder:
+        """The query embedder with its vectors of Signals rows kept on disk: briefings and the tracker compare
+        the same rows run after run."""
+        if self._signal_embedder is None:
+            from shadowmatch_kb.embed.persistent import PersistentEmbedder, cache_path_for
+
+            path = cache_path_for(self.config.indexes_dir, self.model_name, "signals")
+            self._signal_embedder = PersistentEmbedder(self.query_embedder(), path)
+        return self._signal_embedder
 
     def _ensure_onnx_export(self) -> None:
         """Export the document model to ONNX once, so later queries need no torch."""

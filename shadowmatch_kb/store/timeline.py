@@ -1,0 +1,89 @@
+"""Items seen through time: their Signals rows and their sectors and themes, each with the date it counts on.
+
+The date is the published date, else the day the item was imported (a page without a date still says
+something about the period it was found in). Analyst corrections of sectors and themes win, as on read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from shadowmatch_kb.model import Signal
+from shadowmatch_kb.signal_clusters import SignalRow
+from shadowmatch_kb.store.sqlite import ItemFilter, SqliteStore
+
+__all__ = ["DatedItem", "dated_items", "signal_rows"]
+
+_BATCH = 500
+
+
+@dataclass(frozen=True)
+class DatedItem:
+    """What the tracker counts of one item."""
+
+    item_id: str
+    date: str  # YYYY-MM-DD: published, else imported
+    dated_by: str  # "published" or "imported"
+    sectors: tuple[str, ...]
+    themes: tuple[str, ...]
+    duplicate_of: str | None
+
+
+def _effective(field: str) -> str:
+    # The latest analyst edit of the field wins over the computed value (as SqliteStore reads it).
+    return (
+        f"COALESCE((SELECT value FROM analyst_edits e WHERE e.item_id = items.id AND e.field = '{field}'"
+        f" ORDER BY e.id DESC LIMIT 1), {field})"
+    )
+
+
+def dated_items(store: SqliteStore, where: ItemFilter | None = None) -> list[DatedItem]:
+    """Every item matching ``where`` (all when None) with its date, sectors and themes, oldest first."""
+    ids = None if where is None or where.is_empty() else store.filtered_ids(where)
+    sql = (
+        f"SELECT id, published, substr(added_at, 1, 10) AS added, {_effective('sectors')} AS sectors,"
+        f" {_effective('themes')} AS themes, duplicate_of FROM items"
+    )
+    found: list[DatedItem] = []
+    for rows in _select(store, sql, ids):
+        for row in rows:
+            found.append(
+                DatedItem(
+                    row["id"],
+                    row["published"] or row["added"],
+                    "published" if row["published"] else "imported",
+                    tuple(json.loads(row["sectors"])),
+                    tuple(json.loads(row["themes"])),
+                    row["duplicate_of"],
+                )
+            )
+    return sorted(found, key=lambda d: (d.date, d.item_id))
+
+
+def signal_rows(store: SqliteStore, item_ids: Iterable[str] | None = None) -> list[SignalRow]:
+    """The Signals rows of the given items (all when None), each dated as the item is, in item order."""
+    ids = None if item_ids is None else list(dict.fromkeys(item_ids))
+    sql = "SELECT id, published, substr(added_at, 1, 10) AS added, signals, duplicate_of FROM items"
+    by_id: dict[str, list[SignalRow]] = {}
+    for rows in _select(store, sql, ids, extra="signals != '[]'"):
+        for row in rows:
+            date = row["published"] or row["added"]
+            by_id[row["id"]] = [
+                SignalRow(row["id"], Signal(**raw), date, row["duplicate_of"]) for raw in json.loads(row["signals"])
+            ]
+    order = ids if ids is not None else sorted(by_id)
+    return [signal_row for item_id in order for signal_row in by_id.get(item_id, [])]
+
+
+def _select(store: SqliteStore, sql: str, ids: list[str] | None, *, extra: str | None = None) -> Iterable[list]:
+    """Run ``sql`` over all items, or over ``ids`` in batches (SQLite bounds the parameters of a query)."""
+    if ids is None:
+        yield store.db.execute(sql + (f" WHERE {extra}" if extra else "")).fetchall()
+        return
+    for start in range(0, len(ids), _BATCH):
+        batch = ids[start : start + _BATCH]
+        marks = ",".join("?" * len(batch))
+        where = f" WHERE id IN ({marks})" + (f" AND {extra}" if extra else "")
+        yield store.db.execute(sql + where, batch).fetchall()
