@@ -30,11 +30,13 @@ from shadowmatch_kb.store.lock import WriteLock
 from shadowmatch_kb.store.sqlite import ItemFilter, SqliteStore
 
 if TYPE_CHECKING:
+    from shadowmatch_kb.brief.model import Briefing
     from shadowmatch_kb.crawl.report import CrawlObserver, CrawlReport
     from shadowmatch_kb.crawl.run import CrawlOptions
     from shadowmatch_kb.crawl.sources import Source
     from shadowmatch_kb.embed.persistent import PersistentEmbedder
     from shadowmatch_kb.enrich.run import EnrichResult
+    from shadowmatch_kb.enrich.sectors import SectorResolver
     from shadowmatch_kb.occupations.match import OccupationMatcher
     from shadowmatch_kb.occupations.service import ImportResult
 
@@ -76,6 +78,7 @@ class KnowledgeBase:
         self._query_embedder: Embedder | None = None
         self._enrich_embedder: Embedder | None = None
         self._signal_embedder: PersistentEmbedder | None = None
+        self._sector_resolver: SectorResolver | None = None
         self._occupation_matcher: OccupationMatcher | None = None
 
     @classmethod
@@ -234,6 +237,14 @@ class KnowledgeBase:
             path = cache_path_for(self.config.indexes_dir, self.model_name, "signals")
             self._signal_embedder = PersistentEmbedder(self.query_embedder(), path)
         return self._signal_embedder
+
+    def sector_resolver(self) -> SectorResolver:
+        """Maps questions to sectors; its description vectors come from the on-disk cache after the first run."""
+        if self._sector_resolver is None:
+            from shadowmatch_kb.enrich.sectors import SectorResolver
+
+            self._sector_resolver = SectorResolver(self.signal_embedder())
+        return self._sector_resolver
 
     def _ensure_onnx_export(self) -> None:
         """Export the document model to ONNX once, so later queries need no torch."""
@@ -540,6 +551,12 @@ class KnowledgeBase:
         from shadowmatch_kb.search.run import hybrid_search
 
         return hybrid_search(self, query, k=k, where=where or ItemFilter())
+
+    def brief(self, question: str, *, since: str | None = None) -> Briefing:
+        """The mentor's briefing for a question in their own words, every claim cited."""
+        from shadowmatch_kb.brief.compose import build_briefing
+
+        return build_briefing(self, question, since=since)
 
     def iter_all(self) -> Iterator[Item]:
         """Every item, in id order, in batches (for export)."""

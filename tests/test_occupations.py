@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import require_shared, smkb
 
-from shadowmatch_kb.occupations.match import OccupationMatcher, question_words
+from shadowmatch_kb.occupations.match import OccupationMatcher, doer_noun, question_words
 from shadowmatch_kb.occupations.store import Label
 
 DATASETS = ("esco_v1", "ilo_genai_exposure_2025", "nesta_mapping_career_causeways", "gpts_are_gpts",
@@ -124,6 +124,26 @@ def test_the_matcher_blends_words_and_meaning_and_prefers_doing_over_managing() 
     assert matcher.match("   ", k=3) == [] and matcher.match("nurse", k=0) == []
     with pytest.raises(ValueError):
         OccupationMatcher(labels, np.zeros((1, 4)), fake)
+
+
+def test_a_question_saying_what_its_asker_does_is_read_as_the_one_who_does_it() -> None:
+    """ "I drive a bus" finds "bus driver" through the doer's noun, formed by English rules and kept only where
+    the labels use it."""
+    assert doer_noun("design", {"designer"}) == "designer"
+    assert doer_noun("cut", {"cuter", "cutter"}) == "cutter"
+    assert doer_noun("translate", {"translator"}) == "translator"
+    assert doer_noun("program", {"programmer"}) == "programmer"
+    assert doer_noun("answer", {"designer"}) is None and doer_noun("work", {"worker"}) is None
+    labels = [
+        Label("7231", "bus mechanic", "preferred", "u1"),
+        Label("8331", "bus driver", "preferred", "u2"),
+    ]
+    fake = _Fake()
+    matcher = OccupationMatcher(labels, fake.embed_batch([label.label for label in labels]), fake)
+    assert matcher.doer("I drive a bus") == ("driver", "bus driver")
+    assert matcher.doer("I mainly drive a bus") == ("driver", "bus driver")
+    assert matcher.doer("I'm a bus driver") is None and matcher.doer("I answer phones") is None
+    assert [m.isco for m in matcher.match("I drive a bus", k=2)] == ["8331", "7231"]
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from shadowmatch_kb import __version__
-from shadowmatch_kb.cli import admin, crawl, enrich, items, occupations, query, sources
+from shadowmatch_kb.cli import admin, brief, crawl, enrich, items, occupations, query, sources, trends
 from shadowmatch_kb.cli.output import GlobalOptions
 
 app = typer.Typer(
@@ -68,6 +68,8 @@ items.register(app)
 crawl.register(app)
 enrich.register(app)
 query.register(app)
+brief.register(app)
 admin.register(app)
+trends.register(app)
 app.add_typer(sources.app, name="sources")
 app.add_typer(occupations.app, name="occupations")

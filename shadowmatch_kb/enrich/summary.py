@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from shadowmatch_kb.embed.base import Embedder
 
-__all__ = ["summarise"]
+__all__ = ["is_junk_sentence", "summarise"]
 
 # A paragraph a mentor reads at a glance; past it, stop adding sentences once min_sentences are in.
 _WORD_BUDGET = 90
@@ -88,12 +88,12 @@ def _candidates(sentences: list[Sentence]) -> list[int]:
         if key and key not in seen:
             seen.add(key)
             unique.append(index)
-    kept = [i for i in unique if not _is_junk(sentences[i].text)]
+    kept = [i for i in unique if not is_junk_sentence(sentences[i].text)]
     # A text of nothing but fragments still has a gist; its first lines are the best guess of it.
     return (kept or unique)[:_MAX_CANDIDATES]
 
 
-def _is_junk(sentence: str) -> bool:
+def is_junk_sentence(sentence: str) -> bool:
     """Captions, bylines, list fragments, links and calls to action: text that is not a sentence of the story."""
     words = sentence.split()
     if len(words) < _MIN_WORDS or len(words) > _MAX_WORDS:

@@ -31,7 +31,8 @@ def read_esco(folder: Path) -> DatasetRecords:
             uri=row["conceptUri"].strip(),
             isco=row["iscoGroup"].strip().zfill(4),
             label=row["preferredLabel"].strip(),
-            alt_labels=_labels(row["altLabels"]),
+            # Hidden labels are the names ESCO keeps for search only ("GP", "family doctor"): people use them.
+            alt_labels=_labels(row["altLabels"]) + _labels(row.get("hiddenLabels") or ""),
             description=" ".join(row["description"].split()),
         )
         for row in _rows(folder / ESCO_FILES[0], _OCCUPATION_COLUMNS)

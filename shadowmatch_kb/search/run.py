@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from shadowmatch_kb.embed.chunking import chunk_text
@@ -10,11 +11,52 @@ from shadowmatch_kb.search.hybrid import reciprocal_rank_fusion
 from shadowmatch_kb.store.sqlite import ItemFilter
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from shadowmatch_kb.kb import KnowledgeBase
 
-__all__ = ["hybrid_search"]
+__all__ = ["Rankings", "hybrid_search", "rankings"]
 
 SNIPPET_CHARS = 240
+
+
+@dataclass
+class Rankings:
+    """The two rankings of a query over the whole knowledge base, best first, before fusion."""
+
+    keyword_ids: list[str]
+    semantic_scores: dict[str, float]  # cosine of the query with the item's best chunk or the item
+    snippets: dict[str, str] = field(default_factory=dict)  # keyword hits' highlighted snippets
+    best_chunk: dict[str, int] = field(default_factory=dict)  # semantic hits found by one chunk
+    query_vector: np.ndarray | None = None
+
+    @property
+    def semantic_ids(self) -> list[str]:
+        """Semantic hits, closest first."""
+        return sorted(self.semantic_scores, key=lambda i: -self.semantic_scores[i])
+
+
+def rankings(kb: KnowledgeBase, query: str, depth: int) -> Rankings:
+    """The ``depth`` best keyword (BM25) and semantic hits of ``query``; semantic ones only with an index."""
+    keyword_hits = kb.store.keyword_search(query, limit=depth)
+    ranked = Rankings([item_id for item_id, _, _ in keyword_hits], {})
+    ranked.snippets = {item_id: snippet for item_id, _, snippet in keyword_hits}
+    index = kb.index()
+    if index is None:
+        if kb.store.count():
+            kb.notices.append("no vector index yet: keyword results only; run `smkb reindex`")
+        return ranked
+    vector = kb.query_embedder().embed_batch([query])[0]
+    ranked.query_vector = vector
+    scores = ranked.semantic_scores
+    for chunk_hit in index.query_chunks(vector, depth):
+        scores[chunk_hit.item_id] = chunk_hit.score
+        ranked.best_chunk[chunk_hit.item_id] = chunk_hit.chunk
+    for item_hit in index.query_items(vector, depth):
+        if item_hit.score > scores.get(item_hit.item_id, -2.0):
+            scores[item_hit.item_id] = item_hit.score
+            ranked.best_chunk.pop(item_hit.item_id, None)
+    return ranked
 
 
 def hybrid_search(kb: KnowledgeBase, query: str, *, k: int, where: ItemFilter) -> list[SearchResult]:
@@ -29,27 +71,9 @@ def hybrid_search(kb: KnowledgeBase, query: str, *, k: int, where: ItemFilter) -
     # Filters drop candidates after ranking, so fetch more when filtering.
     depth = max(50, 5 * k) if allowed is None else max(300, 30 * k)
 
-    keyword_hits = store.keyword_search(query, limit=depth)
-    snippets = {item_id: snippet for item_id, _, snippet in keyword_hits}
-    keyword_ids = [item_id for item_id, _, _ in keyword_hits]
-
-    semantic_ids: list[str] = []
-    best_chunk: dict[str, int] = {}
-    index = kb.index()
-    if index is None:
-        if store.count():
-            kb.notices.append("no vector index yet: keyword results only; run `smkb reindex`")
-    else:
-        vector = kb.query_embedder().embed_batch([query])[0]
-        scores: dict[str, float] = {}
-        for chunk_hit in index.query_chunks(vector, depth):
-            scores[chunk_hit.item_id] = chunk_hit.score
-            best_chunk[chunk_hit.item_id] = chunk_hit.chunk
-        for item_hit in index.query_items(vector, depth):
-            if item_hit.score > scores.get(item_hit.item_id, -2.0):
-                scores[item_hit.item_id] = item_hit.score
-                best_chunk.pop(item_hit.item_id, None)
-        semantic_ids = sorted(scores, key=lambda i: -scores[i])
+    ranked = rankings(kb, query, depth)
+    snippets, best_chunk = ranked.snippets, ranked.best_chunk
+    keyword_ids, semantic_ids = ranked.keyword_ids, ranked.semantic_ids
 
     if allowed is not None:
         keyword_ids = [i for i in keyword_ids if i in allowed]

@@ -29,6 +29,13 @@ class DatedItem:
     sectors: tuple[str, ...]
     themes: tuple[str, ...]
     duplicate_of: str | None
+    # How sure enrichment was of each sector it computed; sectors an item states itself or an analyst set
+    # are not in it (they are as sure as can be: see ``sector_confidence``).
+    computed_confidence: tuple[tuple[str, float], ...] = ()
+
+    def sector_confidence(self, label: str) -> float:
+        """Enrichment's confidence in one of the item's sectors; 1.0 for a post's own or an analyst's."""
+        return dict(self.computed_confidence).get(label, 1.0)
 
 
 def _effective(field: str) -> str:
@@ -39,12 +46,20 @@ def _effective(field: str) -> str:
     )
 
 
-def dated_items(store: SqliteStore, where: ItemFilter | None = None) -> list[DatedItem]:
-    """Every item matching ``where`` (all when None) with its date, sectors and themes, oldest first."""
-    ids = None if where is None or where.is_empty() else store.filtered_ids(where)
+def dated_items(
+    store: SqliteStore, where: ItemFilter | None = None, *, item_ids: Iterable[str] | None = None
+) -> list[DatedItem]:
+    """Items matching ``where`` (all when None), or those of ``item_ids``, with their date, sectors and themes,
+    oldest first."""
+    if item_ids is not None:
+        ids: list[str] | None = list(dict.fromkeys(item_ids))
+    else:
+        ids = None if where is None or where.is_empty() else store.filtered_ids(where)
     sql = (
         f"SELECT id, published, substr(added_at, 1, 10) AS added, {_effective('sectors')} AS sectors,"
-        f" {_effective('themes')} AS themes, duplicate_of FROM items"
+        f" {_effective('themes')} AS themes, duplicate_of, enrichment,"
+        " EXISTS (SELECT 1 FROM analyst_edits e WHERE e.item_id = items.id AND e.field = 'sectors') AS edited"
+        " FROM items"
     )
     found: list[DatedItem] = []
     for rows in _select(store, sql, ids):
@@ -57,9 +72,20 @@ def dated_items(store: SqliteStore, where: ItemFilter | None = None) -> list[Dat
                     tuple(json.loads(row["sectors"])),
                     tuple(json.loads(row["themes"])),
                     row["duplicate_of"],
+                    () if row["edited"] else _computed_confidence(row["enrichment"]),
                 )
             )
     return sorted(found, key=lambda d: (d.date, d.item_id))
+
+
+def _computed_confidence(record: str | None) -> tuple[tuple[str, float], ...]:
+    if not record:
+        return ()
+    try:
+        found = json.loads(record).get("sector_confidence") or {}
+        return tuple((str(label), float(value)) for label, value in found.items())
+    except (ValueError, TypeError, AttributeError):
+        return ()
 
 
 def signal_rows(store: SqliteStore, item_ids: Iterable[str] | None = None) -> list[SignalRow]:

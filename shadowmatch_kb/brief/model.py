@@ -1,0 +1,104 @@
+"""The shape of a briefing: cited sentences, signals, the occupation's figures, prompts and numbered sources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["BriefSignal", "Briefing", "Cited", "Source"]
+
+
+@dataclass
+class Cited:
+    """A sentence taken from the items it cites (ids)."""
+
+    text: str
+    sources: list[str]
+
+
+@dataclass
+class BriefSignal:
+    """A distinct signal: one cluster of Signals rows, worded by its representative row."""
+
+    signal: str
+    change: str
+    horizon: str
+    driving_force: str
+    sources: list[str]
+    support: int  # independent items that state it (copies of one article count once)
+    last_seen: str | None = None
+
+
+@dataclass
+class Source:
+    """One cited item, numbered in the order the briefing first cites it."""
+
+    number: int
+    id: str
+    title: str
+    url: str | None
+    published: str | None
+
+
+@dataclass
+class Briefing:
+    """Everything a briefing says; renderers only lay it out."""
+
+    question: str
+    since: str | None
+    sectors: list[str]
+    evidence_count: int  # relevant items found (cited or not)
+    overview: list[Cited] = field(default_factory=list)
+    signals: list[BriefSignal] = field(default_factory=list)
+    growing: list[Cited] = field(default_factory=list)  # skills and tasks the items say grow
+    shrinking: list[Cited] = field(default_factory=list)  # and those they say shrink
+    occupations: list[dict[str, Any]] = field(default_factory=list)  # as `smkb occupations match` gives them
+    missing_datasets: list[str] = field(default_factory=list)
+    prompts: list[str] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    notice: str | None = None  # said plainly when the knowledge base holds little on the question
+    readability: dict[str, float] = field(default_factory=dict)  # Flesch-Kincaid grade of overview, prompts
+
+    def number_of(self, item_id: str) -> int:
+        """The citation number of a source."""
+        return next(source.number for source in self.sources if source.id == item_id)
+
+    @property
+    def sector(self) -> str | None:
+        """The main sector the question is about."""
+        return self.sectors[0] if self.sectors else None
+
+    def to_dict(self, markdown: str) -> dict[str, Any]:
+        """The JSON of SPEC.md (question, sector, occupations, signals, sources, markdown) and the rest."""
+        return {
+            "question": self.question,
+            "sector": self.sector,
+            "sectors": self.sectors,
+            "since": self.since,
+            "occupations": self.occupations,
+            "missing_datasets": self.missing_datasets,
+            "overview": [{"text": c.text, "sources": c.sources} for c in self.overview],
+            "signals": [
+                {
+                    "signal": s.signal,
+                    "change": s.change,
+                    "horizon": s.horizon,
+                    "driving_force": s.driving_force,
+                    "sources": s.sources,
+                    "support": s.support,
+                    "last_seen": s.last_seen,
+                }
+                for s in self.signals
+            ],
+            "skills_growing": [{"text": c.text, "sources": c.sources} for c in self.growing],
+            "skills_shrinking": [{"text": c.text, "sources": c.sources} for c in self.shrinking],
+            "prompts": self.prompts,
+            "sources": [
+                {"number": s.number, "id": s.id, "title": s.title, "url": s.url, "published": s.published}
+                for s in self.sources
+            ],
+            "evidence_count": self.evidence_count,
+            "notice": self.notice,
+            "readability": self.readability,
+            "markdown": markdown,
+        }

@@ -1,0 +1,243 @@
+"""A briefing as markdown (terminal and print) and as one self-contained, printable HTML page.
+
+Both are laid out from the same ``Briefing``; neither adds a claim. Every text from the knowledge base is
+escaped for its format: crawled text is hostile input. The HTML page loads nothing from anywhere (its
+style is inline) and prints on one or two pages.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from shadowmatch_kb.brief.model import Briefing
+
+__all__ = ["EXPOSURE_FIGURES", "headline_figures", "to_html", "to_markdown"]
+
+EXPOSURE_FIGURES = 2  # figures shown per dataset; the JSON keeps them all
+TASKS_SHOWN = 2
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def _md(text: str) -> str:
+    """Text from the knowledge base made inert in markdown (no links, emphasis or HTML of its own)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def _cites(briefing: Briefing, ids: list[str]) -> str:
+    return "".join(f"[{briefing.number_of(i)}]" for i in ids)
+
+
+def headline_figures(occupation: dict[str, Any]) -> list[dict[str, Any]]:
+    """A few figures per dataset, those of the ISCO group itself first (the rest come through crosswalks)."""
+    shown: list[dict[str, Any]] = []
+    per_dataset: dict[str, int] = {}
+    own = [f for f in occupation["exposure"] if f.get("code") == occupation["isco"]]
+    for figure in [*own, *(f for f in occupation["exposure"] if f not in own)]:
+        if per_dataset.get(figure["dataset"], 0) < EXPOSURE_FIGURES:
+            per_dataset[figure["dataset"]] = per_dataset.get(figure["dataset"], 0) + 1
+            shown.append(figure)
+    return shown
+
+
+def _task(text: str) -> str:
+    # The ILO's task statements end in the ";" of the list they were taken from.
+    return " ".join(text.split()).rstrip(";.,: ")
+
+
+def _value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _attributions(figures: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(f["attribution"] for f in figures))
+
+
+def to_markdown(briefing: Briefing) -> str:
+    """The briefing in markdown: short enough to print on two pages."""
+    lines = [f"# Briefing: {_md(briefing.question)}", ""]
+    about = [f"Sector: {', '.join(briefing.sectors)}" if briefing.sectors else "Sector: not recognised"]
+    about.append(f"based on {briefing.evidence_count} item{'s' if briefing.evidence_count != 1 else ''}")
+    if briefing.since:
+        about.append(f"published since {briefing.since}")
+    lines += [f"*{'; '.join(about)}.*", ""]
+    if briefing.notice:
+        lines += [f"> **Little evidence.** {_md(briefing.notice)}", ""]
+    if briefing.overview:
+        lines += [
+            "## Overview",
+            "",
+            " ".join(f"{_md(c.text)} {_cites(briefing, c.sources)}" for c in briefing.overview),
+        ]
+        lines.append("")
+    if briefing.signals:
+        lines += ["## Signals of change", ""]
+        for n, s in enumerate(briefing.signals, start=1):
+            lines.append(f"{n}. **{_md(s.signal)}** {_cites(briefing, s.sources)}")
+            for label, value in (("Change", s.change), ("In 10 years", s.horizon), ("Driven by", s.driving_force)):
+                if value.strip():
+                    lines.append(f"   - *{label}:* {_md(value)}")
+        lines.append("")
+    lines += _occupation_markdown(briefing)
+    if briefing.growing or briefing.shrinking:
+        lines += ["## Skills and tasks", ""]
+        for label, claims in (("Growing", briefing.growing), ("Shrinking", briefing.shrinking)):
+            for claim in claims:
+                lines.append(f"- *{label}:* {_md(claim.text)} {_cites(briefing, claim.sources)}")
+        lines.append("")
+    if briefing.prompts:
+        lines += ["## For the shadow day", ""]
+        lines += [f"{n}. {_md(p)}" for n, p in enumerate(briefing.prompts, start=1)]
+        lines.append("")
+    if briefing.sources:
+        lines += ["## Sources", ""]
+        for source in briefing.sources:
+            when = source.published or "undated"
+            link = f" <{source.url}>" if source.url else ""
+            lines.append(f"{source.number}. {_md(source.title)} ({when}){link}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _occupation_markdown(briefing: Briefing) -> list[str]:
+    if not briefing.occupations:
+        if "esco" in briefing.missing_datasets:
+            return ["## Your occupation", "", "*No occupation data imported: see `smkb occupations import`.*", ""]
+        return []
+    top = briefing.occupations[0]
+    lines = [f"## Your occupation: {_md(top['label'])} (ISCO-08 {top['isco']})", ""]
+    others = [f"{_md(o['label'])} ({o['isco']})" for o in briefing.occupations[1:]]
+    if others:
+        lines += [f"*Also close: {', '.join(others)}.*", ""]
+    figures = headline_figures(top)
+    for f in figures:
+        lines.append(f"- {_md(f['measure'])}: **{_md(_value(f['value']))}** ({_md(f['dataset'])})")
+    if top.get("most_exposed_tasks"):
+        tasks = "; ".join(_md(_task(t["task"])) for t in top["most_exposed_tasks"][:TASKS_SHOWN])
+        lines.append(f"- *Most exposed tasks (ILO):* {tasks}")
+    if top.get("least_exposed_tasks"):
+        tasks = "; ".join(_md(_task(t["task"])) for t in top["least_exposed_tasks"][:TASKS_SHOWN])
+        lines.append(f"- *Least exposed tasks (ILO):* {tasks}")
+    if figures:
+        lines += ["", "*Figures from:* " + " · ".join(_md(a) for a in _attributions(figures))]
+    return [*lines, ""]
+
+
+# ----- html ---------------------------------------------------------------------------------
+
+_CSS = """
+:root { color-scheme: light; }
+body { font: 16px/1.5 Georgia, "Times New Roman", serif; color: #1b1b1b; max-width: 46rem; margin: 2rem auto;
+  padding: 0 1rem; }
+h1 { font-size: 1.5rem; line-height: 1.25; margin: 0 0 .25rem; }
+h2 { font-size: 1.1rem; margin: 1.4rem 0 .4rem; border-bottom: 1px solid #ccc; }
+.meta { color: #555; margin: 0 0 1rem; }
+.notice { border-left: 4px solid #b35c00; background: #fff4e5; padding: .5rem .8rem; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+th, td { border: 1px solid #ccc; padding: .3rem .4rem; text-align: left; vertical-align: top; }
+th { background: #f2f2f2; }
+sup a, a { color: #0b4f8a; }
+.small { font-size: .85rem; color: #444; }
+ol.sources li { margin-bottom: .2rem; word-break: break-word; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 10.5pt; }
+  h2 { break-after: avoid; }
+  tr, li { break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+  ol.sources a::after { content: " <" attr(href) ">"; font-size: 8.5pt; }
+  @page { margin: 1.5cm; }
+}
+"""
+
+
+def _e(text: object) -> str:
+    return html.escape(" ".join(str(text).split()), quote=True)
+
+
+def _html_cites(briefing: Briefing, ids: list[str]) -> str:
+    marks = []
+    for item_id in ids:
+        n = briefing.number_of(item_id)
+        marks.append(f'<a href="#source-{n}">[{n}]</a>')
+    return f"<sup>{''.join(marks)}</sup>"
+
+
+def to_html(briefing: Briefing) -> str:
+    """One self-contained printable page: inline style, no scripts, nothing loaded from elsewhere."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
+        f"<title>Briefing: {_e(briefing.question)}</title>",
+        f"<style>{_CSS}</style></head><body><main>",
+        f"<h1>Briefing: {_e(briefing.question)}</h1>",
+    ]
+    sector = ", ".join(briefing.sectors) if briefing.sectors else "not recognised"
+    since = f"; published since {_e(briefing.since)}" if briefing.since else ""
+    parts.append(f'<p class="meta">Sector: {_e(sector)}; based on {briefing.evidence_count} items{since}.</p>')
+    if briefing.notice:
+        parts.append(f'<p class="notice" role="note"><strong>Little evidence.</strong> {_e(briefing.notice)}</p>')
+    if briefing.overview:
+        text = " ".join(f"{_e(c.text)}{_html_cites(briefing, c.sources)}" for c in briefing.overview)
+        parts += ["<h2>Overview</h2>", f"<p>{text}</p>"]
+    if briefing.signals:
+        parts += [
+            "<h2>Signals of change</h2>",
+            '<table><thead><tr><th scope="col">Signal</th><th scope="col">Change</th>'
+            '<th scope="col">In 10 years</th><th scope="col">Driven by</th></tr></thead><tbody>',
+        ]
+        for s in briefing.signals:
+            parts.append(
+                f"<tr><td><strong>{_e(s.signal)}</strong>{_html_cites(briefing, s.sources)}</td>"
+                f"<td>{_e(s.change)}</td><td>{_e(s.horizon)}</td><td>{_e(s.driving_force)}</td></tr>"
+            )
+        parts.append("</tbody></table>")
+    parts += _occupation_html(briefing)
+    if briefing.growing or briefing.shrinking:
+        parts += ["<h2>Skills and tasks</h2>", "<ul>"]
+        for label, claims in (("Growing", briefing.growing), ("Shrinking", briefing.shrinking)):
+            for claim in claims:
+                parts.append(f"<li><em>{label}:</em> {_e(claim.text)}{_html_cites(briefing, claim.sources)}</li>")
+        parts.append("</ul>")
+    if briefing.prompts:
+        parts += ["<h2>For the shadow day</h2>", "<ol>", *(f"<li>{_e(p)}</li>" for p in briefing.prompts), "</ol>"]
+    if briefing.sources:
+        parts += ["<h2>Sources</h2>", '<ol class="sources">']
+        for source in briefing.sources:
+            title = f'<a href="{_e(source.url)}">{_e(source.title)}</a>' if source.url else _e(source.title)
+            when = _e(source.published or "undated")
+            parts.append(f'<li id="source-{source.number}">{title} <span class="small">({when})</span></li>')
+        parts.append("</ol>")
+    parts.append("</main></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _occupation_html(briefing: Briefing) -> list[str]:
+    if not briefing.occupations:
+        if "esco" in briefing.missing_datasets:
+            return ["<h2>Your occupation</h2>", '<p class="small">No occupation data imported.</p>']
+        return []
+    top = briefing.occupations[0]
+    parts = [f"<h2>Your occupation: {_e(top['label'])} (ISCO-08 {_e(top['isco'])})</h2>"]
+    others = [f"{_e(o['label'])} ({_e(o['isco'])})" for o in briefing.occupations[1:]]
+    if others:
+        parts.append(f'<p class="small">Also close: {", ".join(others)}.</p>')
+    figures = headline_figures(top)
+    parts.append("<ul>")
+    for f in figures:
+        parts.append(f"<li>{_e(f['measure'])}: <strong>{_e(_value(f['value']))}</strong> ({_e(f['dataset'])})</li>")
+    for key, label in (
+        ("most_exposed_tasks", "Most exposed tasks (ILO)"),
+        ("least_exposed_tasks", "Least exposed tasks (ILO)"),
+    ):
+        if top.get(key):
+            tasks = "; ".join(_e(_task(t["task"])) for t in top[key][:TASKS_SHOWN])
+            parts.append(f"<li><em>{label}:</em> {tasks}</li>")
+    parts.append("</ul>")
+    if figures:
+        parts.append('<p class="small">Figures from: ' + " · ".join(_e(a) for a in _attributions(figures)) + "</p>")
+    return parts

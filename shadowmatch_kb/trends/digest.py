@@ -1,0 +1,179 @@
+"""The digest: what came in since a date, and which signals rose since then.
+
+Items are dated as the tracker dates them: by published date, else by the day they were imported. A
+digest "since March" then tells what was *said* since March, also when an archive of older posts is
+imported today (dating by import would put a whole backfill in this week's digest). Copies of an
+earlier item (``duplicate_of`` set) are left out: they say nothing new.
+
+A signal cluster is *rising* since the date when
+* it is ``new``: first stated since then, by at least two independent items (a signal stated by a
+  single new item is already shown under that item), or
+* it is ``growing``: stated before the date and stated again since, by at least one independent item.
+Rising signals are ordered by independent items since the date, then by items overall.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from shadowmatch_kb.embed.base import Embedder
+from shadowmatch_kb.errors import UsageError
+from shadowmatch_kb.signal_clusters import SignalCluster, SignalRow, cluster_rows
+from shadowmatch_kb.store.timeline import DatedItem, dated_items, signal_rows
+from shadowmatch_kb.trends.service import TREND_COSINE, split_future
+
+if TYPE_CHECKING:
+    from shadowmatch_kb.kb import KnowledgeBase
+
+__all__ = ["Digest", "build_digest", "digest", "parse_since"]
+
+TOP_SIGNALS_PER_ITEM = 3
+RISING_SHOWN = 10
+
+
+def parse_since(value: str) -> str:
+    """A YYYY-MM-DD (or YYYY-MM, YYYY) date as YYYY-MM-DD; anything else is a UsageError."""
+    text = value.strip()
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+        raise UsageError(f"--since {value!r} is not a date; use YYYY-MM-DD")
+    full = (text + "-01-01")[:10] if len(text) == 4 else (text + "-01")[:10]
+    try:
+        return datetime.date.fromisoformat(full).isoformat()
+    except ValueError:
+        raise UsageError(f"--since {value!r} is not a date; use YYYY-MM-DD") from None
+
+
+@dataclass
+class Digest:
+    """New items (newest first) and rising signals since a date."""
+
+    since: str
+    items: list[dict[str, Any]] = field(default_factory=list)
+    rising: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``smkb digest --format json``."""
+        return {"since": self.since, "items": self.items, "rising": self.rising, "notices": self.notices}
+
+    def to_markdown(self) -> str:
+        """The digest as Markdown: rising signals first, then the new items."""
+        lines = [f"# Digest since {self.since}", ""]
+        lines.append(f"{len(self.items)} new item(s), {len(self.rising)} rising signal(s); items are dated by their")
+        lines += ["published date, else the day they were imported.", "", "## Rising signals", ""]
+        titles = {item["id"]: item["title"] for item in self.items}
+        for signal in self.rising or [{}]:
+            if not signal:
+                lines.append("None yet.")
+                continue
+            cited = ", ".join(titles.get(i, i) for i in signal["items_since"])
+            lines.append(
+                f"- **{signal['signal']}** ({signal['status']}; {signal['support_since']} item(s) since,"
+                f" {signal['support']} in all): {signal['change'].rstrip('.')}. Cited by: {cited}"
+            )
+        lines += ["", "## New items", ""]
+        if not self.items:
+            lines.append("None.")
+        for item in self.items:
+            link = f"[{item['title']}]({item['url']})" if item["url"] else item["title"]
+            lines.append(f"### {link}")
+            lines += ["", f"{item['date']} ({item['dated_by']}) · `{item['id']}`", ""]
+            lines += [f"- {s['signal']}: {s['change']}" for s in item["signals"]]
+            lines.append("")
+        return "\n".join(lines).rstrip() + "\n"
+
+
+def digest(kb: KnowledgeBase, *, since: str, today: str | None = None) -> Digest:
+    """The digest of ``kb`` since the date; its notices also go to ``kb.notices``."""
+    if not kb.exists:
+        kb.notices.append(f"no knowledge base in {kb.config.kb_dir} yet: nothing to digest")
+        return Digest(since=parse_since(since))
+    items = dated_items(kb.store)
+    rows = signal_rows(kb.store)
+    embedder = kb.signal_embedder() if rows else None
+    found = build_digest(items, rows, embedder, since=since, today=today, about=_about(kb))
+    kb.notices.extend(found.notices)
+    return found
+
+
+def build_digest(
+    items: Sequence[DatedItem],
+    rows: Sequence[SignalRow],
+    embedder: Embedder | None,
+    *,
+    since: str,
+    today: str | None = None,
+    about: Any = None,
+) -> Digest:
+    """The digest from dated items and their rows; ``about(ids)`` gives each item's title and url."""
+    since = parse_since(since)
+    found = Digest(since=since)
+    kept, found.notices = split_future(items, today or datetime.date.today().isoformat())
+    kept_ids = {d.item_id for d in kept}
+    rows = [r for r in rows if r.item_id in kept_ids]
+    clusters = cluster_rows(rows, embedder, threshold=TREND_COSINE) if rows and embedder is not None else []
+    dates = {d.item_id: d for d in kept}
+    new = [d for d in reversed(kept) if d.date >= since and d.duplicate_of is None]
+    details: Mapping[str, Any] = about([d.item_id for d in new]) if about and new else {}
+    support_of = {id(row): cluster.support for cluster in clusters for row in cluster.rows}
+    rows_of: dict[str, list[SignalRow]] = {}
+    for r in rows:
+        rows_of.setdefault(r.item_id, []).append(r)
+    for d in new:
+        own = list(rows_of.get(d.item_id, []))
+        own.sort(key=lambda r: -support_of.get(id(r), 1))  # stable: the post's own order among equals
+        title, url = details.get(d.item_id, (d.item_id, None))
+        found.items.append(
+            {
+                "id": d.item_id,
+                "title": title,
+                "url": url,
+                "date": d.date,
+                "dated_by": d.dated_by,
+                "signals": [
+                    {"signal": r.signal.signal, "change": r.signal.change, "support": support_of.get(id(r), 1)}
+                    for r in own[:TOP_SIGNALS_PER_ITEM]
+                ],
+            }
+        )
+    found.rising = _rising(clusters, dates, since)
+    return found
+
+
+def _rising(clusters: list[SignalCluster], dates: Mapping[str, DatedItem], since: str) -> list[dict[str, Any]]:
+    rising: list[dict[str, Any]] = []
+    for cluster in clusters:
+        recent = [r for r in cluster.rows if (r.published or "") >= since]
+        sources_since = {r.source for r in recent}
+        if not sources_since:
+            continue
+        status = "new" if (cluster.first_seen or "") >= since else "growing"
+        if status == "new" and len(sources_since) < 2:
+            continue
+        items_since = sorted({r.item_id for r in recent}, key=lambda i: dates[i].date, reverse=True)
+        rising.append(
+            {
+                "signal": cluster.representative.signal.signal,
+                "change": cluster.representative.signal.change,
+                "status": status,
+                "support_since": len(sources_since),
+                "support": cluster.support,
+                "first_seen": cluster.first_seen,
+                "last_seen": cluster.last_seen,
+                "items_since": items_since,
+                "items": cluster.item_ids,
+            }
+        )
+    rising.sort(key=lambda s: (-s["support_since"], -s["support"], s["signal"].lower()))
+    return rising[:RISING_SHOWN]
+
+
+def _about(kb: KnowledgeBase) -> Any:
+    def about(ids: list[str]) -> dict[str, tuple[str, str | None]]:
+        return {i: (row["title"], row["url"]) for i, row in kb.store.brief_rows(ids).items()}
+
+    return about
