@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from conftest import smkb
 
-from shadowmatch_kb.brief.gate import apply_citation_gate, safe_url
+from shadowmatch_kb.brief.gate import apply_citation_gate
 from shadowmatch_kb.brief.model import Briefing, BriefSignal, Cited
 from shadowmatch_kb.brief.readability import grade_level, syllables
 from shadowmatch_kb.brief.render import to_html, to_markdown
 from shadowmatch_kb.enrich.sectors import SectorResolver
+from shadowmatch_kb.formats.inert import safe_url
 from shadowmatch_kb.model import Item
 
 NURSE = "I'm a nurse on a busy ward. How will AI change my job?"

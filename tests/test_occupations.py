@@ -166,3 +166,19 @@ def test_us_coded_figures_reach_most_isco_groups_through_the_crosswalk(occupatio
     finally:
         db.close()
     assert len(groups) > 400 and reached >= 0.8 * len(groups)  # measured: 347 of 426
+
+
+@pytest.mark.slow
+def test_a_briefing_carries_the_occupation_figures_with_their_attribution(occupations_kb) -> None:
+    kb, _ = occupations_kb  # occupation data only, no items: the briefing says so and still gives the figures
+    result = smkb("brief", "I'm a nurse on a hospital ward. How will AI change my job?", "--format", "json", kb=kb)
+    assert result.exit_code == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["occupations"][0]["isco"] == "2221" and found["notice"] and found["signals"] == []
+    assert found["missing_datasets"] == []
+    markdown = found["markdown"]
+    assert "## Your occupation: Nursing professionals (ISCO-08 2221)" in markdown
+    assert "exposure gradient" in markdown and "Gmyrek et al. 2025" in markdown  # the ILO figure and its source
+    assert "*Most exposed tasks (ILO):*" in markdown and "*Least exposed tasks (ILO):*" in markdown
+    task = found["occupations"][0]["least_exposed_tasks"][0]["task"].rstrip(";. ")
+    assert any(task in prompt for prompt in found["prompts"])  # the shadow-day prompt shows a real ILO task

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -56,6 +57,22 @@ def test_counts_per_month_and_quarter_with_copies_counted_once_as_their_original
     assert document["periods"] == ["2024-01", "2024-02", "2024-03", "2024-04"]
     points = next(s for s in document["series"] if s["label"] == "Skills")["points"]
     assert points == [{"period": p, "count": c} for p, c in zip(document["periods"], [0, 0, 0, 1], strict=True)]
+
+
+def test_sectors_are_counted_per_isic_section_and_filtered_by_any_of_its_names() -> None:
+    from shadowmatch_kb.trends.service import _in_sector
+
+    items = [
+        _dated("a", "2024-01-10", sectors=["healthcare"]),  # a post's own word
+        _dated("b", "2024-02-10", sectors=["healthcare and social care"]),  # the computed section name
+        _dated("c", "2024-02-11", sectors=["Nursing", "education"]),  # a finer everyday label
+        _dated("d", "2024-02-12", sectors=["space tourism"]),  # unknown to the vocabulary: kept as written
+    ]
+    report = build_trends(items, [], None, by="month", today=TODAY)
+    sectors = {s.label: s.total for s in report.series if s.kind == "sector"}
+    assert sectors == {"healthcare and social care": 3, "education": 1, "space tourism": 1}
+    assert [d.item_id for d in _in_sector(items, "Healthcare")] == ["a", "b", "c"]
+    assert [d.item_id for d in _in_sector(items, "space tourism")] == ["d"]
 
 
 def test_growth_compares_the_recent_window_with_the_earlier_periods_smoothed() -> None:
@@ -115,6 +132,16 @@ def test_digest_dates_are_checked() -> None:
             parse_since(bad)
     empty = build_digest([], [], None, since="2024-01-01", today=TODAY)
     assert empty.to_dict()["items"] == [] and "None" in empty.to_markdown()
+
+
+def test_digest_markdown_makes_hostile_titles_and_links_inert() -> None:
+    items = [_dated("x", "2024-05-01"), _dated("y", "2024-05-02")]
+    rows = [SignalRow("x", Signal("<script>alert(1)</script>", "[a](javascript:alert(2))"), "2024-05-01")]
+    about = {"x": ("<img src=x onerror=alert(3)>", "javascript:alert(4)"), "y": ("Fine", "https://example.org/y")}
+    found = build_digest(items, rows, None, since="2024-01-01", today=TODAY, about=lambda ids: about)
+    text = found.to_markdown()
+    assert "javascript:alert(4)" not in text and "(<https://example.org/y>)" in text
+    assert not re.search(r"(?<!\\)<(?:script|img)", text) and not re.search(r"(?<!\\)\]\(javascript", text)
 
 
 # ----- the real model: clusters, emergence, charts, the commands ----------------------------------
@@ -239,7 +266,9 @@ def test_trends_json_follows_the_spec(dated_kb) -> None:
     assert document["method"]["method"] == "age_surprise"
     quarter = json.loads(smkb("trends", "--json", "--by", "quarter", "--sector", "retail", kb=dated_kb).stdout)
     assert quarter["periods"] == ["2025-Q1", "2025-Q2"]
-    assert {s["label"] for s in quarter["series"] if s["kind"] == "sector"} == {"Retail"}
+    assert {s["label"] for s in quarter["series"] if s["kind"] == "sector"} == {
+        "retail and wholesale trade"
+    }  # counted per ISIC section
 
 
 @pytest.mark.slow

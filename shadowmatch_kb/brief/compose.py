@@ -56,6 +56,8 @@ _LEANS_ON_CONTEXT = re.compile(
 )
 # An overview sentence must be on the question at least this much (cosine) whatever its reading ease.
 OVERVIEW_FLOOR = 0.3
+# Long sentences are what makes a text hard to read (the grade grows with words per sentence).
+OVERVIEW_MAX_WORDS = 30
 # A comparison's second half is what the text weighs against, not what it says happens:
 # "more likely to augment work than to automate it" says nothing shrinks.
 _COMPARED = re.compile(r"\b(?:rather )?than\b.*$", re.I)
@@ -153,9 +155,9 @@ def _descending(day: str | None) -> str:
     return "".join(chr(0x10FFFF - ord(ch)) for ch in day) if day else "\U0010ffff"
 
 
-def _sentences(text: str, limit: int | None = None) -> list[str]:
+def _sentences(text: str, limit: int | None = None, *, max_words: int = _MAX_WORDS) -> list[str]:
     found = [" ".join(s.text.split()) for s in split_sentences(text)[:limit]]
-    return [s for s in found if _MIN_WORDS <= len(s.split()) <= _MAX_WORDS and not is_junk_sentence(s)]
+    return [s for s in found if _MIN_WORDS <= len(s.split()) <= max_words and not is_junk_sentence(s)]
 
 
 def _pick(
@@ -187,7 +189,7 @@ def _overview(evidence: list[Item], question_vector: np.ndarray, embedder: Embed
     candidates = [
         _Candidate(sentence, item.id, 0.0)
         for item in evidence
-        for sentence in _sentences(item.summary or item.text, limit=8)
+        for sentence in _sentences(item.summary or item.text, limit=8, max_words=OVERVIEW_MAX_WORDS)
         if not _LEANS_ON_CONTEXT.match(sentence)
     ]
     if not candidates:

@@ -11,19 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from shadowmatch_kb.brief.model import Briefing, Cited, Source
+from shadowmatch_kb.formats.inert import safe_url
 from shadowmatch_kb.model import Item
 
 __all__ = ["apply_citation_gate", "safe_url"]
-
-
-def safe_url(url: str | None) -> str | None:
-    """The URL when it is http(s), else None (a ``javascript:`` or ``data:`` link is never shown)."""
-    if not url:
-        return None
-    lowered = url.strip().lower()
-    if not lowered.startswith(("http://", "https://")) or any(c.isspace() or c in "<>\"'`" for c in url.strip()):
-        return None
-    return url.strip()
 
 
 def apply_citation_gate(briefing: Briefing, items: Mapping[str, Item]) -> list[str]:

@@ -8,21 +8,16 @@ style is inline) and prints on one or two pages.
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
 from shadowmatch_kb.brief.model import Briefing
+from shadowmatch_kb.formats.inert import markdown_text
 
 __all__ = ["EXPOSURE_FIGURES", "headline_figures", "to_html", "to_markdown"]
 
 EXPOSURE_FIGURES = 2  # figures shown per dataset; the JSON keeps them all
 TASKS_SHOWN = 2
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
-
-
-def _md(text: str) -> str:
-    """Text from the knowledge base made inert in markdown (no links, emphasis or HTML of its own)."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+_md = markdown_text
 
 
 def _cites(briefing: Briefing, ids: list[str]) -> str:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.errors import UsageError
+from shadowmatch_kb.formats.inert import markdown_text, safe_url
 from shadowmatch_kb.signal_clusters import SignalCluster, SignalRow, cluster_rows
 from shadowmatch_kb.store.timeline import DatedItem, dated_items, signal_rows
 from shadowmatch_kb.trends.service import TREND_COSINE, split_future
@@ -70,19 +71,20 @@ class Digest:
             if not signal:
                 lines.append("None yet.")
                 continue
-            cited = ", ".join(titles.get(i, i) for i in signal["items_since"])
+            cited = ", ".join(markdown_text(titles.get(i, i)) for i in signal["items_since"])
             lines.append(
-                f"- **{signal['signal']}** ({signal['status']}; {signal['support_since']} item(s) since,"
-                f" {signal['support']} in all): {signal['change'].rstrip('.')}. Cited by: {cited}"
+                f"- **{markdown_text(signal['signal'])}** ({signal['status']}; {signal['support_since']} item(s)"
+                f" since, {signal['support']} in all): {markdown_text(signal['change'].rstrip('.'))}. Cited by: {cited}"
             )
         lines += ["", "## New items", ""]
         if not self.items:
             lines.append("None.")
         for item in self.items:
-            link = f"[{item['title']}]({item['url']})" if item["url"] else item["title"]
+            url, title = safe_url(item["url"]), markdown_text(item["title"])
+            link = f"[{title}](<{url}>)" if url else title
             lines.append(f"### {link}")
             lines += ["", f"{item['date']} ({item['dated_by']}) · `{item['id']}`", ""]
-            lines += [f"- {s['signal']}: {s['change']}" for s in item["signals"]]
+            lines += [f"- {markdown_text(s['signal'])}: {markdown_text(s['change'])}" for s in item["signals"]]
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
 

@@ -101,7 +101,9 @@ def trends(
     if not kb.exists:
         kb.notices.append(f"no knowledge base in {kb.config.kb_dir} yet: nothing to count")
         return TrendsReport(by=check_by(by))
-    items = dated_items(kb.store, where)
+    items = dated_items(kb.store, _without_sector(where))
+    if where is not None and where.sector:
+        items = _in_sector(items, where.sector)
     kept_ids = [d.item_id for d in items if d.date <= (today or _today())]
     rows = signal_rows(kb.store, kept_ids) if kept_ids else []
     embedder = kb.signal_embedder() if rows else None
@@ -170,12 +172,42 @@ def _add_signal_series(
         report.series[-1].emerging = i in flagged
 
 
+def _without_sector(where: ItemFilter | None) -> ItemFilter | None:
+    if where is None or not where.sector:
+        return where
+    from dataclasses import replace
+
+    return replace(where, sector=None)
+
+
+def _in_sector(items: Sequence[DatedItem], sector: str) -> list[DatedItem]:
+    """Items in the sector as named or in its ISIC section ("healthcare" finds "healthcare and social care")."""
+    from shadowmatch_kb.enrich.sectors import SectorResolver
+
+    resolver = SectorResolver()
+    wanted = resolver.normalise(sector)
+    asked = " ".join(sector.lower().split())
+    return [
+        d
+        for d in items
+        if any(" ".join(s.lower().split()) == asked or (wanted and resolver.normalise(s) == wanted) for s in d.sectors)
+    ]
+
+
 def _facet_items(items: Sequence[DatedItem], kind: str) -> dict[str, list[str]]:
-    """Items per theme or sector, the spellings of one label merged ("AI", "ai") under its commonest one."""
+    """Items per theme or sector, the spellings of one label merged ("AI", "ai") under its commonest one.
+
+    Sectors are counted per ISIC section: a post's own "healthcare" and a computed "healthcare and social
+    care" are one sector (a label the vocabulary does not know stays as written).
+    """
+    from shadowmatch_kb.enrich.sectors import SectorResolver
+
+    resolver = SectorResolver() if kind == "sector" else None
     by_key: dict[str, list[str]] = defaultdict(list)
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for d in items:
-        for value in dict.fromkeys(d.themes if kind == "theme" else d.sectors):
+        values = d.themes if resolver is None else [resolver.normalise(v) or v for v in d.sectors]
+        for value in dict.fromkeys(values):
             key = " ".join(value.lower().split())
             if key:
                 by_key[key].append(d.item_id)
