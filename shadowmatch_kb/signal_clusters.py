@@ -78,32 +78,57 @@ def cluster_rows(rows: list[SignalRow], embedder: Embedder, *, threshold: float 
     if not rows:
         return []
     order = sorted(range(len(rows)), key=lambda i: (rows[i].published or "9999", i))
-    vectors = np.asarray(embedder.embed_batch([row_text(rows[i].signal) for i in order]), dtype=np.float32)
+    texts = [row_text(rows[i].signal) for i in order]
+    # Syndicated copies and reposts repeat rows word for word: each distinct text is embedded once, and a text
+    # seen before goes straight to the cluster its last copy joined (its centre was within reach then).
+    distinct = list(dict.fromkeys(texts))
+    slot = {text: n for n, text in enumerate(distinct)}
+    distinct_vectors = np.asarray(embedder.embed_batch(distinct), dtype=np.float32)
+    vectors = distinct_vectors[[slot[text] for text in texts]]
     clusters: list[SignalCluster] = []
     members: list[list[int]] = []
-    sums = np.zeros_like(vectors)  # row c: the sum of cluster c's vectors
-    centres = np.zeros_like(vectors)  # row c: that sum normalised, updated only when cluster c grows
+    items_in: list[set[str]] = []  # the items of each cluster, so the one-row-per-item rule costs O(1)
+    joined_by_text: dict[str, int] = {}
+    # Row c: the sum of cluster c's vectors, and that sum normalised (updated only when cluster c grows);
+    # grown by doubling, since most corpora hold far fewer clusters than rows.
+    sums = np.zeros((64, vectors.shape[1]), dtype=np.float32)
+    centres = np.zeros_like(sums)
     for position, i in enumerate(order):
         row, vector = rows[i], vectors[position]
-        best = -1
-        cosines = centres[: len(clusters)] @ vector
-        for c in np.argsort(-cosines):
-            if cosines[c] < threshold:
-                break
-            if all(other.item_id != row.item_id for other in clusters[c].rows):
-                best = int(c)
-                break
+        best = joined_by_text.get(texts[position], -1)
+        if best >= 0 and row.item_id in items_in[best]:
+            best = -1
+        if best < 0 and clusters:
+            cosines = centres[: len(clusters)] @ vector
+            top = int(np.argmax(cosines))
+            if cosines[top] >= threshold and row.item_id not in items_in[top]:
+                best = top
+            elif cosines[top] >= threshold:  # the closest already holds a row of this item: try the next ones
+                for c in np.argsort(-cosines):
+                    if cosines[c] < threshold:
+                        break
+                    if row.item_id not in items_in[c]:
+                        best = int(c)
+                        break
         if best < 0:
             best = len(clusters)
+            if best == len(sums):
+                sums = np.concatenate([sums, np.zeros_like(sums)])
+                centres = np.concatenate([centres, np.zeros_like(centres)])
             clusters.append(SignalCluster(representative=row))
             members.append([])
+            items_in.append(set())
         clusters[best].rows.append(row)
         members[best].append(position)
+        items_in[best].add(row.item_id)
+        joined_by_text[texts[position]] = best
         sums[best] += vector
-        centres[best] = sums[best] / (np.linalg.norm(sums[best]) or 1.0)
+        norm = float(np.sqrt(sums[best] @ sums[best]))
+        centres[best] = sums[best] / (norm or 1.0)
     for c, (cluster, positions) in enumerate(zip(clusters, members, strict=True)):
         # The row closest to the centre words the signal best for all of them.
-        cluster.representative = rows[order[max(positions, key=lambda p: float(vectors[p] @ centres[c]))]]
+        closest = positions[int(np.argmax(vectors[positions] @ centres[c]))] if len(positions) > 1 else positions[0]
+        cluster.representative = rows[order[closest]]
     return sorted(clusters, key=lambda c: (-c.support, _descending(c.last_seen)))
 
 

@@ -203,10 +203,17 @@ def _facet_items(items: Sequence[DatedItem], kind: str) -> dict[str, list[str]]:
     from shadowmatch_kb.enrich.sectors import SectorResolver
 
     resolver = SectorResolver() if kind == "sector" else None
+    sections: dict[str, str] = {}  # each distinct label normalised once
+
+    def section(label: str) -> str:
+        if label not in sections:
+            sections[label] = (resolver.normalise(label) if resolver else None) or label
+        return sections[label]
+
     by_key: dict[str, list[str]] = defaultdict(list)
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for d in items:
-        values = d.themes if resolver is None else [resolver.normalise(v) or v for v in d.sectors]
+        values = d.themes if resolver is None else [section(v) for v in d.sectors]
         for value in dict.fromkeys(values):
             key = " ".join(value.lower().split())
             if key:
