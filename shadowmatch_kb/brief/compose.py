@@ -104,7 +104,9 @@ def build_briefing(
 
     briefing = Briefing(question, since, sectors, len(evidence))
     briefing.signals = _signals(kb, evidence, embedder)
-    briefing.overview = _overview(evidence[:OVERVIEW_ITEMS], question_vector, embedder)
+    lead = _lead_sentence(briefing.signals)
+    picked = _overview(evidence[:OVERVIEW_ITEMS], question_vector, embedder, OVERVIEW_SENTENCES - bool(lead))
+    briefing.overview = ([lead] if lead else []) + picked
     briefing.growing, briefing.shrinking = _skills(evidence, question_vector, embedder)
     _attach_occupations(kb, briefing)
     briefing.notice = _notice(found, sectors)
@@ -184,8 +186,32 @@ def _pick(
     return [candidates[i] for i in chosen]
 
 
-def _overview(evidence: list[Item], question_vector: np.ndarray, embedder: Embedder) -> list[Cited]:
-    """Two or three of the most relevant items' own summary sentences, plain ones preferred."""
+def _lead_sentence(signals: list[BriefSignal]) -> Cited | None:
+    """A plain first sentence naming the most supported signals, cited to the items that state them.
+
+    The items' own sentences are written for adults who read reports; this one is in plain words, and
+    says only what the signals it names say (their wording, their sources).
+    """
+    if not signals:
+        return None
+    top = signals[0]
+    if top.support >= 2:
+        return Cited(
+            f"{top.support} of these sources report the same change: {_lower_first(_plain(top.signal))}.", top.sources
+        )
+    named = signals[:2]
+    changes = " and ".join(_lower_first(_plain(s.signal)) for s in named)
+    return Cited(f"These sources report changes such as {changes}.", [i for s in named for i in s.sources])
+
+
+def _lower_first(text: str) -> str:
+    # "Clerical health work shifts" -> "clerical health work shifts"; "AI writes" and "WHO rules" stay.
+    first = text.split(" ", 1)[0]
+    return text if len(first) > 1 and first[1:2].isupper() else text[:1].lower() + text[1:]
+
+
+def _overview(evidence: list[Item], question_vector: np.ndarray, embedder: Embedder, count: int) -> list[Cited]:
+    """Up to ``count`` of the most relevant items' own summary sentences, plain ones preferred."""
     candidates = [
         _Candidate(sentence, item.id, 0.0)
         for item in evidence
@@ -201,7 +227,7 @@ def _overview(evidence: list[Item], question_vector: np.ndarray, embedder: Embed
         candidate.score = similarity - penalty if similarity >= OVERVIEW_FLOOR else -1.0
     on_topic = [i for i, c in enumerate(candidates) if c.score > -1.0]
     candidates, vectors = [candidates[i] for i in on_topic], vectors[on_topic]
-    chosen = _pick(candidates, vectors, OVERVIEW_SENTENCES)
+    chosen = _pick(candidates, vectors, count)
     return [Cited(c.text, [c.item_id]) for c in chosen]
 
 
