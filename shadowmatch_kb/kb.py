@@ -558,6 +558,38 @@ class KnowledgeBase:
 
         return build_briefing(self, question, since=since)
 
+    def item_document(self, item_id: str, *, k: int = 5) -> dict[str, Any]:
+        """The JSON of `smkb show --format json` (and the web's /api/items/{id}): the item, its Closest
+        items, the copies of it and how its fields were computed."""
+        item = self.get(item_id)
+        closest = self.closest(item.id, k=k) if k else []
+        data = item.to_dict()
+        data["closest"] = [{"id": c.id, "title": c.title, "score": round(c.score, 4)} for c in closest]
+        data["duplicates"] = self.store.duplicates_of(item.id)
+        data["enrichment"] = self.enrichment_record(item.id)
+        return data
+
+    def size(self) -> dict[str, Any]:
+        """How many items the knowledge base holds and the date of the newest (for page footers)."""
+        if not self.exists:
+            return {"items": 0, "newest": None}
+        found = self.store.stats()
+        return {"items": found["items"], "newest": found["newest"]}
+
+    def sector_counts(self) -> dict[str, int]:
+        """Items per ISIC section (a post's own "healthcare" and a computed "healthcare and social care" are
+        one), copies left out, most first."""
+        from shadowmatch_kb.store.timeline import dated_items
+
+        resolver = self.sector_resolver()
+        counts: dict[str, int] = {}
+        for dated in dated_items(self.store):
+            if dated.duplicate_of:
+                continue
+            for section in {resolver.normalise(label) for label in dated.sectors} - {None}:
+                counts[str(section)] = counts.get(str(section), 0) + 1
+        return dict(sorted(counts.items(), key=lambda entry: (-entry[1], entry[0])))
+
     def iter_all(self) -> Iterator[Item]:
         """Every item, in id order, in batches (for export)."""
         ids = sorted(self.store.content_hashes())

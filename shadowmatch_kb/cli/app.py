@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from shadowmatch_kb import __version__
-from shadowmatch_kb.cli import admin, brief, crawl, enrich, items, occupations, query, sources, trends
+from shadowmatch_kb.cli import admin, brief, crawl, enrich, items, occupations, query, serve, sources, trends
 from shadowmatch_kb.cli.output import GlobalOptions
 
 app = typer.Typer(
@@ -69,6 +69,7 @@ crawl.register(app)
 enrich.register(app)
 query.register(app)
 brief.register(app)
+serve.register(app)
 admin.register(app)
 trends.register(app)
 app.add_typer(sources.app, name="sources")

@@ -133,14 +133,11 @@ def show(
         raise typer.BadParameter("use md or json", param_hint="--format")
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
-        item = kb.get(item_id)
-        closest = kb.closest(item.id, k=k) if k else []
         if fmt == "json":
-            data = item.to_dict()
-            data["closest"] = [{"id": c.id, "title": c.title, "score": round(c.score, 4)} for c in closest]
-            data["enrichment"] = kb.enrichment_record(item.id)
-            print_json(data)
+            print_json(kb.item_document(item_id, k=k))
         else:
+            item = kb.get(item_id)
+            closest = kb.closest(item.id, k=k) if k else []
             from shadowmatch_kb.formats.signals_post import render_signals_post
 
             sys.stdout.write(render_signals_post(item, [(c.id, c.title) for c in closest]))

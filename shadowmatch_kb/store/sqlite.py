@@ -215,6 +215,12 @@ class SqliteStore:
                 found[item.id] = item
         return found
 
+    def duplicates_of(self, item_id: str) -> list[str]:
+        """The ids of items stored as copies of this one."""
+        return [
+            row[0] for row in self.db.execute("SELECT id FROM items WHERE duplicate_of = ? ORDER BY id", (item_id,))
+        ]
+
     def brief_rows(self, item_ids: list[str]) -> dict[str, sqlite3.Row]:
         """Title, url and date of many items, without loading their text."""
         found: dict[str, sqlite3.Row] = {}

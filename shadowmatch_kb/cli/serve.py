@@ -1,0 +1,51 @@
+"""``smkb serve``: the web page for mentors and analysts."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from shadowmatch_kb.cli.items import KbOption
+from shadowmatch_kb.cli.output import fail, options
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the app."""
+    app.command("serve")(serve)
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    kb_dir: KbOption = None,
+) -> None:
+    """Serve the web page: ask a question, read and print a briefing, search, browse items, see trends.
+
+    The model and indexes load once at start-up, then every request is warm. Pages work without
+    JavaScript; JSON twins live under /api/ (brief, search, items/ID, trends) and /healthz. The server
+    only reads the knowledge base, so `smkb ingest` and `smkb crawl` can run beside it.
+    """
+    import uvicorn
+
+    from shadowmatch_kb.web.app import create_app
+
+    opts = options(ctx)
+    if host not in LOOPBACK:
+        sys.stderr.write(
+            f"warning: listening on {host}: anyone who can reach this address can read the knowledge base; "
+            "put it behind a reverse proxy with access control\n"
+        )
+    try:
+        app = create_app(kb_dir or opts.kb, model=opts.model, index_kind=opts.index, chroma_url=opts.chroma_url)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    sys.stderr.write(f"serving {app.state.web.kb.config.kb_dir} on http://{host}:{port}/ (Ctrl-C stops)\n")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")

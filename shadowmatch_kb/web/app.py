@@ -1,0 +1,364 @@
+"""`smkb serve`: the mentors' and analysts' web page over one knowledge base, and its JSON twins.
+
+Server-rendered HTML that works without JavaScript (there is none), Jinja2 with autoescaping, one
+stylesheet served from here. The model, the index and the caches load once at start-up, so requests are
+warm. Every call into the knowledge base runs on one worker thread: SQLite connections belong to the
+thread that opened them, and one thread keeps reads in order without locks. Reads never wait for a
+running `smkb ingest` or `smkb crawl` (the record is in WAL mode and they hold the write lock, not us).
+
+Crawled text is hostile input: every field is escaped, only http(s) links become links, and the
+Content-Security-Policy forbids scripts altogether.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from shadowmatch_kb.errors import NotFoundError, UsageError
+from shadowmatch_kb.formats.inert import safe_url
+from shadowmatch_kb.kb import KnowledgeBase
+from shadowmatch_kb.store.sqlite import ItemFilter
+
+__all__ = ["MAX_BODY_BYTES", "MAX_QUERY_CHARS", "create_app"]
+
+HERE = Path(__file__).parent
+MAX_QUERY_CHARS = 500  # a question or search longer than this is refused (400)
+MAX_FIELD_CHARS = 100  # sector, theme
+MAX_BODY_BYTES = 64 * 1024  # request bodies (analyst writes are small JSON)
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+EXAMPLES = [
+    "I'm a nurse on a busy ward. How will AI change my job?",
+    "I supervise a team in a distribution warehouse.",
+    "I work in a bank processing loan applications.",
+    "I teach maths at a secondary school.",
+]
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_ITEM_ID = re.compile(r"^[0-9a-f]{32}$")
+T = TypeVar("T")
+
+
+class BadParameter(Exception):
+    """A query parameter that cannot be used; answered with 400."""
+
+
+class WebState:
+    """The knowledge base of one server and the single thread that talks to it."""
+
+    def __init__(self, kb_dir: str | Path | None, **options: Any) -> None:
+        self.kb = KnowledgeBase.open(kb_dir, **options)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smkb-kb")
+        self._sector_cache: tuple[int, dict[str, int]] | None = None
+
+    async def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``function`` on the knowledge base's thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker, partial(function, *args, **kwargs))
+
+    def warm(self) -> None:
+        """Load the model, the index and the caches now, so the first request is as fast as the rest."""
+        kb = self.kb
+        if not kb.exists:
+            return
+        kb.query_embedder()
+        kb.signal_embedder()
+        kb.sector_resolver()
+        kb.index()
+        kb.match_occupations("nurse", k=1)
+        self.footer()
+
+    def footer(self) -> dict[str, Any]:
+        """The item count and newest date every page shows."""
+        return self.kb.size()
+
+    def sectors(self) -> dict[str, int]:
+        """Sectors with their item counts, recomputed only when the item count changes."""
+        size = self.kb.size()["items"]
+        if self._sector_cache is None or self._sector_cache[0] != size:
+            self._sector_cache = (size, self.kb.sector_counts() if size else {})
+        return self._sector_cache[1]
+
+    def close(self) -> None:
+        """Close the knowledge base on its own thread (SQLite insists), then stop the thread."""
+        self._worker.submit(self.kb.close).result()
+        self._worker.shutdown(wait=True)
+
+
+# ----- parameters --------------------------------------------------------------------------------
+
+
+def _text(request: Request, name: str, limit: int, *, required: bool = False) -> str | None:
+    value = " ".join(request.query_params.get(name, "").split())
+    if not value:
+        if required:
+            raise BadParameter(f"{name} is required")
+        return None
+    if len(value) > limit:
+        raise BadParameter(f"{name} is longer than {limit} characters")
+    return value
+
+
+def _date(request: Request, name: str = "since") -> str | None:
+    value = request.query_params.get(name, "").strip()
+    if not value:
+        return None
+    if not _DATE.match(value):
+        raise BadParameter(f"{name} must be a date, YYYY-MM-DD")
+    return value
+
+
+def _choice(request: Request, name: str, choices: tuple[str, ...]) -> str:
+    value = request.query_params.get(name, "").strip() or choices[0]
+    if value not in choices:
+        raise BadParameter(f"{name} must be one of {', '.join(choices)}")
+    return value
+
+
+def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadParameter(f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _item_id(request: Request) -> str:
+    item_id = str(request.path_params["item_id"]).lower()
+    if not _ITEM_ID.match(item_id):
+        raise NotFoundError(f"no item with id {item_id[:40]}")
+    return item_id
+
+
+# ----- pages ----------------------------------------------------------------------------------------
+
+
+def _state(request: Request) -> WebState:
+    return request.app.state.web  # type: ignore[no-any-return]
+
+
+async def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    state = _state(request)
+    context.setdefault("footer", await state.call(state.footer))
+    return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+async def home(request: Request) -> Response:
+    state = _state(request)
+    sectors = await state.call(state.sectors)
+    return await _page(request, "index.html", sectors=sectors, examples=EXAMPLES)
+
+
+async def brief_page(request: Request) -> Response:
+    question = _text(request, "q", MAX_QUERY_CHARS, required=True)
+    since = _date(request)
+    state = _state(request)
+    briefing = await state.call(state.kb.brief, question or "", since=since)
+    return await _page(request, "brief.html", briefing=briefing, since=since)
+
+
+async def brief_api(request: Request) -> Response:
+    from shadowmatch_kb.brief.render import to_markdown
+
+    question = _text(request, "q", MAX_QUERY_CHARS, required=True)
+    state = _state(request)
+    briefing = await state.call(state.kb.brief, question or "", since=_date(request))
+    return JSONResponse(briefing.to_dict(to_markdown(briefing)))
+
+
+def _search_args(request: Request) -> tuple[str | None, ItemFilter, int]:
+    query = _text(request, "q", MAX_QUERY_CHARS)
+    where = ItemFilter(
+        sector=_text(request, "sector", MAX_FIELD_CHARS),
+        theme=_text(request, "theme", MAX_FIELD_CHARS),
+        since=_date(request),
+    )
+    return query, where, _int(request, "k", 20, 1, 100)
+
+
+async def search_page(request: Request) -> Response:
+    query, where, k = _search_args(request)
+    state = _state(request)
+    results = await state.call(state.kb.search, query, k=k, where=where) if query else []
+    return await _page(request, "search.html", query=query or "", where=where, results=results)
+
+
+async def search_api(request: Request) -> Response:
+    query, where, k = _search_args(request)
+    if not query:
+        raise BadParameter("q is required")
+    state = _state(request)
+    results = await state.call(state.kb.search, query, k=k, where=where)
+    return JSONResponse({"results": [r.to_dict() for r in results]})
+
+
+async def item_page(request: Request) -> Response:
+    state = _state(request)
+    document = await state.call(state.kb.item_document, _item_id(request))
+    return await _page(request, "item.html", item=document)
+
+
+async def item_api(request: Request) -> Response:
+    state = _state(request)
+    return JSONResponse(await state.call(state.kb.item_document, _item_id(request)))
+
+
+def _trends_args(request: Request) -> dict[str, Any]:
+    return {
+        "where": ItemFilter(
+            sector=_text(request, "sector", MAX_FIELD_CHARS), theme=_text(request, "theme", MAX_FIELD_CHARS)
+        ),
+        "by": _choice(request, "by", ("month", "quarter")),
+    }
+
+
+async def trends_page(request: Request) -> Response:
+    from shadowmatch_kb.trends.service import trends
+    from shadowmatch_kb.web.chart import line_chart_svg
+
+    args = _trends_args(request)
+    state = _state(request)
+    report = await state.call(trends, state.kb, **args)
+    charts = {
+        kind: line_chart_svg(report.periods, [s for s in report.series if s.kind == kind][:6], title)
+        for kind, title in (("signal", "Signal clusters"), ("theme", "Themes"), ("sector", "Sectors"))
+        if any(s.kind == kind for s in report.series)
+    }
+    return await _page(request, "trends.html", report=report, charts=charts, args=args)
+
+
+async def trends_api(request: Request) -> Response:
+    from shadowmatch_kb.trends.service import trends
+
+    state = _state(request)
+    report = await state.call(trends, state.kb, **_trends_args(request))
+    return JSONResponse(report.to_dict())
+
+
+async def healthz(request: Request) -> Response:
+    state = _state(request)
+    return JSONResponse({"status": "ok", **(await state.call(state.footer))})
+
+
+# ----- errors and limits ---------------------------------------------------------------------------
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+
+async def _error(request: Request, status: int, message: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": message}, status_code=status)
+    titles = {400: "Bad request", 404: "Not found", 413: "Too large", 500: "Something went wrong"}
+    title = titles.get(status, "Error")
+    return await _page(request, "error.html", status, status=status, title=title, message=message)
+
+
+async def _on_bad_parameter(request: Request, exc: Exception) -> Response:
+    return await _error(request, 400, str(exc))
+
+
+async def _on_usage_error(request: Request, exc: Exception) -> Response:
+    return await _error(request, 400, " ".join(str(exc).split()))
+
+
+async def _on_not_found(request: Request, exc: Exception) -> Response:
+    return await _error(request, 404, " ".join(str(exc).split()))
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = "no such page" if exc.status_code == 404 else str(exc.detail)
+    return await _error(request, exc.status_code, message)
+
+
+async def _on_crash(request: Request, exc: Exception) -> Response:
+    # Never a traceback to the browser; the server log keeps it.
+    return await _error(request, 500, "the server could not answer this request")
+
+
+class Guard(BaseHTTPMiddleware):
+    """Security headers on every answer; oversized bodies and over-long URLs refused before any work."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            response: Response = JSONResponse({"error": "request body too large"}, status_code=413)
+        elif len(str(request.url)) > 4 * MAX_QUERY_CHARS + 1000:
+            response = JSONResponse({"error": "request URL too long"}, status_code=414)
+        else:
+            response = await call_next(request)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+
+def create_app(kb_dir: str | Path | None = None, *, warm: bool = True, **options: Any) -> Starlette:
+    """The ASGI app over the knowledge base in ``kb_dir`` (``options`` as for ``KnowledgeBase.open``)."""
+    state = WebState(kb_dir, **options)
+    from jinja2 import Environment, FileSystemLoader
+
+    from shadowmatch_kb.brief.render import headline_figures
+
+    # Autoescaping everywhere: every field of an item may carry markup.
+    env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=True)
+    env.filters["safe_url"] = safe_url
+    env.globals["headline_figures"] = headline_figures
+    templates = Jinja2Templates(env=env)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if warm:
+            await state.call(state.warm)
+        yield
+        state.close()
+
+    app = Starlette(
+        routes=[
+            Route("/", home),
+            Route("/brief", brief_page),
+            Route("/search", search_page),
+            Route("/items/{item_id}", item_page),
+            Route("/trends", trends_page),
+            Route("/api/brief", brief_api),
+            Route("/api/search", search_api),
+            Route("/api/items/{item_id}", item_api),
+            Route("/api/trends", trends_api),
+            Route("/healthz", healthz),
+            Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+        ],
+        middleware=[Middleware(Guard)],
+        exception_handlers={
+            BadParameter: _on_bad_parameter,
+            UsageError: _on_usage_error,
+            NotFoundError: _on_not_found,
+            HTTPException: _on_http,
+            Exception: _on_crash,
+        },
+        lifespan=lifespan,
+    )
+    app.state.web = state
+    app.state.templates = templates
+    return app

@@ -1,0 +1,223 @@
+"""`smkb serve`: every page and JSON twin through an ASGI client, bad input, and hostile item text."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import smkb
+
+NURSE = "I'm a nurse on a busy ward. How will AI change my job?"
+
+
+class _Page(HTMLParser):
+    """What a browser would run or load from a page, and its title."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.links: list[str] = []
+        self.loads: list[str] = []
+        self.handlers: list[str] = []
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self._in_title = tag == "title"
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.handlers.append(name)
+            if tag == "a" and name == "href":
+                self.links.append(value or "")
+            if name == "src" or (tag == "link" and name == "href"):
+                self.loads.append(value or "")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+
+def _parse(text: str) -> _Page:
+    page = _Page()
+    page.feed(text)
+    return page
+
+
+def _client(kb: Path):
+    from starlette.testclient import TestClient
+
+    from shadowmatch_kb.web.app import create_app
+
+    return TestClient(create_app(kb), raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def client(demo_kb):
+    with _client(demo_kb) as test_client:
+        yield test_client
+
+
+def _assert_safe_page(text: str) -> _Page:
+    page = _parse(text)
+    assert "script" not in page.tags and page.handlers == []
+    assert all(load.startswith("/static/") for load in page.loads)  # nothing from elsewhere
+    assert all(link.startswith(("/", "#", "http://", "https://")) for link in page.links)
+    return page
+
+
+@pytest.mark.slow
+def test_every_page_answers_with_a_title_a_footer_and_strict_headers(client) -> None:
+    for url, title in [
+        ("/", "Ask how your work will change"),
+        (f"/brief?q={NURSE}", f"Briefing: {NURSE}"),
+        ("/search?q=robots+in+warehouses", "Search: robots in warehouses"),
+        ("/search", "Search"),
+        ("/trends", "Trends"),
+        ("/trends?by=quarter&sector=healthcare", "Trends: healthcare"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "script-src" not in response.headers["content-security-policy"]  # no script is allowed at all
+        assert response.headers["content-security-policy"].startswith("default-src 'none'")
+        page = _assert_safe_page(response.text)
+        assert page.title.startswith(title), (url, page.title)
+        assert re.search(r"44 items in the knowledge base; the newest from \d{4}-\d{2}-\d{2}", response.text)
+    home = client.get("/").text
+    assert "healthcare and social care" in home and "/brief?q=" in home  # sectors with counts, examples
+    assert client.get("/static/style.css").text.count("@media print") == 1
+
+
+@pytest.mark.slow
+def test_the_briefing_page_cites_and_links_to_the_items(client) -> None:
+    text = client.get("/brief", params={"q": NURSE}).text
+    page = _parse(text)
+    assert {"h1", "table", "sup", "ol"} <= set(page.tags)
+    items = [link for link in page.links if link.startswith("/items/")]
+    assert items and all(client.get(link).status_code == 200 for link in items)
+    numbers = {int(n) for n in re.findall(r'href="#source-(\d+)"', text)}
+    assert numbers and numbers == {int(n) for n in re.findall(r'id="source-(\d+)"', text)}
+    thin = client.get("/brief", params={"q": "I run the crushing plant at a quarry"}).text
+    assert "Little evidence." in thin
+
+
+@pytest.mark.slow
+def test_json_twins_have_the_spec_shapes(client) -> None:
+    found = client.get("/api/brief", params={"q": NURSE}).json()
+    assert {"question", "sector", "occupations", "signals", "sources", "markdown"} <= set(found)
+    assert all(set(s["sources"]) <= {x["id"] for x in found["sources"]} for s in found["signals"])
+    results = client.get("/api/search", params={"q": "warehouse robots", "k": 3}).json()["results"]
+    assert len(results) == 3 and {"id", "title", "url", "published", "score"} <= set(results[0])
+    item = client.get(f"/api/items/{results[0]['id']}").json()
+    assert item["id"] == results[0]["id"] and {"signals", "closest", "duplicates", "tags"} <= set(item)
+    series = client.get("/api/trends", params={"by": "quarter"}).json()["series"]
+    assert series and {"label", "kind", "points", "growth"} <= set(series[0])
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["items"] == 44
+
+
+@pytest.mark.slow
+def test_unknown_ids_are_404_and_bad_parameters_400_never_a_traceback(client) -> None:
+    for url, status in [
+        ("/items/" + "0" * 32, 404),
+        ("/items/not-an-id", 404),
+        ("/api/items/" + "0" * 32, 404),
+        ("/no/such/page", 404),
+        ("/brief", 400),
+        ("/brief?q=" + "x" * 501, 400),
+        ("/brief?q=nurse&since=last+week", 400),
+        ("/search?q=nurse&k=0", 400),
+        ("/api/search", 400),
+        ("/trends?by=week", 400),
+        ("/api/trends?by=decade", 400),
+    ]:
+        response = client.get(url)
+        assert response.status_code == status, url
+        assert "Traceback" not in response.text
+        if url.startswith("/api/"):
+            assert "error" in response.json()
+        else:
+            assert _parse(response.text).title.startswith(("Not found", "Bad request"))
+    too_big = client.post("/api/items/" + "0" * 32 + "/tags", content=b"x" * 70_000)
+    assert too_big.status_code == 413
+
+
+HOSTILE = """# <script>alert('title')</script>Robots <img src=x onerror=alert(1)> on hospital wards
+
+__[External link](javascript:alert('link'))__
+
+## Summary
+
+Hospital nurses now work beside delivery robots on the ward. <script>alert('summary')</script> Nurses say
+the robots save walking time, and hospitals plan more of them for medicine rounds.
+
+## Signals
+
+| Signal | Change | 10y horizon | Driving force |
+|---|---|---|---|
+| Robots <script>alert(5)</script> fetch drugs | from walking to robots | rounds <iframe src=//x> | labour shortage |
+"""
+
+
+@pytest.mark.slow
+def test_hostile_item_text_is_never_run_or_linked(demo_kb, tmp_path) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(demo_kb, kb)
+    post = tmp_path / "hostile.md"
+    post.write_text(HOSTILE, encoding="utf-8")
+    result = smkb("ingest", str(post), "--json", kb=kb)
+    assert result.exit_code == 0, result.stderr
+    item_id = re.search(r'"id": "([0-9a-f]{32})"', result.stdout).group(1)
+    with _client(kb) as client:
+        pages = [
+            client.get(f"/items/{item_id}").text,
+            client.get("/brief", params={"q": "How will robots change hospital nursing?"}).text,
+            client.get("/search", params={"q": "robots hospital wards"}).text,
+            client.get("/trends").text,
+        ]
+        assert "alert(5)" in pages[0] and item_id in pages[1]  # the hostile text is shown, as text
+        for text in pages:
+            page = _assert_safe_page(text)
+            assert "iframe" not in page.tags and "img" not in page.tags
+            assert not any("javascript" in link.lower() for link in page.links)
+
+
+@pytest.mark.slow
+def test_smkb_serve_answers_over_loopback_and_stops(demo_kb) -> None:
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    from conftest import free_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "shadowmatch_kb", "--kb", str(demo_kb), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.3)
+        assert health.status_code == 200 and health.json()["items"] == 44
+        page = httpx.get(f"http://127.0.0.1:{port}/brief", params={"q": NURSE}, timeout=30)
+        assert page.status_code == 200 and "Signals of change" in page.text
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    assert f"on http://127.0.0.1:{port}/" in err and "Traceback" not in err
