@@ -33,7 +33,7 @@ class _Page(HTMLParser):
                 self.handlers.append(name)
             if tag == "a" and name == "href":
                 self.links.append(value or "")
-            if name == "src" or (tag == "link" and name == "href"):
+            if name == "src" or (tag == "link" and name == "href" and value != "data:,"):
                 self.loads.append(value or "")
 
     def handle_data(self, data: str) -> None:
@@ -221,3 +221,107 @@ def test_smkb_serve_answers_over_loopback_and_stops(demo_kb) -> None:
         server.terminate()
         _, err = server.communicate(timeout=30)
     assert f"on http://127.0.0.1:{port}/" in err and "Traceback" not in err
+
+
+TOKEN = "analyst-secret-1234"
+
+
+@pytest.fixture
+def writable(demo_kb, tmp_path):
+    from starlette.testclient import TestClient
+
+    from shadowmatch_kb.web.app import create_app
+
+    kb = tmp_path / "kb"
+    shutil.copytree(demo_kb, kb)
+    with TestClient(create_app(kb, analyst_token=TOKEN), raise_server_exceptions=False) as test_client:
+        test_client.item_id = test_client.get("/api/search", params={"q": "nurses"}).json()["results"][0]["id"]
+        yield test_client, kb
+
+
+@pytest.mark.slow
+def test_scripts_write_tags_with_the_bearer_token_only(writable) -> None:
+    client, kb = writable
+    url = f"/api/items/{client.item_id}/tags"
+    body = {"add": ["shadow-day", "checked"], "remove": []}
+    assert client.post(url, json=body).status_code == 401  # no token
+    assert client.post(url, json=body, headers={"Authorization": "Bearer wrong"}).status_code == 403
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    done = client.post(url, json=body, headers=auth)
+    assert done.status_code == 200 and done.json()["tags"] == ["checked", "shadow-day"]
+    fixed = client.post(url, json={"remove": ["checked"], "sectors": ["education"]}, headers=auth).json()
+    assert fixed["tags"] == ["shadow-day"] and fixed["sectors"] == ["education"]
+    # Recorded as the CLI records them: an analyst edit that `smkb show` reads back.
+    shown = smkb("show", client.item_id, "--format", "json", kb=kb)
+    assert '"education"' in shown.stdout and '"shadow-day"' in shown.stdout
+    for bad in ({"add": "x"}, {"add": [1]}, {"colour": ["red"]}, ["add"]):
+        assert client.post(url, json=bad, headers=auth).status_code == 400
+    assert client.post(url, content=b"{not json", headers=auth).status_code == 400
+    assert client.post("/api/items/" + "0" * 32 + "/tags", json=body, headers=auth).status_code == 404
+
+
+@pytest.mark.slow
+def test_people_review_after_signing_in_and_every_form_needs_its_csrf_token(writable) -> None:
+    client, _ = writable
+    page = client.get(f"/items/{client.item_id}").text
+    assert 'name="token"' in page and "review-add_tag" not in page  # the sign-in form, no review forms
+    form = {"action": "add_tag", "value": "from-the-page", "csrf": "forged"}
+    assert client.post(f"/items/{client.item_id}/review", data=form).status_code == 401  # not signed in
+    assert client.post("/signin", data={"token": "wrong"}).status_code == 403
+    signed = client.post("/signin", data={"token": TOKEN, "next": f"/items/{client.item_id}"}, follow_redirects=False)
+    assert signed.status_code == 303 and "httponly" in signed.headers["set-cookie"].lower()
+    assert "samesite=strict" in signed.headers["set-cookie"].lower()
+    page = client.get(f"/items/{client.item_id}").text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    assert client.post(f"/items/{client.item_id}/review", data=form).status_code == 403  # forged CSRF token
+    form["csrf"] = csrf
+    saved = client.post(f"/items/{client.item_id}/review", data=form, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"] == f"/items/{client.item_id}"
+    assert "from-the-page" in client.get(f"/api/items/{client.item_id}").json()["tags"]
+    themes = {"action": "themes", "value": "care robots, staffing", "csrf": csrf}
+    client.post(f"/items/{client.item_id}/review", data=themes)
+    assert client.get(f"/api/items/{client.item_id}").json()["themes"] == ["care robots", "staffing"]
+    assert (
+        client.post("/signin", data={"token": TOKEN, "next": "//evil.example/x"}, follow_redirects=False).headers[
+            "location"
+        ]
+        == "/"
+    )  # never redirected off the site
+
+
+@pytest.mark.slow
+def test_a_server_without_a_token_is_read_only(client) -> None:
+    item_id = client.get("/api/search", params={"q": "nurses"}).json()["results"][0]["id"]
+    refused = client.post(f"/api/items/{item_id}/tags", json={"add": ["x"]}, headers={"Authorization": "Bearer x"})
+    assert refused.status_code == 403 and "read-only" in refused.json()["error"]
+    assert "Analyst review" not in client.get(f"/items/{item_id}").text
+    assert client.post("/signin", data={"token": "x"}).status_code == 403
+
+
+@pytest.mark.slow
+def test_reads_go_on_while_an_import_holds_the_write_lock_and_writes_wait_briefly(demo_kb, tmp_path) -> None:
+    import time
+
+    from starlette.testclient import TestClient
+
+    from shadowmatch_kb.store.lock import WriteLock
+    from shadowmatch_kb.web.app import create_app
+
+    kb = tmp_path / "kb"
+    shutil.copytree(demo_kb, kb)
+    app = create_app(kb, analyst_token=TOKEN, write_wait=0.5)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        item_id = client.get("/api/search", params={"q": "nurses"}).json()["results"][0]["id"]
+        with WriteLock(kb / "corpus" / "write.lock"):  # as `smkb ingest` holds it
+            started = time.monotonic()
+            assert client.get("/brief", params={"q": NURSE}).status_code == 200
+            assert client.get(f"/items/{item_id}").status_code == 200
+            assert time.monotonic() - started < 5
+            busy = client.post(
+                f"/api/items/{item_id}/tags", json={"add": ["x"]}, headers={"Authorization": f"Bearer {TOKEN}"}
+            )
+            assert busy.status_code == 503 and "busy" in busy.json()["error"]
+        after = client.post(
+            f"/api/items/{item_id}/tags", json={"add": ["x"]}, headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        assert after.status_code == 200 and "x" in after.json()["tags"]

@@ -198,18 +198,10 @@ def _lead_sentence(signals: list[BriefSignal]) -> Cited | None:
         return None
     top = signals[0]
     if top.support >= 2:
-        return Cited(
-            f"{top.support} of these sources report the same change: {_lower_first(_plain(top.signal))}.", top.sources
-        )
+        return Cited(f'{top.support} of these sources report the same change: "{_plain(top.signal)}".', top.sources)
     named = signals[:2]
-    changes = " and ".join(_lower_first(_plain(s.signal)) for s in named)
+    changes = " and ".join(f'"{_plain(s.signal)}"' for s in named)
     return Cited(f"These sources report changes such as {changes}.", [i for s in named for i in s.sources])
-
-
-def _lower_first(text: str) -> str:
-    # "Clerical health work shifts" -> "clerical health work shifts"; "AI writes" and "WHO rules" stay.
-    first = text.split(" ", 1)[0]
-    return text if len(first) > 1 and first[1:2].isupper() else text[:1].lower() + text[1:]
 
 
 def _overview(evidence: list[Item], question_vector: np.ndarray, embedder: Embedder, count: int) -> list[Cited]:

@@ -13,10 +13,13 @@ Content-Security-Policy forbids scripts altogether.
 from __future__ import annotations
 
 import asyncio
+import hmac
+import os
 import re
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,10 +34,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from shadowmatch_kb.errors import NotFoundError, UsageError
+from shadowmatch_kb.errors import LockTimeoutError, NotFoundError, UsageError
 from shadowmatch_kb.formats.inert import safe_url
 from shadowmatch_kb.kb import KnowledgeBase
 from shadowmatch_kb.store.sqlite import ItemFilter
+from shadowmatch_kb.web.review import COOKIE, WRITE_WAIT_S, Review, ReviewError, read_json, redirect, values
 
 __all__ = ["MAX_BODY_BYTES", "MAX_QUERY_CHARS", "create_app"]
 
@@ -62,17 +66,33 @@ class BadParameter(Exception):
 
 
 class WebState:
-    """The knowledge base of one server and the single thread that talks to it."""
+    """The knowledge base of one server, the thread that reads it and the one that writes analyst edits."""
 
-    def __init__(self, kb_dir: str | Path | None, **options: Any) -> None:
+    def __init__(
+        self,
+        kb_dir: str | Path | None,
+        analyst_token: str | None = None,
+        write_wait: float = WRITE_WAIT_S,
+        **options: Any,
+    ) -> None:
         self.kb = KnowledgeBase.open(kb_dir, **options)
+        self.review = Review(analyst_token)
+        # Writes get their own connection and thread, and wait only briefly for the write lock, so an
+        # import that holds it makes a write fail fast instead of stalling every read.
+        self.writer = KnowledgeBase(replace(self.kb.config, lock_timeout=write_wait))
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smkb-kb")
+        self._write_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smkb-kb-write")
         self._sector_cache: tuple[int, dict[str, int]] | None = None
 
     async def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``function`` on the knowledge base's thread."""
+        """Run ``function`` on the knowledge base's reading thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._worker, partial(function, *args, **kwargs))
+
+    async def write(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``function`` on the writing thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._write_worker, partial(function, *args, **kwargs))
 
     def warm(self) -> None:
         """Load the model, the index and the caches now, so the first request is as fast as the rest."""
@@ -101,6 +121,8 @@ class WebState:
         """Close the knowledge base on its own thread (SQLite insists), then stop the thread."""
         self._worker.submit(self.kb.close).result()
         self._worker.shutdown(wait=True)
+        self._write_worker.submit(self.writer.close).result()
+        self._write_worker.shutdown(wait=True)
 
 
 # ----- parameters --------------------------------------------------------------------------------
@@ -214,7 +236,75 @@ async def search_api(request: Request) -> Response:
 async def item_page(request: Request) -> Response:
     state = _state(request)
     document = await state.call(state.kb.item_document, _item_id(request))
-    return await _page(request, "item.html", item=document)
+    nonce = state.review.session(request)
+    return await _page(
+        request,
+        "item.html",
+        item=document,
+        review=state.review.enabled,
+        signed_in=nonce is not None,
+        csrf=state.review.csrf_for(nonce) if nonce else "",
+    )
+
+
+async def tags_api(request: Request) -> Response:
+    """``POST /api/items/{id}/tags`` with ``{"add": [..], "remove": [..]}`` (and optionally ``sectors``,
+    ``themes`` to correct them): the item's JSON after the change."""
+    state = _state(request)
+    state.review.check_bearer(request)
+    item_id = _item_id(request)
+    body = await read_json(request)
+    sectors = values(body["sectors"], "sectors") if "sectors" in body else None
+    themes = values(body["themes"], "themes") if "themes" in body else None
+    await state.write(
+        state.writer.tag,
+        item_id,
+        add=values(body.get("add"), "add"),
+        remove=values(body.get("remove"), "remove"),
+        sectors=sectors,
+        themes=themes,
+    )
+    return JSONResponse(await state.call(state.kb.item_document, item_id))
+
+
+async def review_form(request: Request) -> Response:
+    """The item page's review forms: one change each, then back to the item."""
+    state = _state(request)
+    item_id = _item_id(request)
+    form = await request.form()
+    state.review.check_form(request, form)
+    action, value = str(form.get("action", "")), str(form.get("value", ""))
+    changes: dict[str, Any] = {
+        "add_tag": {"add": values(value, "tag", text=True)},
+        "remove_tag": {"remove": values(value, "tag", text=True)},
+        "sectors": {"sectors": values(value, "sectors", text=True)},
+        "themes": {"themes": values(value, "themes", text=True)},
+    }.get(action, {})
+    if not changes:
+        raise BadParameter("action must be add_tag, remove_tag, sectors or themes")
+    await state.write(state.writer.tag, item_id, **changes)
+    return redirect(f"/items/{item_id}")
+
+
+async def sign_in(request: Request) -> Response:
+    state = _state(request)
+    form = await request.form()
+    if not state.review.enabled:
+        raise ReviewError(403, "this server is read-only")
+    given = str(form.get("token", ""))
+    if not given or not hmac.compare_digest(given.encode(), (state.review.token or "").encode()):
+        raise ReviewError(403, "wrong analyst token")
+    response = redirect(str(form.get("next", "/")))
+    secure = request.url.scheme == "https"
+    response.set_cookie(COOKIE, state.review.new_session(), httponly=True, samesite="strict", secure=secure)
+    return response
+
+
+async def sign_out(request: Request) -> Response:
+    form = await request.form()
+    response = redirect(str(form.get("next", "/")))
+    response.delete_cookie(COOKIE)
+    return response
 
 
 async def item_api(request: Request) -> Response:
@@ -269,7 +359,8 @@ def _wants_json(request: Request) -> bool:
 async def _error(request: Request, status: int, message: str) -> Response:
     if _wants_json(request):
         return JSONResponse({"error": message}, status_code=status)
-    titles = {400: "Bad request", 404: "Not found", 413: "Too large", 500: "Something went wrong"}
+    titles = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 413: "Too large",
+              500: "Something went wrong", 503: "Busy"}  # fmt: skip
     title = titles.get(status, "Error")
     return await _page(request, "error.html", status, status=status, title=title, message=message)
 
@@ -290,6 +381,15 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = "no such page" if exc.status_code == 404 else str(exc.detail)
     return await _error(request, exc.status_code, message)
+
+
+async def _on_review(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ReviewError)
+    return await _error(request, exc.status, str(exc))
+
+
+async def _on_busy(request: Request, exc: Exception) -> Response:
+    return await _error(request, 503, "the knowledge base is busy with an import; try again in a moment")
 
 
 async def _on_crash(request: Request, exc: Exception) -> Response:
@@ -315,9 +415,20 @@ class Guard(BaseHTTPMiddleware):
         return response
 
 
-def create_app(kb_dir: str | Path | None = None, *, warm: bool = True, **options: Any) -> Starlette:
-    """The ASGI app over the knowledge base in ``kb_dir`` (``options`` as for ``KnowledgeBase.open``)."""
-    state = WebState(kb_dir, **options)
+def create_app(
+    kb_dir: str | Path | None = None,
+    *,
+    analyst_token: str | None = None,
+    warm: bool = True,
+    write_wait: float = WRITE_WAIT_S,
+    **options: Any,
+) -> Starlette:
+    """The ASGI app over the knowledge base in ``kb_dir`` (``options`` as for ``KnowledgeBase.open``).
+
+    Analyst writes are allowed with ``analyst_token``, else with ``$SMKB_ANALYST_TOKEN``, else not at all.
+    """
+    token = analyst_token if analyst_token is not None else os.environ.get("SMKB_ANALYST_TOKEN")
+    state = WebState(kb_dir, token, write_wait, **options)
     from jinja2 import Environment, FileSystemLoader
 
     from shadowmatch_kb.brief.render import headline_figures
@@ -345,6 +456,10 @@ def create_app(kb_dir: str | Path | None = None, *, warm: bool = True, **options
             Route("/api/brief", brief_api),
             Route("/api/search", search_api),
             Route("/api/items/{item_id}", item_api),
+            Route("/api/items/{item_id}/tags", tags_api, methods=["POST"]),
+            Route("/items/{item_id}/review", review_form, methods=["POST"]),
+            Route("/signin", sign_in, methods=["POST"]),
+            Route("/signout", sign_out, methods=["POST"]),
             Route("/api/trends", trends_api),
             Route("/healthz", healthz),
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
@@ -354,6 +469,8 @@ def create_app(kb_dir: str | Path | None = None, *, warm: bool = True, **options
             BadParameter: _on_bad_parameter,
             UsageError: _on_usage_error,
             NotFoundError: _on_not_found,
+            ReviewError: _on_review,
+            LockTimeoutError: _on_busy,
             HTTPException: _on_http,
             Exception: _on_crash,
         },

@@ -1,0 +1,118 @@
+"""The web page in a real browser: Debian's chromium driven by playwright, against `smkb serve` on loopback.
+
+A mentor types a question on the home page, reads the briefing with its citations, follows one to the
+item it cites, prints the briefing to PDF (one or two pages) and the page is photographed at phone and
+laptop widths (kept under test-artefacts/). Skipped with the reason where chromium or playwright is
+absent; CI installs both and sets SMKB_REQUIRE_BROWSER=1, so there a missing browser fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTEFACTS = Path(__file__).resolve().parents[1] / "test-artefacts"
+QUESTION = "I'm a nurse on a busy ward. How will AI change my job?"
+
+
+def _browser_missing() -> str | None:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is absent (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is absent (pip install playwright)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def server(demo_kb):
+    missing = _browser_missing()
+    if missing:
+        if os.environ.get("SMKB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"the browser test must run here: {missing}")
+        pytest.skip(missing)
+    import httpx
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shadowmatch_kb", "--kb", str(demo_kb), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{base}/healthz", timeout=2)
+            break
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"smkb serve did not start: {process.stderr.read() if process.stderr else ''}")
+            time.sleep(0.3)
+    yield base
+    process.terminate()
+    process.communicate(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    # Each page of a PDF is one object of /Type /Page (the page tree's root is /Type /Pages).
+    return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+
+
+@pytest.mark.slow
+def test_a_mentor_asks_reads_follows_a_citation_and_prints(server, browser) -> None:
+    ARTEFACTS.mkdir(exist_ok=True)
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(f"{server}/")
+    assert page.title().startswith("Ask how your work will change")
+    page.fill("#q", QUESTION)
+    page.press("#q", "Enter")  # the keyboard is enough: no mouse needed
+    page.wait_for_selector("h1")
+    assert page.inner_text("h1") == f"Briefing: {QUESTION}"
+    citations = page.locator("sup.cites a")
+    assert citations.count() >= 3
+    assert page.locator("table.signals tbody tr").count() >= 3
+    page.screenshot(path=str(ARTEFACTS / "brief-laptop.png"), full_page=True)
+    briefing_url = page.url
+
+    pdf = page.pdf(format="A4")
+    (ARTEFACTS / "brief.pdf").write_bytes(pdf)
+    assert pdf.startswith(b"%PDF") and 1 <= _pdf_pages(pdf) <= 2, _pdf_pages(pdf)
+
+    # A citation leads to its source in the list, and the source to the item it is.
+    citations.first.click()
+    source = page.locator("ol.sources li").first
+    source.locator("a").first.click()
+    page.wait_for_load_state()
+    assert "/items/" in page.url and page.locator("h1").inner_text()
+    assert page.locator("table.signals").count() == 1
+    page.screenshot(path=str(ARTEFACTS / "item-laptop.png"), full_page=True)
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    phone.goto(briefing_url)
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")  # no sideways scroll
+    phone.screenshot(path=str(ARTEFACTS / "brief-phone.png"), full_page=True)
+    assert errors == []  # nothing was blocked by the page's own security policy or failed to load
