@@ -573,8 +573,12 @@ class KnowledgeBase:
         """How many items the knowledge base holds and the date of the newest (for page footers)."""
         if not self.exists:
             return {"items": 0, "newest": None}
-        found = self.store.stats()
-        return {"items": found["items"], "newest": found["newest"]}
+        items, newest = self.store.size()
+        return {"items": items, "newest": newest}
+
+    def version(self) -> int | None:
+        """Changes whenever another process writes to the record: a key for caches of what was read."""
+        return self.store.data_version() if self.exists else None
 
     def sector_counts(self) -> dict[str, int]:
         """Items per ISIC section (a post's own "healthcare" and a computed "healthcare and social care" are

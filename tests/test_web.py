@@ -325,3 +325,17 @@ def test_reads_go_on_while_an_import_holds_the_write_lock_and_writes_wait_briefl
             f"/api/items/{item_id}/tags", json={"add": ["x"]}, headers={"Authorization": f"Bearer {TOKEN}"}
         )
         assert after.status_code == 200 and "x" in after.json()["tags"]
+
+
+@pytest.mark.slow
+def test_items_imported_while_serving_show_on_the_next_request(demo_kb, tmp_path) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(demo_kb, kb)
+    with _client(kb) as client:
+        assert client.get("/healthz").json()["items"] == 44
+        assert "44 items in the knowledge base" in client.get("/").text
+        post = tmp_path / "new.md"
+        post.write_text(HOSTILE.replace("Robots", "Delivery robots"), encoding="utf-8")
+        assert smkb("ingest", str(post), kb=kb).exit_code == 0  # another writer, as `smkb ingest` would be
+        assert client.get("/healthz").json()["items"] == 45
+        assert "45 items in the knowledge base" in client.get("/search").text

@@ -380,6 +380,15 @@ class SqliteStore:
         """How many items are stored."""
         return int(self.db.execute("SELECT count(*) FROM items").fetchone()[0])
 
+    def size(self) -> tuple[int, str | None]:
+        """The number of items and the newest published date, in one cheap query."""
+        row = self.db.execute("SELECT count(*), max(published) FROM items").fetchone()
+        return int(row[0]), row[1]
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits (SQLite's PRAGMA data_version)."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
     def stats(self) -> dict[str, object]:
         """Counts for ``smkb stats``."""
         one = self.db.execute

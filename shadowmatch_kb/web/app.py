@@ -2,9 +2,10 @@
 
 Server-rendered HTML that works without JavaScript (there is none), Jinja2 with autoescaping, one
 stylesheet served from here. The model, the index and the caches load once at start-up, so requests are
-warm. Every call into the knowledge base runs on one worker thread: SQLite connections belong to the
-thread that opened them, and one thread keeps reads in order without locks. Reads never wait for a
-running `smkb ingest` or `smkb crawl` (the record is in WAL mode and they hold the write lock, not us).
+warm. Reads run on a few reading threads, each with its own connection (SQLite connections belong to
+the thread that opened them), the least busy first; analyst writes on a thread of their own. Reads never
+wait for a running `smkb ingest` or `smkb crawl` (the record is in WAL mode and they hold the write
+lock, not us).
 
 Crawled text is hostile input: every field is escaped, only http(s) links become links, and the
 Content-Security-Policy forbids scripts altogether.
@@ -58,6 +59,8 @@ EXAMPLES = [
 ]
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _ITEM_ID = re.compile(r"^[0-9a-f]{32}$")
+# Reading threads: two use both cores of a small machine (the model, SQLite and numpy release the GIL).
+READERS = 2
 T = TypeVar("T")
 
 
@@ -65,38 +68,65 @@ class BadParameter(Exception):
     """A query parameter that cannot be used; answered with 400."""
 
 
+class _Reader:
+    """One knowledge-base connection and the thread that uses it (SQLite connections stay on their thread)."""
+
+    def __init__(self, kb: KnowledgeBase, name: str) -> None:
+        self.kb = kb
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self.busy = 0
+        # What every page shows, kept until another connection writes to the record.
+        self.footer: tuple[int | None, dict[str, Any]] | None = None
+        self.sectors: tuple[int | None, dict[str, int]] | None = None
+
+
 class WebState:
-    """The knowledge base of one server, the thread that reads it and the one that writes analyst edits."""
+    """The knowledge base of one server: reading threads, each with its own connection, and one writer."""
 
     def __init__(
         self,
         kb_dir: str | Path | None,
         analyst_token: str | None = None,
         write_wait: float = WRITE_WAIT_S,
+        readers: int = READERS,
         **options: Any,
     ) -> None:
-        self.kb = KnowledgeBase.open(kb_dir, **options)
+        first = KnowledgeBase.open(kb_dir, **options)
+        self.kb = first  # for its configuration; requests read through ``read``
+        self._readers = [_Reader(first, "smkb-read-0")] + [
+            _Reader(KnowledgeBase(first.config), f"smkb-read-{n}") for n in range(1, max(1, readers))
+        ]
         self.review = Review(analyst_token)
         # Writes get their own connection and thread, and wait only briefly for the write lock, so an
-        # import that holds it makes a write fail fast instead of stalling every read.
-        self.writer = KnowledgeBase(replace(self.kb.config, lock_timeout=write_wait))
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smkb-kb")
-        self._write_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smkb-kb-write")
-        self._sector_cache: tuple[int, dict[str, int]] | None = None
+        # import that holds it makes a write fail fast instead of stalling reads.
+        self.writer = _Reader(KnowledgeBase(replace(first.config, lock_timeout=write_wait)), "smkb-write")
 
-    async def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``function`` on the knowledge base's reading thread."""
+    async def read(self, function: Callable[[KnowledgeBase], T]) -> T:
+        """Run ``function(kb)`` on the least busy reading thread."""
+        reader = min(self._readers, key=lambda r: r.busy)
+        reader.busy += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(reader.worker, partial(function, reader.kb))
+        finally:
+            reader.busy -= 1
+
+    async def write(self, function: Callable[[KnowledgeBase], T]) -> T:
+        """Run ``function(kb)`` on the writing thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._worker, partial(function, *args, **kwargs))
+        return await loop.run_in_executor(self.writer.worker, partial(function, self.writer.kb))
 
-    async def write(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``function`` on the writing thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._write_worker, partial(function, *args, **kwargs))
+    async def warm(self) -> None:
+        """Load the model, the index and the caches in every reader now, so no request waits for them."""
+        await asyncio.gather(
+            *(
+                asyncio.get_running_loop().run_in_executor(reader.worker, partial(self._warm, reader))
+                for reader in self._readers
+            )
+        )
 
-    def warm(self) -> None:
-        """Load the model, the index and the caches now, so the first request is as fast as the rest."""
-        kb = self.kb
+    def _warm(self, reader: _Reader) -> None:
+        kb = reader.kb
         if not kb.exists:
             return
         kb.query_embedder()
@@ -104,25 +134,30 @@ class WebState:
         kb.sector_resolver()
         kb.index()
         kb.match_occupations("nurse", k=1)
-        self.footer()
+        self.footer(kb)
 
-    def footer(self) -> dict[str, Any]:
+    def _reader_of(self, kb: KnowledgeBase) -> _Reader:
+        return next(r for r in self._readers if r.kb is kb)
+
+    def footer(self, kb: KnowledgeBase) -> dict[str, Any]:
         """The item count and newest date every page shows."""
-        return self.kb.size()
+        reader, version = self._reader_of(kb), kb.version()
+        if reader.footer is None or reader.footer[0] != version or version is None:
+            reader.footer = (version, kb.size())
+        return reader.footer[1]
 
-    def sectors(self) -> dict[str, int]:
-        """Sectors with their item counts, recomputed only when the item count changes."""
-        size = self.kb.size()["items"]
-        if self._sector_cache is None or self._sector_cache[0] != size:
-            self._sector_cache = (size, self.kb.sector_counts() if size else {})
-        return self._sector_cache[1]
+    def sectors(self, kb: KnowledgeBase) -> dict[str, int]:
+        """Sectors with their item counts, recomputed only after the record changed."""
+        reader, version = self._reader_of(kb), kb.version()
+        if reader.sectors is None or reader.sectors[0] != version or version is None:
+            reader.sectors = (version, kb.sector_counts() if self.footer(kb)["items"] else {})
+        return reader.sectors[1]
 
     def close(self) -> None:
-        """Close the knowledge base on its own thread (SQLite insists), then stop the thread."""
-        self._worker.submit(self.kb.close).result()
-        self._worker.shutdown(wait=True)
-        self._write_worker.submit(self.writer.close).result()
-        self._write_worker.shutdown(wait=True)
+        """Close each connection on its own thread (SQLite insists), then stop the threads."""
+        for reader in [*self._readers, self.writer]:
+            reader.worker.submit(reader.kb.close).result()
+            reader.worker.shutdown(wait=True)
 
 
 # ----- parameters --------------------------------------------------------------------------------
@@ -180,13 +215,13 @@ def _state(request: Request) -> WebState:
 
 async def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
     state = _state(request)
-    context.setdefault("footer", await state.call(state.footer))
+    context.setdefault("footer", await state.read(state.footer))
     return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
 async def home(request: Request) -> Response:
     state = _state(request)
-    sectors = await state.call(state.sectors)
+    sectors = await state.read(state.sectors)
     return await _page(request, "index.html", sectors=sectors, examples=EXAMPLES)
 
 
@@ -194,7 +229,7 @@ async def brief_page(request: Request) -> Response:
     question = _text(request, "q", MAX_QUERY_CHARS, required=True)
     since = _date(request)
     state = _state(request)
-    briefing = await state.call(state.kb.brief, question or "", since=since)
+    briefing = await state.read(lambda kb: kb.brief(question or "", since=since))
     return await _page(request, "brief.html", briefing=briefing, since=since)
 
 
@@ -203,7 +238,8 @@ async def brief_api(request: Request) -> Response:
 
     question = _text(request, "q", MAX_QUERY_CHARS, required=True)
     state = _state(request)
-    briefing = await state.call(state.kb.brief, question or "", since=_date(request))
+    since = _date(request)
+    briefing = await state.read(lambda kb: kb.brief(question or "", since=since))
     return JSONResponse(briefing.to_dict(to_markdown(briefing)))
 
 
@@ -220,7 +256,7 @@ def _search_args(request: Request) -> tuple[str | None, ItemFilter, int]:
 async def search_page(request: Request) -> Response:
     query, where, k = _search_args(request)
     state = _state(request)
-    results = await state.call(state.kb.search, query, k=k, where=where) if query else []
+    results = await state.read(lambda kb: kb.search(query, k=k, where=where)) if query else []
     return await _page(request, "search.html", query=query or "", where=where, results=results)
 
 
@@ -229,13 +265,14 @@ async def search_api(request: Request) -> Response:
     if not query:
         raise BadParameter("q is required")
     state = _state(request)
-    results = await state.call(state.kb.search, query, k=k, where=where)
+    results = await state.read(lambda kb: kb.search(query, k=k, where=where))
     return JSONResponse({"results": [r.to_dict() for r in results]})
 
 
 async def item_page(request: Request) -> Response:
     state = _state(request)
-    document = await state.call(state.kb.item_document, _item_id(request))
+    item_id = _item_id(request)
+    document = await state.read(lambda kb: kb.item_document(item_id))
     nonce = state.review.session(request)
     return await _page(
         request,
@@ -256,15 +293,9 @@ async def tags_api(request: Request) -> Response:
     body = await read_json(request)
     sectors = values(body["sectors"], "sectors") if "sectors" in body else None
     themes = values(body["themes"], "themes") if "themes" in body else None
-    await state.write(
-        state.writer.tag,
-        item_id,
-        add=values(body.get("add"), "add"),
-        remove=values(body.get("remove"), "remove"),
-        sectors=sectors,
-        themes=themes,
-    )
-    return JSONResponse(await state.call(state.kb.item_document, item_id))
+    add, remove = values(body.get("add"), "add"), values(body.get("remove"), "remove")
+    await state.write(lambda kb: kb.tag(item_id, add=add, remove=remove, sectors=sectors, themes=themes))
+    return JSONResponse(await state.read(lambda kb: kb.item_document(item_id)))
 
 
 async def review_form(request: Request) -> Response:
@@ -282,7 +313,7 @@ async def review_form(request: Request) -> Response:
     }.get(action, {})
     if not changes:
         raise BadParameter("action must be add_tag, remove_tag, sectors or themes")
-    await state.write(state.writer.tag, item_id, **changes)
+    await state.write(lambda kb: kb.tag(item_id, **changes))
     return redirect(f"/items/{item_id}")
 
 
@@ -309,7 +340,8 @@ async def sign_out(request: Request) -> Response:
 
 async def item_api(request: Request) -> Response:
     state = _state(request)
-    return JSONResponse(await state.call(state.kb.item_document, _item_id(request)))
+    item_id = _item_id(request)
+    return JSONResponse(await state.read(lambda kb: kb.item_document(item_id)))
 
 
 def _trends_args(request: Request) -> dict[str, Any]:
@@ -327,7 +359,7 @@ async def trends_page(request: Request) -> Response:
 
     args = _trends_args(request)
     state = _state(request)
-    report = await state.call(trends, state.kb, **args)
+    report = await state.read(lambda kb: trends(kb, **args))
     charts = {
         kind: line_chart_svg(report.periods, [s for s in report.series if s.kind == kind][:6], title)
         for kind, title in (("signal", "Signal clusters"), ("theme", "Themes"), ("sector", "Sectors"))
@@ -340,13 +372,14 @@ async def trends_api(request: Request) -> Response:
     from shadowmatch_kb.trends.service import trends
 
     state = _state(request)
-    report = await state.call(trends, state.kb, **_trends_args(request))
+    args = _trends_args(request)
+    report = await state.read(lambda kb: trends(kb, **args))
     return JSONResponse(report.to_dict())
 
 
 async def healthz(request: Request) -> Response:
     state = _state(request)
-    return JSONResponse({"status": "ok", **(await state.call(state.footer))})
+    return JSONResponse({"status": "ok", **(await state.read(state.footer))})
 
 
 # ----- errors and limits ---------------------------------------------------------------------------
@@ -421,6 +454,7 @@ def create_app(
     analyst_token: str | None = None,
     warm: bool = True,
     write_wait: float = WRITE_WAIT_S,
+    readers: int = READERS,
     **options: Any,
 ) -> Starlette:
     """The ASGI app over the knowledge base in ``kb_dir`` (``options`` as for ``KnowledgeBase.open``).
@@ -428,7 +462,7 @@ def create_app(
     Analyst writes are allowed with ``analyst_token``, else with ``$SMKB_ANALYST_TOKEN``, else not at all.
     """
     token = analyst_token if analyst_token is not None else os.environ.get("SMKB_ANALYST_TOKEN")
-    state = WebState(kb_dir, token, write_wait, **options)
+    state = WebState(kb_dir, token, write_wait, readers, **options)
     from jinja2 import Environment, FileSystemLoader
 
     from shadowmatch_kb.brief.render import headline_figures
@@ -442,7 +476,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if warm:
-            await state.call(state.warm)
+            await state.warm()
         yield
         state.close()
 
