@@ -26,7 +26,6 @@ class Rankings:
 
     keyword_ids: list[str]
     semantic_scores: dict[str, float]  # cosine of the query with the item's best chunk or the item
-    snippets: dict[str, str] = field(default_factory=dict)  # keyword hits' highlighted snippets
     best_chunk: dict[str, int] = field(default_factory=dict)  # semantic hits found by one chunk
     query_vector: np.ndarray | None = None
 
@@ -38,9 +37,8 @@ class Rankings:
 
 def rankings(kb: KnowledgeBase, query: str, depth: int) -> Rankings:
     """The ``depth`` best keyword (BM25) and semantic hits of ``query``; semantic ones only with an index."""
-    keyword_hits = kb.store.keyword_search(query, limit=depth)
+    keyword_hits = kb.store.keyword_search(query, limit=depth, snippets=False)
     ranked = Rankings([item_id for item_id, _, _ in keyword_hits], {})
-    ranked.snippets = {item_id: snippet for item_id, _, snippet in keyword_hits}
     index = kb.index()
     if index is None:
         if kb.store.count():
@@ -72,7 +70,7 @@ def hybrid_search(kb: KnowledgeBase, query: str, *, k: int, where: ItemFilter) -
     depth = max(50, 5 * k) if allowed is None else max(300, 30 * k)
 
     ranked = rankings(kb, query, depth)
-    snippets, best_chunk = ranked.snippets, ranked.best_chunk
+    best_chunk = ranked.best_chunk
     keyword_ids, semantic_ids = ranked.keyword_ids, ranked.semantic_ids
 
     if allowed is not None:
@@ -92,11 +90,14 @@ def hybrid_search(kb: KnowledgeBase, query: str, *, k: int, where: ItemFilter) -
                 row["url"],
                 row["published"],
                 round(hit.score, 6),
-                snippets.get(hit.item_id),
             )
         )
         if len(results) == k:
             break
+    found_by_words = set(ranked.keyword_ids)
+    snippets = store.keyword_snippets(query, [r.id for r in results if r.id in found_by_words])
+    for result in results:
+        result.snippet = snippets.get(result.id) or None
     _fill_semantic_snippets(kb, results, best_chunk)
     return results
 

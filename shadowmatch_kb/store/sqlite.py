@@ -319,8 +319,11 @@ class SqliteStore:
             params.append(value)
         return clauses, params
 
-    def keyword_search(self, query: str, *, limit: int) -> list[tuple[str, float, str]]:
+    def keyword_search(self, query: str, *, limit: int, snippets: bool = True) -> list[tuple[str, float, str]]:
         """BM25 full-text hits as (id, score, snippet), best first; score grows with relevance.
+
+        Snippets cost more than the ranking itself; with ``snippets=False`` they are "" and
+        ``keyword_snippets`` makes them for the few hits that are shown.
 
         Terms are OR-ed, so a question would match almost everything on one common word. Two
         guards, as in a common-terms query: words found in over 40% of items ("AI" in this
@@ -330,17 +333,29 @@ class SqliteStore:
         terms = self._discriminating(query_terms(query))
         if not terms:
             return []
+        snippet = _SNIPPET if snippets else "''"
         rows = self.db.execute(
-            "SELECT item_id, bm25(items_fts, 0, 4.0, 2.0, 2.0, 1.0) AS rank,"
-            " snippet(items_fts, 4, '', '', ' … ', 24) AS snip"
+            f"SELECT item_id, bm25(items_fts, 0, 4.0, 2.0, 2.0, 1.0) AS rank, {snippet} AS snip"
             " FROM items_fts WHERE items_fts MATCH ? ORDER BY rank LIMIT ?",
-            (" OR ".join(f'"{t}"' for t in terms), limit),
+            (_match_any(terms), limit),
         ).fetchall()
         if len(terms) >= 3 and rows:
             matched = self._terms_matched([row[0] for row in rows], terms)
             need = (len(terms) + 1) // 2
             rows = [row for row in rows if matched.get(row[0], 0) >= need]
         return [(row[0], -float(row[1]), row[2]) for row in rows]
+
+    def keyword_snippets(self, query: str, item_ids: list[str]) -> dict[str, str]:
+        """The full-text snippets of ``query`` in the given items (those it matches)."""
+        terms = self._discriminating(query_terms(query))
+        if not terms or not item_ids:
+            return {}
+        marks = ",".join("?" * len(item_ids))
+        rows = self.db.execute(
+            f"SELECT item_id, {_SNIPPET} FROM items_fts WHERE items_fts MATCH ? AND item_id IN ({marks})",
+            [_match_any(terms), *item_ids],
+        )
+        return {row[0]: row[1] for row in rows}
 
     def _discriminating(self, terms: list[str]) -> list[str]:
         if len(terms) < 2:
@@ -482,6 +497,13 @@ _UPSERT_ITEM = (
     # New content: what was computed from the old content must be computed again.
     + ", enrichment=NULL"
 )
+
+
+_SNIPPET = "snippet(items_fts, 4, '', '', ' … ', 24)"
+
+
+def _match_any(terms: list[str]) -> str:
+    return " OR ".join(f'"{t}"' for t in terms)
 
 
 def query_terms(text: str) -> list[str]:
