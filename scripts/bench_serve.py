@@ -2,8 +2,11 @@
 
 For the demo corpus and a generated 10k-item knowledge base (built as in scripts/bench_brief.py), a
 real `smkb serve` is started on a loopback port; 8 clients then ask `/search` (and then `/brief`)
-back to back for ``--seconds`` each, cycling through the same mentor questions. Reported: p50 and p99
-latency, requests per second and errors; the baseline from the same run is the cold command
+back to back for ``--seconds`` each, in two ways: ``repeated``, cycling through 8 mentor questions
+(the server remembers answers while the record is unchanged, as for bookmarked briefings and the home
+page's examples), and ``distinct``, 160 questions each carrying a number, so that no request repeats
+one asked before. Reported: p50 and
+p99 latency, requests per second and errors; the baseline from the same run is the cold command
 (`smkb search` / `smkb brief` in a fresh process, median of 3), so the ratio shows what staying warm buys.
 
 Targets: /search p50 <= 50 ms and /brief p50 <= 1 s at 10k items, no errors under load.
@@ -38,6 +41,17 @@ QUESTIONS = [
 ]
 
 
+JOBS = ["nurse", "bank clerk", "warehouse supervisor", "maths teacher", "solicitor", "lorry driver", "chef",
+        "software developer", "call centre agent", "civil servant", "hotel receptionist", "farmer",
+        "graphic designer", "factory worker", "journalist", "accountant", "pharmacist", "electrician",
+        "social worker", "shop assistant"]  # fmt: skip
+ASKS = ["How will AI change my job?", "What will robots do to my work?", "Which of my tasks will change first?",
+        "Should I worry about automation?", "What skills will I need in ten years?",
+        "How are chatbots changing my work?", "Will there be fewer jobs like mine?",
+        "What should I tell a young visitor about the future of my work?"]  # fmt: skip
+DISTINCT = [f"I work as a {job}. {ask}" for ask in ASKS for job in JOBS]
+
+
 def _bench_brief():
     spec = importlib.util.spec_from_file_location("bench_brief", REPO / "scripts" / "bench_brief.py")
     assert spec and spec.loader
@@ -66,7 +80,10 @@ def cold_seconds(kb: Path, command: str) -> float:
     return statistics.median(times)
 
 
-async def load(base: str, path: str, clients: int, seconds: float) -> dict[str, float | int]:
+async def load(
+    base: str, path: str, clients: int, seconds: float, questions: list[str], *, unique: bool = False
+) -> dict[str, float | int]:
+    """``clients`` asking back to back; with ``unique`` every request's question is one not asked before."""
     import httpx
 
     latencies: list[float] = []
@@ -76,11 +93,14 @@ async def load(base: str, path: str, clients: int, seconds: float) -> dict[str, 
     async def client(n: int) -> None:
         nonlocal errors
         async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-            i = n
+            i = n * (len(questions) // clients)  # clients start apart, so "distinct" questions are not shared
             while time.monotonic() < stop:
                 start = time.perf_counter()
                 try:
-                    response = await http.get(path, params={"q": QUESTIONS[i % len(QUESTIONS)]})
+                    question = questions[i % len(questions)]
+                    if unique:  # a number no other request carries: never an answer given before
+                        question = f"{question} ({n}-{i})"
+                    response = await http.get(path, params={"q": question})
                     if response.status_code != 200:
                         errors += 1
                 except httpx.HTTPError:
@@ -122,16 +142,18 @@ def measure(kb: Path, clients: int, seconds: float) -> dict[str, object]:
             httpx.get(f"{base}/brief", params={"q": question}, timeout=60)
         result: dict[str, object] = {}
         for path in ("/search", "/brief"):
-            result[path] = asyncio.run(load(base, path, clients, seconds))
+            result[path] = asyncio.run(load(base, path, clients, seconds, QUESTIONS))
+            result[f"{path} distinct"] = asyncio.run(load(base, path, clients, seconds, DISTINCT, unique=True))
     finally:
         server.terminate()
         server.communicate(timeout=30)
     for path, command in (("/search", "search"), ("/brief", "brief")):
         cold = cold_seconds(kb, command)
-        figures = result[path]
-        assert isinstance(figures, dict)
-        figures["cold_cli_s"] = round(cold, 3)
-        figures["cold_over_warm_p50"] = round(1000 * cold / max(figures["p50_ms"], 1e-9), 1)
+        for name in (path, f"{path} distinct"):
+            figures = result[name]
+            assert isinstance(figures, dict)
+            figures["cold_cli_s"] = round(cold, 3)
+            figures["cold_over_warm_p50"] = round(1000 * cold / max(figures["p50_ms"], 1e-9), 1)
     return result
 
 

@@ -334,8 +334,14 @@ def test_items_imported_while_serving_show_on_the_next_request(demo_kb, tmp_path
     with _client(kb) as client:
         assert client.get("/healthz").json()["items"] == 44
         assert "44 items in the knowledge base" in client.get("/").text
+        asked = {"q": "delivery robots fetch drugs on hospital wards", "k": 3}
+        before = [r["title"] for r in client.get("/api/search", params=asked).json()["results"]]
+        assert not any("Delivery robots" in title for title in before)
         post = tmp_path / "new.md"
         post.write_text(HOSTILE.replace("Robots", "Delivery robots"), encoding="utf-8")
         assert smkb("ingest", str(post), kb=kb).exit_code == 0  # another writer, as `smkb ingest` would be
         assert client.get("/healthz").json()["items"] == 45
         assert "45 items in the knowledge base" in client.get("/search").text
+        # The same question asked again is answered from the record as it is now, not as it was.
+        after = [r["title"] for r in client.get("/api/search", params=asked).json()["results"]]
+        assert any("Delivery robots" in title for title in after)

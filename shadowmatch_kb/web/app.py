@@ -17,10 +17,12 @@ import asyncio
 import hmac
 import os
 import re
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -61,6 +63,7 @@ _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _ITEM_ID = re.compile(r"^[0-9a-f]{32}$")
 # Reading threads: two use both cores of a small machine (the model, SQLite and numpy release the GIL).
 READERS = 2
+ANSWERS_KEPT = 256  # briefings and searches remembered per reading thread
 T = TypeVar("T")
 
 
@@ -78,6 +81,8 @@ class _Reader:
         # What every page shows, kept until another connection writes to the record.
         self.footer: tuple[int | None, dict[str, Any]] | None = None
         self.sectors: tuple[int | None, dict[str, int]] | None = None
+        # Answers to questions asked before (bookmarked briefings, the home page's examples), by question.
+        self.answers: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
 
 class WebState:
@@ -101,15 +106,33 @@ class WebState:
         # import that holds it makes a write fail fast instead of stalling reads.
         self.writer = _Reader(KnowledgeBase(replace(first.config, lock_timeout=write_wait)), "smkb-write")
 
-    async def read(self, function: Callable[[KnowledgeBase], T]) -> T:
-        """Run ``function(kb)`` on the least busy reading thread."""
+    async def read(self, function: Callable[[KnowledgeBase], T], *, key: tuple[Any, ...] | None = None) -> T:
+        """Run ``function(kb)`` on the least busy reading thread; with a ``key``, an answer given before
+        for the same key is given again while the record is unchanged."""
         reader = min(self._readers, key=lambda r: r.busy)
         reader.busy += 1
         try:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(reader.worker, partial(function, reader.kb))
+            call = partial(function, reader.kb) if key is None else partial(self._remembered, reader, key, function)
+            return await loop.run_in_executor(reader.worker, call)
         finally:
             reader.busy -= 1
+
+    @staticmethod
+    def _remembered(reader: _Reader, key: tuple[Any, ...], function: Callable[[KnowledgeBase], T]) -> T:
+        version = reader.kb.version()
+        if version is None:
+            return function(reader.kb)
+        # The day is part of the key: a briefing weighs items by their age.
+        full_key = (version, date.today().isoformat(), *key)
+        if full_key in reader.answers:
+            reader.answers.move_to_end(full_key)
+            return reader.answers[full_key]  # type: ignore[no-any-return]
+        answer = function(reader.kb)
+        reader.answers[full_key] = answer
+        while len(reader.answers) > ANSWERS_KEPT:
+            reader.answers.popitem(last=False)
+        return answer
 
     async def write(self, function: Callable[[KnowledgeBase], T]) -> T:
         """Run ``function(kb)`` on the writing thread."""
@@ -229,7 +252,7 @@ async def brief_page(request: Request) -> Response:
     question = _text(request, "q", MAX_QUERY_CHARS, required=True)
     since = _date(request)
     state = _state(request)
-    briefing = await state.read(lambda kb: kb.brief(question or "", since=since))
+    briefing = await state.read(lambda kb: kb.brief(question or "", since=since), key=("brief", question, since))
     return await _page(request, "brief.html", briefing=briefing, since=since)
 
 
@@ -239,7 +262,7 @@ async def brief_api(request: Request) -> Response:
     question = _text(request, "q", MAX_QUERY_CHARS, required=True)
     state = _state(request)
     since = _date(request)
-    briefing = await state.read(lambda kb: kb.brief(question or "", since=since))
+    briefing = await state.read(lambda kb: kb.brief(question or "", since=since), key=("brief", question, since))
     return JSONResponse(briefing.to_dict(to_markdown(briefing)))
 
 
@@ -256,7 +279,11 @@ def _search_args(request: Request) -> tuple[str | None, ItemFilter, int]:
 async def search_page(request: Request) -> Response:
     query, where, k = _search_args(request)
     state = _state(request)
-    results = await state.read(lambda kb: kb.search(query, k=k, where=where)) if query else []
+    results = (
+        await state.read(lambda kb: kb.search(query, k=k, where=where), key=("search", query, k, where))
+        if query
+        else []
+    )
     return await _page(request, "search.html", query=query or "", where=where, results=results)
 
 
@@ -265,7 +292,7 @@ async def search_api(request: Request) -> Response:
     if not query:
         raise BadParameter("q is required")
     state = _state(request)
-    results = await state.read(lambda kb: kb.search(query, k=k, where=where))
+    results = await state.read(lambda kb: kb.search(query, k=k, where=where), key=("search", query, k, where))
     return JSONResponse({"results": [r.to_dict() for r in results]})
 
 
