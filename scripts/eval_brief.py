@@ -51,6 +51,7 @@ def main() -> int:
         return 0
     sys.path.insert(0, str(REPO))
     from shadowmatch_kb.brief.compose import build_briefing
+    from shadowmatch_kb.brief.render import to_markdown
     from shadowmatch_kb.brief.retrieve import DEPTH, retrieve
     from shadowmatch_kb.kb import KnowledgeBase
     from shadowmatch_kb.search.run import rankings
@@ -111,8 +112,6 @@ def main() -> int:
             for claim in briefing.overview:
                 overview_total += 1
                 overview_uncited += not claim.sources
-            from shadowmatch_kb.brief.render import to_markdown
-
             markdown = to_markdown(briefing)
             foreign_links += sum(url not in urls for url in re.findall(r"<(https?://[^>]+)>", markdown))
             if briefing.overview:

@@ -15,7 +15,7 @@ from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.enrich.signals import row_text
 from shadowmatch_kb.model import Signal
 
-__all__ = ["MERGE_COSINE", "SignalCluster", "SignalRow", "cluster_rows"]
+__all__ = ["MERGE_COSINE", "SignalCluster", "SignalRow", "cluster_rows", "latest_first"]
 
 # Two rows merge when they are closer than this. Measured on the 132 real Signals posts: the rows one
 # author wrote as distinct signals of one post reach at most 0.794 of each other in 95 % of cases
@@ -129,9 +129,9 @@ def cluster_rows(rows: list[SignalRow], embedder: Embedder, *, threshold: float 
         # The row closest to the centre words the signal best for all of them.
         closest = positions[int(np.argmax(vectors[positions] @ centres[c]))] if len(positions) > 1 else positions[0]
         cluster.representative = rows[order[closest]]
-    return sorted(clusters, key=lambda c: (-c.support, _descending(c.last_seen)))
+    return sorted(clusters, key=lambda c: (-c.support, latest_first(c.last_seen)))
 
 
-def _descending(date: str | None) -> str:
-    # Sorting ascending on this puts the latest dates first and undated clusters last.
+def latest_first(date: str | None) -> str:
+    """A sort key that puts the latest dates first and None last (for ascending sorts with other keys)."""
     return "".join(chr(0x10FFFF - ord(ch)) for ch in date) if date else "\U0010ffff"

@@ -9,8 +9,13 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -129,17 +134,7 @@ def chroma_server(tmp_path_factory):
         env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"chroma run exited early: {(root / 'server.log').read_text(errors='replace')}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"chroma run did not answer at {url} within 60 s")
-                time.sleep(0.2)
+        wait_for_http(server, f"{url}/api/v2/heartbeat", lambda: (root / "server.log").read_text(errors="replace"))
         yield url
     finally:
         server.terminate()
@@ -149,3 +144,91 @@ def chroma_server(tmp_path_factory):
             server.kill()
             server.wait()
         log.close()
+
+
+def wait_for_http(process: subprocess.Popen, url: str, output: Callable[[], str], timeout: float = 60.0) -> None:
+    """Wait until ``url`` answers; fail with the server's ``output()`` if it exits or stays silent."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"{process.args[0]} exited early: {output()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers, whatever it says
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"nothing answered at {url} within {timeout:.0f} s: {output()}")
+            time.sleep(0.2)
+
+
+@contextmanager
+def smkb_serve(kb: Path) -> Iterator[SimpleNamespace]:
+    """A real `smkb serve` process over ``kb`` on a free loopback port: ``.base`` is its URL; after the
+    block ``.stderr`` holds what it wrote."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shadowmatch_kb", "--kb", str(kb), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    served = SimpleNamespace(base=f"http://127.0.0.1:{port}", stderr="")
+    try:
+        wait_for_http(process, f"{served.base}/healthz", lambda: process.stderr.read() if process.stderr else "")
+        yield served
+    finally:
+        process.terminate()
+        _, served.stderr = process.communicate(timeout=30)
+
+
+class PageParser(HTMLParser):
+    """What a browser would run, load or link from an HTML page, and its title."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.loads: list[str] = []
+        self.links: list[str] = []
+        self.handlers: list[str] = []
+        self.title = ""
+        self._in_title = False
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self._in_title = tag == "title"
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.handlers.append(name)
+            if name == "src" or (tag == "link" and name == "href" and value != "data:,"):
+                self.loads.append(value or "")
+            if tag == "a" and name == "href":
+                self.links.append(value or "")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+
+# A Signals post written to attack every page and format: script tags, event handlers, a javascript: link.
+HOSTILE_POST = """# <script>alert('title')</script>Robots <img src=x onerror=alert(1)> on hospital wards
+
+__[External link](javascript:alert('link'))__
+
+## Summary
+
+Hospital nurses now work beside delivery robots on the ward. <script>alert('summary')</script> Nurses say
+the robots save walking time, and hospitals plan more of them for medicine rounds.
+
+## Signals
+
+| Signal | Change | 10y horizon | Driving force |
+|---|---|---|---|
+| Robots <script>alert(5)</script> fetch drugs | from walking to robots | rounds <iframe src=//x> | labour shortage |
+"""

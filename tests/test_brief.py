@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import smkb
+from conftest import HOSTILE_POST, PageParser, smkb
 
 from shadowmatch_kb.brief.gate import apply_citation_gate
 from shadowmatch_kb.brief.model import Briefing, BriefSignal, Cited
@@ -93,40 +92,6 @@ def test_hostile_text_is_inert_in_markdown_and_html() -> None:
     assert not re.search(r"(?<!\\)<(?:script|img|b )", markdown)  # escaped angle brackets make no HTML
 
 
-# ----- the page ------------------------------------------------------------------------------
-
-
-class _Page(HTMLParser):
-    """Collects what a browser would load or run from a page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.loads: list[str] = []
-        self.links: list[str] = []
-        self.handlers: list[str] = []
-        self.title = ""
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        self._in_title = tag == "title"
-        for name, value in attrs:
-            if name.startswith("on"):
-                self.handlers.append(name)
-            if name == "src" or (tag == "link" and name == "href"):
-                self.loads.append(value or "")
-            if tag == "a" and name == "href":
-                self.links.append(value or "")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_title = False
-
-
 # ----- on the demo corpus (real model) -------------------------------------------------------
 
 
@@ -193,8 +158,7 @@ def test_html_is_one_self_contained_printable_page(demo_kb, tmp_path) -> None:
     target = tmp_path / "brief.html"
     result = smkb("brief", NURSE, "--format", "html", "-o", str(target), kb=demo_kb)
     assert result.exit_code == 0, result.stderr
-    page = _Page()
-    page.feed(target.read_text(encoding="utf-8"))
+    page = PageParser(target.read_text(encoding="utf-8"))
     assert page.title.startswith("Briefing: I'm a nurse")
     assert page.loads == [] and "script" not in page.tags and page.handlers == []
     assert {"h1", "h2", "table", "ol", "sup"} <= set(page.tags)
@@ -215,23 +179,6 @@ def test_md_output_and_usage_errors(demo_kb, tmp_path) -> None:
     assert missing.exit_code == 1 and "no knowledge base" in missing.stderr and len(missing.stderr.splitlines()) == 1
 
 
-HOSTILE_POST = """# <script>alert('title')</script>Robots <img src=x onerror=alert(1)> in hospital wards
-
-__[External link](javascript:alert('link'))__
-
-## Summary
-
-Hospital nurses now work beside delivery robots on the ward. <script>alert('summary')</script> Nurses say the
-robots save walking time, and hospitals plan more of them for medicine rounds.
-
-## Signals
-
-| Signal | Change | 10y horizon | Driving force |
-|---|---|---|---|
-| Robots <script>alert(5)</script> fetch drugs | from walking to robots | rounds <iframe src=//x> | labour shortage |
-"""
-
-
 @pytest.mark.slow
 def test_hostile_item_text_never_runs_or_links_in_a_briefing(demo_kb, tmp_path, seed_onnx) -> None:
     kb = tmp_path / "kb"
@@ -248,8 +195,7 @@ def test_hostile_item_text_never_runs_or_links_in_a_briefing(demo_kb, tmp_path, 
         ).exit_code
         == 0
     )
-    page = _Page()
-    page.feed(target.read_text(encoding="utf-8"))
+    page = PageParser(target.read_text(encoding="utf-8"))
     assert "script" not in page.tags and "iframe" not in page.tags and "img" not in page.tags
     assert page.handlers == [] and not any(link.lower().startswith("javascript") for link in page.links)
     assert not re.search(r"(?<!\\)<(?:script|img|iframe)", found["markdown"]) and not re.search(

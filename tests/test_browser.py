@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from conftest import smkb_serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTEFACTS = Path(__file__).resolve().parents[1] / "test-artefacts"
@@ -40,29 +37,8 @@ def server(demo_kb):
         if os.environ.get("SMKB_REQUIRE_BROWSER") == "1":
             pytest.fail(f"the browser test must run here: {missing}")
         pytest.skip(missing)
-    import httpx
-
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "shadowmatch_kb", "--kb", str(demo_kb), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{base}/healthz", timeout=2)
-            break
-        except httpx.TransportError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"smkb serve did not start: {process.stderr.read() if process.stderr else ''}")
-            time.sleep(0.3)
-    yield base
-    process.terminate()
-    process.communicate(timeout=30)
+    with smkb_serve(demo_kb) as served:
+        yield served.base
 
 
 @pytest.fixture(scope="module")

@@ -4,50 +4,12 @@ from __future__ import annotations
 
 import re
 import shutil
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import smkb
+from conftest import HOSTILE_POST, PageParser, smkb, smkb_serve
 
 NURSE = "I'm a nurse on a busy ward. How will AI change my job?"
-
-
-class _Page(HTMLParser):
-    """What a browser would run or load from a page, and its title."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.links: list[str] = []
-        self.loads: list[str] = []
-        self.handlers: list[str] = []
-        self.title = ""
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        self._in_title = tag == "title"
-        for name, value in attrs:
-            if name.startswith("on"):
-                self.handlers.append(name)
-            if tag == "a" and name == "href":
-                self.links.append(value or "")
-            if name == "src" or (tag == "link" and name == "href" and value != "data:,"):
-                self.loads.append(value or "")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_title = False
-
-
-def _parse(text: str) -> _Page:
-    page = _Page()
-    page.feed(text)
-    return page
 
 
 def _client(kb: Path):
@@ -64,8 +26,8 @@ def client(demo_kb):
         yield test_client
 
 
-def _assert_safe_page(text: str) -> _Page:
-    page = _parse(text)
+def _assert_safe_page(text: str) -> PageParser:
+    page = PageParser(text)
     assert "script" not in page.tags and page.handlers == []
     assert all(load.startswith("/static/") for load in page.loads)  # nothing from elsewhere
     assert all(link.startswith(("/", "#", "http://", "https://")) for link in page.links)
@@ -97,7 +59,7 @@ def test_every_page_answers_with_a_title_a_footer_and_strict_headers(client) -> 
 @pytest.mark.slow
 def test_the_briefing_page_cites_and_links_to_the_items(client) -> None:
     text = client.get("/brief", params={"q": NURSE}).text
-    page = _parse(text)
+    page = PageParser(text)
     assert {"h1", "table", "sup", "ol"} <= set(page.tags)
     items = [link for link in page.links if link.startswith("/items/")]
     assert items and all(client.get(link).status_code == 200 for link in items)
@@ -143,26 +105,9 @@ def test_unknown_ids_are_404_and_bad_parameters_400_never_a_traceback(client) ->
         if url.startswith("/api/"):
             assert "error" in response.json()
         else:
-            assert _parse(response.text).title.startswith(("Not found", "Bad request"))
+            assert PageParser(response.text).title.startswith(("Not found", "Bad request"))
     too_big = client.post("/api/items/" + "0" * 32 + "/tags", content=b"x" * 70_000)
     assert too_big.status_code == 413
-
-
-HOSTILE = """# <script>alert('title')</script>Robots <img src=x onerror=alert(1)> on hospital wards
-
-__[External link](javascript:alert('link'))__
-
-## Summary
-
-Hospital nurses now work beside delivery robots on the ward. <script>alert('summary')</script> Nurses say
-the robots save walking time, and hospitals plan more of them for medicine rounds.
-
-## Signals
-
-| Signal | Change | 10y horizon | Driving force |
-|---|---|---|---|
-| Robots <script>alert(5)</script> fetch drugs | from walking to robots | rounds <iframe src=//x> | labour shortage |
-"""
 
 
 @pytest.mark.slow
@@ -170,7 +115,7 @@ def test_hostile_item_text_is_never_run_or_linked(demo_kb, tmp_path) -> None:
     kb = tmp_path / "kb"
     shutil.copytree(demo_kb, kb)
     post = tmp_path / "hostile.md"
-    post.write_text(HOSTILE, encoding="utf-8")
+    post.write_text(HOSTILE_POST, encoding="utf-8")
     result = smkb("ingest", str(post), "--json", kb=kb)
     assert result.exit_code == 0, result.stderr
     item_id = re.search(r'"id": "([0-9a-f]{32})"', result.stdout).group(1)
@@ -190,37 +135,14 @@ def test_hostile_item_text_is_never_run_or_linked(demo_kb, tmp_path) -> None:
 
 @pytest.mark.slow
 def test_smkb_serve_answers_over_loopback_and_stops(demo_kb) -> None:
-    import subprocess
-    import sys
-    import time
-
     import httpx
-    from conftest import free_port
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "shadowmatch_kb", "--kb", str(demo_kb), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.3)
+    with smkb_serve(demo_kb) as served:
+        health = httpx.get(f"{served.base}/healthz", timeout=5)
         assert health.status_code == 200 and health.json()["items"] == 44
-        page = httpx.get(f"http://127.0.0.1:{port}/brief", params={"q": NURSE}, timeout=30)
+        page = httpx.get(f"{served.base}/brief", params={"q": NURSE}, timeout=30)
         assert page.status_code == 200 and "Signals of change" in page.text
-    finally:
-        server.terminate()
-        _, err = server.communicate(timeout=30)
-    assert f"on http://127.0.0.1:{port}/" in err and "Traceback" not in err
+    assert f"on {served.base}/" in served.stderr and "Traceback" not in served.stderr
 
 
 TOKEN = "analyst-secret-1234"
@@ -338,7 +260,7 @@ def test_items_imported_while_serving_show_on_the_next_request(demo_kb, tmp_path
         before = [r["title"] for r in client.get("/api/search", params=asked).json()["results"]]
         assert not any("Delivery robots" in title for title in before)
         post = tmp_path / "new.md"
-        post.write_text(HOSTILE.replace("Robots", "Delivery robots"), encoding="utf-8")
+        post.write_text(HOSTILE_POST.replace("Robots", "Delivery robots"), encoding="utf-8")
         assert smkb("ingest", str(post), kb=kb).exit_code == 0  # another writer, as `smkb ingest` would be
         assert client.get("/healthz").json()["items"] == 45
         assert "45 items in the knowledge base" in client.get("/search").text

@@ -23,7 +23,7 @@ from shadowmatch_kb.enrich.sentences import split_sentences
 from shadowmatch_kb.enrich.summary import is_junk_sentence
 from shadowmatch_kb.errors import UsageError
 from shadowmatch_kb.model import Item
-from shadowmatch_kb.signal_clusters import SignalCluster, cluster_rows
+from shadowmatch_kb.signal_clusters import SignalCluster, cluster_rows, latest_first
 from shadowmatch_kb.store.timeline import signal_rows
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def _signals(kb: KnowledgeBase, evidence: list[Item], embedder: Embedder) -> lis
     def rank(cluster: SignalCluster) -> tuple[int, int, int, str]:
         first = min(row_order[id(row)] for row in cluster.rows)
         best = min(position[i] for i in cluster.item_ids)
-        return (-cluster.support, first, best, _descending(cluster.last_seen))
+        return (-cluster.support, first, best, latest_first(cluster.last_seen))
 
     chosen = sorted(clusters, key=rank)[:MAX_SIGNALS]
     return [
@@ -153,10 +153,6 @@ def _signals(kb: KnowledgeBase, evidence: list[Item], embedder: Embedder) -> lis
         )
         for c in chosen
     ]
-
-
-def _descending(day: str | None) -> str:
-    return "".join(chr(0x10FFFF - ord(ch)) for ch in day) if day else "\U0010ffff"
 
 
 def _sentences(text: str, limit: int | None = None, *, max_words: int = _MAX_WORDS) -> list[str]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from shadowmatch_kb.brief.model import Briefing
+from shadowmatch_kb.brief.model import Briefing, Source
 from shadowmatch_kb.formats.inert import markdown_text
 
-__all__ = ["EXPOSURE_FIGURES", "headline_figures", "to_html", "to_markdown"]
+__all__ = ["EXPOSURE_FIGURES", "briefing_html", "headline_figures", "to_html", "to_markdown"]
 
 EXPOSURE_FIGURES = 2  # figures shown per dataset; the JSON keeps them all
 TASKS_SHOWN = 2
@@ -133,8 +133,9 @@ h2 { font-size: 1.1rem; margin: 1.4rem 0 .4rem; border-bottom: 1px solid #ccc; }
 .notice { border-left: 4px solid #b35c00; background: #fff4e5; padding: .5rem .8rem; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 th, td { border: 1px solid #ccc; padding: .3rem .4rem; text-align: left; vertical-align: top; }
-th { background: #f2f2f2; }
-sup a, a { color: #0b4f8a; }
+thead th { background: #f2f2f2; }
+a { color: #0b4f8a; }
+sup.cites a { text-decoration: none; }
 .small { font-size: .85rem; color: #444; }
 ol.sources li { margin-bottom: .2rem; word-break: break-word; }
 @media print {
@@ -148,6 +149,10 @@ ol.sources li { margin-bottom: .2rem; word-break: break-word; }
 """
 
 
+# The page's only style is inline; nothing else may load or run.
+_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+
+
 def _e(text: object) -> str:
     return html.escape(" ".join(str(text).split()), quote=True)
 
@@ -156,24 +161,40 @@ def _html_cites(briefing: Briefing, ids: list[str]) -> str:
     marks = []
     for item_id in ids:
         n = briefing.number_of(item_id)
-        marks.append(f'<a href="#source-{n}">[{n}]</a>')
-    return f"<sup>{''.join(marks)}</sup>"
+        marks.append(f'<a href="#source-{n}" aria-label="source {n}">[{n}]</a>')
+    return f'<sup class="cites">{"".join(marks)}</sup>'
 
 
 def to_html(briefing: Briefing) -> str:
     """One self-contained printable page: inline style, no scripts, nothing loaded from elsewhere."""
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        f"<title>Briefing: {_e(briefing.question)}</title>",
-        f"<style>{_CSS}</style></head><body><main>",
-        f"<h1>Briefing: {_e(briefing.question)}</h1>",
-    ]
+    return (
+        "\n".join(
+            [
+                "<!DOCTYPE html>",
+                '<html lang="en"><head><meta charset="utf-8">',
+                '<meta name="viewport" content="width=device-width, initial-scale=1">',
+                f'<meta http-equiv="Content-Security-Policy" content="{_PAGE_CSP}">',
+                f"<title>Briefing: {_e(briefing.question)}</title>",
+                f"<style>{_CSS}</style></head><body><main>",
+                briefing_html(briefing),
+                "</main></body></html>",
+            ]
+        )
+        + "\n"
+    )
+
+
+def briefing_html(briefing: Briefing, *, item_link: str | None = None) -> str:
+    """The briefing as an HTML fragment, from its heading to its sources (the page and the web share it).
+
+    With ``item_link`` (e.g. "/items/{id}") each source's title leads to its item and its own URL is
+    written out beside it; without, the title links to the source's URL.
+    """
+    parts = [f"<h1>Briefing: {_e(briefing.question)}</h1>"]
     sector = ", ".join(briefing.sectors) if briefing.sectors else "not recognised"
     since = f"; published since {_e(briefing.since)}" if briefing.since else ""
-    parts.append(f'<p class="meta">Sector: {_e(sector)}; based on {briefing.evidence_count} items{since}.</p>')
+    count = briefing.evidence_count
+    parts.append(f'<p class="meta">Sector: {_e(sector)}; based on {count} item{"" if count == 1 else "s"}{since}.</p>')
     if briefing.notice:
         parts.append(f'<p class="notice" role="note"><strong>Little evidence.</strong> {_e(briefing.notice)}</p>')
     if briefing.overview:
@@ -182,13 +203,14 @@ def to_html(briefing: Briefing) -> str:
     if briefing.signals:
         parts += [
             "<h2>Signals of change</h2>",
-            '<table><thead><tr><th scope="col">Signal</th><th scope="col">Change</th>'
+            '<table class="signals"><thead><tr><th scope="col">Signal</th><th scope="col">Change</th>'
             '<th scope="col">In 10 years</th><th scope="col">Driven by</th></tr></thead><tbody>',
         ]
         for s in briefing.signals:
             parts.append(
-                f"<tr><td><strong>{_e(s.signal)}</strong>{_html_cites(briefing, s.sources)}</td>"
-                f"<td>{_e(s.change)}</td><td>{_e(s.horizon)}</td><td>{_e(s.driving_force)}</td></tr>"
+                f'<tr><th scope="row">{_e(s.signal)}{_html_cites(briefing, s.sources)}</th>'
+                f'<td data-label="Change">{_e(s.change)}</td><td data-label="In 10 years">{_e(s.horizon)}</td>'
+                f'<td data-label="Driven by">{_e(s.driving_force)}</td></tr>'
             )
         parts.append("</tbody></table>")
     parts += _occupation_html(briefing)
@@ -203,12 +225,19 @@ def to_html(briefing: Briefing) -> str:
     if briefing.sources:
         parts += ["<h2>Sources</h2>", '<ol class="sources">']
         for source in briefing.sources:
-            title = f'<a href="{_e(source.url)}">{_e(source.title)}</a>' if source.url else _e(source.title)
-            when = _e(source.published or "undated")
-            parts.append(f'<li id="source-{source.number}">{title} <span class="small">({when})</span></li>')
+            parts.append(f'<li id="source-{source.number}">{_source_html(source, item_link)}</li>')
         parts.append("</ol>")
-    parts.append("</main></body></html>")
-    return "\n".join(parts) + "\n"
+    return "\n".join(parts)
+
+
+def _source_html(source: Source, item_link: str | None) -> str:
+    when = f' <span class="small">({_e(source.published or "undated")})</span>'
+    if item_link is None:
+        title = f'<a href="{_e(source.url)}">{_e(source.title)}</a>' if source.url else _e(source.title)
+        return title + when
+    title = f'<a href="{_e(item_link.format(id=source.id))}">{_e(source.title)}</a>'
+    external = f' <a class="external" href="{_e(source.url)}">{_e(source.url)}</a>' if source.url else ""
+    return title + when + external
 
 
 def _occupation_html(briefing: Briefing) -> list[str]:

@@ -13,6 +13,7 @@ the briefing says the knowledge base holds little on the question rather than pa
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -135,8 +136,8 @@ def fused_order(
     return scored, facets
 
 
-def _unique(ids: object) -> list[str]:
-    return list(dict.fromkeys(i for i in ids if i))  # type: ignore[attr-defined]
+def _unique(ids: Iterable[str | None]) -> list[str]:
+    return list(dict.fromkeys(i for i in ids if i))
 
 
 def _in_sector(item: DatedItem, sectors: list[str], resolver: SectorResolver) -> bool:

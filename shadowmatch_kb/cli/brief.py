@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from shadowmatch_kb.cli.items import KbOption, SinceOption, check_date
-from shadowmatch_kb.cli.output import fail, open_kb, print_json, reporting_errors, stdout
+from shadowmatch_kb.cli.output import fail, open_kb, reporting_errors, stdout
 
 FORMATS = ("md", "html", "json")
 
@@ -69,8 +69,6 @@ def brief(
         if output is not None:
             _write(output, text)
             sys.stderr.write(f"wrote {output}\n")
-        elif output_format == "json":
-            print_json(briefing.to_dict(markdown))
         elif output_format == "md" and sys.stdout.isatty():
             from rich.markdown import Markdown
 

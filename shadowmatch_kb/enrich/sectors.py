@@ -361,6 +361,8 @@ class SectorResolver:
                 self._label_rows[self._vocab.labels[label].section].append(row)
         self._vectors: np.ndarray | None = None
         self._topic: np.ndarray | None = None
+        # Stored items repeat a few dozen labels thousands of times: each is looked up once.
+        self._normalised: dict[str, str | None] = {}
 
     def names(self) -> list[str]:
         """The friendly section names, in ISIC order: the sector vocabulary."""
@@ -368,6 +370,11 @@ class SectorResolver:
 
     def normalise(self, label: str) -> str | None:
         """The friendly section name for a letter, ISIC title, friendly name, synonym or label; None if unknown."""
+        if label not in self._normalised:
+            self._normalised[label] = self._lookup(label)
+        return self._normalised[label]
+
+    def _lookup(self, label: str) -> str | None:
         text = label.strip()
         if not text:
             return None

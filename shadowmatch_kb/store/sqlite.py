@@ -21,7 +21,7 @@ from shadowmatch_kb.errors import NotFoundError
 from shadowmatch_kb.model import Item, Signal
 from shadowmatch_kb.store.migrations import MIGRATIONS, apply_migrations, rebuild_fts_rows
 
-__all__ = ["ItemFilter", "RawInput", "SqliteStore", "StoredState"]
+__all__ = ["ItemFilter", "RawInput", "SqliteStore", "StoredState", "effective_sql"]
 
 # zlib level for raw pages: on the 181 Zyte pages level 3 keeps 22.1 % of the bytes in 1.7 ms a page,
 # level 6 19.7 % in 3.5 ms; a crawl is CPU-bound, so the faster level pays for its 12 % more bytes.
@@ -60,6 +60,15 @@ class ItemFilter:
     def is_empty(self) -> bool:
         """True when nothing is filtered."""
         return not (self.sector or self.theme or self.tag or self.since)
+
+
+def effective_sql(field: str) -> str:
+    """SQL for an item's ``field`` (sectors, themes) as read: the latest analyst edit wins over the stored value."""
+    assert field in EDITABLE_FIELDS
+    return (
+        f"COALESCE((SELECT value FROM analyst_edits e WHERE e.item_id = items.id"
+        f" AND e.field = '{field}' ORDER BY e.id DESC LIMIT 1), {field})"
+    )
 
 
 def _now() -> str:
@@ -310,12 +319,9 @@ class SqliteStore:
         for field, value in (("sectors", where.sector), ("themes", where.theme)):
             if not value:
                 continue
-            # The latest analyst edit of the field wins over the stored value.
-            effective = (
-                f"COALESCE((SELECT value FROM analyst_edits e WHERE e.item_id = items.id"
-                f" AND e.field = '{field}' ORDER BY e.id DESC LIMIT 1), {field})"
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM json_each({effective_sql(field)}) WHERE lower(json_each.value) = lower(?))"
             )
-            clauses.append(f"EXISTS (SELECT 1 FROM json_each({effective}) WHERE lower(json_each.value) = lower(?))")
             params.append(value)
         return clauses, params
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from shadowmatch_kb.model import Signal
 from shadowmatch_kb.signal_clusters import SignalRow
-from shadowmatch_kb.store.sqlite import ItemFilter, SqliteStore
+from shadowmatch_kb.store.sqlite import ItemFilter, SqliteStore, effective_sql
 
 __all__ = ["DatedItem", "dated_items", "signal_rows"]
 
@@ -38,14 +38,6 @@ class DatedItem:
         return dict(self.computed_confidence).get(label, 1.0)
 
 
-def _effective(field: str) -> str:
-    # The latest analyst edit of the field wins over the computed value (as SqliteStore reads it).
-    return (
-        f"COALESCE((SELECT value FROM analyst_edits e WHERE e.item_id = items.id AND e.field = '{field}'"
-        f" ORDER BY e.id DESC LIMIT 1), {field})"
-    )
-
-
 def dated_items(
     store: SqliteStore, where: ItemFilter | None = None, *, item_ids: Iterable[str] | None = None
 ) -> list[DatedItem]:
@@ -56,8 +48,8 @@ def dated_items(
     else:
         ids = None if where is None or where.is_empty() else store.filtered_ids(where)
     sql = (
-        f"SELECT id, published, substr(added_at, 1, 10) AS added, {_effective('sectors')} AS sectors,"
-        f" {_effective('themes')} AS themes, duplicate_of, enrichment,"
+        f"SELECT id, published, substr(added_at, 1, 10) AS added, {effective_sql('sectors')} AS sectors,"
+        f" {effective_sql('themes')} AS themes, duplicate_of, enrichment,"
         " EXISTS (SELECT 1 FROM analyst_edits e WHERE e.item_id = items.id AND e.field = 'sectors') AS edited"
         " FROM items"
     )

@@ -25,7 +25,7 @@ from shadowmatch_kb.errors import UsageError
 from shadowmatch_kb.formats.inert import markdown_text, safe_url
 from shadowmatch_kb.signal_clusters import SignalCluster, SignalRow, cluster_rows
 from shadowmatch_kb.store.timeline import DatedItem, dated_items, signal_rows
-from shadowmatch_kb.trends.service import TREND_COSINE, split_future
+from shadowmatch_kb.trends.service import TREND_COSINE, dated_up_to_today
 
 if TYPE_CHECKING:
     from shadowmatch_kb.kb import KnowledgeBase
@@ -114,9 +114,7 @@ def build_digest(
     """The digest from dated items and their rows; ``about(ids)`` gives each item's title and url."""
     since = parse_since(since)
     found = Digest(since=since)
-    kept, found.notices = split_future(items, today or datetime.date.today().isoformat())
-    kept_ids = {d.item_id for d in kept}
-    rows = [r for r in rows if r.item_id in kept_ids]
+    kept, rows, found.notices = dated_up_to_today(items, rows, today)
     clusters = cluster_rows(rows, embedder, threshold=TREND_COSINE) if rows and embedder is not None else []
     dates = {d.item_id: d for d in kept}
     new = [d for d in reversed(kept) if d.date >= since and d.duplicate_of is None]

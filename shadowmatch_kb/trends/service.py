@@ -30,7 +30,15 @@ if TYPE_CHECKING:
     from shadowmatch_kb.kb import KnowledgeBase
     from shadowmatch_kb.store.sqlite import ItemFilter
 
-__all__ = ["TREND_COSINE", "EmergingSignal", "TrendsReport", "build_trends", "split_future", "trends"]
+__all__ = [
+    "TREND_COSINE",
+    "EmergingSignal",
+    "TrendsReport",
+    "build_trends",
+    "dated_up_to_today",
+    "split_future",
+    "trends",
+]
 
 TREND_COSINE = 0.65
 TOP_SERIES = 10
@@ -89,6 +97,15 @@ def split_future(items: Sequence[DatedItem], today: str) -> tuple[list[DatedItem
     ]
 
 
+def dated_up_to_today(
+    items: Sequence[DatedItem], rows: Sequence[SignalRow], today: str | None = None
+) -> tuple[list[DatedItem], list[SignalRow], list[str]]:
+    """The items dated up to today and their rows, and the notice on those dated in the future."""
+    kept, notices = split_future(items, today or _today())
+    kept_ids = {d.item_id for d in kept}
+    return kept, [r for r in rows if r.item_id in kept_ids], notices
+
+
 def trends(
     kb: KnowledgeBase,
     *,
@@ -124,14 +141,12 @@ def build_trends(
 ) -> TrendsReport:
     """Series per period and emerging signals from dated items and their rows (``embedder`` groups the rows)."""
     report = TrendsReport(by=check_by(by), params=params or EmergenceParams())
-    kept, report.notices = split_future(items, today or _today())
+    kept, rows, report.notices = dated_up_to_today(items, rows, today)
     if not kept:
         report.notices.append("no dated items to count: ingest some items first (or widen --sector/--theme)")
         return report
     timeline = Timeline(kept, by)
     report.periods = timeline.periods
-    kept_ids = {d.item_id for d in kept}
-    rows = [r for r in rows if r.item_id in kept_ids]
     if rows and embedder is not None:
         _add_signal_series(report, cluster_rows(list(rows), embedder, threshold=TREND_COSINE), kept, timeline, top)
     for kind in ("theme", "sector"):
@@ -203,17 +218,10 @@ def _facet_items(items: Sequence[DatedItem], kind: str) -> dict[str, list[str]]:
     from shadowmatch_kb.enrich.sectors import SectorResolver
 
     resolver = SectorResolver() if kind == "sector" else None
-    sections: dict[str, str] = {}  # each distinct label normalised once
-
-    def section(label: str) -> str:
-        if label not in sections:
-            sections[label] = (resolver.normalise(label) if resolver else None) or label
-        return sections[label]
-
     by_key: dict[str, list[str]] = defaultdict(list)
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for d in items:
-        values = d.themes if resolver is None else [section(v) for v in d.sectors]
+        values = d.themes if resolver is None else [resolver.normalise(v) or v for v in d.sectors]
         for value in dict.fromkeys(values):
             key = " ".join(value.lower().split())
             if key:

@@ -37,6 +37,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from shadowmatch_kb.brief.model import Briefing
+from shadowmatch_kb.brief.render import briefing_html, to_markdown
 from shadowmatch_kb.errors import LockTimeoutError, NotFoundError, UsageError
 from shadowmatch_kb.formats.inert import safe_url
 from shadowmatch_kb.kb import KnowledgeBase
@@ -248,21 +250,22 @@ async def home(request: Request) -> Response:
     return await _page(request, "index.html", sectors=sectors, examples=EXAMPLES)
 
 
-async def brief_page(request: Request) -> Response:
-    question = _text(request, "q", MAX_QUERY_CHARS, required=True)
+async def _briefing(request: Request) -> tuple[Briefing, str | None]:
+    """The briefing a request asks for (``q``, ``since``), remembered while the record is unchanged."""
+    question = _text(request, "q", MAX_QUERY_CHARS, required=True) or ""
     since = _date(request)
-    state = _state(request)
-    briefing = await state.read(lambda kb: kb.brief(question or "", since=since), key=("brief", question, since))
-    return await _page(request, "brief.html", briefing=briefing, since=since)
+    briefing = await _state(request).read(lambda kb: kb.brief(question, since=since), key=("brief", question, since))
+    return briefing, since
+
+
+async def brief_page(request: Request) -> Response:
+    briefing, since = await _briefing(request)
+    body = briefing_html(briefing, item_link="/items/{id}")
+    return await _page(request, "brief.html", briefing=briefing, since=since, body=body)
 
 
 async def brief_api(request: Request) -> Response:
-    from shadowmatch_kb.brief.render import to_markdown
-
-    question = _text(request, "q", MAX_QUERY_CHARS, required=True)
-    state = _state(request)
-    since = _date(request)
-    briefing = await state.read(lambda kb: kb.brief(question or "", since=since), key=("brief", question, since))
+    briefing, _ = await _briefing(request)
     return JSONResponse(briefing.to_dict(to_markdown(briefing)))
 
 
@@ -492,12 +495,9 @@ def create_app(
     state = WebState(kb_dir, token, write_wait, readers, **options)
     from jinja2 import Environment, FileSystemLoader
 
-    from shadowmatch_kb.brief.render import headline_figures
-
     # Autoescaping everywhere: every field of an item may carry markup.
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=True)
     env.filters["safe_url"] = safe_url
-    env.globals["headline_figures"] = headline_figures
     templates = Jinja2Templates(env=env)
 
     @asynccontextmanager
