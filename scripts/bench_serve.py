@@ -4,10 +4,14 @@ For the demo corpus and a generated 10k-item knowledge base (built as in scripts
 real `smkb serve` is started on a loopback port; 8 clients then ask `/search` (and then `/brief`)
 back to back for ``--seconds`` each, in two ways: ``repeated``, cycling through 8 mentor questions
 (the server remembers answers while the record is unchanged, as for bookmarked briefings and the home
-page's examples), and ``distinct``, 160 questions each carrying a number, so that no request repeats
-one asked before. Reported: p50 and
-p99 latency, requests per second and errors; the baseline from the same run is the cold command
-(`smkb search` / `smkb brief` in a fresh process, median of 3), so the ratio shows what staying warm buys.
+page's examples), and ``distinct``, questions worded as mentors word them (job x context x ask, 6,000 of
+them), so that no request repeats one asked before; then one client alone asks new questions for a
+third of the time. Reported: p50 and p99 latency, requests per second and errors; the baseline from
+the same run is the cold command (`smkb search` / `smkb brief` in a fresh process, median of 3), so
+the ratio shows what staying warm buys.
+
+With clients asking back to back, p50 is about clients / throughput: on a machine with fewer cores
+than clients it measures how many questions a second the server answers, more than how long one takes.
 
 Targets: /search p50 <= 50 ms and /brief p50 <= 1 s at 10k items, no errors under load.
 Usage: python scripts/bench_serve.py [--seconds 30] [--clients 8] [--sizes demo 10000] [--workdir DIR]
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import itertools
 import json
 import socket
 import statistics
@@ -25,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,12 +50,23 @@ QUESTIONS = [
 JOBS = ["nurse", "bank clerk", "warehouse supervisor", "maths teacher", "solicitor", "lorry driver", "chef",
         "software developer", "call centre agent", "civil servant", "hotel receptionist", "farmer",
         "graphic designer", "factory worker", "journalist", "accountant", "pharmacist", "electrician",
-        "social worker", "shop assistant"]  # fmt: skip
+        "social worker", "shop assistant", "care home manager", "bus driver", "architect", "plumber",
+        "paralegal", "radiographer", "insurance underwriter", "translator", "librarian", "police officer"]  # fmt: skip
 ASKS = ["How will AI change my job?", "What will robots do to my work?", "Which of my tasks will change first?",
         "Should I worry about automation?", "What skills will I need in ten years?",
         "How are chatbots changing my work?", "Will there be fewer jobs like mine?",
-        "What should I tell a young visitor about the future of my work?"]  # fmt: skip
-DISTINCT = [f"I work as a {job}. {ask}" for ask in ASKS for job in JOBS]
+        "What should I tell a young visitor about the future of my work?",
+        "Which parts of my day could software take over?", "How should I train the apprentices I host?"]  # fmt: skip
+CONTEXTS = ["", "I have done it for twenty years.", "I started last spring.", "I work part-time.",
+            "I work nights.", "I work in a small town.", "I work for a large company.", "I am self-employed.",
+            "I work for the council.", "I manage a small team.", "I am close to retiring.",
+            "I work in the city centre.", "I work shifts at weekends.", "I trained abroad.",
+            "My employer is a charity.", "I host a student next month.", "I work from home twice a week.",
+            "I am the only one in my firm who does this.", "I changed careers at forty.",
+            "I work for a family business."]  # fmt: skip
+# 6,000 questions as mentors word them, for the runs where no question is asked twice.
+DISTINCT = [f"I work as a {job}. {context} {ask}".replace("  ", " ") for context in CONTEXTS for ask in ASKS
+            for job in JOBS]  # fmt: skip
 
 
 def _bench_brief():
@@ -80,36 +97,45 @@ def cold_seconds(kb: Path, command: str) -> float:
     return statistics.median(times)
 
 
+def never_asked(questions: list[str], asked: set[str]) -> Iterator[str]:
+    """The questions not in ``asked`` (then numbered variants of them), each added to ``asked`` as it is
+    handed out: shared by the runs against one server, so none answers from what it remembers."""
+    for rounds in itertools.count():
+        for question in questions:
+            if rounds:
+                question = f"{question} ({rounds})"
+            if question not in asked:
+                asked.add(question)
+                yield question
+
+
 async def load(
-    base: str, path: str, clients: int, seconds: float, questions: list[str], *, unique: bool = False
+    base: str, path: str, clients: int, seconds: float, questions: list[str] | Iterator[str]
 ) -> dict[str, float | int]:
-    """``clients`` asking back to back; with ``unique`` every request's question is one not asked before."""
+    """``clients`` asking back to back: cycling through a list, or each taking the next of an iterator."""
     import httpx
 
     latencies: list[float] = []
     errors = 0
     stop = time.monotonic() + seconds
+    cycle = itertools.cycle(questions) if isinstance(questions, list) else questions
 
-    async def client(n: int) -> None:
+    async def client() -> None:
         nonlocal errors
         async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-            i = n * (len(questions) // clients)  # clients start apart, so "distinct" questions are not shared
             while time.monotonic() < stop:
+                question = next(cycle)
                 start = time.perf_counter()
                 try:
-                    question = questions[i % len(questions)]
-                    if unique:  # a number no other request carries: never an answer given before
-                        question = f"{question} ({n}-{i})"
                     response = await http.get(path, params={"q": question})
                     if response.status_code != 200:
                         errors += 1
                 except httpx.HTTPError:
                     errors += 1
                 latencies.append(time.perf_counter() - start)
-                i += 1
 
     started = time.perf_counter()
-    await asyncio.gather(*(client(n) for n in range(clients)))
+    await asyncio.gather(*(client() for _ in range(clients)))
     elapsed = time.perf_counter() - started
     latencies.sort()
     return {
@@ -142,14 +168,18 @@ def measure(kb: Path, clients: int, seconds: float) -> dict[str, object]:
             httpx.get(f"{base}/brief", params={"q": question}, timeout=60)
         result: dict[str, object] = {}
         for path in ("/search", "/brief"):
+            asked: set[str] = set()
             result[path] = asyncio.run(load(base, path, clients, seconds, QUESTIONS))
-            result[f"{path} distinct"] = asyncio.run(load(base, path, clients, seconds, DISTINCT, unique=True))
+            result[f"{path} distinct"] = asyncio.run(load(base, path, clients, seconds, never_asked(DISTINCT, asked)))
+            # One client alone: how long a new question takes when nobody else is asking.
+            alone = asyncio.run(load(base, path, 1, seconds / 3, never_asked(DISTINCT, asked)))
+            result[f"{path} distinct, one client"] = alone
     finally:
         server.terminate()
         server.communicate(timeout=30)
     for path, command in (("/search", "search"), ("/brief", "brief")):
         cold = cold_seconds(kb, command)
-        for name in (path, f"{path} distinct"):
+        for name in (path, f"{path} distinct", f"{path} distinct, one client"):
             figures = result[name]
             assert isinstance(figures, dict)
             figures["cold_cli_s"] = round(cold, 3)

@@ -165,12 +165,12 @@ def wait_for_http(process: subprocess.Popen, url: str, output: Callable[[], str]
 
 
 @contextmanager
-def smkb_serve(kb: Path) -> Iterator[SimpleNamespace]:
-    """A real `smkb serve` process over ``kb`` on a free loopback port: ``.base`` is its URL; after the
-    block ``.stderr`` holds what it wrote."""
+def smkb_serve(kb: Path, *options: str) -> Iterator[SimpleNamespace]:
+    """A real `smkb serve` process over ``kb`` on a free loopback port, with ``options`` for `serve`:
+    ``.base`` is its URL; after the block ``.stderr`` holds what it wrote."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "shadowmatch_kb", "--kb", str(kb), "serve", "--port", str(port)],
+        [sys.executable, "-m", "shadowmatch_kb", "--kb", str(kb), "serve", "--port", str(port), *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -141,6 +141,25 @@ def test_keyword_search_ignores_common_words_and_needs_half_the_terms(store):
     assert three == [make_item(41).id]  # the scribes item has one of the three terms only
 
 
+@pytest.mark.parametrize("extra", [[], ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]])
+def test_keyword_search_needs_half_the_terms_before_the_limit(store, extra):
+    # Without ``extra`` the terms' groups are spelled out for the index; with six more words (ten
+    # terms, 252 groups) rows are counted by term instead. Both give the same rows.
+    words = ["nurses", "hospital", "rota", "scribes", *extra]
+    for n in range(12):  # strong on one term only: would fill the limit if ranked before filtering
+        put(store, make_item(n, title=f"nurses nurses nurses {n}", text="nurses", keywords=[], summary=""))
+    for n in range(100, 140):  # none of the terms, so that "nurses" is not a common word
+        put(store, make_item(n, title=f"Filler {n}", text="unrelated", keywords=[], summary=""))
+    holds = {20: words[: len(words) // 2], 21: words, 22: words[1 : len(words) // 2 + 1]}
+    for n, held in holds.items():
+        # Long texts that mention each term once: they rank below the strong items above.
+        text = " ".join(held) + " report" * 150
+        put(store, make_item(n, title="Holder", text=text, keywords=[], summary=""))
+    hits = [h[0] for h in store.keyword_search(" ".join(words), limit=3)]
+    assert set(hits) == {make_item(n).id for n in holds}
+    assert hits[0] == make_item(21).id  # holds every term
+
+
 def test_migration_2_keys_full_text_rows_by_item_rowid(tmp_path, monkeypatch):
     from shadowmatch_kb.store import migrations
 

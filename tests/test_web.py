@@ -137,12 +137,12 @@ def test_hostile_item_text_is_never_run_or_linked(demo_kb, tmp_path) -> None:
 def test_smkb_serve_answers_over_loopback_and_stops(demo_kb) -> None:
     import httpx
 
-    with smkb_serve(demo_kb) as served:
+    with smkb_serve(demo_kb, "--readers", "3") as served:
         health = httpx.get(f"{served.base}/healthz", timeout=5)
         assert health.status_code == 200 and health.json()["items"] == 44
         page = httpx.get(f"{served.base}/brief", params={"q": NURSE}, timeout=30)
         assert page.status_code == 200 and "Signals of change" in page.text
-    assert f"on {served.base}/" in served.stderr and "Traceback" not in served.stderr
+    assert f"on {served.base}/ with 3 reading threads" in served.stderr and "Traceback" not in served.stderr
 
 
 TOKEN = "analyst-secret-1234"

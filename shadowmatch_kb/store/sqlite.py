@@ -8,7 +8,9 @@ WAL mode lets readers work while one writer imports.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import math
 import re
 import sqlite3
 import zlib
@@ -91,6 +93,9 @@ class SqliteStore:
             apply_migrations(self.db)
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        # Up to 64 MiB of pages kept per connection (the default is 2 MiB): a search touches the
+        # full-text index of the whole corpus, and re-reading it from the OS for every query is slow.
+        self.db.execute("PRAGMA cache_size=-65536")
         self.db.row_factory = sqlite3.Row
 
     def close(self) -> None:
@@ -340,15 +345,18 @@ class SqliteStore:
         if not terms:
             return []
         snippet = _SNIPPET if snippets else "''"
-        rows = self.db.execute(
-            f"SELECT item_id, bm25(items_fts, 0, 4.0, 2.0, 2.0, 1.0) AS rank, {snippet} AS snip"
-            " FROM items_fts WHERE items_fts MATCH ? ORDER BY rank LIMIT ?",
-            (_match_any(terms), limit),
-        ).fetchall()
-        if len(terms) >= 3 and rows:
-            matched = self._terms_matched([row[0] for row in rows], terms)
-            need = (len(terms) + 1) // 2
-            rows = [row for row in rows if matched.get(row[0], 0) >= need]
+        sql = f"SELECT item_id, bm25(items_fts, 0, 4.0, 2.0, 2.0, 1.0) AS rank, {snippet} AS snip FROM items_fts"
+        match = _match_enough(terms)
+        if match is not None:
+            params: list[object] = [match]
+            sql += " WHERE items_fts MATCH ?"
+        else:
+            # Too many terms to spell out their groups: each term's rows are gathered once by rowid
+            # (no stored text is read), and a row is ranked when it holds half of them.
+            held = " + ".join("(rowid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?))" for _ in terms)
+            sql += f" WHERE items_fts MATCH ? AND ({held}) >= ?"
+            params = [_match_any(terms), *(f'"{term}"' for term in terms), _half(terms)]
+        rows = self.db.execute(sql + " ORDER BY rank LIMIT ?", [*params, limit]).fetchall()
         return [(row[0], -float(row[1]), row[2]) for row in rows]
 
     def keyword_snippets(self, query: str, item_ids: list[str]) -> dict[str, str]:
@@ -357,8 +365,11 @@ class SqliteStore:
         if not terms or not item_ids:
             return {}
         marks = ",".join("?" * len(item_ids))
+        # Full-text rows share their item's rowid: selecting by rowid seeks those rows directly,
+        # where a test on the stored item_id would read every matching row.
         rows = self.db.execute(
-            f"SELECT item_id, {_SNIPPET} FROM items_fts WHERE items_fts MATCH ? AND item_id IN ({marks})",
+            f"SELECT item_id, {_SNIPPET} FROM items_fts WHERE items_fts MATCH ?"
+            f" AND rowid IN (SELECT rowid FROM items WHERE id IN ({marks}))",
             [_match_any(terms), *item_ids],
         )
         return {row[0]: row[1] for row in rows}
@@ -378,16 +389,6 @@ class SqliteStore:
                 common.add(term)
         rare = [t for t in terms if t not in common]
         return rare or terms
-
-    def _terms_matched(self, item_ids: list[str], terms: list[str]) -> dict[str, int]:
-        """How many of ``terms`` each of ``item_ids`` contains (with the index's stemming)."""
-        marks = ",".join("?" * len(item_ids))
-        counts: dict[str, int] = {}
-        for term in terms:
-            sql = f"SELECT item_id FROM items_fts WHERE items_fts MATCH ? AND item_id IN ({marks})"
-            for (item_id,) in self.db.execute(sql, [f'"{term}"', *item_ids]):
-                counts[item_id] = counts.get(item_id, 0) + 1
-        return counts
 
     def iter_index_inputs(self) -> Iterator[tuple[str, str, str, str, str]]:
         """(id, content_hash, title, summary, text) of every item, for building indexes."""
@@ -505,7 +506,28 @@ _UPSERT_ITEM = (
 )
 
 
+MAX_TERM_GROUPS = 70  # eight terms, four at a time
 _SNIPPET = "snippet(items_fts, 4, '', '', ' … ', 24)"
+
+
+def _half(terms: list[str]) -> int:
+    return (len(terms) + 1) // 2
+
+
+def _match_enough(terms: list[str]) -> str | None:
+    """A MATCH expression for rows holding at least half of ``terms``: any of one or two, else an OR of
+    every group of half of them, which the index answers by merging its lists. None when there would be
+    over ``MAX_TERM_GROUPS`` groups.
+
+    BM25 counts a term in each group that a row matches in full, so rows holding more of the terms
+    rank higher, as with the coordination factor of classic search engines.
+    """
+    if len(terms) < 3:
+        return _match_any(terms)
+    if math.comb(len(terms), _half(terms)) > MAX_TERM_GROUPS:
+        return None
+    groups = itertools.combinations([f'"{t}"' for t in terms], _half(terms))
+    return " OR ".join("(" + " AND ".join(group) + ")" for group in groups)
 
 
 def _match_any(terms: list[str]) -> str:

@@ -63,8 +63,9 @@ EXAMPLES = [
 ]
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _ITEM_ID = re.compile(r"^[0-9a-f]{32}$")
-# Reading threads: two use both cores of a small machine (the model, SQLite and numpy release the GIL).
-READERS = 2
+# Reading threads: one per core, as the model, SQLite and numpy release the GIL; at most 4 by default,
+# as each holds its own copy of the model (about 100 MB).
+READERS = max(2, min(os.cpu_count() or 2, 4))
 ANSWERS_KEPT = 256  # briefings and searches remembered per reading thread
 T = TypeVar("T")
 
@@ -107,6 +108,11 @@ class WebState:
         # Writes get their own connection and thread, and wait only briefly for the write lock, so an
         # import that holds it makes a write fail fast instead of stalling reads.
         self.writer = _Reader(KnowledgeBase(replace(first.config, lock_timeout=write_wait)), "smkb-write")
+
+    @property
+    def readers(self) -> int:
+        """How many reading threads answer requests."""
+        return len(self._readers)
 
     async def read(self, function: Callable[[KnowledgeBase], T], *, key: tuple[Any, ...] | None = None) -> T:
         """Run ``function(kb)`` on the least busy reading thread; with a ``key``, an answer given before
