@@ -21,7 +21,7 @@ import random
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +222,48 @@ def _pick_embedder(
     best = max(rates, key=lambda name: rates[name])
     log(f"texts/s on {len(sample)} sentences: {rates}; using {best}")
     return candidates[best], best, {"sample_texts_per_s": rates}
+
+
+# ----- generated knowledge bases ------------------------------------------------------------
+
+
+def write_generated_kb(
+    kb_dir: Path,
+    onnx_kb: Path,
+    model: str,
+    dimension: int,
+    generated: Iterable[tuple[Any, Any, np.ndarray]],
+    noise_seed: int,
+) -> None:
+    """Store generated items and their vectors as a knowledge base with a flat index, then mark it complete.
+
+    ``generated`` yields (item, raw input or None, the mean of its sentences' vectors): the item is
+    indexed under that mean with a little noise, and its one chunk under the mean itself. The ONNX
+    export is copied from the knowledge base ``onnx_kb``, so queries embed as in any other.
+    """
+    import shutil
+
+    from shadowmatch_kb.index.flat import FlatIndex
+    from shadowmatch_kb.store.sqlite import SqliteStore
+
+    noise = np.random.default_rng(noise_seed)
+    store = SqliteStore(kb_dir / "corpus" / "kb.sqlite")
+    index = FlatIndex(kb_dir / "indexes" / "flat", model, dimension)
+    batch = []
+    count = 0
+    for count, (item, raw, mean) in enumerate(generated, start=1):
+        content_hash = f"{count - 1:064x}"
+        batch.append((item, content_hash, content_hash, raw))
+        noisy = mean + noise.normal(0, 0.01, mean.shape).astype(np.float32)
+        index.upsert(item.id, content_hash, noisy / np.linalg.norm(noisy), (mean / np.linalg.norm(mean))[None, :])
+        if len(batch) == 5000:
+            store.put_items(batch)
+            batch = []
+    if batch:
+        store.put_items(batch)
+    store.close()
+    index.flush()
+    shutil.copytree(onnx_kb / "indexes" / "onnx", kb_dir / "indexes" / "onnx")
+    meta = {"kind": "flat", "model": model, "dimension": dimension}
+    (kb_dir / "indexes" / "index.json").write_text(json.dumps(meta))
+    (kb_dir / "complete.json").write_text(json.dumps({"items": count}))

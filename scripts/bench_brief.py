@@ -63,13 +63,11 @@ def _material() -> tuple[list[str], list[dict[str, str]], str]:
 
 def build_kb(workdir: Path, items: int, onnx_from: Path) -> Path:
     """A knowledge base of ``items`` generated items with a flat index, cached between runs."""
-    import numpy as np
+    from _bench_data import write_generated_kb
 
     from shadowmatch_kb.embed.onnx import OnnxEmbedder, export_dir_for
     from shadowmatch_kb.enrich.sectors import SectorResolver
-    from shadowmatch_kb.index.flat import FlatIndex
     from shadowmatch_kb.model import Item, Signal
-    from shadowmatch_kb.store.sqlite import SqliteStore
 
     kb_dir = workdir / f"brief-{items}"
     if (kb_dir / "complete.json").exists():
@@ -81,39 +79,24 @@ def build_kb(workdir: Path, items: int, onnx_from: Path) -> Path:
     pool = embedder.embed_batch(sentences)
     sectors = SectorResolver().names()
     rng = random.Random(11)
-    noise = np.random.default_rng(11)
-    store = SqliteStore(kb_dir / "corpus" / "kb.sqlite")
-    index = FlatIndex(kb_dir / "indexes" / "flat", model, embedder.dimension)
-    batch = []
-    for n in range(items):
-        picks = rng.sample(range(len(sentences)), rng.randint(3, 7))
-        text = " ".join(sentences[p] for p in picks)
-        item = Item(
-            id=f"{n:032x}",
-            title=" ".join(sentences[picks[0]].split()[:9]),
-            published=f"{rng.randint(2019, 2026)}-{rng.randint(1, 11):02d}-{rng.randint(1, 28):02d}",
-            text=text,
-            summary=" ".join(sentences[p] for p in picks[:3]),
-            sectors=rng.sample(sectors, rng.randint(1, 2)),
-            themes=[],
-            signals=[Signal(**row) for row in rng.sample(rows, rng.randint(2, 6))],
-            kind="text",
-        )
-        digest = f"{n:064x}"
-        batch.append((item, digest, digest, None))
-        mean = pool[picks].mean(axis=0)
-        noisy = mean + noise.normal(0, 0.01, mean.shape).astype(np.float32)
-        index.upsert(item.id, digest, noisy / np.linalg.norm(noisy), (mean / np.linalg.norm(mean))[None, :])
-        if len(batch) == 5000:
-            store.put_items(batch)
-            batch = []
-    if batch:
-        store.put_items(batch)
-    store.close()
-    index.flush()
-    shutil.copytree(onnx_from / "indexes" / "onnx", kb_dir / "indexes" / "onnx")
-    (kb_dir / "indexes" / "index.json").write_text(json.dumps({"kind": "flat", "model": model, "dimension": 384}))
-    (kb_dir / "complete.json").write_text(json.dumps({"items": items}))
+
+    def generated():
+        for n in range(items):
+            picks = rng.sample(range(len(sentences)), rng.randint(3, 7))
+            item = Item(
+                id=f"{n:032x}",
+                title=" ".join(sentences[picks[0]].split()[:9]),
+                published=f"{rng.randint(2019, 2026)}-{rng.randint(1, 11):02d}-{rng.randint(1, 28):02d}",
+                text=" ".join(sentences[p] for p in picks),
+                summary=" ".join(sentences[p] for p in picks[:3]),
+                sectors=rng.sample(sectors, rng.randint(1, 2)),
+                themes=[],
+                signals=[Signal(**row) for row in rng.sample(rows, rng.randint(2, 6))],
+                kind="text",
+            )
+            yield item, None, pool[picks].mean(axis=0)
+
+    write_generated_kb(kb_dir, onnx_from, model, embedder.dimension, generated(), noise_seed=11)
     return kb_dir
 
 

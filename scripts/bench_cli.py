@@ -92,59 +92,40 @@ def demo_sentences(kb_dir: Path) -> list[str]:
 
 def build_large_kb(workdir: Path, demo_dir: Path, items: int) -> Path:
     """A KB of ``items`` generated items with a flat index, cached between runs."""
-    import numpy as np
+    from _bench_data import write_generated_kb
 
     from shadowmatch_kb.embed.onnx import OnnxEmbedder, export_dir_for
-    from shadowmatch_kb.index.flat import FlatIndex
     from shadowmatch_kb.model import Item
-    from shadowmatch_kb.store.sqlite import RawInput, SqliteStore
+    from shadowmatch_kb.store.sqlite import RawInput
 
     kb_dir = workdir / f"generated-{items}"
-    marker = kb_dir / "complete.json"
-    if marker.exists():
+    if (kb_dir / "complete.json").exists():
         return kb_dir
     shutil.rmtree(kb_dir, ignore_errors=True)
     sentences = demo_sentences(demo_dir)
     model = "all-MiniLM-L6-v2"
-    export = export_dir_for(demo_dir / "indexes", model)
-    embedder = OnnxEmbedder.load(export)
+    embedder = OnnxEmbedder.load(export_dir_for(demo_dir / "indexes", model))
     pool = embedder.embed_batch(sentences)
     rng = random.Random(7)
-    nprng = np.random.default_rng(7)
     sectors = ["banking", "healthcare", "retail", "logistics", "law", "manufacturing", "education",
                "creative work", "software", "public sector", "hospitality", "agriculture"]  # fmt: skip
-    store = SqliteStore(kb_dir / "corpus" / "kb.sqlite")
-    index = FlatIndex(kb_dir / "indexes" / "flat", model, embedder.dimension)
-    batch = []
-    for n in range(items):
-        picks = rng.sample(range(len(sentences)), rng.randint(3, 7))
-        text = " ".join(sentences[p] for p in picks)
-        item = Item(
-            id=f"{n:032x}",
-            title=" ".join(sentences[picks[0]].split()[:9]),
-            published=f"{rng.randint(2019, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-            text=text,
-            summary=sentences[picks[0]],
-            sectors=[rng.choice(sectors)],
-            kind="text",
-        )
-        content_hash = f"{n:064x}"
-        batch.append((item, content_hash, content_hash, RawInput("generated", "text/plain", text.encode())))
-        mean = pool[picks].mean(axis=0)
-        chunk = mean / np.linalg.norm(mean)
-        noisy = mean + nprng.normal(0, 0.01, mean.shape).astype(np.float32)
-        index.upsert(item.id, content_hash, noisy / np.linalg.norm(noisy), chunk[None, :])
-        if len(batch) == 5000:
-            store.put_items(batch)
-            batch = []
-    if batch:
-        store.put_items(batch)
-    store.close()
-    index.flush()
-    shutil.copytree(demo_dir / "indexes" / "onnx", kb_dir / "indexes" / "onnx")
-    meta = {"kind": "flat", "model": model, "dimension": embedder.dimension}
-    (kb_dir / "indexes" / "index.json").write_text(json.dumps(meta))
-    marker.write_text(json.dumps({"items": items}))
+
+    def generated():
+        for n in range(items):
+            picks = rng.sample(range(len(sentences)), rng.randint(3, 7))
+            text = " ".join(sentences[p] for p in picks)
+            item = Item(
+                id=f"{n:032x}",
+                title=" ".join(sentences[picks[0]].split()[:9]),
+                published=f"{rng.randint(2019, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                text=text,
+                summary=sentences[picks[0]],
+                sectors=[rng.choice(sectors)],
+                kind="text",
+            )
+            yield item, RawInput("generated", "text/plain", text.encode()), pool[picks].mean(axis=0)
+
+    write_generated_kb(kb_dir, demo_dir, model, embedder.dimension, generated(), noise_seed=7)
     return kb_dir
 
 

@@ -342,18 +342,12 @@ class SqliteStore:
         if not terms:
             return []
         snippet = _SNIPPET if snippets else "''"
-        sql = f"SELECT item_id, bm25(items_fts, 0, 4.0, 2.0, 2.0, 1.0) AS rank, {snippet} AS snip FROM items_fts"
-        match = _match_enough(terms)
-        if match is not None:
-            params: list[object] = [match]
-            sql += " WHERE items_fts MATCH ?"
-        else:
-            # Too many terms to spell out their groups: each term's rows are gathered once by rowid
-            # (no stored text is read), and a row is ranked when it holds half of them.
-            held = " + ".join("(rowid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?))" for _ in terms)
-            sql += f" WHERE items_fts MATCH ? AND ({held}) >= ?"
-            params = [_match_any(terms), *(f'"{term}"' for term in terms), _half(terms)]
-        rows = self.db.execute(sql + " ORDER BY rank LIMIT ?", [*params, limit]).fetchall()
+        where, params = _holding_half(terms)
+        rows = self.db.execute(
+            f"SELECT item_id, bm25(items_fts, 0, 4.0, 2.0, 2.0, 1.0) AS rank, {snippet} AS snip"
+            f" FROM items_fts WHERE {where} ORDER BY rank LIMIT ?",
+            [*params, limit],
+        ).fetchall()
         return [(row[0], -float(row[1]), row[2]) for row in rows]
 
     def keyword_snippets(self, query: str, item_ids: list[str]) -> dict[str, str]:
@@ -507,24 +501,24 @@ MAX_TERM_GROUPS = 35  # seven terms, four at a time: past that, counting rows pe
 _SNIPPET = "snippet(items_fts, 4, '', '', ' … ', 24)"
 
 
-def _half(terms: list[str]) -> int:
-    return (len(terms) + 1) // 2
+def _holding_half(terms: list[str]) -> tuple[str, list[object]]:
+    """A WHERE clause on ``items_fts`` for rows holding any of one or two terms, else half of them.
 
-
-def _match_enough(terms: list[str]) -> str | None:
-    """A MATCH expression for rows holding at least half of ``terms``: any of one or two, else an OR of
-    every group of half of them, which the index answers by merging its lists. None when there would be
-    over ``MAX_TERM_GROUPS`` groups.
-
-    BM25 counts a term in each group that a row matches in full, so rows holding more of the terms
-    rank higher, as with the coordination factor of classic search engines.
+    Up to ``MAX_TERM_GROUPS`` groups, the clause is a MATCH of every group of half the terms, which
+    the index answers by merging its own lists; BM25 then counts a term in each group that a row
+    matches in full, so rows holding more of the terms rank higher, as with the coordination factor
+    of classic search engines. Past that, each term's rows are gathered once by rowid (no stored text
+    is read) and a row is kept when it holds half of them.
     """
     if len(terms) < 3:
-        return _match_any(terms)
-    if math.comb(len(terms), _half(terms)) > MAX_TERM_GROUPS:
-        return None
-    groups = itertools.combinations([f'"{t}"' for t in terms], _half(terms))
-    return " OR ".join("(" + " AND ".join(group) + ")" for group in groups)
+        return "items_fts MATCH ?", [_match_any(terms)]
+    half = (len(terms) + 1) // 2
+    quoted = [f'"{t}"' for t in terms]
+    if math.comb(len(terms), half) <= MAX_TERM_GROUPS:
+        groups = itertools.combinations(quoted, half)
+        return "items_fts MATCH ?", [" OR ".join("(" + " AND ".join(group) + ")" for group in groups)]
+    held = " + ".join("(rowid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?))" for _ in terms)
+    return f"items_fts MATCH ? AND ({held}) >= ?", [_match_any(terms), *quoted, half]
 
 
 def _match_any(terms: list[str]) -> str:
