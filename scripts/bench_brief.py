@@ -66,8 +66,8 @@ def build_kb(workdir: Path, items: int, onnx_from: Path) -> Path:
     from _bench_data import write_generated_kb
 
     from shadowmatch_kb.embed.onnx import OnnxEmbedder, export_dir_for
-    from shadowmatch_kb.enrich.sectors import SectorResolver
     from shadowmatch_kb.model import Item, Signal
+    from shadowmatch_kb.text.sectors import SectorVocabulary
 
     kb_dir = workdir / f"brief-{items}"
     if (kb_dir / "complete.json").exists():
@@ -77,7 +77,7 @@ def build_kb(workdir: Path, items: int, onnx_from: Path) -> Path:
     model = "all-MiniLM-L6-v2"
     embedder = OnnxEmbedder.load(export_dir_for(onnx_from / "indexes", model))
     pool = embedder.embed_batch(sentences)
-    sectors = SectorResolver().names()
+    sectors = SectorVocabulary.load().names()
     rng = random.Random(11)
 
     def generated():
@@ -114,7 +114,6 @@ def _demo_with_export(workdir: Path) -> Path:
 
 def measure(kb_dir: Path) -> dict[str, object]:
     from shadowmatch_kb.kb import KnowledgeBase
-    from shadowmatch_kb.trends.service import trends
 
     # The vectors kept on disk start empty, so the first pass embeds every sentence it reads as a fresh
     # question would; the second pass asks the same questions again, as a server answering a bookmark does.
@@ -135,10 +134,10 @@ def measure(kb_dir: Path) -> dict[str, object]:
             kb.brief(question)
             repeat_times.append(time.perf_counter() - start)
         start = time.perf_counter()
-        first = trends(kb, by="month")
+        first = kb.trends(by="month")
         trends_first = time.perf_counter() - start
         start = time.perf_counter()
-        trends(kb, by="month")
+        kb.trends(by="month")
         trends_warm = time.perf_counter() - start
     brief_median, search_median = statistics.median(brief_times), statistics.median(search_times)
     return {

@@ -50,11 +50,9 @@ def main() -> int:
         print(json.dumps({"skipped": f"{SHARED_DATA / 'signals_posts'} is absent"}))
         return 0
     sys.path.insert(0, str(REPO))
-    from shadowmatch_kb.brief.compose import build_briefing
     from shadowmatch_kb.brief.render import to_markdown
     from shadowmatch_kb.brief.retrieve import DEPTH, retrieve
     from shadowmatch_kb.kb import KnowledgeBase
-    from shadowmatch_kb.search.run import rankings
 
     data = json.loads(LABELS.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as scratch:
@@ -79,7 +77,7 @@ def main() -> int:
                 labels[item.duplicate_of] = labels[item.id] = merged
 
         resolver = kb.sector_resolver()
-        build_briefing(kb, "warm-up question about nurses")  # loads the model and the caches once
+        kb.brief("warm-up question about nurses")  # loads the model and the caches once
         rows = []
         precision: dict[str, list[float]] = {"brief": [], "bm25_only": [], "semantic_only": []}
         cited_relevant = cited_total = 0
@@ -90,7 +88,7 @@ def main() -> int:
         for question in data["questions"]:
             text, wanted, thin = question["question"], question["sectors"], question.get("thin", False)
             started = time.perf_counter()
-            briefing = build_briefing(kb, text)
+            briefing = kb.brief(text)
             seconds.append(time.perf_counter() - started)
             thin_right += bool(briefing.notice) == thin
             cited = [s.id for s in briefing.sources]
@@ -98,8 +96,9 @@ def main() -> int:
             if not thin:
                 cited_relevant += relevant
                 cited_total += len(cited)
-                ranked = rankings(kb, text, DEPTH)
-                found = retrieve(kb, text, briefing.sectors, resolver, limit=K)
+                searcher = kb.searcher()
+                ranked = searcher.rankings(text, DEPTH)
+                found = retrieve(searcher, text, briefing.sectors, resolver.vocabulary, limit=K)
                 ours = [e.item_id for e in found.evidence]
                 for name, ids in (("brief", ours), ("bm25_only", ranked.keyword_ids),
                                   ("semantic_only", ranked.semantic_ids)):  # fmt: skip

@@ -67,7 +67,10 @@ def _cosines(embedder, left: list[str], right: list[str]) -> np.ndarray:
 
 def eval_keywords(posts: list[Post], embedder) -> dict:
     """Lenient F1@10 of ours and of plain YAKE against each post's own keywords."""
-    from shadowmatch_kb.enrich.keywords import extract_keywords, keyword_f1, yake_keywords
+    from _enrich_metrics import keyword_f1
+
+    from shadowmatch_kb.enrich.keywords import extract_keywords
+    from shadowmatch_kb.enrich.yake import yake_keywords
 
     ours, yake = [], []
     for post in posts:
@@ -107,8 +110,8 @@ def _versus(ours: float, base: float, ours_name: str, base_name: str) -> dict:
 
 
 def _first_sentence_rows(text: str, count: int) -> list:
-    from shadowmatch_kb.enrich.sentences import split_sentences
     from shadowmatch_kb.model import Signal
+    from shadowmatch_kb.text.sentences import split_sentences
 
     rows = []
     for sentence in split_sentences(text)[:count]:
@@ -117,7 +120,7 @@ def _first_sentence_rows(text: str, count: int) -> list:
 
 
 def _matched(embedder, reference: list[str], rows: list) -> int:
-    from shadowmatch_kb.enrich.signals import row_text
+    from shadowmatch_kb.model import row_text
 
     if not rows:
         return 0
@@ -126,7 +129,8 @@ def _matched(embedder, reference: list[str], rows: list) -> int:
 
 def eval_signals(posts: list[Post], embedder) -> dict:
     """Reference rows matched by ours (and by a first-sentences baseline); verbatim evidence."""
-    from shadowmatch_kb.enrich.signals import extract_signals, row_text
+    from shadowmatch_kb.enrich.signals import extract_signals
+    from shadowmatch_kb.model import row_text
 
     matched = base_matched = references = rows = verbatim = empty = 0
     for post in posts:

@@ -61,7 +61,7 @@ def _month_add(month: str, n: int) -> str:
 def load_posts(today: str):
     """Dated items and Signals rows of every post dated up to today (undated and future posts left out)."""
     from shadowmatch_kb.formats.signals_post import parse_signals_post
-    from shadowmatch_kb.signal_clusters import SignalRow
+    from shadowmatch_kb.model import SignalRow
     from shadowmatch_kb.store.timeline import DatedItem
 
     items, rows, left_out = [], [], 0
@@ -77,7 +77,7 @@ def load_posts(today: str):
 
 def backtest_cutoff(cutoff: str, items, rows, embedder, threshold: float, methods, params, horizon: int) -> dict:
     """Ours (per method) and the baseline at one cut-off month."""
-    from shadowmatch_kb.enrich.signals import row_text
+    from shadowmatch_kb.model import row_text
     from shadowmatch_kb.signal_clusters import cluster_rows
     from shadowmatch_kb.trends.emerging import emergence_scores
     from shadowmatch_kb.trends.series import Timeline

@@ -1,85 +1,76 @@
-"""KnowledgeBase: opens a KB directory, picks the concrete backends and runs the pipeline.
+"""KnowledgeBase: opens a KB directory and composes the stages into the operations people use.
 
-This is the one place that constructs stores, indexes and embedders; the CLI and the web
-layer talk only to this class and to the shapes in ``model``.
+This is the one composer: it opens the record, takes the index and the embedders from ``backends``,
+hands each stage the parts it uses (a ``Searcher`` for search and briefings, dated items and rows for
+the tracker, items and writers for export) and gathers the notices each result brings. The CLI and the
+web layer talk only to this class and to the shapes in ``model``; the result types they show are
+re-exported here.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
+from shadowmatch_kb.backends import Backends, RecordStore
+from shadowmatch_kb.brief.model import Briefing
 from shadowmatch_kb.config import Config
-from shadowmatch_kb.embed.base import DEFAULT_MODEL, Embedder
+from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.errors import (
     BackendError,
-    IndexMismatchError,
-    InputError,
-    LockTimeoutError,
-    NotFoundError,
-    ShadowmatchError,
+    UsageError,
 )
+from shadowmatch_kb.health import DoctorReport, doctor_report, stats_report
 from shadowmatch_kb.index.base import VectorIndex
-from shadowmatch_kb.model import Item, SearchResult
-from shadowmatch_kb.progress import NullProgress, Progress
+from shadowmatch_kb.model import IngestResult, Item, ItemFilter, SearchResult
+from shadowmatch_kb.pipeline import WritePipeline
+from shadowmatch_kb.progress import Progress
+from shadowmatch_kb.search.searcher import Searcher
 from shadowmatch_kb.store.lock import WriteLock
-from shadowmatch_kb.store.sqlite import ItemFilter, SqliteStore
+from shadowmatch_kb.store.sqlite import SqliteStore
+from shadowmatch_kb.trends.digest import Digest
+from shadowmatch_kb.trends.service import TOP_SERIES, TrendsReport
 
 if TYPE_CHECKING:
-    from shadowmatch_kb.brief.model import Briefing
+    # Types of results the interfaces annotate with; imported for type checking only (the crawl's code
+    # loads when a crawl runs, not with every search).
+    from shadowmatch_kb.crawl.report import CrawlEvent as CrawlEvent
     from shadowmatch_kb.crawl.report import CrawlObserver, CrawlReport
     from shadowmatch_kb.crawl.run import CrawlOptions
     from shadowmatch_kb.crawl.sources import Source
-    from shadowmatch_kb.embed.persistent import PersistentEmbedder
     from shadowmatch_kb.enrich.run import EnrichResult
     from shadowmatch_kb.enrich.sectors import SectorResolver
+    from shadowmatch_kb.fetch.async_http import FetcherFactory
     from shadowmatch_kb.occupations.match import OccupationMatcher
     from shadowmatch_kb.occupations.service import ImportResult
 
-__all__ = ["DoctorReport", "IngestResult", "KnowledgeBase"]
-
-
-@dataclass
-class IngestResult:
-    """The outcome of one input, as in SPEC.md's ingest JSON."""
-
-    input: str
-    id: str | None
-    status: str  # added | updated | unchanged | failed
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of SPEC.md."""
-        return {"input": self.input, "id": self.id, "status": self.status, "error": self.error}
-
-
-@dataclass
-class DoctorReport:
-    """Problems break the record or the index; notes are harmless (e.g. items not yet embedded)."""
-
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+__all__ = [
+    "Briefing",
+    "Digest",
+    "DoctorReport",
+    "IngestResult",
+    "KnowledgeBase",
+    "TrendsReport",
+]
 
 
 class KnowledgeBase:
     """One knowledge-base directory: ``corpus/`` (the record) and ``indexes/`` (derived)."""
 
-    def __init__(self, config: Config, *, doc_embedder: Embedder | None = None) -> None:
-        """``doc_embedder`` lets a caller (a benchmark, a server) reuse a model it already loaded."""
-        self.config = config
-        self.notices: list[str] = []  # warnings for the user; the CLI prints them to stderr
-        self._store: SqliteStore | None = None
-        self._index: VectorIndex | None = None
-        self._doc_embedder: Embedder | None = doc_embedder
-        self._query_embedder: Embedder | None = None
-        self._enrich_embedder: Embedder | None = None
-        self._signal_embedder: PersistentEmbedder | None = None
+    def __init__(
+        self, config: Config, *, doc_embedder: Embedder | None = None, fetchers: FetcherFactory | None = None
+    ) -> None:
+        """``doc_embedder`` lets a caller (a benchmark, a server) reuse a model it already loaded; ``fetchers``
+        builds the fetchers of URL imports and crawls (default: the pinned one; tests pass one over loopback)."""
+        self.backends = Backends(config, doc_embedder=doc_embedder)
+        self._notices: list[str] = []  # of the operations since the caller last took them
+        self.record = RecordStore(config)
         self._sector_resolver: SectorResolver | None = None
         self._occupation_matcher: OccupationMatcher | None = None
+        self.pipeline = WritePipeline(self.backends, self.record, fetchers=fetchers)
 
     @classmethod
     def open(cls, kb_dir: str | Path | None = None, **options: Any) -> KnowledgeBase:
@@ -87,13 +78,9 @@ class KnowledgeBase:
         return cls(Config.resolve(kb_dir, **options))
 
     def close(self) -> None:
-        """Release the store connection."""
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-        if self._signal_embedder is not None:
-            self._signal_embedder.close()
-            self._signal_embedder = None
+        """Release the store connection and the on-disk caches."""
+        self.record.close()
+        self.backends.close()
 
     def __enter__(self) -> KnowledgeBase:
         return self
@@ -101,169 +88,70 @@ class KnowledgeBase:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ----- backends -------------------------------------------------------------------
+    @property
+    def config(self) -> Config:
+        """Where the knowledge base lives and which backends it uses."""
+        return self.backends.config
+
+    def take_notices(self) -> list[str]:
+        """The warnings of the operations run since the last call, each once, in order; then forgets them."""
+        found = list(dict.fromkeys([*self._notices, *self.pipeline.warnings, *self.backends.warnings]))
+        self._notices.clear()
+        self.pipeline.warnings.clear()
+        self.backends.warnings.clear()
+        return found
+
+    # ----- parts --------------------------------------------------------------------------
 
     @property
     def exists(self) -> bool:
         """True when the directory holds a record store."""
-        return self.config.store_path.exists()
+        return self.record.exists
 
     @property
     def store(self) -> SqliteStore:
         """The record store; reading a directory that has none is a clear error."""
-        if self._store is None and not self.exists:
-            raise NotFoundError(
-                f"no knowledge base in {self.config.kb_dir} (corpus/kb.sqlite is missing); "
-                "create one with `smkb ingest PATH` or point --kb at one"
-            )
-        return self._create_store()
+        return self.record.read()
 
     def _create_store(self) -> SqliteStore:
         """Open the record store, creating an empty one when the directory has none (writers only)."""
-        if self._store is None:
-            self._store = SqliteStore(self.config.store_path)
-        return self._store
-
-    @property
-    def _meta_path(self) -> Path:
-        return self.config.indexes_dir / "index.json"
-
-    def index_meta(self) -> dict[str, Any] | None:
-        """What built the index (kind, model, dimension), or None when there is no index."""
-        try:
-            return dict(json.loads(self._meta_path.read_text()))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            raise BackendError(f"{self._meta_path} is unreadable ({exc}); run `smkb reindex`") from exc
-
-    def _write_meta(self, model: str, dimension: int) -> None:
-        meta = {"kind": self.config.index_kind, "model": model, "dimension": dimension}
-        if self.config.chroma_url:
-            meta["chroma_url"] = self.config.chroma_url
-        self._meta_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._meta_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(meta, indent=2) + "\n")
-        os.replace(tmp, self._meta_path)
+        return self.record.create()
 
     @property
     def model_name(self) -> str:
         """The embedding model: the one asked for, else the index's, else the bundled default."""
-        meta = self.index_meta()
-        if self.config.model:
-            if meta and meta["model"] != self.config.model:
-                raise IndexMismatchError(
-                    f"the index was built with {meta['model']!r}, not {self.config.model!r}; "
-                    f"run `smkb reindex --model {self.config.model}` to rebuild it with the new model"
-                )
-            return self.config.model
-        return str(meta["model"]) if meta else DEFAULT_MODEL
-
-    def _make_index(self, model: str, dimension: int, *, rebuild: bool = False) -> VectorIndex:
-        if self.config.index_kind == "flat":
-            from shadowmatch_kb.index.flat import FlatIndex
-
-            return FlatIndex(self.config.indexes_dir / "flat", model, dimension, rebuild=rebuild)
-        from shadowmatch_kb.index.chroma import ChromaIndex
-
-        options = {"model": model, "dimension": dimension, "rebuild": rebuild,
-                   "collection_prefix": self.config.chroma_collection}  # fmt: skip
-        if self.config.chroma_url:
-            return ChromaIndex.http(self.config.chroma_url, **options)  # type: ignore[arg-type]
-        return ChromaIndex.persistent(self.config.indexes_dir / "chroma", **options)  # type: ignore[arg-type]
+        return self.backends.model_name
 
     def index(self) -> VectorIndex | None:
         """The vector index for queries, or None when none has been built yet."""
-        if self._index is None:
-            meta = self.index_meta()
-            if meta is None:
-                return None
-            if meta.get("kind", "flat") != self.config.index_kind:
-                raise IndexMismatchError(
-                    f"the index in {self.config.indexes_dir} is a {meta.get('kind')} index, "
-                    f"not {self.config.index_kind}; run `smkb reindex` to rebuild it"
-                )
-            self._index = self._make_index(self.model_name, int(meta["dimension"]))
-        return self._index
-
-    def _writable_index(self) -> VectorIndex:
-        index = self.index()
-        if index is None:
-            embedder = self.doc_embedder()
-            index = self._make_index(embedder.model_name, embedder.dimension)
-            self._write_meta(embedder.model_name, embedder.dimension)
-            self._index = index
-        return index
-
-    def doc_embedder(self) -> Embedder:
-        """The sentence-transformers model that embeds documents (loaded once, on first use)."""
-        if self._doc_embedder is None:
-            from shadowmatch_kb.embed.sentence_transformer import SentenceTransformerEmbedder
-
-            self._doc_embedder = SentenceTransformerEmbedder(self.model_name)
-        return self._doc_embedder
-
-    def enrich_embedder(self) -> Embedder:
-        """The embedder enrichment uses: the ONNX export of the document model (the same vectors, and
-        faster for the many small batches an item needs), else the document model itself."""
-        if self._enrich_embedder is None:
-            from shadowmatch_kb.embed.onnx import OnnxEmbedder, export_dir_for
-
-            self._ensure_onnx_export()
-            try:
-                self._enrich_embedder = OnnxEmbedder.load(
-                    export_dir_for(self.config.indexes_dir, self.model_name), spinning=True
-                )
-            except BackendError:
-                self._enrich_embedder = self.doc_embedder()
-        return self._enrich_embedder
+        return self.backends.index()
 
     def query_embedder(self) -> Embedder:
-        """The fast ONNX query embedder, or sentence-transformers with a notice when not exported."""
-        if self._query_embedder is None:
-            from shadowmatch_kb.embed.onnx import load_query_embedder
-
-            self._query_embedder, warning = load_query_embedder(self.config.indexes_dir, self.model_name)
-            if warning:
-                self.notices.append(warning)
-        return self._query_embedder
+        """The embedder of questions (the ONNX export of the model; loaded once)."""
+        return self.backends.query_embedder()
 
     def signal_embedder(self) -> Embedder:
-        """The query embedder with its vectors of Signals rows kept on disk: briefings and the tracker compare
-        the same rows run after run."""
-        if self._signal_embedder is None:
-            from shadowmatch_kb.embed.persistent import PersistentEmbedder, cache_path_for
-
-            path = cache_path_for(self.config.indexes_dir, self.model_name, "signals")
-            self._signal_embedder = PersistentEmbedder(self.query_embedder(), path)
-        return self._signal_embedder
+        """The query embedder with its vectors of Signals rows kept on disk."""
+        return self.backends.signal_embedder()
 
     def sector_resolver(self) -> SectorResolver:
         """Maps questions to sectors; its description vectors come from the on-disk cache after the first run."""
         if self._sector_resolver is None:
             from shadowmatch_kb.enrich.sectors import SectorResolver
 
-            self._sector_resolver = SectorResolver(self.signal_embedder())
+            self._sector_resolver = SectorResolver(self.backends.signal_embedder())
         return self._sector_resolver
 
-    def _ensure_onnx_export(self) -> None:
-        """Export the document model to ONNX once, so later queries need no torch."""
-        from shadowmatch_kb.embed.onnx import export_dir_for
-
-        target = export_dir_for(self.config.indexes_dir, self.model_name)
-        if (target / "export.json").exists():
-            return
-        embedder = self.doc_embedder()
-        try:
-            embedder.export_onnx(target)  # type: ignore[attr-defined]
-        except Exception as exc:  # noqa: BLE001 - any exporter failure only costs query speed
-            self.notices.append(f"could not export {self.model_name} to ONNX ({exc}); queries will be slower")
+    def searcher(self) -> Searcher:
+        """Hybrid search over the record and the index (words only while no index is built)."""
+        index = self.backends.index()
+        return Searcher(self.store, index, self.backends.query_embedder() if index is not None else None)
 
     def writing(self) -> WriteLock:
         """The write lock: one writer at a time; others wait for it."""
-        return WriteLock(self.config.corpus_dir / "write.lock", timeout=self.config.lock_timeout)
+        return self.pipeline.writing()
 
-    # ----- ingest -----------------------------------------------------------------------
+    # ----- writes (the pipeline) ----------------------------------------------------------------
 
     def ingest(
         self,
@@ -274,87 +162,13 @@ class KnowledgeBase:
         progress: Progress | None = None,
     ) -> list[IngestResult]:
         """Import files, folders and URLs; one bad input never stops the others."""
-        from shadowmatch_kb.ingest.readers import expand_inputs
-
-        progress = progress or NullProgress()
-        values = list(expand_inputs(inputs))
-        tags = sorted({t.strip() for t in tags if t.strip()})
-        results: list[IngestResult] = []
-        with self.writing():
-            self._create_store()
-            progress.start("Importing", len(values))
-            for value in values:
-                results.append(self._ingest_one(value, tags, allow_private))
-                progress.advance()
-            progress.finish()
-            self._enrich_pending(progress)
-            self._sync(progress)
-        return results
+        return self.pipeline.ingest(inputs, tags=tags, allow_private=allow_private, progress=progress)
 
     def enrich(
         self, ids: Iterable[str] = (), *, all_items: bool = False, progress: Progress | None = None
     ) -> list[EnrichResult]:
         """(Re)compute summary, keywords, themes, sectors and signals of the items named, or of all."""
-        from shadowmatch_kb.enrich.run import enrich_items
-
-        wanted = [_normalise_id(i) for i in ids if i.strip()]
-        for item_id in wanted:
-            self.store.get(item_id)  # NotFoundError before any work
-        with self.writing():
-            results = enrich_items(
-                self.store,
-                self.enrich_embedder,
-                wanted or None,
-                force=bool(wanted) or all_items,
-                progress=progress,
-                notices=self.notices,
-            )
-            self._sync(progress or NullProgress())
-        return results
-
-    def _enrich_pending(self, progress: Progress) -> None:
-        """Enrich the items an import or a crawl stored without computed fields (under the write lock)."""
-        from shadowmatch_kb.enrich.run import enrich_items
-
-        results = enrich_items(self.store, self.enrich_embedder, progress=progress, notices=self.notices)
-        failed = [r for r in results if r.status == "failed"]
-        if failed:
-            self.notices.append(
-                f"{len(failed)} item(s) could not be enriched (first: {failed[0].id}: {failed[0].error})"
-            )
-
-    def _ingest_one(self, value: str, tags: list[str], allow_private: bool) -> IngestResult:
-        from shadowmatch_kb.ingest.duplicates import store_once
-        from shadowmatch_kb.ingest.readers import read_input
-
-        try:
-            loaded = read_input(value, user_agent=self.config.user_agent, allow_private=allow_private)
-            decision = store_once(self.store, loaded.item, loaded.raw, identical="link", tags=tags)
-            return IngestResult(value, decision.item_id, decision.outcome)
-        except InputError as exc:
-            # The input is reported beside the error already: keep just the reason.
-            return IngestResult(value, None, "failed", _one_line(exc.reason))
-        except ShadowmatchError as exc:
-            return IngestResult(value, None, "failed", _one_line(exc))
-        except Exception as exc:  # noqa: BLE001 - a reader bug must not stop the other inputs
-            return IngestResult(value, None, "failed", _one_line(exc, prefix=type(exc).__name__))
-
-    # ----- crawl ------------------------------------------------------------------------------
-
-    def sources(self, names: Iterable[str] = ()) -> list[Source]:
-        """The registered sources, or those named (NotFoundError for a name not registered)."""
-        from shadowmatch_kb.crawl.sources import SOURCES_FILE, load_sources
-
-        registered = load_sources(self.config.corpus_dir / SOURCES_FILE)
-        wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
-        if not wanted:
-            return registered
-        by_name = {source.name: source for source in registered}
-        missing = [name for name in wanted if name not in by_name]
-        if missing:
-            known = ", ".join(sorted(by_name)) or "none"
-            raise NotFoundError(f"no source named {', '.join(missing)} (registered: {known}); see `smkb sources list`")
-        return [by_name[name] for name in wanted]
+        return self.pipeline.enrich(ids, all_items=all_items, progress=progress)
 
     def crawl(
         self,
@@ -363,96 +177,38 @@ class KnowledgeBase:
         options: CrawlOptions | None = None,
         observer: CrawlObserver | None = None,
         progress: Progress | None = None,
-        transport_factory: Any = None,
     ) -> CrawlReport:
         """Crawl registered sources (all, or those named) into the record, then index what was stored."""
-        from shadowmatch_kb.crawl.articles import ArticleWriter
-        from shadowmatch_kb.crawl.run import Crawler, CrawlOptions, start_extraction_workers
-        from shadowmatch_kb.store.frontier import Frontier
+        return self.pipeline.crawl(names, options=options, observer=observer, progress=progress)
 
-        sources = self.sources(names)
-        if not sources:
-            raise NotFoundError(
-                "no sources registered; add one with `smkb sources add NAME URL` or `smkb sources starter`"
-            )
-        if options is None:
-            from shadowmatch_kb.fetch.async_http import FetchOptions
-
-            options = CrawlOptions(fetch=FetchOptions(user_agent=self.config.user_agent))
-        # One crawl at a time; items are written without the write lock (SQLite serialises writers),
-        # which is taken only to index them, so an analyst's `smkb tag` never waits for a long crawl.
-        crawl_lock = WriteLock(self.config.corpus_dir / "crawl.lock", timeout=0)
-        # Workers first: forked later, they would inherit the lock and the database's file handles.
-        extractor = start_extraction_workers(options.workers)
-        try:
-            try:
-                crawl_lock.acquire()
-            except LockTimeoutError:
-                raise LockTimeoutError(
-                    f"another `smkb crawl` is running on {self.config.kb_dir}; wait for it"
-                ) from None
-            try:
-                store = self._create_store()
-                crawler = Crawler(
-                    Frontier(store.db),
-                    ArticleWriter(store),
-                    sources,
-                    options,
-                    transport_factory=transport_factory,
-                    extractor=extractor,
-                )
-                report = crawler.run(observer)
-            finally:
-                crawl_lock.release()
-        finally:
-            if extractor is not None:
-                extractor.shutdown(wait=False, cancel_futures=True)
-        if report.stored and report.stopped != "interrupted":
-            with self.writing():
-                self._enrich_pending(progress or NullProgress())
-                self._sync(progress or NullProgress())
-        return report
-
-    def _sync(self, progress: Progress) -> None:
-        from shadowmatch_kb.index.sync import sync_index
-
-        if self.store.count() == 0 and self.index() is None:
-            return
-        index = self._writable_index()
-        sync_index(self.store, index, self.doc_embedder, progress=progress)
-        if self._doc_embedder is not None:
-            self._ensure_onnx_export()
+    def crawl_options(self, **settings: Any) -> CrawlOptions:
+        """Crawl settings (max_pages, since, concurrency, per_host, delay, timeout) with this KB's user agent."""
+        return self.pipeline.crawl_options(**settings)
 
     def reindex(self, *, progress: Progress | None = None) -> dict[str, Any]:
         """Rebuild every derived index from ``corpus/`` (with the configured model)."""
-        from shadowmatch_kb.index.sync import sync_index
+        return self.pipeline.reindex(progress=progress)
 
-        progress = progress or NullProgress()
-        with self.writing():
-            self.store.rebuild_fts()
-            old_meta = self.index_meta()
-            # The model may differ from the one that built the old index: that is what reindex is for.
-            target = self.config.model or (str(old_meta["model"]) if old_meta else DEFAULT_MODEL)
-            if self._doc_embedder is None or self._doc_embedder.model_name != target:
-                from shadowmatch_kb.embed.sentence_transformer import SentenceTransformerEmbedder
+    def sources(self, names: Iterable[str] = ()) -> list[Source]:
+        """The registered sources, or those named (NotFoundError for a name not registered)."""
+        return self.pipeline.sources(names)
 
-                self._doc_embedder = SentenceTransformerEmbedder(target)
-            self.config = _with_model(self.config, target)
-            embedder = self._doc_embedder
-            # A rebuild opens over whatever is there (another model, a damaged file) and replaces it;
-            # the flat index keeps serving the old vectors until the new ones are flushed.
-            self._index = self._make_index(embedder.model_name, embedder.dimension, rebuild=True)
-            report = sync_index(self.store, self._index, lambda: embedder, progress=progress)
-            self._index.flush()
-            self._write_meta(embedder.model_name, embedder.dimension)
-            self._ensure_onnx_export()
-        return {
-            "items": report.embedded,
-            "chunks": report.chunks,
-            "seconds": round(report.seconds, 2),
-            "model": self.model_name,
-            "index": self.config.index_kind,
-        }
+    @property
+    def sources_path(self) -> Path:
+        """The crawl registry, a TOML file analysts may also edit by hand."""
+        return self.pipeline.sources_path
+
+    def add_source(self, name: str, url: str, kind: str, **options: Any) -> Source:
+        """Register a source; a taken name or a bad option is a clear error."""
+        return self.pipeline.add_source(name, url, kind, **options)
+
+    def remove_source(self, name: str) -> Source:
+        """Unregister a source; its items stay."""
+        return self.pipeline.remove_source(name)
+
+    def add_starter_sources(self) -> tuple[list[Source], list[tuple[Source, str]]]:
+        """Register the shipped starter sources not registered yet: (added, [(skipped, why)])."""
+        return self.pipeline.add_starter_sources()
 
     # ----- occupations --------------------------------------------------------------------
 
@@ -464,7 +220,7 @@ class KnowledgeBase:
             results = import_datasets(self._create_store().db, paths, progress=progress)
         if any(r.dataset == "esco" for r in results):
             self._occupation_matcher = load_matcher(
-                self.store.db, self._occupation_cache, self.enrich_embedder, progress
+                self.store.db, self._occupation_cache, self.backends.enrich_embedder, progress
             )
         return results
 
@@ -473,7 +229,7 @@ class KnowledgeBase:
         from shadowmatch_kb.occupations.service import load_matcher, match_question
 
         if self._occupation_matcher is None:  # a read: the query embedder never exports or loads torch itself
-            self._occupation_matcher = load_matcher(self.store.db, self._occupation_cache, self.query_embedder)
+            self._occupation_matcher = load_matcher(self.store.db, self._occupation_cache, self.backends.query_embedder)
         return match_question(self.store.db, self._occupation_matcher, text, k)
 
     @property
@@ -522,7 +278,7 @@ class KnowledgeBase:
     def related(self, item_id: str, *, k: int = 10) -> list[SearchResult]:
         """The items closest to one item by the embedding index, best first."""
         item = self.get(item_id)
-        index = self.index()
+        index = self.backends.index()
         vector = index.item_vector(item.id) if index is not None else None
         if index is None or vector is None:
             raise BackendError(f"item {item.id} is not in the index yet; run `smkb reindex`")
@@ -543,20 +299,33 @@ class KnowledgeBase:
         try:
             return self.related(item_id, k=k)
         except BackendError as exc:
-            self.notices.append(str(exc))
+            self._notices.append(str(exc))
             return []
 
     def search(self, query: str, *, k: int = 10, where: ItemFilter | None = None) -> list[SearchResult]:
         """Hybrid keyword + semantic search with filters, best first."""
-        from shadowmatch_kb.search.run import hybrid_search
-
-        return hybrid_search(self, query, k=k, where=where or ItemFilter())
+        outcome = self.searcher().search(query, k=k, where=where)
+        self._notices.extend(outcome.notices)
+        return outcome.results
 
     def brief(self, question: str, *, since: str | None = None) -> Briefing:
         """The mentor's briefing for a question in their own words, every claim cited."""
         from shadowmatch_kb.brief.compose import build_briefing
 
-        return build_briefing(self, question, since=since)
+        if not " ".join(question.split()):
+            raise UsageError("the question is empty: ask, for example, 'how will AI change nursing?'")
+        store = self.store  # a directory without a knowledge base fails here, before any model loads
+        briefing = build_briefing(
+            question,
+            searcher=self.searcher(),
+            store=store,
+            embedder=self.backends.signal_embedder(),
+            resolver=self.sector_resolver(),
+            occupations=self.match_occupations,
+            since=since,
+        )
+        self._notices.extend(briefing.notices)
+        return briefing
 
     def item_document(self, item_id: str, *, k: int = 5) -> dict[str, Any]:
         """The JSON of `smkb show --format json` (and the web's /api/items/{id}): the item, its Closest
@@ -584,15 +353,9 @@ class KnowledgeBase:
         """Items per ISIC section (a post's own "healthcare" and a computed "healthcare and social care" are
         one), copies left out, most first."""
         from shadowmatch_kb.store.timeline import dated_items
+        from shadowmatch_kb.trends.service import count_sectors
 
-        resolver = self.sector_resolver()
-        counts: dict[str, int] = {}
-        for dated in dated_items(self.store):
-            if dated.duplicate_of:
-                continue
-            for section in {resolver.normalise(label) for label in dated.sectors} - {None}:
-                counts[str(section)] = counts.get(str(section), 0) + 1
-        return dict(sorted(counts.items(), key=lambda entry: (-entry[1], entry[0])))
+        return count_sectors(dated_items(self.store))
 
     def iter_all(self) -> Iterator[Item]:
         """Every item, in id order, in batches (for export)."""
@@ -603,70 +366,91 @@ class KnowledgeBase:
             for item_id in batch:
                 yield found[item_id]
 
+    # ----- the tracker and exports ------------------------------------------------------------
+
+    def trends(
+        self, *, where: ItemFilter | None = None, by: str = "month", top: int = TOP_SERIES, today: str | None = None
+    ) -> TrendsReport:
+        """The tracker over the items matching ``where``: series per period and emerging signals."""
+        from shadowmatch_kb.store.timeline import dated_items, signal_rows
+        from shadowmatch_kb.trends.periods import check_by
+        from shadowmatch_kb.trends.service import build_trends, in_sector
+
+        if not self.exists:
+            self._notices.append(f"no knowledge base in {self.config.kb_dir} yet: nothing to count")
+            return TrendsReport(by=check_by(by))
+        items = dated_items(self.store, replace(where, sector=None) if where and where.sector else where)
+        if where is not None and where.sector:
+            items = in_sector(items, where.sector)
+        kept_ids = [d.item_id for d in items if d.date <= (today or _today())]
+        rows = signal_rows(self.store, kept_ids) if kept_ids else []
+        embedder = self.backends.signal_embedder() if rows else None
+        report = build_trends(items, rows, embedder, by=by, top=top, today=today)
+        self._notices.extend(report.notices)
+        return report
+
+    def digest(self, *, since: str, today: str | None = None) -> Digest:
+        """What came in since a date (by published date) and the signals rising since then."""
+        from shadowmatch_kb.store.timeline import dated_items, signal_rows
+        from shadowmatch_kb.trends.digest import build_digest, parse_since
+
+        if not self.exists:
+            self._notices.append(f"no knowledge base in {self.config.kb_dir} yet: nothing to digest")
+            return Digest(since=parse_since(since))
+        store = self.store
+        rows = signal_rows(store)
+
+        def about(ids: list[str]) -> dict[str, tuple[str, str | None]]:
+            return {i: (row["title"], row["url"]) for i, row in store.brief_rows(ids).items()}
+
+        embedder = self.backends.signal_embedder() if rows else None
+        found = build_digest(dated_items(store), rows, embedder, since=since, today=today, about=about)
+        self._notices.extend(found.notices)
+        return found
+
+    def export(self, fmt: str, *, handle: TextIO | None = None, path: Path | None = None) -> int:
+        """Write every item in ``fmt`` (jsonl, csv, md) to ``path`` (a folder for md) or else to ``handle``.
+
+        A file appears whole or not at all; returns the count of items written.
+        """
+        from shadowmatch_kb.formats.export import (
+            FORMATS,
+            atomic_text_file,
+            lossless_extras,
+            write_csv,
+            write_jsonl,
+            write_posts,
+        )
+
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown export format {fmt!r}: use {', '.join(FORMATS)}")
+        if (handle is None) == (path is None):
+            raise UsageError("export writes to a file or to a stream: give one of them")
+        if fmt == "md":
+            return write_posts(self.iter_all(), self._closest_pairs, folder=path, handle=handle)
+        write = (
+            (lambda out: write_jsonl(self.iter_all(), out, partial(lossless_extras, self.store)))
+            if fmt == "jsonl"
+            else (lambda out: write_csv(self.iter_all(), out))
+        )
+        if path is None:
+            assert handle is not None
+            return write(handle)
+        with atomic_text_file(path) as out:
+            return write(out)
+
+    def _closest_pairs(self, item_id: str) -> list[tuple[str, str]]:
+        return [(c.id, c.title) for c in self.closest(item_id, k=5)]
+
+    # ----- health ---------------------------------------------------------------------------
+
     def stats(self) -> dict[str, Any]:
         """Counts of the record and the state of the index."""
-        from shadowmatch_kb.index.sync import pending_changes
-
-        counts = self.store.stats()
-        counts["sectors"] = self.store.facet_counts("sectors")
-        counts["themes"] = self.store.facet_counts("themes")
-        meta = self.index_meta()
-        index_info: dict[str, Any] = {"kind": self.config.index_kind, "built": meta is not None}
-        if meta:
-            index_info["model"] = meta["model"]
-            index_info["dimension"] = meta["dimension"]
-            index = self.index()
-            assert index is not None
-            entries = index.entries()
-            to_embed, to_remove = pending_changes(self.store, index)
-            index_info.update(
-                items=len(entries),
-                chunks=sum(e.chunks for e in entries.values()),
-                pending=len(to_embed) + len(to_remove),
-            )
-        counts["index"] = index_info
-        counts["kb"] = str(self.config.kb_dir)
-        return counts
+        return stats_report(self.store, self.backends)
 
     def doctor(self) -> DoctorReport:
         """Check the record and the index; problems need action, notes do not."""
-        from shadowmatch_kb.embed.onnx import export_dir_for
-        from shadowmatch_kb.index.sync import pending_changes
-        from shadowmatch_kb.store.enrichment import items_to_enrich
-
-        report = DoctorReport(problems=self.store.check())
-        if not report.problems and (unenriched := len(items_to_enrich(self.store))):
-            report.notes.append(
-                f"{unenriched} item(s) without computed fields yet (an import was interrupted?); "
-                "`smkb enrich` computes them"
-            )
-        try:
-            index = self.index()
-        except ShadowmatchError as exc:
-            report.problems.append(f"index: {exc}")
-            return report
-        if index is None:
-            if self.store.count():
-                report.notes.append("no vector index yet; `smkb reindex` builds it")
-            return report
-        to_embed, to_remove = pending_changes(self.store, index)
-        if to_embed:
-            report.notes.append(
-                f"{len(to_embed)} item(s) not embedded yet (an import was interrupted?); "
-                "the next `smkb ingest` or `smkb reindex` embeds them"
-            )
-        if to_remove:
-            report.problems.append(
-                f"{len(to_remove)} vector(s) of items that are not in the record; run `smkb reindex`"
-            )
-        if not (export_dir_for(self.config.indexes_dir, self.model_name) / "export.json").exists():
-            report.notes.append("no ONNX export of the model yet: queries load sentence-transformers (slower)")
-        return report
-
-
-def _one_line(exc: BaseException | str, prefix: str | None = None) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return f"{prefix}: {text}" if prefix else text
+        return doctor_report(self.store, self.backends)
 
 
 def _clean_list(values: list[str]) -> list[str]:
@@ -682,7 +466,7 @@ def _normalise_id(item_id: str) -> str:
     return item_id.strip().lower()
 
 
-def _with_model(config: Config, model: str) -> Config:
-    from dataclasses import replace
+def _today() -> str:
+    from datetime import date
 
-    return replace(config, model=model)
+    return date.today().isoformat()

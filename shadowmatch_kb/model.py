@@ -1,11 +1,11 @@
-"""The shapes of SPEC.md as dataclasses: items, their signals, search results."""
+"""The shapes that more than one stage shares: items, their signals, search results, filters, Signals rows."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Item", "SearchResult", "Signal"]
+__all__ = ["IngestResult", "Item", "ItemFilter", "SearchResult", "Signal", "SignalRow", "row_text"]
 
 
 @dataclass
@@ -57,16 +57,6 @@ class Item:
         data["signals"] = [s.to_dict() for s in self.signals]
         return data
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Item:
-        """Rebuild an item from ``to_dict`` output (unknown keys are ignored)."""
-        known = {f for f in cls.__dataclass_fields__}
-        values = {k: v for k, v in data.items() if k in known}
-        values["signals"] = [
-            Signal(**{k: v for k, v in s.items() if k in Signal.__dataclass_fields__}) for s in data.get("signals", [])
-        ]
-        return cls(**values)
-
 
 @dataclass
 class SearchResult:
@@ -85,3 +75,51 @@ class SearchResult:
         if self.snippet is None:
             del data["snippet"]
         return data
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """Filters shared by list, search and the tracker."""
+
+    sector: str | None = None
+    theme: str | None = None
+    tag: str | None = None
+    since: str | None = None
+
+    def is_empty(self) -> bool:
+        """True when nothing is filtered."""
+        return not (self.sector or self.theme or self.tag or self.since)
+
+
+def row_text(signal: Signal) -> str:
+    """The text under which a Signals row is compared with others: its signal and its change."""
+    return f"{signal.signal.strip()}: {signal.change.strip()}".strip(": ")
+
+
+@dataclass(frozen=True)
+class SignalRow:
+    """One row of one item; ``original`` is the item it duplicates (a syndicated copy), else its own id."""
+
+    item_id: str
+    signal: Signal
+    published: str | None = None
+    original: str | None = None
+
+    @property
+    def source(self) -> str:
+        """The item that counts as independent support: a near-duplicate counts as its original."""
+        return self.original or self.item_id
+
+
+@dataclass
+class IngestResult:
+    """The outcome of one input, as in SPEC.md's ingest JSON."""
+
+    input: str
+    id: str | None
+    status: str  # added | updated | unchanged | failed
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of SPEC.md."""
+        return {"input": self.input, "id": self.id, "status": self.status, "error": self.error}

@@ -12,30 +12,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from shadowmatch_kb.embed.base import Embedder
-from shadowmatch_kb.enrich.signals import row_text
-from shadowmatch_kb.model import Signal
+from shadowmatch_kb.model import SignalRow, row_text
 
-__all__ = ["MERGE_COSINE", "SignalCluster", "SignalRow", "cluster_rows", "latest_first"]
+__all__ = ["MERGE_COSINE", "SignalCluster", "cluster_rows", "latest_first"]
 
 # Two rows merge when they are closer than this. Measured on the 132 real Signals posts: the rows one
 # author wrote as distinct signals of one post reach at most 0.794 of each other in 95 % of cases
 # (median 0.56), so above it two rows say the same thing.
 MERGE_COSINE = 0.8
-
-
-@dataclass(frozen=True)
-class SignalRow:
-    """One row of one item; ``original`` is the item it duplicates (a syndicated copy), else its own id."""
-
-    item_id: str
-    signal: Signal
-    published: str | None = None
-    original: str | None = None
-
-    @property
-    def source(self) -> str:
-        """The item that counts as independent support: a near-duplicate counts as its original."""
-        return self.original or self.item_id
 
 
 @dataclass

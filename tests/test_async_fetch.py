@@ -26,13 +26,13 @@ from conftest import require_shared
 from shadowmatch_kb.errors import FetchError, UnsupportedContentError
 from shadowmatch_kb.fetch import async_http, pinned
 from shadowmatch_kb.fetch.async_http import (
+    DEFAULT_USER_AGENT,
     AsyncFetcher,
     FetchOptions,
     FetchResponse,
     accepts_page,
     accepts_sitemap,
 )
-from shadowmatch_kb.fetch.http import DEFAULT_USER_AGENT
 
 ARTICLE_ID = "16c30add7e96315e9cc957d85aa876ccb6b70055f0ddab51547a586117cc1f56"  # a Vox article
 LIMIT = 100_000

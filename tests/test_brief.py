@@ -14,9 +14,9 @@ from shadowmatch_kb.brief.gate import apply_citation_gate
 from shadowmatch_kb.brief.model import Briefing, BriefSignal, Cited
 from shadowmatch_kb.brief.readability import grade_level, syllables
 from shadowmatch_kb.brief.render import to_html, to_markdown
-from shadowmatch_kb.enrich.sectors import SectorResolver
 from shadowmatch_kb.formats.inert import safe_url
 from shadowmatch_kb.model import Item
+from shadowmatch_kb.text.sectors import SectorVocabulary
 
 NURSE = "I'm a nurse on a busy ward. How will AI change my job?"
 CITATION = re.compile(r"\[(\d+)\]")
@@ -111,7 +111,7 @@ def test_a_nurse_gets_healthcare_signals_every_one_cited(demo_kb) -> None:
     assert all(c["sources"] and set(c["sources"]) <= source_ids for c in found["overview"])
     assert [s["number"] for s in found["sources"]] == list(range(1, len(found["sources"]) + 1))
     # Every cited item is about health care (as the demo posts say of themselves).
-    resolver = SectorResolver()
+    resolver = SectorVocabulary.load()
     for source in found["sources"]:
         item = json.loads(smkb("show", source["id"], "--format", "json", kb=demo_kb).stdout)
         assert "healthcare and social care" in {resolver.normalise(s) for s in item["sectors"]}, item["title"]

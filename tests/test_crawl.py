@@ -292,7 +292,7 @@ def _library_crawl(kb: Path, **options):
     from shadowmatch_kb.kb import KnowledgeBase
 
     with KnowledgeBase.open(kb) as opened:
-        opened._sync = lambda progress: None  # these tests look at the record, not the index
+        opened.pipeline._sync = lambda progress: None  # these tests look at the record, not the index
         return opened.crawl(
             options=CrawlOptions(
                 delay=0.0,

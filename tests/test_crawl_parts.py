@@ -12,7 +12,7 @@ from conftest import require_shared
 from shadowmatch_kb.crawl.pages import analyse_page, page_links
 from shadowmatch_kb.crawl.politeness import HostGate, RobotsRules
 from shadowmatch_kb.extract.language import guess_language
-from shadowmatch_kb.fetch.http import decode_body
+from shadowmatch_kb.fetch.decode import decode_body
 from shadowmatch_kb.store.frontier import Frontier, QueuedUrl
 from shadowmatch_kb.store.sqlite import SqliteStore
 

@@ -21,7 +21,8 @@ from lxml import html as lxml_html
 
 from shadowmatch_kb.crawl.discover import parse_feed, parse_sitemap
 from shadowmatch_kb.extract.html import extract_article
-from shadowmatch_kb.fetch.http import DEFAULT_USER_AGENT, decode_body
+from shadowmatch_kb.fetch.async_http import DEFAULT_USER_AGENT
+from shadowmatch_kb.fetch.decode import decode_body
 from shadowmatch_kb.fetch.robots import RobotsPolicy
 
 TIMEOUT_HINT = 0.3

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import DEMO, require_shared, smkb
 
-from shadowmatch_kb.enrich.sentences import split_sentences
+from shadowmatch_kb.text.sentences import split_sentences
 
 # A real article on AI and work from the Zyte benchmark would be ideal; these are real news pages.
 ARTICLES = ("2f42ef1d", "bc13ff87", "291a8bf3")  # banking, WeWork layoffs, Apple in the enterprise

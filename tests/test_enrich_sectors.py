@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from conftest import DEMO, require_shared
 
-from shadowmatch_kb.enrich.sectors import SectorMatch, SectorResolver, load_sector_vocabulary
+from shadowmatch_kb.enrich.sectors import SectorMatch, SectorResolver
 from shadowmatch_kb.formats.signals_post import parse_signals_post
+from shadowmatch_kb.text.sectors import load_sector_vocabulary
 
 # Everyday questions a mentor might type, with the ISIC section each is about. Every section with
 # everyday jobs in it (A to T) is covered, most several times and in plain, indirect words.
@@ -290,9 +291,9 @@ def _demo_posts():
 
 
 def _section_of(resolver: SectorResolver, name: str) -> str:
-    friendly = resolver.normalise(name)
+    friendly = resolver.vocabulary.normalise(name)
     assert friendly is not None, name
-    return next(code for code in "ABCDEFGHIJKLMNOPQRSTU" if resolver.normalise(code) == friendly)
+    return next(code for code in "ABCDEFGHIJKLMNOPQRSTU" if resolver.vocabulary.normalise(code) == friendly)
 
 
 # ------------------------------------------------------------------------------------------ vocabulary
@@ -304,10 +305,10 @@ def test_vocabulary_has_every_isic_section_and_enough_labels(lexical):
     assert codes == list("ABCDEFGHIJKLMNOPQRSTU")
     assert 60 <= len(data["label"]) <= 120
     assert {label["section"] for label in data["label"]} == set(codes)
-    names = lexical.names()
+    names = lexical.vocabulary.names()
     assert len(names) == 21 and len(set(names)) == 21
-    assert lexical.normalise("K") == "banking and insurance"
-    assert lexical.normalise("Q") == "healthcare and social care"
+    assert lexical.vocabulary.normalise("K") == "banking and insurance"
+    assert lexical.vocabulary.normalise("Q") == "healthcare and social care"
     label_names = [label["name"] for label in data["label"]]
     assert len(set(label_names)) == len(label_names)
 
@@ -316,31 +317,39 @@ def test_normalise_round_trips(lexical):
     data = load_sector_vocabulary()
     for section in data["section"]:
         name = section["name"]
-        assert lexical.normalise(name) == name
-        assert lexical.normalise(name.upper()) == name
-        assert lexical.normalise(section["code"]) == name
-        assert lexical.normalise(section["code"].lower()) == name
-        assert lexical.normalise(section["isic"]) == name
-        assert lexical.normalise(f"  {name}  ") == name
+        assert lexical.vocabulary.normalise(name) == name
+        assert lexical.vocabulary.normalise(name.upper()) == name
+        assert lexical.vocabulary.normalise(section["code"]) == name
+        assert lexical.vocabulary.normalise(section["code"].lower()) == name
+        assert lexical.vocabulary.normalise(section["isic"]) == name
+        assert lexical.vocabulary.normalise(f"  {name}  ") == name
         for synonym in section.get("synonyms", []):
-            assert lexical.normalise(synonym) == name, synonym
+            assert lexical.vocabulary.normalise(synonym) == name, synonym
     by_code = {section["code"]: section["name"] for section in data["section"]}
     for label in data["label"]:
-        assert lexical.normalise(label["name"]) == by_code[label["section"]], label["name"]
+        assert lexical.vocabulary.normalise(label["name"]) == by_code[label["section"]], label["name"]
 
 
 def test_normalise_everyday_words_and_unknowns(lexical):
-    assert lexical.normalise("banking") == "banking and insurance"
-    assert lexical.normalise("hospital") == "healthcare and social care"
-    assert lexical.normalise("Nurses") == "healthcare and social care"
-    assert lexical.normalise("warehouse") == "transport and logistics"
-    assert lexical.normalise("call center") == lexical.normalise("call centres") == "business support services"
-    assert lexical.normalise("paralegal work") == "law, accounting and professional services"
-    assert lexical.normalise("trucking") == "transport and logistics"
-    assert lexical.normalise("IT support") == lexical.normalise("it support") == "IT, telecoms and media"
-    assert lexical.normalise("Section P") == "education"
+    assert lexical.vocabulary.normalise("banking") == "banking and insurance"
+    assert lexical.vocabulary.normalise("hospital") == "healthcare and social care"
+    assert lexical.vocabulary.normalise("Nurses") == "healthcare and social care"
+    assert lexical.vocabulary.normalise("warehouse") == "transport and logistics"
+    assert (
+        lexical.vocabulary.normalise("call center")
+        == lexical.vocabulary.normalise("call centres")
+        == "business support services"
+    )
+    assert lexical.vocabulary.normalise("paralegal work") == "law, accounting and professional services"
+    assert lexical.vocabulary.normalise("trucking") == "transport and logistics"
+    assert (
+        lexical.vocabulary.normalise("IT support")
+        == lexical.vocabulary.normalise("it support")
+        == "IT, telecoms and media"
+    )
+    assert lexical.vocabulary.normalise("Section P") == "education"
     for unknown in ("", "   ", "quantum chromodynamics", "Z", "?"):
-        assert lexical.normalise(unknown) is None
+        assert lexical.vocabulary.normalise(unknown) is None
 
 
 def test_demo_sector_names_resolve(lexical):
@@ -349,7 +358,7 @@ def test_demo_sector_names_resolve(lexical):
     used = {sector for post in _demo_posts() for sector in post.sectors}
     assert used, "the demo posts name their sectors"
     for sector in used:
-        assert lexical.normalise(sector) is not None, sector
+        assert lexical.vocabulary.normalise(sector) is not None, sector
 
 
 # ------------------------------------------------------------------------------------------- lexical
@@ -484,7 +493,7 @@ def test_demo_posts_top3_includes_their_first_sector(resolver, demo):
     hits = 0
     misses = []
     for post, vector in zip(posts, vectors, strict=True):
-        want = resolver.normalise(post.sectors[0])
+        want = resolver.vocabulary.normalise(post.sectors[0])
         got = [m.name for m in resolver.classify(post.summary, title=post.title, k=3, text_vector=vector)]
         hits += want in got
         if want not in got:

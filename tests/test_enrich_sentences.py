@@ -6,7 +6,7 @@ import json
 
 from conftest import require_shared
 
-from shadowmatch_kb.enrich.sentences import split_sentences
+from shadowmatch_kb.text.sentences import split_sentences
 
 
 def test_sentences_are_verbatim_slices_with_abbreviations_kept() -> None:

@@ -11,10 +11,10 @@ import pytest
 from conftest import SEEDS, require_shared
 
 from shadowmatch_kb.enrich.forces import FORCES, classify_force
-from shadowmatch_kb.enrich.sentences import split_sentences
-from shadowmatch_kb.enrich.signals import MAX_SIGNAL_WORDS, extract_signals, row_text
+from shadowmatch_kb.enrich.signals import MAX_SIGNAL_WORDS, extract_signals
 from shadowmatch_kb.formats.signals_post import parse_signals_post
-from shadowmatch_kb.model import Signal
+from shadowmatch_kb.model import Signal, row_text
+from shadowmatch_kb.text.sentences import split_sentences
 
 # Measured on the real posts: 0.50 of reference rows matched; rows made of the first sentences' first
 # seven words (change left empty, as a naive table would have it) match 0.22.

@@ -14,7 +14,7 @@ from conftest import require_shared
 
 from shadowmatch_kb.errors import InputError
 from shadowmatch_kb.extract.html import ExtractedArticle, extract_article
-from shadowmatch_kb.fetch.http import decode_body
+from shadowmatch_kb.fetch.decode import decode_body
 
 # Five pages from different publishers; each scores well above the floor with the chosen settings,
 # so a drop below it means extraction really got worse.

@@ -1,4 +1,5 @@
-"""HttpFetcher against a real HTTP server on 127.0.0.1, plus the URL safety and canonical-URL rules."""
+"""The blocking face of the one fetcher against a real HTTP server on 127.0.0.1, plus the URL safety and
+canonical-URL rules."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -16,7 +19,9 @@ from conftest import require_shared
 
 from shadowmatch_kb.errors import FetchError, InputError
 from shadowmatch_kb.extract.html import extract_article
-from shadowmatch_kb.fetch.http import DEFAULT_USER_AGENT, HttpFetcher, decode_body
+from shadowmatch_kb.fetch.async_http import DEFAULT_USER_AGENT, AsyncFetcher, FetchOptions
+from shadowmatch_kb.fetch.blocking import BlockingFetcher
+from shadowmatch_kb.fetch.decode import decode_body
 from shadowmatch_kb.fetch.safety import canonicalize_url, check_url_allowed
 
 ARTICLE_ID = "16c30add7e96315e9cc957d85aa876ccb6b70055f0ddab51547a586117cc1f56"  # a Vox article
@@ -140,9 +145,17 @@ def _paths(server: _Server) -> list[str]:
     return [path for path, _ in server.requests]
 
 
+def _blocking(
+    *, allow_private: bool = False, transport: httpx.AsyncBaseTransport | None = None, **limits: Any
+) -> BlockingFetcher:
+    """The one fetcher as ingest uses it, with these limits; no retries, so each test sees one request a hop."""
+    options = replace(FetchOptions(retries=0), **limits)
+    return BlockingFetcher(AsyncFetcher(options, allow_private=allow_private, transport=transport))
+
+
 @pytest.fixture
-def fetcher() -> Iterator[HttpFetcher]:
-    with HttpFetcher(allow_private=True, max_bytes=LIMIT, max_redirects=5, timeout=5.0) as client:
+def fetcher() -> Iterator[BlockingFetcher]:
+    with _blocking(allow_private=True, max_bytes=LIMIT, max_redirects=5, timeout=5.0) as client:
         yield client
 
 
@@ -152,7 +165,7 @@ def fetcher() -> Iterator[HttpFetcher]:
 def test_fetches_a_real_article_and_extracts_it(server: _Server) -> None:
     html_path = require_shared("extraction", "zyte", "html", f"{ARTICLE_ID}.html.gz")
     server.article = gzip.decompress(html_path.read_bytes())
-    with HttpFetcher(allow_private=True) as big_enough:
+    with _blocking(allow_private=True) as big_enough:
         page = big_enough.fetch(f"{_base(server)}/article?utm_source=feed&id=7#comments")
 
     assert page.status == 200
@@ -170,7 +183,7 @@ def test_fetches_a_real_article_and_extracts_it(server: _Server) -> None:
     assert len(article.text) > 5000
 
 
-def test_follows_a_redirect_chain(server: _Server, fetcher: HttpFetcher) -> None:
+def test_follows_a_redirect_chain(server: _Server, fetcher: BlockingFetcher) -> None:
     page = fetcher.fetch(f"{_base(server)}/hop/3")
     assert page.url == f"{_base(server)}/hop/0"
     assert page.requested_url == f"{_base(server)}/hop/3"
@@ -179,7 +192,7 @@ def test_follows_a_redirect_chain(server: _Server, fetcher: HttpFetcher) -> None
 
 
 def test_redirect_limit_is_exact(server: _Server) -> None:
-    with HttpFetcher(allow_private=True, max_redirects=2) as strict:
+    with _blocking(allow_private=True, max_redirects=2) as strict:
         assert strict.fetch(f"{_base(server)}/hop/2").status == 200
         server.requests.clear()
         with pytest.raises(FetchError, match="too many redirects"):
@@ -187,21 +200,21 @@ def test_redirect_limit_is_exact(server: _Server) -> None:
     assert _paths(server) == ["/hop/3", "/hop/2", "/hop/1"]
 
 
-def test_redirect_loop_stops_at_the_first_repeat(server: _Server, fetcher: HttpFetcher) -> None:
-    with pytest.raises(FetchError, match="too many redirects") as caught:
+def test_redirect_loop_stops_at_the_first_repeat(server: _Server, fetcher: BlockingFetcher) -> None:
+    with pytest.raises(FetchError, match="redirect loop") as caught:
         fetcher.fetch(f"{_base(server)}/loop/a")
     assert "loop" in caught.value.reason
     assert _paths(server) == ["/loop/a", "/loop/b"]
 
 
-def test_redirect_to_another_scheme_is_refused(server: _Server, fetcher: HttpFetcher) -> None:
+def test_redirect_to_another_scheme_is_refused(server: _Server, fetcher: BlockingFetcher) -> None:
     with pytest.raises(FetchError, match=r"redirect to file:///etc/passwd refused: only http and https"):
         fetcher.fetch(f"{_base(server)}/to-file")
     assert _paths(server) == ["/to-file"]
 
 
 @pytest.mark.parametrize(("path", "status"), [("/missing", "HTTP 404"), ("/broken", "HTTP 500")])
-def test_error_statuses(server: _Server, fetcher: HttpFetcher, path: str, status: str) -> None:
+def test_error_statuses(server: _Server, fetcher: BlockingFetcher, path: str, status: str) -> None:
     with pytest.raises(FetchError, match=status) as caught:
         fetcher.fetch(_base(server) + path)
     assert caught.value.source == _base(server) + path
@@ -209,25 +222,25 @@ def test_error_statuses(server: _Server, fetcher: HttpFetcher, path: str, status
 
 
 @pytest.mark.parametrize("path", ["/big", "/big-stream"])
-def test_oversized_pages_are_cut_off(server: _Server, fetcher: HttpFetcher, path: str) -> None:
+def test_oversized_pages_are_cut_off(server: _Server, fetcher: BlockingFetcher, path: str) -> None:
     with pytest.raises(FetchError, match=f"page larger than {LIMIT} bytes"):
         fetcher.fetch(_base(server) + path)
     assert _paths(server) == [path]
 
 
-def test_pdf_is_refused(server: _Server, fetcher: HttpFetcher) -> None:
-    with pytest.raises(FetchError, match="unsupported content type application/pdf"):
+def test_pdf_is_refused(server: _Server, fetcher: BlockingFetcher) -> None:
+    with pytest.raises(FetchError, match="not a page: application/pdf"):
         fetcher.fetch(f"{_base(server)}/paper.pdf")
 
 
-def test_plain_text_and_untyped_markup_are_accepted(server: _Server, fetcher: HttpFetcher) -> None:
+def test_plain_text_and_untyped_markup_are_accepted(server: _Server, fetcher: BlockingFetcher) -> None:
     plain = fetcher.fetch(f"{_base(server)}/plain")
     assert (plain.content_type, plain.charset, plain.text()) == ("text/plain", "utf-8", "plain text, naïve")
     untyped = fetcher.fetch(f"{_base(server)}/no-type")
     assert untyped.content_type == "text/html"
 
 
-def test_latin1_page_declared_by_meta_charset(server: _Server, fetcher: HttpFetcher) -> None:
+def test_latin1_page_declared_by_meta_charset(server: _Server, fetcher: BlockingFetcher) -> None:
     page = fetcher.fetch(f"{_base(server)}/latin1")
     assert page.charset is None
     assert page.content == LATIN1_PAGE
@@ -238,7 +251,7 @@ def test_latin1_page_declared_by_meta_charset(server: _Server, fetcher: HttpFetc
 def test_slow_server_times_out(server: _Server) -> None:
     started = time.monotonic()
     with (
-        HttpFetcher(allow_private=True, timeout=0.3) as impatient,
+        _blocking(allow_private=True, timeout=0.3) as impatient,
         pytest.raises(FetchError, match="timed out"),
     ):
         impatient.fetch(f"{_base(server)}/slow")
@@ -249,7 +262,7 @@ def test_slow_server_times_out(server: _Server) -> None:
 def test_trickling_body_times_out(server: _Server) -> None:
     started = time.monotonic()
     with (
-        HttpFetcher(allow_private=True, timeout=0.5) as impatient,
+        _blocking(allow_private=True, timeout=0.5) as impatient,
         pytest.raises(FetchError, match="timed out"),
     ):
         impatient.fetch(f"{_base(server)}/trickle")
@@ -260,20 +273,20 @@ def test_connection_refused_is_one_line() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with HttpFetcher(allow_private=True) as client, pytest.raises(FetchError) as caught:
+    with _blocking(allow_private=True) as client, pytest.raises(FetchError) as caught:
         client.fetch(f"http://127.0.0.1:{port}/")
     assert "\n" not in str(caught.value)
     assert "Connect" in caught.value.reason
 
 
 def test_user_agent_is_sent(server: _Server) -> None:
-    with HttpFetcher(allow_private=True, user_agent="probe/1.0") as client:
+    with _blocking(allow_private=True, user_agent="probe/1.0") as client:
         client.fetch(f"{_base(server)}/hop/0")
     assert server.requests[0][1]["User-Agent"] == "probe/1.0"
 
 
 def test_loopback_server_is_refused_without_allow_private(server: _Server) -> None:
-    with HttpFetcher() as client, pytest.raises(FetchError, match="refusing to fetch 127.0.0.1"):
+    with _blocking() as client, pytest.raises(FetchError, match="refusing to fetch 127.0.0.1"):
         client.fetch(f"{_base(server)}/hop/0")
     assert server.requests == []  # refused before connecting
 
@@ -290,7 +303,7 @@ def test_redirect_from_public_to_private_is_refused() -> None:
         seen.append(str(request.url))
         return httpx.Response(302, headers={"Location": "http://127.0.0.1:8080/admin"})
 
-    with HttpFetcher(transport=httpx.MockTransport(handler)) as client, pytest.raises(FetchError) as caught:
+    with _blocking(transport=httpx.MockTransport(handler)) as client, pytest.raises(FetchError) as caught:
         client.fetch(f"http://{PUBLIC_IP}/start")
     assert "redirect to http://127.0.0.1:8080/admin refused" in caught.value.reason
     assert "refusing to fetch 127.0.0.1" in caught.value.reason
@@ -301,7 +314,7 @@ def test_transport_decides_the_response() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=b"<p>hi</p>", headers={"Content-Type": "application/xhtml+xml"})
 
-    with HttpFetcher(transport=httpx.MockTransport(handler)) as client:
+    with _blocking(transport=httpx.MockTransport(handler)) as client:
         page = client.fetch(f"HTTP://{PUBLIC_IP}:80/a#b")
     assert (page.url, page.content_type, page.content) == (
         f"http://{PUBLIC_IP}/a",

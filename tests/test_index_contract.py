@@ -153,18 +153,6 @@ class VectorIndexContract:
         index.flush()
         assert index.entries() == expected
 
-    def test_clear_removes_everything(self, filled) -> None:
-        index, items, chunks = filled
-        index.flush()
-        index.clear()
-        assert index.entries() == {}
-        assert index.query_items(items["a"], k=5) == []
-        assert index.query_chunks(chunks["a"][0], k=5) == []
-        index.upsert("z", "hash-z", items["a"], chunks["a"])
-        index.flush()
-        assert list(index.entries()) == ["z"]
-        assert ids_of(index.query_items(items["a"], k=5)) == ["z"]
-
     def test_empty_index_has_no_hits(self, index: VectorIndex) -> None:
         query = unit_vectors(1)[0]
         assert index.query_items(query, k=10) == []

@@ -8,8 +8,8 @@ import pytest
 from conftest import require_shared
 
 from shadowmatch_kb.formats.signals_post import parse_signals_post
-from shadowmatch_kb.model import Signal
-from shadowmatch_kb.signal_clusters import SignalRow, cluster_rows
+from shadowmatch_kb.model import Signal, SignalRow
+from shadowmatch_kb.signal_clusters import cluster_rows
 
 pytestmark = pytest.mark.slow
 

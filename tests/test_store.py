@@ -7,9 +7,10 @@ import sqlite3
 import pytest
 
 from shadowmatch_kb.errors import NotFoundError
-from shadowmatch_kb.model import Item, Signal
+from shadowmatch_kb.model import Item, ItemFilter, Signal
+from shadowmatch_kb.store.fulltext import fts_query
 from shadowmatch_kb.store.migrations import MIGRATIONS
-from shadowmatch_kb.store.sqlite import ItemFilter, RawInput, SqliteStore, fts_query
+from shadowmatch_kb.store.sqlite import RawInput, SqliteStore
 
 
 def make_item(n: int, **fields) -> Item:

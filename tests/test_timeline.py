@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from shadowmatch_kb.embed.persistent import PersistentEmbedder
-from shadowmatch_kb.model import Item, Signal
-from shadowmatch_kb.store.sqlite import ItemFilter, SqliteStore
+from shadowmatch_kb.model import Item, ItemFilter, Signal
+from shadowmatch_kb.store.sqlite import SqliteStore
 from shadowmatch_kb.store.timeline import dated_items, signal_rows
 
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from conftest import require_shared, smkb
 
-from shadowmatch_kb.model import Item, Signal
-from shadowmatch_kb.signal_clusters import SignalRow
+from shadowmatch_kb.model import Item, Signal, SignalRow
 from shadowmatch_kb.store.sqlite import SqliteStore
 from shadowmatch_kb.store.timeline import DatedItem, dated_items
 from shadowmatch_kb.trends.digest import build_digest, parse_since
 from shadowmatch_kb.trends.emerging import EmergenceParams, emergence_scores, flag_emerging
 from shadowmatch_kb.trends.periods import period_of, period_range
-from shadowmatch_kb.trends.series import Timeline, growth, sparkline
+from shadowmatch_kb.trends.plot import sparkline
+from shadowmatch_kb.trends.series import Timeline, growth
 from shadowmatch_kb.trends.service import build_trends
 
 TODAY = "2025-06-30"
@@ -60,7 +60,7 @@ def test_counts_per_month_and_quarter_with_copies_counted_once_as_their_original
 
 
 def test_sectors_are_counted_per_isic_section_and_filtered_by_any_of_its_names() -> None:
-    from shadowmatch_kb.trends.service import _in_sector
+    from shadowmatch_kb.trends.service import in_sector as _in_sector
 
     items = [
         _dated("a", "2024-01-10", sectors=["healthcare"]),  # a post's own word

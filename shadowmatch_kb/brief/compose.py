@@ -1,4 +1,8 @@
-"""Compose a briefing from the knowledge base: sector and occupation, evidence, signals, cited sentences, prompts.
+"""Compose a briefing: sector and occupation, evidence, signals, cited sentences, prompts.
+
+``build_briefing`` receives the parts it reads — a ``Searcher`` over the record and the index, the store,
+the embedder of sentences and Signals rows, the sector resolver and the occupation matcher — so it can be
+tested on small in-memory parts.
 
 Nothing here is invented: the overview and the skills sentences are the items' own sentences, verbatim,
 chosen for being on the question, plain to read and not repeating each other; the signals are the items'
@@ -9,9 +13,10 @@ filled with those signals and the occupation's tasks. The citation gate (``gate`
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,18 +24,23 @@ from shadowmatch_kb.brief.gate import apply_citation_gate
 from shadowmatch_kb.brief.model import Briefing, BriefSignal, Cited
 from shadowmatch_kb.brief.readability import grade_level, sentence_grade
 from shadowmatch_kb.brief.retrieve import MIN_EVIDENCE, Retrieval, retrieve
-from shadowmatch_kb.enrich.sentences import split_sentences
-from shadowmatch_kb.enrich.summary import is_junk_sentence
 from shadowmatch_kb.errors import UsageError
 from shadowmatch_kb.model import Item
 from shadowmatch_kb.signal_clusters import SignalCluster, cluster_rows, latest_first
 from shadowmatch_kb.store.timeline import signal_rows
+from shadowmatch_kb.text.sentences import is_junk_sentence, split_sentences
 
 if TYPE_CHECKING:
     from shadowmatch_kb.embed.base import Embedder
-    from shadowmatch_kb.kb import KnowledgeBase
+    from shadowmatch_kb.enrich.sectors import SectorResolver
+    from shadowmatch_kb.search.searcher import Searcher
+    from shadowmatch_kb.store.sqlite import SqliteStore
 
-__all__ = ["build_briefing"]
+__all__ = ["OccupationMatcher", "build_briefing"]
+
+# What `smkb occupations match` answers for a person's words and a count: {"occupations": [...],
+# "missing_datasets": [...]}, each occupation with its "score" (0..1).
+OccupationMatcher = Callable[[str, int], dict[str, Any]]
 
 MAX_SIGNALS = 8
 EVIDENCE_ITEMS = 12  # items whose rows and sentences the briefing reads
@@ -87,30 +97,40 @@ class _Candidate:
 
 
 def build_briefing(
-    kb: KnowledgeBase, question: str, *, since: str | None = None, today: date | None = None
+    question: str,
+    *,
+    searcher: Searcher,
+    store: SqliteStore,
+    embedder: Embedder,
+    resolver: SectorResolver,
+    occupations: OccupationMatcher | None = None,
+    since: str | None = None,
+    today: date | None = None,
 ) -> Briefing:
-    """The briefing for a mentor's question, every claim cited."""
+    """The briefing for a mentor's question, every claim cited.
+
+    ``embedder`` embeds the question, sentences and Signals rows; ``resolver`` finds the question's sectors;
+    ``occupations`` (None: no occupation section) names the occupations the question is about.
+    """
     question = " ".join(question.split())
     if not question:
         raise UsageError("the question is empty: ask, for example, 'how will AI change nursing?'")
-    kb.store  # noqa: B018 - a directory without a knowledge base fails here, before any model loads
-    embedder = kb.signal_embedder()
     question_vector = embedder.embed_batch([question])[0]
-    resolver = kb.sector_resolver()
     matches = resolver.resolve_question(question, k=2, question_vector=question_vector)
     sectors = [m.name for m in matches[:1]]
     sectors += [m.name for m in matches[1:] if m.confidence >= SECOND_SECTOR_RATIO * matches[0].confidence]
-    found = retrieve(kb, question, sectors, resolver, since=since, limit=EVIDENCE_ITEMS, today=today)
-    items = kb.store.get_many([e.item_id for e in found.evidence])
+    found = retrieve(searcher, question, sectors, resolver.vocabulary, since=since, limit=EVIDENCE_ITEMS, today=today)
+    items = store.get_many([e.item_id for e in found.evidence])
     evidence = [items[e.item_id] for e in found.evidence if e.item_id in items]
 
-    briefing = Briefing(question, since, sectors, len(evidence))
-    briefing.signals = _signals(kb, evidence, embedder)
+    briefing = Briefing(question, since, sectors, len(evidence), notices=list(found.ranked.notices))
+    briefing.signals = _signals(store, evidence, embedder)
     lead = _lead_sentence(briefing.signals)
     picked = _overview(evidence[:OVERVIEW_ITEMS], question_vector, embedder, OVERVIEW_SENTENCES - bool(lead))
     briefing.overview = ([lead] if lead else []) + picked
     briefing.growing, briefing.shrinking = _skills(evidence, question_vector, embedder)
-    _attach_occupations(kb, briefing)
+    if occupations is not None:
+        _attach_occupations(occupations, briefing)
     briefing.notice = _notice(found, sectors)
     apply_citation_gate(briefing, items)
     briefing.prompts = _prompts(briefing)
@@ -121,11 +141,11 @@ def build_briefing(
     return briefing
 
 
-def _signals(kb: KnowledgeBase, evidence: list[Item], embedder: Embedder) -> list[BriefSignal]:
+def _signals(store: SqliteStore, evidence: list[Item], embedder: Embedder) -> list[BriefSignal]:
     """The evidence's Signals rows merged into distinct signals: most independent support first, then the
     most relevant items' (the evidence order), then the most recent."""
     position = {item.id: n for n, item in enumerate(evidence)}
-    rows = [row for row in signal_rows(kb.store, list(position)) if row.signal.signal.strip()]
+    rows = [row for row in signal_rows(store, list(position)) if row.signal.signal.strip()]
     # An item lists its main signals first: among equally supported signals, each item's first row comes
     # before any item's second, so one long table cannot fill the briefing alone.
     row_order: dict[int, int] = {}
@@ -249,9 +269,9 @@ def _skills(evidence: list[Item], question_vector: np.ndarray, embedder: Embedde
     return results[0], results[1]
 
 
-def _attach_occupations(kb: KnowledgeBase, briefing: Briefing) -> None:
+def _attach_occupations(occupations: OccupationMatcher, briefing: Briefing) -> None:
     """The occupations the question names, with their figures, when the datasets are imported."""
-    found = kb.match_occupations(briefing.question, k=OCCUPATIONS_KEPT)
+    found = occupations(briefing.question, OCCUPATIONS_KEPT)
     briefing.missing_datasets = found["missing_datasets"]
     briefing.occupations = [o for o in found["occupations"] if o["score"] >= OCCUPATION_FLOOR]
 

@@ -58,6 +58,7 @@ class Briefing:
     sources: list[Source] = field(default_factory=list)
     notice: str | None = None  # said plainly when the knowledge base holds little on the question
     readability: dict[str, float] = field(default_factory=dict)  # Flesch-Kincaid grade of overview, prompts
+    notices: list[str] = field(default_factory=list)  # for the person running it (no index yet, ...)
 
     def number_of(self, item_id: str) -> int:
         """The citation number of a source."""

@@ -19,12 +19,12 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from shadowmatch_kb.search.hybrid import reciprocal_rank_fusion
-from shadowmatch_kb.search.run import Rankings, rankings
+from shadowmatch_kb.search.searcher import Rankings, Searcher
 from shadowmatch_kb.store.timeline import DatedItem, dated_items
 
 if TYPE_CHECKING:
-    from shadowmatch_kb.enrich.sectors import SectorResolver
-    from shadowmatch_kb.kb import KnowledgeBase
+    from shadowmatch_kb.store.sqlite import SqliteStore
+    from shadowmatch_kb.text.sectors import SectorVocabulary
 
 __all__ = ["MIN_EVIDENCE", "Evidence", "Retrieval", "fused_order", "retrieve"]
 
@@ -71,22 +71,22 @@ class Retrieval:
 
 
 def retrieve(
-    kb: KnowledgeBase,
+    searcher: Searcher,
     question: str,
     sectors: list[str],
-    resolver: SectorResolver,
+    vocabulary: SectorVocabulary,
     *,
     since: str | None = None,
     limit: int = 12,
     today: date | None = None,
 ) -> Retrieval:
     """The ``limit`` best relevant items for ``question`` in ``sectors`` (friendly section names)."""
-    ranked = rankings(kb, question, DEPTH)
-    order, facets = fused_order(kb, ranked, sectors, resolver, since=since, today=today)
+    ranked = searcher.rankings(question, DEPTH)
+    order, facets = fused_order(searcher.store, ranked, sectors, vocabulary, since=since, today=today)
     evidence: list[Evidence] = []
     for item_id, score in order:
         similarity = ranked.semantic_scores.get(item_id, 0.0)
-        in_sector = _in_sector(facets[item_id], sectors, resolver)
+        in_sector = _in_sector(facets[item_id], sectors, vocabulary)
         if not _relevant(similarity, in_sector, bool(sectors)):
             continue
         evidence.append(Evidence(item_id, score, similarity, in_sector, facets[item_id].date))
@@ -96,10 +96,10 @@ def retrieve(
 
 
 def fused_order(
-    kb: KnowledgeBase,
+    store: SqliteStore,
     ranked: Rankings,
     sectors: list[str],
-    resolver: SectorResolver,
+    vocabulary: SectorVocabulary,
     *,
     since: str | None = None,
     today: date | None = None,
@@ -109,9 +109,9 @@ def fused_order(
     A near-duplicate stands for its original: copies of one article are one piece of evidence.
     """
     candidates = list(dict.fromkeys([*ranked.keyword_ids, *ranked.semantic_ids]))
-    facets = {d.item_id: d for d in dated_items(kb.store, item_ids=candidates)}
+    facets = {d.item_id: d for d in dated_items(store, item_ids=candidates)}
     originals = {d.duplicate_of for d in facets.values() if d.duplicate_of and d.duplicate_of not in facets}
-    facets.update({d.item_id: d for d in dated_items(kb.store, item_ids=originals)})
+    facets.update({d.item_id: d for d in dated_items(store, item_ids=originals)})
 
     def original(item_id: str) -> str | None:
         found = facets.get(item_id)
@@ -128,7 +128,7 @@ def fused_order(
         target = original(item_id)
         if target and ranked.semantic_scores[item_id] > ranked.semantic_scores.get(target, -2.0):
             ranked.semantic_scores[target] = ranked.semantic_scores[item_id]
-    in_sector = [i for i in semantic if _in_sector(facets[i], sectors, resolver)]
+    in_sector = [i for i in semantic if _in_sector(facets[i], sectors, vocabulary)]
     fused = reciprocal_rank_fusion([keyword, semantic, in_sector] if sectors else [keyword, semantic])
     today = today or date.today()
     scored = [(hit.item_id, hit.score * _recency(facets[hit.item_id].date, today)) for hit in fused]
@@ -140,11 +140,11 @@ def _unique(ids: Iterable[str | None]) -> list[str]:
     return list(dict.fromkeys(i for i in ids if i))
 
 
-def _in_sector(item: DatedItem, sectors: list[str], resolver: SectorResolver) -> bool:
+def _in_sector(item: DatedItem, sectors: list[str], vocabulary: SectorVocabulary) -> bool:
     if not sectors:
         return False
     return any(
-        resolver.normalise(label) in sectors and item.sector_confidence(label) >= SECTOR_CONFIDENCE_FLOOR
+        vocabulary.normalise(label) in sectors and item.sector_confidence(label) >= SECTOR_CONFIDENCE_FLOOR
         for label in item.sectors
     )
 

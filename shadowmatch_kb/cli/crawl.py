@@ -13,7 +13,7 @@ from shadowmatch_kb.cli.items import JsonOption, KbOption, check_date
 from shadowmatch_kb.cli.output import RichProgress, open_kb, print_json, reporting_errors, stderr, stdout
 
 if TYPE_CHECKING:
-    from shadowmatch_kb.crawl.report import CrawlEvent, CrawlReport
+    from shadowmatch_kb.kb import CrawlEvent, CrawlReport
 
 # Columns of the live display and the summary: what most users want to see per host and source.
 _SHOWN = ("added", "updated", "unchanged", "duplicate", "listed", "skipped", "failed")
@@ -131,19 +131,11 @@ def crawl(
     allows them. An interrupted crawl (Ctrl-C, --max-pages) resumes where it stopped. Exits 1 when
     any URL failed, after crawling all the others.
     """
-    from shadowmatch_kb.crawl.run import CrawlOptions
-    from shadowmatch_kb.fetch.async_http import FetchOptions
-
     since = check_date(since)
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
-        options = CrawlOptions(
-            max_pages=max_pages,
-            since=since,
-            concurrency=concurrency,
-            per_host=per_host,
-            delay=delay,
-            fetch=FetchOptions(user_agent=kb.config.user_agent, timeout=timeout),
+        options = kb.crawl_options(
+            max_pages=max_pages, since=since, concurrency=concurrency, per_host=per_host, delay=delay, timeout=timeout
         )
         with LiveCrawlDisplay(enabled=not as_json) as display:
             report = kb.crawl(names or [], options=options, observer=display, progress=RichProgress())

@@ -18,7 +18,7 @@ from shadowmatch_kb.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from shadowmatch_kb.store.sqlite import ItemFilter
+    from shadowmatch_kb.model import ItemFilter
 
 KbOption = Annotated[str | None, typer.Option("--kb", help="KB directory (overrides the global --kb).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -30,18 +30,18 @@ TagOption = Annotated[str | None, typer.Option("--tag", help="Only items with th
 
 def item_filter(sector: str | None, theme: str | None, tag: str | None, since: str | None) -> ItemFilter:
     """The filter of --sector/--theme/--tag/--since, with the date checked."""
-    from shadowmatch_kb.store.sqlite import ItemFilter
+    from shadowmatch_kb.model import ItemFilter
 
     return ItemFilter(sector=sector, theme=theme, tag=tag, since=check_date(since))
 
 
 def check_date(value: str | None) -> str | None:
     """Accept YYYY-MM-DD (or YYYY-MM, YYYY); anything else is a usage error."""
-    import re
+    from shadowmatch_kb.text.dates import is_iso_date
 
     if value is None:
         return None
-    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+    if not is_iso_date(value):
         raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD")
     return value
 
@@ -191,10 +191,10 @@ def export(
     """Export every item: jsonl keeps everything (tags, edits, raw inputs), csv and md are for reading."""
     if fmt not in ("jsonl", "csv", "md"):
         raise typer.BadParameter("use jsonl, csv or md", param_hint="--format")
-    from shadowmatch_kb.formats.export import export_items
+    from pathlib import Path
 
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
-        count = export_items(kb, fmt, output)
+        count = kb.export(fmt, path=Path(output)) if output else kb.export(fmt, handle=sys.stdout)
         if output:
             stderr().print(f"exported {count} item(s) to {output}", markup=False)

@@ -76,9 +76,8 @@ def fail(message: str, *, code: int = 1) -> None:
 
 def print_notices(kb: KnowledgeBase) -> None:
     """Warnings the library collected, one line each on stderr."""
-    for notice in dict.fromkeys(kb.notices):
+    for notice in kb.take_notices():
         sys.stderr.write(f"warning: {notice}\n")
-    kb.notices.clear()
 
 
 @contextmanager

@@ -48,7 +48,8 @@ def serve(
         os.environ.setdefault(variable, "1")
     import uvicorn
 
-    from shadowmatch_kb.web.app import READERS, create_app
+    from shadowmatch_kb.web.app import create_app
+    from shadowmatch_kb.web.state import READERS
 
     opts = options(ctx)
     if host not in LOOPBACK:

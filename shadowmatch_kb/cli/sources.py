@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
@@ -11,8 +10,7 @@ from shadowmatch_kb.cli.items import JsonOption, KbOption
 from shadowmatch_kb.cli.output import fail, open_kb, print_json, reporting_errors, stderr, stdout
 
 if TYPE_CHECKING:
-    from shadowmatch_kb.crawl.sources import Source
-    from shadowmatch_kb.kb import KnowledgeBase
+    from shadowmatch_kb.kb import Source
 
 # Spelled out here rather than imported, so `smkb --help` need not load the registry code;
 # tests/test_sources.py checks that they match shadowmatch_kb.crawl.sources.KINDS.
@@ -29,12 +27,6 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-def _registry(kb: KnowledgeBase) -> Path:
-    from shadowmatch_kb.crawl.sources import SOURCES_FILE
-
-    return kb.config.corpus_dir / SOURCES_FILE
 
 
 @app.command("add")
@@ -79,13 +71,10 @@ def add(
         fail("--max-depth applies to --kind site only", code=2)
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
-        from shadowmatch_kb.crawl.sources import add_source, new_source
-
         options = {"max_depth": max_depth} if max_depth is not None else {}
-        source = new_source(
+        source = kb.add_source(
             name, url, kind, allow_private=allow_private, allow=allow or [], deny=deny or [], tags=tag or [], **options
         )
-        source = add_source(_registry(kb), source, lock_timeout=kb.config.lock_timeout)
         if as_json:
             print_json({"source": source.to_dict()})
         else:
@@ -113,10 +102,8 @@ def list_sources(ctx: typer.Context, as_json: JsonOption = False, kb_dir: KbOpti
     """List the registered sources, in the order of corpus/sources.toml."""
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
-        from shadowmatch_kb.crawl.sources import load_sources
-
-        path = _registry(kb)
-        found = load_sources(path)
+        path = kb.sources_path
+        found = kb.sources()
         if as_json:
             print_json({"sources": [source.to_dict() for source in found]})
             return
@@ -141,9 +128,7 @@ def remove(
     """Unregister a source; items already crawled from it stay in the knowledge base."""
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
-        from shadowmatch_kb.crawl.sources import remove_source
-
-        removed = remove_source(_registry(kb), name, lock_timeout=kb.config.lock_timeout)
+        removed = kb.remove_source(name)
         if as_json:
             print_json({"removed": removed.to_dict()})
         else:
@@ -159,9 +144,7 @@ def starter(ctx: typer.Context, as_json: JsonOption = False, kb_dir: KbOption = 
     """
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
-        from shadowmatch_kb.crawl.sources import add_missing_sources, load_starter_sources
-
-        added, skipped = add_missing_sources(_registry(kb), load_starter_sources(), lock_timeout=kb.config.lock_timeout)
+        added, skipped = kb.add_starter_sources()
         if as_json:
             print_json(
                 {

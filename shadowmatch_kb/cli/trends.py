@@ -11,7 +11,7 @@ from shadowmatch_kb.cli.items import JsonOption, KbOption, SectorOption, ThemeOp
 from shadowmatch_kb.cli.output import fail, open_kb, print_json, reporting_errors, stderr, stdout
 
 if TYPE_CHECKING:
-    from shadowmatch_kb.trends.service import TrendsReport
+    from shadowmatch_kb.kb import TrendsReport
 
 
 def register(app: typer.Typer) -> None:
@@ -47,16 +47,13 @@ def trends(
     two items) whose support is furthest above what clusters of the same age usually have.
     """
     from shadowmatch_kb.errors import UsageError
-    from shadowmatch_kb.store.sqlite import ItemFilter
-    from shadowmatch_kb.trends.periods import PERIOD_KINDS
+    from shadowmatch_kb.model import ItemFilter
 
-    if by not in PERIOD_KINDS:
+    if by not in ("month", "quarter"):
         fail(f"--by must be month or quarter, not {by!r}", code=2)
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
-        from shadowmatch_kb.trends.service import trends as build
-
-        report = build(kb, where=ItemFilter(sector=sector, theme=theme), by=by, top=top)
+        report = kb.trends(where=ItemFilter(sector=sector, theme=theme), by=by, top=top)
         if plot:
             from shadowmatch_kb.trends.plot import write_chart
 
@@ -74,7 +71,7 @@ def trends(
 def _print_table(report: TrendsReport) -> None:
     from rich.table import Table
 
-    from shadowmatch_kb.trends.series import sparkline
+    from shadowmatch_kb.trends.plot import sparkline
 
     console = stdout()
     if not report.series:
@@ -115,20 +112,17 @@ def digest(
     with their most supported signals; copies of earlier items are left out. A signal is rising when it
     was first stated since the date by two or more items (new), or stated before and again since (growing).
     """
-    from shadowmatch_kb.errors import UsageError
-    from shadowmatch_kb.trends.digest import parse_since
+    from shadowmatch_kb.text.dates import parse_iso_date
 
     if fmt not in ("md", "json"):
         fail(f"--format must be md or json, not {fmt!r}", code=2)
-    try:
-        start = parse_since(since)
-    except UsageError as exc:
-        fail(str(exc), code=2)
+    start = parse_iso_date(since.strip())
+    if start is None:
+        fail(f"--since {since!r} is not a date; use YYYY-MM-DD", code=2)
+        return
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
-        from shadowmatch_kb.trends.digest import digest as build
-
-        found = build(kb, since=start)
+        found = kb.digest(since=start)
         if fmt == "json":
             print_json(found.to_dict())
         elif sys.stdout.isatty():

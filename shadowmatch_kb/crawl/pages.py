@@ -69,7 +69,7 @@ def links_of_page(content: bytes, charset: str | None, url: str) -> list[str]:
     """Only the links of a page (no extraction): what a kept page offers again after a 304."""
     from trafilatura.utils import load_html
 
-    from shadowmatch_kb.fetch.http import decode_body
+    from shadowmatch_kb.fetch.decode import decode_body
 
     html = decode_body(content, charset)
     tree = load_html(html) if html.strip() else None
@@ -112,7 +112,7 @@ def _plain_text_page(content: str, url: str) -> PageAnalysis:
 def analyse_page(content: bytes, charset: str | None, url: str, media_type: str, want_links: bool) -> PageAnalysis:
     """Extract the article of one fetched page and, when ``want_links``, the links it offers."""
     from shadowmatch_kb.extract.language import guess_language
-    from shadowmatch_kb.fetch.http import decode_body
+    from shadowmatch_kb.fetch.decode import decode_body
 
     html = decode_body(content, charset)
     if media_type == "text/plain":

@@ -9,13 +9,14 @@ URL's outcome is recorded as soon as it is known; a URL whose work was cut short
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from shadowmatch_kb.crawl.pages import PageAnalysis, analyse_page, links_of_page
@@ -23,7 +24,14 @@ from shadowmatch_kb.crawl.politeness import HostGate, RobotsRules, site_of
 from shadowmatch_kb.crawl.report import CrawlEvent, CrawlObserver, CrawlReport, NullObserver
 from shadowmatch_kb.crawl.sources import Source
 from shadowmatch_kb.errors import FetchError, InputError, UnsupportedContentError
-from shadowmatch_kb.fetch.async_http import AsyncFetcher, FetchOptions, FetchResponse, accepts_page, accepts_sitemap
+from shadowmatch_kb.fetch.async_http import (
+    AsyncFetcher,
+    FetcherFactory,
+    FetchOptions,
+    FetchResponse,
+    accepts_page,
+    accepts_sitemap,
+)
 from shadowmatch_kb.store.frontier import Frontier, FrontierEntry, QueuedUrl
 from shadowmatch_kb.store.sqlite import RawInput
 
@@ -69,6 +77,9 @@ def start_extraction_workers(workers: int | None) -> Executor | None:
     count = workers or max(1, min(4, os.cpu_count() or 1))
     import trafilatura  # noqa: F401 - imported once here, inherited by every worker
 
+    # Garbage of the parent (a dropped model's ONNX session, say) must be freed here, not by a collection
+    # inside a worker: tearing down objects whose threads did not survive the fork can hang forever.
+    gc.collect()
     context = multiprocessing.get_context("fork")
     executor = ProcessPoolExecutor(
         max_workers=count, mp_context=context, initializer=_exit_with_parent, initargs=(os.getpid(),)
@@ -108,17 +119,18 @@ class Crawler:
         sources: Sequence[Source],
         options: CrawlOptions,
         *,
-        transport_factory: Callable[[bool], Any] | None = None,
+        fetchers: FetcherFactory | None = None,
         extractor: Executor | None = None,
     ) -> None:
-        """``extractor`` runs page extraction (see ``start_extraction_workers``; else one thread);
-        ``transport_factory(allow_private)`` lets a test hand the fetchers their transport."""
+        """``fetchers`` builds the crawl's fetchers from ``options.fetch`` (default: the pinned
+        ``AsyncFetcher``); ``extractor`` runs page extraction (see ``start_extraction_workers``; else
+        one thread)."""
         self.frontier = frontier
         self.pages = pages
         self.sources = {source.name: source for source in sources}
         self.options = options
         self.report = CrawlReport(sources=list(self.sources))
-        self._transport_factory = transport_factory
+        self._make_fetcher: FetcherFactory = fetchers or AsyncFetcher
         self._observer: CrawlObserver = NullObserver()
         self._gate = HostGate(options.per_host, options.delay)
         self._robots = RobotsRules(options.fetch.user_agent, self._gate)
@@ -206,11 +218,9 @@ class Crawler:
 
     def _fetcher(self, allow_private: bool) -> AsyncFetcher:
         if allow_private not in self._fetchers:
-            transport = self._transport_factory(allow_private) if self._transport_factory else None
-            self._fetchers[allow_private] = AsyncFetcher(
+            self._fetchers[allow_private] = self._make_fetcher(
                 self.options.fetch,
                 allow_private=allow_private,
-                transport=transport,
                 pace=lambda url: self._gate.wait_turn(site_of(url)),
             )
         return self._fetchers[allow_private]
@@ -266,7 +276,7 @@ class Crawler:
     def _on_listing(self, entry: FrontierEntry, source: Source, content: bytes, base_url: str) -> str:
         """Queue what a feed, sitemap or robots.txt lists; raises InputError for a broken document."""
         from shadowmatch_kb.crawl.discover import parse_feed, parse_sitemap, sitemaps_from_robots
-        from shadowmatch_kb.fetch.http import decode_body
+        from shadowmatch_kb.fetch.decode import decode_body
 
         found: list[QueuedUrl] = []
         if entry.role == "robots":

@@ -6,25 +6,32 @@ the fields and is kept whenever the file is rewritten. Every change happens unde
 base's write lock (``corpus/write.lock``) and is written atomically, so two commands at once or a
 crash never leave a half-written registry.
 
-A malformed file is an ``InputError`` naming the file, the line of the offending ``[[source]]``
-and the field, never a traceback.
+Each field is checked by ``crawl.source_fields``. A malformed file is an ``InputError`` naming the
+file, the line of the offending ``[[source]]`` and the field, never a traceback.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from shadowmatch_kb.crawl.source_fields import (
+    InvalidField,
+    check_added,
+    check_bool,
+    check_depth,
+    check_name,
+    check_patterns,
+    check_tags,
+    check_url,
+)
 from shadowmatch_kb.errors import InputError, NotFoundError
-from shadowmatch_kb.fetch.safety import canonicalize_url, is_public_address
 from shadowmatch_kb.store.lock import WriteLock
 
 __all__ = [
@@ -46,10 +53,7 @@ __all__ = [
 SOURCES_FILE = "sources.toml"
 KINDS = ("feed", "sitemap", "site")
 DEFAULT_MAX_DEPTH = 2
-# A site crawl deeper than this is almost always a mistake that would fetch a whole site.
-MAX_DEPTH_LIMIT = 20
 FIELDS = ("name", "kind", "url", "allow_private", "max_depth", "same_site", "allow", "deny", "tags", "added")
-_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _TABLE_HEADER = re.compile(r"""\s*\[\[\s*(?:source|"source"|'source')\s*\]\]""")
 _STARTER = "starter_sources.toml"
 
@@ -111,162 +115,45 @@ class Source:
         }
 
 
-class _Invalid(Exception):
-    """One field of a source is wrong; the caller adds where the source came from."""
-
-    def __init__(self, field_name: str, reason: str) -> None:
-        super().__init__(f"{field_name}: {reason}")
-        self.field = field_name
-        self.reason = reason
-
-
-# ----- checking fields -------------------------------------------------------------------------
-
-
-def _check_name(value: object) -> str:
-    if not isinstance(value, str) or not _NAME.fullmatch(value):
-        raise _Invalid(
-            "name", f"{value!r} is not a valid name: use 1 to 64 lower-case letters, digits, '-' or '_', "
-            "starting with a letter or digit"
-        )  # fmt: skip
-    return value
+# ----- checking a source (field by field in source_fields) -------------------------------------
 
 
 def _check_kind(value: object) -> str:
     if value not in KINDS:
-        raise _Invalid("kind", f"must be feed, sitemap or site, not {value!r}")
+        raise InvalidField("kind", f"must be feed, sitemap or site, not {value!r}")
     return str(value)
-
-
-def _check_bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise _Invalid(name, f"must be true or false, not {value!r}")
-    return value
-
-
-def _is_private_host(host: str) -> bool:
-    """True for hosts that are private without asking DNS: localhost and private IP literals."""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return not is_public_address(ipaddress.ip_address(host))
-    except ValueError:
-        return False  # a name: whether it resolves to a private address is checked when it is fetched
-
-
-def _check_url(value: object, allow_private: bool) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _Invalid("url", "must be a non-empty string")
-    text = value.strip()
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
-        raise _Invalid("url", f"{text!r} contains spaces or control characters")
-    try:
-        parts = urlsplit(text)
-    except ValueError as exc:
-        raise _Invalid("url", f"{text!r} is not a valid URL ({exc})") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        shown = f"its scheme is {scheme}" if scheme else "it has no scheme; add https://"
-        raise _Invalid("url", f"{text!r} is not an http or https URL ({shown})")
-    host = parts.hostname
-    if not host:
-        raise _Invalid("url", f"{text!r} has no host")
-    if parts.username is not None or parts.password is not None:
-        # The registry is a plain-text file that gets copied and shared: no credentials in it.
-        raise _Invalid("url", f"{text!r} carries a user name or password; register the URL without them")
-    try:
-        canonical = canonicalize_url(text)
-    except InputError as exc:
-        raise _Invalid("url", exc.reason) from None
-    if not allow_private and _is_private_host(host):
-        raise _Invalid(
-            "url",
-            f"{host} is a private or loopback address; allow it explicitly with allow_private = true "
-            "(smkb sources add --allow-private)",
-        )
-    return canonical
-
-
-def _check_patterns(name: str, value: object) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
-        raise _Invalid(name, "must be a list of strings (regular expressions)")
-    patterns: list[str] = []
-    for pattern in value:
-        if not pattern:
-            raise _Invalid(name, "an empty pattern matches every URL; remove it")
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise _Invalid(name, f"{pattern!r} is not a valid regular expression ({exc})") from None
-        if pattern not in patterns:
-            patterns.append(pattern)
-    return patterns
-
-
-def _check_depth(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DEPTH_LIMIT:
-        raise _Invalid("max_depth", f"must be a whole number from 0 to {MAX_DEPTH_LIMIT}, not {value!r}")
-    return value
-
-
-def _check_tags(value: object) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-        raise _Invalid("tags", "must be a list of strings")
-    tags: list[str] = []
-    for raw in value:
-        tag = raw.strip()
-        if not tag or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in tag):
-            raise _Invalid("tags", f"{raw!r} is not a usable tag (empty, or with control characters)")
-        if tag not in tags:
-            tags.append(tag)
-    return tags
-
-
-def _check_added(value: object) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):  # before date: a datetime is also a date
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise _Invalid("added", f"must be a date such as 2025-01-31, not {value!r}")
 
 
 def _build(raw: Mapping[str, Any]) -> Source:
     """A checked, canonical Source from loosely typed fields (a TOML table or CLI options)."""
     unknown = sorted(set(raw) - set(FIELDS))
     if unknown:
-        raise _Invalid(unknown[0], f"unknown field (the fields are {', '.join(FIELDS)})")
+        raise InvalidField(unknown[0], f"unknown field (the fields are {', '.join(FIELDS)})")
     for required in ("name", "url"):
         if required not in raw:
-            raise _Invalid(required, "missing")
-    name = _check_name(raw["name"])
+            raise InvalidField(required, "missing")
+    name = check_name(raw["name"])
     kind = _check_kind(raw.get("kind", "feed"))
-    allow_private = _check_bool("allow_private", raw.get("allow_private", False))
-    max_depth = _check_depth(raw.get("max_depth", DEFAULT_MAX_DEPTH))
-    same_site = _check_bool("same_site", raw.get("same_site", True))
+    allow_private = check_bool("allow_private", raw.get("allow_private", False))
+    max_depth = check_depth(raw.get("max_depth", DEFAULT_MAX_DEPTH))
+    same_site = check_bool("same_site", raw.get("same_site", True))
     if kind != "site":
         # Only a site crawl follows links; silently ignoring these would hide a misunderstanding.
         if max_depth != DEFAULT_MAX_DEPTH:
-            raise _Invalid("max_depth", f'applies to kind "site" only, not {kind!r}')
+            raise InvalidField("max_depth", f'applies to kind "site" only, not {kind!r}')
         if not same_site:
-            raise _Invalid("same_site", f'applies to kind "site" only, not {kind!r}')
+            raise InvalidField("same_site", f'applies to kind "site" only, not {kind!r}')
     return Source(
         name=name,
-        url=_check_url(raw["url"], allow_private),
+        url=check_url(raw["url"], allow_private),
         kind=kind,
         allow_private=allow_private,
-        allow=_check_patterns("allow", raw.get("allow", [])),
-        deny=_check_patterns("deny", raw.get("deny", [])),
+        allow=check_patterns("allow", raw.get("allow", [])),
+        deny=check_patterns("deny", raw.get("deny", [])),
         max_depth=max_depth,
         same_site=same_site,
-        tags=_check_tags(raw.get("tags", [])),
-        added=_check_added(raw.get("added")),
+        tags=check_tags(raw.get("tags", [])),
+        added=check_added(raw.get("added")),
     )
 
 
@@ -284,7 +171,7 @@ def new_source(name: str, url: str, kind: str = "feed", **fields: Any) -> Source
     """Check and canonicalise a source a user typed; an InputError names the field at fault."""
     try:
         return _build({"name": name, "url": url, "kind": kind, **fields})
-    except _Invalid as exc:
+    except InvalidField as exc:
         raise InputError(f"source {name!r}", str(exc)) from None
 
 
@@ -313,7 +200,7 @@ def parse_sources(text: str, origin: str) -> list[Source]:
         shown = f"source {name!r}" if isinstance(name, str) else "source"
         try:
             source = _build(entry)
-        except _Invalid as exc:
+        except InvalidField as exc:
             raise InputError(origin, f"{label}: {shown}: {exc}") from None
         reason = _conflict(sources, source)
         if reason:
@@ -416,7 +303,7 @@ def save_sources(path: Path, sources: Sequence[Source]) -> None:
         # Never write a file that load_sources would refuse.
         try:
             candidate = _build(dict(_fields_to_write(source)))
-        except _Invalid as exc:
+        except InvalidField as exc:
             raise InputError(f"source {source.name!r}", str(exc)) from None
         reason = _conflict(checked, candidate)
         if reason:

@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 
 from shadowmatch_kb.enrich.forces import FORCES
-from shadowmatch_kb.enrich.sentences import split_sentences
 from shadowmatch_kb.enrich.themes import load_seed_themes
 from shadowmatch_kb.errors import BackendError
 from shadowmatch_kb.model import Signal
+from shadowmatch_kb.text.sentences import split_sentences
 
 __all__ = ["LlmEnrichment", "LlmSettings", "build_request", "enrich_with_llm"]
 

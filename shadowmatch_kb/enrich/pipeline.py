@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from shadowmatch_kb.embed.base import Embedder
-from shadowmatch_kb.enrich.keywords import LANGUAGES as KEYWORD_LANGUAGES
-from shadowmatch_kb.enrich.sentences import split_sentences
 from shadowmatch_kb.errors import BackendError
 from shadowmatch_kb.model import Item
+from shadowmatch_kb.text.sentences import split_sentences
+from shadowmatch_kb.text.stopwords import LANGUAGES as KEYWORD_LANGUAGES
 
 if TYPE_CHECKING:
     from shadowmatch_kb.enrich.llm import LlmSettings
@@ -144,7 +144,7 @@ class Enricher:
         except BackendError as exc:
             self.notices.append(f"language model unavailable ({exc}); used the offline enrichment")
             return None
-        sectors = [name for name in (self.sectors.normalise(s) for s in found.sectors) if name]
+        sectors = [name for name in (self.sectors.vocabulary.normalise(s) for s in found.sectors) if name]
         return replace(
             item,
             summary=item.summary or found.summary,

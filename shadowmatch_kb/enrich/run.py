@@ -14,7 +14,7 @@ from shadowmatch_kb.progress import NullProgress, Progress
 from shadowmatch_kb.store.enrichment import items_to_enrich, labelled_theme_items, save_enrichment
 from shadowmatch_kb.store.sqlite import SqliteStore
 
-__all__ = ["EnrichResult", "enrich_items"]
+__all__ = ["EnrichOutcome", "EnrichResult", "enrich_items"]
 
 
 @dataclass
@@ -28,6 +28,14 @@ class EnrichResult:
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``smkb enrich --json``."""
         return {"id": self.id, "status": self.status, "error": self.error}
+
+
+@dataclass
+class EnrichOutcome:
+    """Every item's outcome, and the warnings a person should see (a language model that failed)."""
+
+    results: list[EnrichResult]
+    notices: list[str]
 
 
 def _own_fields(store: SqliteStore, item: Item) -> Item:
@@ -54,8 +62,7 @@ def enrich_items(
     *,
     force: bool = False,
     progress: Progress | None = None,
-    notices: list[str] | None = None,
-) -> list[EnrichResult]:
+) -> EnrichOutcome:
     """Enrich the items named (or every item not enriched yet); ``force`` recomputes enriched ones.
 
     ``embedder`` is called only when there is something to enrich (loading a model takes seconds).
@@ -65,7 +72,7 @@ def enrich_items(
     progress = progress or NullProgress()
     wanted = items_to_enrich(store, ids, force=force)
     if not wanted:
-        return []
+        return EnrichOutcome([], [])
     labelled = [LabelledItem(text, tuple(themes), fixed) for _, text, themes, fixed in labelled_theme_items(store)]
     enricher = Enricher(embedder(), labelled=labelled, llm=LlmSettings.from_env())
     results: list[EnrichResult] = []
@@ -89,6 +96,4 @@ def enrich_items(
                 results.append(EnrichResult(item_id, "failed", f"{type(exc).__name__}: {exc}"))
             progress.advance()
     progress.finish()
-    if notices is not None:
-        notices.extend(dict.fromkeys(enricher.notices))
-    return results
+    return EnrichOutcome(results, list(dict.fromkeys(enricher.notices)))

@@ -1,8 +1,8 @@
 """Sectors: ISIC Rev.4 sections with friendly names, for items and for mentors' questions.
 
-The vocabulary (``sector_labels.toml``, shipped with the package) lists the 21 ISIC sections, each with a
-friendly name and synonyms, and about a hundred finer everyday labels (nursing, call centres, trucking…),
-each inside one section. Two kinds of evidence are combined:
+The vocabulary (``text.sectors.SectorVocabulary``) lists the 21 ISIC sections, each with a friendly name
+and synonyms, and about a hundred finer everyday labels (nursing, call centres, trucking…), each inside
+one section. Two kinds of evidence are combined:
 
 * lexical: word-boundary matches of synonyms and label terms after light stemming, so "nurses",
   "nursing" and "nurse" meet; longer phrases win over the words inside them, and ignore-phrases
@@ -18,24 +18,19 @@ Without an embedder the resolver is lexical only.
 from __future__ import annotations
 
 import math
-import re
-import tomllib
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from shadowmatch_kb.text.sectors import SectorVocabulary, sector_tokens
 
 if TYPE_CHECKING:
     from shadowmatch_kb.embed.base import Embedder
 
-__all__ = ["SectorMatch", "SectorResolver", "load_sector_vocabulary"]
+__all__ = ["SectorMatch", "SectorResolver"]
 
-_VOCABULARY_FILE = "sector_labels.toml"
-
-_STRONG = 1.0
-_WEAK = 0.4
 # Each further mention of a term adds less: ln(count) scaled by this.
 _REPEAT_GAIN = 0.5
 # A term found in the title counts this much more, once.
@@ -65,36 +60,6 @@ _LABEL_SIMILARITY = 0.35
 # The model reads about 256 word pieces; more characters only cost time.
 _EMBED_CHARS = 2000
 
-_SPELLING = {
-    "center": "centre",
-    "centers": "centres",
-    "labor": "labour",
-    "organization": "organisation",
-    "organizations": "organisations",
-    "theater": "theatre",
-    "theaters": "theatres",
-    "fulfillment": "fulfilment",
-    "defense": "defence",
-    "catalog": "catalogue",
-    "advisor": "adviser",
-    "advisors": "advisers",
-    "counselor": "counsellor",
-    "counselors": "counsellors",
-    "counseling": "counselling",
-    "paediatrician": "pediatrician",
-    "tires": "tyres",
-    "harbor": "harbour",
-    "programme": "program",
-    "programmes": "programs",
-    "localization": "localisation",
-    "cafés": "cafe",
-    "café": "cafe",
-}
-# Words whose final "s" is not a plural; stripping it would make "news" meet "new".
-_KEEP_S = frozenset(
-    "news goods series species means lens gas bus plus thus always sales physics ethics analytics logistics "
-    "robotics economics politics athletics mathematics olympics electronics mechanics diabetes arts gps".split()
-)
 # What every item of this knowledge base is about, whatever its sector; its direction is projected out.
 _SHARED_TOPIC = (
     "Artificial intelligence and automation are changing jobs, tasks and skills for workers and employers.",
@@ -102,15 +67,6 @@ _SHARED_TOPIC = (
     "A report on the future of work, technology adoption and the labour market.",
     "Workers use AI assistants and software to automate routine tasks at work.",
 )
-# -ing words whose stem is a different everyday word ("marketing" is not "market", "cleaning" not "clean").
-_KEEP_ING = frozenset(
-    "marketing accounting consulting programming cleaning machining writing marking interpreting landscaping "
-    "betting meeting training learning funding timing setting vetting letting".split()
-)
-_TOKEN = re.compile(r"[^\W_]+")
-# "IT" in capitals is information technology, "it" is a pronoun; the marker keeps them apart.
-_IT_ACRONYM = re.compile(r"\bIT\b")
-_IT_MARKER = " infotech "
 
 
 @dataclass(frozen=True)
@@ -123,171 +79,6 @@ class SectorMatch:
     confidence: float
 
 
-@dataclass(frozen=True)
-class _Section:
-    code: str
-    isic: str
-    name: str
-    description: str
-
-
-@dataclass(frozen=True)
-class _Label:
-    name: str
-    section: str
-    description: str
-
-
-@dataclass(frozen=True)
-class _Term:
-    section: str | None  # None for an ignore-phrase
-    label: int  # index into the labels, or -1 for a section-wide synonym
-    weight: float
-
-
-@dataclass(frozen=True)
-class _Vocabulary:
-    sections: dict[str, _Section]
-    labels: list[_Label]
-    terms: dict[tuple[str, ...], _Term]
-    first_words: frozenset[str]
-    longest: int
-    aliases: dict[str, str]  # normalised surface form -> section code
-
-
-@lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    """Fold plurals and -ing/-ed endings; deliberately crude but applied alike to terms and texts."""
-    word = _SPELLING.get(word, word)
-    if len(word) <= 3 or word in _KEEP_S or word in _KEEP_ING:
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("sses"):
-        word = word[:-2]
-    elif word.endswith(("shes", "ches", "xes", "zes")):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is", "ics")):
-        word = word[:-1]
-    if word in _KEEP_ING:
-        return word
-    for ending in ("ing", "ed"):
-        base = word[: -len(ending)]
-        if word.endswith(ending) and len(base) >= 4 and any(c in "aeiouy" for c in base):
-            if base[-1] == base[-2] and base[-1] not in "lsz":
-                base = base[:-1]
-            word = base
-            break
-    if len(word) >= 5 and word.endswith("e") and word[-2] not in "aeiou":
-        word = word[:-1]
-    return word
-
-
-def _tokens(text: str) -> list[str]:
-    """Lower-cased, stemmed word tokens of ``text``."""
-    if not text.isupper():
-        text = _IT_ACRONYM.sub(_IT_MARKER, text)
-    return [_stem(t) for t in _TOKEN.findall(text.lower())]
-
-
-def _alias_keys(label: str) -> set[str]:
-    """Lookup keys of a label as written and lower-cased ("IT" and "it" tokenise apart)."""
-    return {" ".join(_tokens(label)), " ".join(_tokens(label.lower()))}
-
-
-def load_sector_vocabulary() -> dict[str, Any]:
-    """The raw vocabulary shipped with the package (sections, labels, ignore-phrases) as parsed TOML."""
-    from importlib.resources import files
-
-    text = files("shadowmatch_kb.enrich").joinpath(_VOCABULARY_FILE).read_text(encoding="utf-8")
-    return tomllib.loads(text)
-
-
-class _VocabularyBuilder:
-    """Collects sections, labels and their phrases from the TOML, checking that no phrase is claimed twice."""
-
-    def __init__(self) -> None:
-        self.sections: dict[str, _Section] = {}
-        self.labels: list[_Label] = []
-        self.terms: dict[tuple[str, ...], _Term] = {}
-        self.aliases: dict[str, str] = {}
-        self.weak_aliases: list[tuple[str, str]] = []
-
-    def add_term(self, phrase: str, term: _Term) -> None:
-        key = tuple(_tokens(phrase))
-        if not key:
-            return
-        old = self.terms.get(key)
-        if old is None:
-            self.terms[key] = term
-        elif old.section != term.section:
-            raise ValueError(f"sector vocabulary: {phrase!r} points at sections {old.section} and {term.section}")
-        # The same words listed twice in one section: keep the finer label and the stronger weight.
-        elif term.label >= 0 or term.weight > old.weight:
-            label = term.label if term.label >= 0 else old.label
-            self.terms[key] = _Term(term.section, label, max(term.weight, old.weight))
-
-    def add_section(self, raw: dict[str, Any]) -> None:
-        code = raw["code"]
-        self.sections[code] = _Section(code, raw["isic"], raw["name"], raw["description"])
-        for phrase in raw.get("synonyms", []):
-            self.add_term(phrase, _Term(code, -1, _STRONG))
-        for phrase in raw.get("weak", []):
-            self.add_term(phrase, _Term(code, -1, _WEAK))
-            self.weak_aliases += [(key, code) for key in _alias_keys(phrase)]
-        for surface in (raw["isic"], raw["name"], f"section {code}", *raw.get("synonyms", [])):
-            self.aliases.update(dict.fromkeys(_alias_keys(surface), code))
-
-    def add_label(self, raw: dict[str, Any]) -> None:
-        code = raw["section"]
-        if code not in self.sections:
-            raise ValueError(f"sector vocabulary: label {raw['name']!r} names unknown section {code!r}")
-        index = len(self.labels)
-        self.labels.append(_Label(raw["name"], code, raw["description"]))
-        for phrase in [raw["name"], *raw.get("terms", [])]:
-            self.add_term(phrase, _Term(code, index, _STRONG))
-            for key in _alias_keys(phrase):
-                self.aliases.setdefault(key, code)
-        for phrase in raw.get("weak", []):
-            self.add_term(phrase, _Term(code, index, _WEAK))
-            self.weak_aliases += [(key, code) for key in _alias_keys(phrase)]
-
-    def add_ignored(self, phrase: str) -> None:
-        words = tuple(_tokens(phrase))
-        # An ignore-phrase only matters where it is longer than the term it hides.
-        if words and words not in self.terms:
-            self.terms[words] = _Term(None, -1, 0.0)
-
-    def build(self) -> _Vocabulary:
-        # Weak words name a section only when nothing stronger claims them.
-        for key, code in self.weak_aliases:
-            self.aliases.setdefault(key, code)
-        # A single letter names a section only when asked to normalise, never inside a text.
-        for code in self.sections:
-            self.aliases[code.lower()] = code
-        return _Vocabulary(
-            sections=self.sections,
-            labels=self.labels,
-            terms=self.terms,
-            first_words=frozenset(key[0] for key in self.terms),
-            longest=max(len(key) for key in self.terms),
-            aliases=self.aliases,
-        )
-
-
-@lru_cache(maxsize=1)
-def _vocabulary() -> _Vocabulary:
-    data = load_sector_vocabulary()
-    builder = _VocabularyBuilder()
-    for section in data["section"]:
-        builder.add_section(section)
-    for label in data["label"]:
-        builder.add_label(label)
-    for phrase in data.get("ignore", {}).get("phrases", []):
-        builder.add_ignored(phrase)
-    return builder.build()
-
-
 @dataclass
 class _Evidence:
     """Lexical scores of one text: per section, and per label."""
@@ -297,27 +88,10 @@ class _Evidence:
     tokens: int
 
 
-def _match_counts(tokens: list[str], vocab: _Vocabulary) -> dict[tuple[str, ...], int]:
-    """Count each vocabulary phrase in ``tokens``, longest match first, ignore-phrases included."""
-    counts: dict[tuple[str, ...], int] = defaultdict(int)
-    i, n = 0, len(tokens)
-    while i < n:
-        step = 1
-        if tokens[i] in vocab.first_words:
-            for length in range(min(vocab.longest, n - i), 0, -1):
-                key = tuple(tokens[i : i + length])
-                if key in vocab.terms:
-                    counts[key] += 1
-                    step = length
-                    break
-        i += step
-    return counts
-
-
-def _lexical(text: str, title: str, vocab: _Vocabulary) -> _Evidence:
-    body = _tokens(text)
-    in_body = _match_counts(body, vocab)
-    in_title = _match_counts(_tokens(title), vocab) if title else {}
+def _lexical(text: str, title: str, vocab: SectorVocabulary) -> _Evidence:
+    body = sector_tokens(text)
+    in_body = vocab.phrase_counts(body)
+    in_title = vocab.phrase_counts(sector_tokens(title)) if title else {}
     sections: dict[str, float] = defaultdict(float)
     labels: dict[int, float] = defaultdict(float)
     for key in set(in_body) | set(in_title):
@@ -348,10 +122,10 @@ def _saturate(score: float, scale: float) -> float:
 class SectorResolver:
     """Maps item texts and mentors' questions to ISIC sections with friendly names and finer labels."""
 
-    def __init__(self, embedder: Embedder | None = None) -> None:
+    def __init__(self, embedder: Embedder | None = None, *, vocabulary: SectorVocabulary | None = None) -> None:
         self._embedder = embedder
-        self._vocab = _vocabulary()
-        self._codes = sorted(self._vocab.sections)
+        self._vocab = vocabulary if vocabulary is not None else SectorVocabulary.load()
+        self._codes = self._vocab.codes
         # Rows of the description matrix: the sections first, then the labels, in vocabulary order.
         self._row_section = [*self._codes, *(label.section for label in self._vocab.labels)]
         self._row_label = [-1] * len(self._codes) + list(range(len(self._vocab.labels)))
@@ -361,28 +135,11 @@ class SectorResolver:
                 self._label_rows[self._vocab.labels[label].section].append(row)
         self._vectors: np.ndarray | None = None
         self._topic: np.ndarray | None = None
-        # Stored items repeat a few dozen labels thousands of times: each is looked up once.
-        self._normalised: dict[str, str | None] = {}
 
-    def names(self) -> list[str]:
-        """The friendly section names, in ISIC order: the sector vocabulary."""
-        return [self._vocab.sections[code].name for code in self._codes]
-
-    def normalise(self, label: str) -> str | None:
-        """The friendly section name for a letter, ISIC title, friendly name, synonym or label; None if unknown."""
-        if label not in self._normalised:
-            self._normalised[label] = self._lookup(label)
-        return self._normalised[label]
-
-    def _lookup(self, label: str) -> str | None:
-        text = label.strip()
-        if not text:
-            return None
-        if len(text) == 1:
-            code = self._vocab.aliases.get(text.lower())
-        else:
-            code = next((self._vocab.aliases[k] for k in _alias_keys(text) if k in self._vocab.aliases), None)
-        return self._vocab.sections[code].name if code else None
+    @property
+    def vocabulary(self) -> SectorVocabulary:
+        """The sector vocabulary this resolver reads: names and normalising need nothing more."""
+        return self._vocab
 
     def classify(
         self,

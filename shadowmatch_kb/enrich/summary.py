@@ -11,17 +11,16 @@ sentences are returned verbatim, in the order of the text. Captions, bylines, li
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
-from shadowmatch_kb.enrich.sentences import Sentence, split_sentences
+from shadowmatch_kb.text.sentences import Sentence, is_junk_sentence, split_sentences
 
 if TYPE_CHECKING:
     import numpy as np
 
     from shadowmatch_kb.embed.base import Embedder
 
-__all__ = ["is_junk_sentence", "summarise"]
+__all__ = ["summarise"]
 
 # A paragraph a mentor reads at a glance; past it, stop adding sentences once min_sentences are in.
 _WORD_BUDGET = 90
@@ -31,20 +30,6 @@ _POSITION_WEIGHT = 0.12
 _POSITION_SCALE = 3.0
 _SHORT_PENALTY = 0.05
 _MMR_LAMBDA = 0.7
-_MIN_WORDS = 5
-_MAX_WORDS = 110
-
-_BULLET = re.compile(r"^\s*(?:[-*•·▪►–—]|\d{1,2}[.)])\s")
-_FINAL_STOP = re.compile(r"""[.!?…]["'”’)\]]*$""")
-_BOILERPLATE = re.compile(
-    r"^\W*(?:read (?:more|also|next|the full)|see also|related(?: articles?| stories)?\b|more on this|subscribe|"
-    r"sign up|click here|share (?:this|on)|follow us|advertisement|sponsored|photo(?:graph)?s?\b|image\b|pictured\b|"
-    r"credit\b|caption\b|source:|copyright|©|all rights reserved|posted (?:on|by|in)|published (?:on|by)|"
-    r"(?:last )?updated\b|listen to|watch:|download\b|contact us|cookies?\b|terms of (?:use|service))",
-    re.IGNORECASE,
-)
-_BYLINE = re.compile(r"^by\s+(?:[A-Z][\w.'’-]*\s*){1,4}(?:$|[,|·—–-]|and\b)")
-_LINK = re.compile(r"https?://|www\.|\S+@\S+\.\w")
 
 
 def summarise(
@@ -91,28 +76,6 @@ def _candidates(sentences: list[Sentence]) -> list[int]:
     kept = [i for i in unique if not is_junk_sentence(sentences[i].text)]
     # A text of nothing but fragments still has a gist; its first lines are the best guess of it.
     return (kept or unique)[:_MAX_CANDIDATES]
-
-
-def is_junk_sentence(sentence: str) -> bool:
-    """Captions, bylines, list fragments, links and calls to action: text that is not a sentence of the story."""
-    words = sentence.split()
-    if len(words) < _MIN_WORDS or len(words) > _MAX_WORDS:
-        return True
-    stripped = sentence.strip()
-    finished = _FINAL_STOP.search(stripped) is not None
-    if (_BULLET.match(stripped) or len(words) < 15) and not finished:
-        return True
-    lines = [line for line in stripped.splitlines() if line.strip()]
-    if len(lines) > 2 and sum(_FINAL_STOP.search(line.strip()) is None for line in lines) * 2 > len(lines):
-        return True  # a list or a table that no full stop broke into sentences
-    if stripped.endswith(":") or _BOILERPLATE.match(stripped) or _BYLINE.match(stripped) or _LINK.search(stripped):
-        return True
-    letters = sum(c.isalpha() for c in stripped)
-    visible = sum(not c.isspace() for c in stripped)
-    if letters < 0.6 * visible:
-        return True
-    upper = sum(c.isupper() for c in stripped)
-    return upper > 0.6 * letters
 
 
 def _scores(vectors: np.ndarray, texts: list[str]) -> np.ndarray:

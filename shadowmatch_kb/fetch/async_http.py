@@ -1,10 +1,16 @@
-"""Fetch many URLs at once for the crawler: pinned DNS, retries with backoff, conditional GETs.
+"""The one fetcher: every network read of the project goes through ``AsyncFetcher``.
+
+The crawler awaits it directly; synchronous callers (``smkb ingest URL``) use the blocking face in
+``fetch.blocking``, which runs this same code. Redirects (each hop checked), size limits, accepted
+media types, timeouts, retries with backoff and conditional GETs are decided here and nowhere else.
 
 Every failure is a ``FetchError`` whose reason is one line; a media type the caller does not read is
 its subclass ``UnsupportedContentError``. No httpx or httpcore exception leaves ``AsyncFetcher.fetch``.
 
 Address safety is decided where the connection is made (``fetch.pinned``): the host is resolved
 once, refused unless every address is public, and connected to at the address that was checked.
+Callers receive their fetchers from a ``FetcherFactory`` (``AsyncFetcher`` itself is the standard
+one), so a test can hand in one whose transport is a loopback server or a function.
 """
 
 from __future__ import annotations
@@ -17,27 +23,34 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import Protocol
 from urllib.parse import urljoin
 
 import httpx
 
+# The default lives with the other settings; it is re-exported here, beside the options that use it.
+from shadowmatch_kb.config import DEFAULT_USER_AGENT
 from shadowmatch_kb.errors import FetchError, UnsupportedContentError
-from shadowmatch_kb.fetch.http import (
-    DEFAULT_USER_AGENT,
-    REDIRECT_STATUSES,
-    _one_line,
-    _parse_content_type,
-    decode_body,
-)
-from shadowmatch_kb.fetch.pinned import PinnedTransport, RefusedConnection, checked_addresses
+from shadowmatch_kb.fetch.decode import decode_body, parse_content_type
+from shadowmatch_kb.fetch.pinned import PinnedTransport, RefusedConnection, checked_addresses, one_line
 from shadowmatch_kb.fetch.safety import DEFAULT_PORTS, canonicalize_url, check_url_allowed
 
-__all__ = ["AsyncFetcher", "FetchOptions", "FetchResponse", "accepts_page", "accepts_sitemap"]
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "AsyncFetcher",
+    "FetchOptions",
+    "FetchResponse",
+    "FetcherFactory",
+    "Pace",
+    "accepts_page",
+    "accepts_sitemap",
+]
 
 ACCEPT = (
     "text/html,application/xhtml+xml,application/xml;q=0.9,application/rss+xml;q=0.9,"
     "application/atom+xml;q=0.9,application/json;q=0.8,text/plain;q=0.8,*/*;q=0.5"
 )
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 PAGE_TYPES = frozenset(
     ["text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml"]
@@ -75,6 +88,7 @@ class FetchResponse:
     attempts: int = 1  # requests made for the final URL, retries included
     redirects: list[str] = field(default_factory=list)  # canonical URLs that answered with a redirect, in order
     retry_waits: list[float] = field(default_factory=list)  # seconds slept before each retry, on every hop
+    headers: dict[str, str] = field(default_factory=dict)  # of the final response, names in lower case
 
     @property
     def not_modified(self) -> bool:
@@ -94,6 +108,20 @@ def accepts_page(media_type: str) -> bool:
 def accepts_sitemap(media_type: str) -> bool:
     """Return True for what accepts_page takes plus the types gzipped sitemaps are served as."""
     return accepts_page(media_type) or media_type in GZIP_TYPES
+
+
+# Awaited with the URL before every request of a fetch but the first: how a polite caller spaces them.
+Pace = Callable[[str], Awaitable[None]]
+
+
+class FetcherFactory(Protocol):
+    """Builds the fetchers a caller uses; ``AsyncFetcher`` itself is the standard, pinned one."""
+
+    def __call__(
+        self, options: FetchOptions | None = None, *, allow_private: bool = False, pace: Pace | None = None
+    ) -> AsyncFetcher:
+        """Return a fetcher with these limits that reaches private addresses only if allowed."""
+        ...
 
 
 # --- the fetcher ------------------------------------------------------------------------------------
@@ -183,7 +211,7 @@ class AsyncFetcher:
         allow_private: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        pace: Callable[[str], Awaitable[None]] | None = None,
+        pace: Pace | None = None,
     ) -> None:
         """``pace(url)`` is awaited before every request but the first of a fetch (redirect hops and
         retries), so a polite caller can space those too."""
@@ -257,7 +285,7 @@ class AsyncFetcher:
         except (FetchError, RefusedConnection) as exc:
             raise _refused(job, current, exc.reason) from exc
         except (httpx.InvalidURL, ValueError) as exc:  # ValueError covers UnicodeError from IDNA
-            raise _refused(job, current, f"invalid URL: {_one_line(exc)}") from exc
+            raise _refused(job, current, f"invalid URL: {one_line(exc)}") from exc
         except TimeoutError as exc:
             raise FetchError(job.url, f"timed out after {self.options.timeout:g}s resolving {current}") from exc
 
@@ -303,14 +331,14 @@ class AsyncFetcher:
             # Not retried: a server too slow to answer once is rarely quicker the second time.
             raise FetchError(job.url, f"timed out after {self.options.timeout:g}s ({type(exc).__name__})") from exc
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:  # refused, reset, closed early
-            reason = f"{type(exc).__name__}: {_one_line(exc)}"
+            reason = f"{type(exc).__name__}: {one_line(exc)}"
             if _caused_by(exc, ssl.SSLError):  # a certificate that fails now fails on every retry too
                 raise FetchError(job.url, reason) from exc
             raise _Retryable(reason) from exc
         except httpx.HTTPError as exc:  # a protocol error, an unsupported URL
-            raise FetchError(job.url, f"{type(exc).__name__}: {_one_line(exc)}") from exc
+            raise FetchError(job.url, f"{type(exc).__name__}: {one_line(exc)}") from exc
         except httpx.InvalidURL as exc:
-            raise FetchError(job.url, f"invalid URL: {_one_line(exc)}") from exc
+            raise FetchError(job.url, f"invalid URL: {one_line(exc)}") from exc
 
     async def _answer(self, job: _Job, response: httpx.Response) -> FetchResponse | str:
         """Judge a response by its status and headers, and read the body only if it is wanted."""
@@ -322,7 +350,7 @@ class AsyncFetcher:
             try:
                 return urljoin(str(response.url), location)
             except ValueError as exc:
-                reason = f"HTTP {status} redirect to an invalid URL: {_one_line(exc)}"
+                reason = f"HTTP {status} redirect to an invalid URL: {one_line(exc)}"
                 raise FetchError(job.url, reason, status=status) from exc
         if status in RETRY_STATUSES:
             retry_after = _retry_after(response.headers.get("retry-after"))
@@ -331,7 +359,7 @@ class AsyncFetcher:
             return self._respond(job, response)
         if not 200 <= status < 300:
             raise FetchError(job.url, _status_line(response), status=status)
-        media_type, charset = _parse_content_type(response.headers.get("content-type", ""))
+        media_type, charset = parse_content_type(response.headers.get("content-type", ""))
         if media_type and not job.accept(media_type):
             raise UnsupportedContentError(job.url, f"not a page: {media_type}")
         content = await self._read_body(job, response)
@@ -366,6 +394,7 @@ class AsyncFetcher:
             attempts=job.attempts,
             redirects=job.redirects,
             retry_waits=job.waits,
+            headers=dict(response.headers.items()),
         )
 
     async def _read_body(self, job: _Job, response: httpx.Response) -> bytes:

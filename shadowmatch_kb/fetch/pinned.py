@@ -1,5 +1,8 @@
 """Connections that go only where the safety check allowed: addresses pinned as they were checked.
 
+This is the bottom of the one fetcher (``fetch.async_http.AsyncFetcher``), so it is under every
+network read: the crawler's and ``smkb ingest URL``'s alike.
+
 ``PinnedTransport`` is an httpx transport over an httpcore pool whose network backend resolves each
 host once, refuses it unless every address is public (or private addresses are allowed), and
 connects to the very address it checked. A name whose answer changes between a check and the
@@ -18,7 +21,6 @@ from contextlib import contextmanager
 import httpcore
 import httpx
 
-from shadowmatch_kb.fetch.http import _one_line
 from shadowmatch_kb.fetch.safety import is_public_address
 
 __all__ = ["PinnedTransport", "RefusedConnection", "checked_addresses", "resolve_host"]
@@ -26,6 +28,12 @@ __all__ = ["PinnedTransport", "RefusedConnection", "checked_addresses", "resolve
 MAX_CONNECTIONS = 64
 MAX_KEEPALIVE = 32
 KEEPALIVE_SECONDS = 15.0
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type's name: an error reason fits one line."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 class RefusedConnection(Exception):
@@ -144,7 +152,7 @@ def _as_httpx_errors() -> Iterator[None]:
     except Exception as exc:
         for core_error, httpx_error in _HTTPX_ERRORS:
             if isinstance(exc, core_error):
-                raise httpx_error(_one_line(exc)) from exc
+                raise httpx_error(one_line(exc)) from exc
         raise
 
 

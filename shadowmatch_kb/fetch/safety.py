@@ -1,8 +1,11 @@
 """Which URLs the fetcher may reach, and the one spelling of a URL the knowledge base keeps.
 
 A knowledge base that fetches URLs typed or discovered by others must not become a way to read
-the machine's own services or its private network, so every hop is checked here before any
-connection is made.
+the machine's own services or its private network. The rules live here; the one fetcher applies
+them where it connects (``fetch.pinned``), to the very address it then dials. ``check_url_allowed``
+resolves a name on its own, so a connection made after it could be sent elsewhere by a second,
+different answer (DNS rebinding): fetching never relies on its lookup, only on its scheme, host and
+port checks.
 """
 
 from __future__ import annotations
@@ -59,7 +62,10 @@ def _resolve(url: str, host: str, port: int | None) -> list[IPAddress]:
 
 
 def check_url_allowed(url: str, *, allow_private: bool = False) -> None:
-    """Raise FetchError unless the URL is http(s) and its host resolves only to public addresses."""
+    """Raise FetchError unless the URL is http(s) and its host resolves only to public addresses.
+
+    With ``allow_private`` nothing is resolved: only the scheme, host and port are checked.
+    """
     try:
         parts = urlsplit(url)
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket

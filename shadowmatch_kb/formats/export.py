@@ -1,4 +1,9 @@
-"""Export every item: jsonl (lossless), csv (one row an item) or md (one Signals post a file)."""
+"""Export items: jsonl (lossless), csv (one row an item) or md (one Signals post a file).
+
+The writers receive the items and, for what an item alone does not hold, a function that looks it up
+(the lossless record's analyst edits and raw input; a post's Closest items). They write to the handle or
+folder they are given; ``atomic_text_file`` gives a file that appears whole or not at all.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,18 @@ import base64
 import csv
 import json
 import os
-import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from shadowmatch_kb.formats.signals_post import render_signals_post
+from shadowmatch_kb.model import Item
+from shadowmatch_kb.store.sqlite import SqliteStore
 
-if TYPE_CHECKING:
-    from shadowmatch_kb.kb import KnowledgeBase
+__all__ = ["CSV_COLUMNS", "FORMATS", "atomic_text_file", "lossless_extras", "write_csv", "write_jsonl", "write_posts"]
 
-__all__ = ["CSV_COLUMNS", "export_items"]
-
+FORMATS = ("jsonl", "csv", "md")
 CSV_COLUMNS = (
     "id",
     "title",
@@ -32,33 +38,55 @@ CSV_COLUMNS = (
     "duplicate_of",
 )
 
+# An item's id -> the fields a lossless record adds to the item's own (analyst edits, raw input).
+RecordExtras = Callable[[str], dict[str, Any]]
+# An item's id -> its Closest items as (id, title), best first.
+ClosestOf = Callable[[str], list[tuple[str, str]]]
 
-def export_items(kb: KnowledgeBase, fmt: str, output: str | None) -> int:
-    """Write every item in ``fmt`` to ``output`` (stdout when None); returns the count."""
-    if fmt == "md":
-        return _export_markdown(kb, output)
-    if output is None:
-        return _write(kb, fmt, sys.stdout)
-    target = Path(output)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    # Written beside the target and renamed, so an interrupted export never leaves half a file.
-    with tmp.open("w", encoding="utf-8", newline="") as handle:
-        count = _write(kb, fmt, handle)
-    os.replace(tmp, target)
+
+@contextmanager
+def atomic_text_file(path: Path) -> Iterator[TextIO]:
+    """A text file written beside ``path`` and renamed over it on success: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as handle:
+            yield handle
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def lossless_extras(store: SqliteStore, item_id: str) -> dict[str, Any]:
+    """What a lossless record adds to an item: its analyst edits and the raw input it was made from."""
+    extras: dict[str, Any] = {"analyst_edits": store.analyst_edits(item_id)}
+    raw = store.raw_input(item_id)
+    if raw is not None:
+        extras["raw"] = {
+            "input": raw.input,
+            "media_type": raw.media_type,
+            "base64": base64.b64encode(raw.content).decode("ascii"),
+        }
+    return extras
+
+
+def write_jsonl(items: Iterable[Item], handle: TextIO, extras: RecordExtras) -> int:
+    """One JSON record a line, each the item with its ``extras``; returns the count."""
+    count = 0
+    for item in items:
+        record = item.to_dict()
+        record.update(extras(item.id))
+        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        count += 1
     return count
 
 
-def _write(kb: KnowledgeBase, fmt: str, handle: TextIO) -> int:
-    count = 0
-    if fmt == "jsonl":
-        for item in kb.iter_all():
-            handle.write(json.dumps(_lossless_record(kb, item.id, item.to_dict()), ensure_ascii=False) + "\n")
-            count += 1
-        return count
+def write_csv(items: Iterable[Item], handle: TextIO) -> int:
+    """A header and one row an item, lists joined with "; " and signals with " || "; returns the count."""
     writer = csv.writer(handle)
     writer.writerow(CSV_COLUMNS)
-    for item in kb.iter_all():
+    count = 0
+    for item in items:
         data = item.to_dict()
         row = []
         for column in CSV_COLUMNS:
@@ -75,31 +103,18 @@ def _write(kb: KnowledgeBase, fmt: str, handle: TextIO) -> int:
     return count
 
 
-def _lossless_record(kb: KnowledgeBase, item_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    """An item with everything needed to rebuild it: analyst edits and the raw input too."""
-    store = kb.store
-    data["analyst_edits"] = store.analyst_edits(item_id)
-    raw = store.raw_input(item_id)
-    if raw is not None:
-        data["raw"] = {
-            "input": raw.input,
-            "media_type": raw.media_type,
-            "base64": base64.b64encode(raw.content).decode("ascii"),
-        }
-    return data
-
-
-def _export_markdown(kb: KnowledgeBase, output: str | None) -> int:
-    count = 0
-    folder = Path(output) if output else None
+def write_posts(items: Iterable[Item], closest: ClosestOf, *, folder: Path | None, handle: TextIO | None) -> int:
+    """Each item as a Signals post: one ``ID.md`` file each in ``folder``, else one after another on ``handle``."""
+    if folder is None and handle is None:
+        raise ValueError("write_posts needs a folder or a handle")
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
-    for item in kb.iter_all():
-        closest = [(c.id, c.title) for c in kb.closest(item.id, k=5)]
-        text = render_signals_post(item, closest)
-        if folder is None:
-            sys.stdout.write(text + "\n")
-        else:
+    count = 0
+    for item in items:
+        text = render_signals_post(item, closest(item.id))
+        if folder is not None:
             (folder / f"{item.id}.md").write_text(text, encoding="utf-8")
+        elif handle is not None:
+            handle.write(text + "\n")
         count += 1
     return count

@@ -72,10 +72,6 @@ class VectorIndex(Protocol):
         """Make every change durable (atomically for file-based indexes)."""
         ...
 
-    def clear(self) -> None:
-        """Remove every vector (used by reindex)."""
-        ...
-
 
 def normalised(vectors: np.ndarray) -> np.ndarray:
     """Scale rows to unit length so a dot product is cosine similarity; zero rows stay zero."""

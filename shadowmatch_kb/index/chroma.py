@@ -138,13 +138,6 @@ class ChromaIndex:
         if len(self._pending) >= _AUTO_SYNC:
             self._sync()
 
-    def clear(self) -> None:
-        """Remove every vector (used by reindex)."""
-        self._pending.clear()
-        self._drop_collections()
-        self._items = self._collection("items")
-        self._chunks = self._collection("chunks")
-
     def flush(self) -> None:
         """Write buffered changes; Chroma makes each accepted write durable itself."""
         self._sync()

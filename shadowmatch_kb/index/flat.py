@@ -155,13 +155,6 @@ class FlatIndex:
             self._pending[item_id] = None
         self._view = None
 
-    def clear(self) -> None:
-        """Remove every vector (used by reindex); the files on disk change at the next flush."""
-        self._cleared = True
-        self._base = _Generation.empty(self.dimension)
-        self._pending.clear()
-        self._view = None
-
     def flush(self) -> None:
         """Write buffered changes as a new generation and switch the manifest to it."""
         if not self._pending and not self._cleared and (self.directory / MANIFEST).exists():

@@ -1,6 +1,8 @@
 """Turn one input (a file path or a URL) into an Item and the raw bytes it came from.
 
-Each reader raises ``InputError`` with a one-line reason; nothing here touches the store.
+Each reader raises ``InputError`` with a one-line reason; nothing here touches the store. A URL is
+read through the fetcher the caller hands in (``fetch.blocking.Fetcher``), the same pinned fetcher
+the crawler uses, so this module never opens a connection of its own.
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from shadowmatch_kb.errors import InputError
 from shadowmatch_kb.model import Item
 from shadowmatch_kb.store.sqlite import RawInput
+
+if TYPE_CHECKING:
+    from shadowmatch_kb.fetch.async_http import FetchResponse
+    from shadowmatch_kb.fetch.blocking import Fetcher
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -83,11 +89,28 @@ def text_hash(item: Item) -> str:
     return hashlib.sha256(" ".join(words).encode()).hexdigest()
 
 
-def read_input(value: str, *, user_agent: str | None = None, allow_private: bool = False) -> LoadedInput:
-    """Read one file or URL into an item; InputError with a one-line reason when it cannot."""
-    if is_url(value):
-        return _read_url(value, user_agent=user_agent, allow_private=allow_private)
-    return _read_file(Path(value).expanduser(), value)
+def read_input(
+    value: str,
+    *,
+    user_agent: str | None = None,
+    allow_private: bool = False,
+    fetcher: Fetcher | None = None,
+) -> LoadedInput:
+    """Read one file or URL into an item; InputError with a one-line reason when it cannot.
+
+    A URL is fetched with ``fetcher``; without one, a pinned fetcher is built for this one call from
+    ``user_agent`` and ``allow_private`` (which are ignored when a fetcher is given).
+    """
+    if not is_url(value):
+        return _read_file(Path(value).expanduser(), value)
+    if fetcher is not None:
+        return _read_url(value, fetcher)
+    from shadowmatch_kb.fetch.async_http import AsyncFetcher, FetchOptions
+    from shadowmatch_kb.fetch.blocking import BlockingFetcher
+
+    options = FetchOptions(user_agent=user_agent) if user_agent else FetchOptions()
+    with BlockingFetcher(AsyncFetcher(options, allow_private=allow_private)) as own:
+        return _read_url(value, own)
 
 
 def _read_file(path: Path, label: str) -> LoadedInput:
@@ -177,7 +200,7 @@ def _item_from_plain_text(text: str, item_id: str, label: str, *, markdown: bool
 
 def _item_from_html(content: bytes, url: str | None, item_id: str, label: str, charset: str | None = None) -> Item:
     from shadowmatch_kb.extract.html import extract_article
-    from shadowmatch_kb.fetch.http import decode_body
+    from shadowmatch_kb.fetch.decode import decode_body
 
     html = decode_body(content, charset)
     try:
@@ -199,19 +222,22 @@ def _item_from_html(content: bytes, url: str | None, item_id: str, label: str, c
     )
 
 
-def _read_url(url: str, *, user_agent: str | None, allow_private: bool) -> LoadedInput:
-    from shadowmatch_kb.fetch.http import HttpFetcher
+def _readable(media_type: str) -> bool:
+    """Markup and plain text: what an item can be made of (JSON feeds are the crawler's to read)."""
+    from shadowmatch_kb.fetch.async_http import accepts_page
 
-    fetcher_options: dict[str, Any] = {"allow_private": allow_private}
-    if user_agent:
-        fetcher_options["user_agent"] = user_agent
-    with HttpFetcher(**fetcher_options) as fetcher:
-        page = fetcher.fetch(url)
+    return accepts_page(media_type) and not media_type.endswith("json")
+
+
+def _read_url(url: str, fetcher: Fetcher) -> LoadedInput:
+    page = fetcher.fetch(url, accept=_readable)
+    return _item_from_page(url, page)
+
+
+def _item_from_page(url: str, page: FetchResponse) -> LoadedInput:
     item_id = item_id_for(page.url)
-    if page.content_type.startswith("text/plain"):
-        from shadowmatch_kb.fetch.http import decode_body
-
-        item = _item_from_plain_text(decode_body(page.content, page.charset), item_id, url, markdown=False)
+    if page.content_type == "text/plain":
+        item = _item_from_plain_text(page.text(), item_id, url, markdown=False)
         item.url = page.url
     else:
         item = _item_from_html(page.content, page.url, item_id, url, page.charset)

@@ -3,15 +3,13 @@
 Every write of one item (its row, full-text entry, raw input and tags) is a single
 transaction, so a crash or a kill leaves each item either wholly stored or not at all.
 WAL mode lets readers work while one writer imports.
+Full-text search lives in ``store.fulltext`` and the consistency check in ``store.consistency``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
-import math
-import re
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
@@ -20,10 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from shadowmatch_kb.errors import NotFoundError
-from shadowmatch_kb.model import Item, Signal
-from shadowmatch_kb.store.migrations import MIGRATIONS, apply_migrations, rebuild_fts_rows
+from shadowmatch_kb.model import Item, ItemFilter, Signal
+from shadowmatch_kb.store import fulltext
+from shadowmatch_kb.store.consistency import consistency_problems
+from shadowmatch_kb.store.migrations import apply_migrations, rebuild_fts_rows
 
-__all__ = ["ItemFilter", "RawInput", "SqliteStore", "StoredState", "effective_sql"]
+__all__ = ["RawInput", "SqliteStore", "StoredState", "effective_sql"]
 
 # zlib level for raw pages: on the 181 Zyte pages level 3 keeps 22.1 % of the bytes in 1.7 ms a page,
 # level 6 19.7 % in 3.5 ms; a crawl is CPU-bound, so the faster level pays for its 12 % more bytes.
@@ -48,20 +48,6 @@ class StoredState:
 
     content_hash: str
     text_hash: str
-
-
-@dataclass(frozen=True)
-class ItemFilter:
-    """Filters shared by list and search."""
-
-    sector: str | None = None
-    theme: str | None = None
-    tag: str | None = None
-    since: str | None = None
-
-    def is_empty(self) -> bool:
-        """True when nothing is filtered."""
-        return not (self.sector or self.theme or self.tag or self.since)
 
 
 def effective_sql(field: str) -> str:
@@ -132,13 +118,7 @@ class SqliteStore:
 
     def write_fts(self, item: Item) -> None:
         """Replace an item's full-text row (inside the caller's transaction)."""
-        # The full-text row shares the item's rowid, so replacing it is a lookup, not a scan.
-        rowid = self.db.execute("SELECT rowid FROM items WHERE id = ?", (item.id,)).fetchone()[0]
-        self.db.execute("DELETE FROM items_fts WHERE rowid = ?", (rowid,))
-        self.db.execute(
-            "INSERT INTO items_fts (rowid, item_id, title, summary, keywords, body) VALUES (?, ?, ?, ?, ?, ?)",
-            (rowid, item.id, item.title, item.summary, " ; ".join(item.keywords + item.themes), item.text),
-        )
+        fulltext.write_fts_row(self.db, item)
 
     def _write_raw(self, item_id: str, raw: RawInput, now: str) -> None:
         self.db.execute(
@@ -328,58 +308,12 @@ class SqliteStore:
         return clauses, params
 
     def keyword_search(self, query: str, *, limit: int, snippets: bool = True) -> list[tuple[str, float, str]]:
-        """BM25 full-text hits as (id, score, snippet), best first; score grows with relevance.
-
-        Snippets cost more than the ranking itself; with ``snippets=False`` they are "" and
-        ``keyword_snippets`` makes them for the few hits that are shown.
-
-        Terms are OR-ed, so a question would match almost everything on one common word. Two
-        guards, as in a common-terms query: words found in over 40% of items ("AI" in this
-        knowledge base) are dropped when rarer ones remain, and for three or more terms a hit
-        must contain at least half of them.
-        """
-        terms = self._discriminating(query_terms(query))
-        if not terms:
-            return []
-        snippet = _SNIPPET if snippets else "''"
-        where, params = _holding_half(terms)
-        rows = self.db.execute(
-            f"SELECT item_id, bm25(items_fts, 0, 4.0, 2.0, 2.0, 1.0) AS rank, {snippet} AS snip"
-            f" FROM items_fts WHERE {where} ORDER BY rank LIMIT ?",
-            [*params, limit],
-        ).fetchall()
-        return [(row[0], -float(row[1]), row[2]) for row in rows]
+        """BM25 full-text hits as (id, score, snippet), best first; see ``fulltext.keyword_search``."""
+        return fulltext.keyword_search(self.db, query, limit=limit, snippets=snippets)
 
     def keyword_snippets(self, query: str, item_ids: list[str]) -> dict[str, str]:
         """The full-text snippets of ``query`` in the given items (those it matches)."""
-        terms = self._discriminating(query_terms(query))
-        if not terms or not item_ids:
-            return {}
-        marks = ",".join("?" * len(item_ids))
-        # Full-text rows share their item's rowid: selecting by rowid seeks those rows directly,
-        # where a test on the stored item_id would read every matching row.
-        rows = self.db.execute(
-            f"SELECT item_id, {_SNIPPET} FROM items_fts WHERE items_fts MATCH ?"
-            f" AND rowid IN (SELECT rowid FROM items WHERE id IN ({marks}))",
-            [_match_any(terms), *item_ids],
-        )
-        return {row[0]: row[1] for row in rows}
-
-    def _discriminating(self, terms: list[str]) -> list[str]:
-        if len(terms) < 2:
-            return terms
-        total = self.count()
-        if total < 20:
-            return terms  # too few items to tell common words from rare ones
-        common = set()
-        for term in terms:
-            found = self.db.execute(
-                "SELECT count(*) FROM items_fts WHERE items_fts MATCH ?", (f'"{term}"',)
-            ).fetchone()[0]
-            if found > 0.4 * total:
-                common.add(term)
-        rare = [t for t in terms if t not in common]
-        return rare or terms
+        return fulltext.keyword_snippets(self.db, query, item_ids)
 
     def iter_index_inputs(self) -> Iterator[tuple[str, str, str, str, str]]:
         """(id, content_hash, title, summary, text) of every item, for building indexes."""
@@ -432,37 +366,7 @@ class SqliteStore:
 
     def check(self) -> list[str]:
         """Consistency problems of the record (empty when healthy)."""
-        problems = []
-        result = self.db.execute("PRAGMA integrity_check").fetchone()[0]
-        if result != "ok":
-            problems.append(f"SQLite integrity check failed: {result}")
-        latest = max(v for v, _, _ in MIGRATIONS)
-        have = self.db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
-        if have != latest:
-            problems.append(f"schema at migration {have}, expected {latest}")
-        queries = {
-            "items without a full-text entry": "SELECT count(*) FROM items WHERE rowid NOT IN"
-            " (SELECT rowid FROM items_fts)",
-            "full-text entries without an item": "SELECT count(*) FROM items_fts f WHERE NOT EXISTS"
-            " (SELECT 1 FROM items i WHERE i.rowid = f.rowid AND i.id = f.item_id)",
-            "items without their raw input": "SELECT count(*) FROM items WHERE id NOT IN"
-            " (SELECT item_id FROM raw_inputs)",
-            "tags of missing items": "SELECT count(*) FROM item_tags WHERE item_id NOT IN (SELECT id FROM items)",
-            "duplicates pointing at missing items": "SELECT count(*) FROM items WHERE duplicate_of IS NOT NULL"
-            " AND duplicate_of NOT IN (SELECT id FROM items)",
-        }
-        for label, sql in queries.items():
-            n = self.db.execute(sql).fetchone()[0]
-            if n:
-                problems.append(f"{n} {label}")
-        for row in self.db.execute("SELECT item_id, sha256, compressed FROM raw_inputs"):
-            try:
-                ok = hashlib.sha256(zlib.decompress(row[2])).hexdigest() == row[1]
-            except zlib.error:
-                ok = False
-            if not ok:
-                problems.append(f"raw input of {row[0]} is damaged")
-        return problems
+        return consistency_problems(self.db)
 
 
 _ITEM_COLUMNS = (
@@ -494,56 +398,4 @@ _UPSERT_ITEM = (
     + ", content_hash=excluded.content_hash, text_hash=excluded.text_hash, updated_at=excluded.updated_at"
     # New content: what was computed from the old content must be computed again.
     + ", enrichment=NULL"
-)
-
-
-MAX_TERM_GROUPS = 35  # seven terms, four at a time: past that, counting rows per term is faster
-_SNIPPET = "snippet(items_fts, 4, '', '', ' … ', 24)"
-
-
-def _holding_half(terms: list[str]) -> tuple[str, list[object]]:
-    """A WHERE clause on ``items_fts`` for rows holding any of one or two terms, else half of them.
-
-    Up to ``MAX_TERM_GROUPS`` groups, the clause is a MATCH of every group of half the terms, which
-    the index answers by merging its own lists; BM25 then counts a term in each group that a row
-    matches in full, so rows holding more of the terms rank higher, as with the coordination factor
-    of classic search engines. Past that, each term's rows are gathered once by rowid (no stored text
-    is read) and a row is kept when it holds half of them.
-    """
-    if len(terms) < 3:
-        return "items_fts MATCH ?", [_match_any(terms)]
-    half = (len(terms) + 1) // 2
-    quoted = [f'"{t}"' for t in terms]
-    if math.comb(len(terms), half) <= MAX_TERM_GROUPS:
-        groups = itertools.combinations(quoted, half)
-        return "items_fts MATCH ?", [" OR ".join("(" + " AND ".join(group) + ")" for group in groups)]
-    held = " + ".join("(rowid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?))" for _ in terms)
-    return f"items_fts MATCH ? AND ({held}) >= ?", [_match_any(terms), *quoted, half]
-
-
-def _match_any(terms: list[str]) -> str:
-    return " OR ".join(f'"{t}"' for t in terms)
-
-
-def query_terms(text: str) -> list[str]:
-    """The distinct content words of a query, lowercased, stopwords dropped (at most 32)."""
-    terms = [t for t in re.findall(r"\w+", text.lower()) if (len(t) > 1 or t.isdigit()) and t not in _STOPWORDS]
-    return list(dict.fromkeys(terms))[:32]
-
-
-def fts_query(text: str) -> str:
-    """Turn free text into a safe FTS5 query: quoted terms joined by OR.
-
-    User input is never passed to MATCH as syntax, so quotes, colons or ``NOT`` cannot break it.
-    """
-    return " OR ".join(f'"{t}"' for t in query_terms(text))
-
-
-_STOPWORDS = frozenset(
-    "a about above after again all also am an and any are as at be been before being below between both"
-    " but by can could did do does doing down during each few for from further had has have having he her"
-    " here hers him his how i if in into is it its itself just me more most my no nor not now of off on"
-    " once only or other our ours out over own same she should so some such than that the their theirs"
-    " them then there these they this those through to too under until up very was we were what when"
-    " where which while who whom why will with would you your yours".split()
 )

@@ -10,9 +10,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from shadowmatch_kb.model import Signal
-from shadowmatch_kb.signal_clusters import SignalRow
-from shadowmatch_kb.store.sqlite import ItemFilter, SqliteStore, effective_sql
+from shadowmatch_kb.model import ItemFilter, Signal, SignalRow
+from shadowmatch_kb.store.sqlite import SqliteStore, effective_sql
 
 __all__ = ["DatedItem", "dated_items", "signal_rows"]
 

@@ -14,23 +14,20 @@ Rising signals are ordered by independent items since the date, then by items ov
 
 from __future__ import annotations
 
-import datetime
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.errors import UsageError
 from shadowmatch_kb.formats.inert import markdown_text, safe_url
-from shadowmatch_kb.signal_clusters import SignalCluster, SignalRow, cluster_rows
-from shadowmatch_kb.store.timeline import DatedItem, dated_items, signal_rows
+from shadowmatch_kb.model import SignalRow
+from shadowmatch_kb.signal_clusters import SignalCluster, cluster_rows
+from shadowmatch_kb.store.timeline import DatedItem
+from shadowmatch_kb.text.dates import parse_iso_date
 from shadowmatch_kb.trends.service import TREND_COSINE, dated_up_to_today
 
-if TYPE_CHECKING:
-    from shadowmatch_kb.kb import KnowledgeBase
-
-__all__ = ["Digest", "build_digest", "digest", "parse_since"]
+__all__ = ["Digest", "build_digest", "parse_since"]
 
 TOP_SIGNALS_PER_ITEM = 3
 RISING_SHOWN = 10
@@ -38,14 +35,10 @@ RISING_SHOWN = 10
 
 def parse_since(value: str) -> str:
     """A YYYY-MM-DD (or YYYY-MM, YYYY) date as YYYY-MM-DD; anything else is a UsageError."""
-    text = value.strip()
-    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+    day = parse_iso_date(value.strip())
+    if day is None:
         raise UsageError(f"--since {value!r} is not a date; use YYYY-MM-DD")
-    full = (text + "-01-01")[:10] if len(text) == 4 else (text + "-01")[:10]
-    try:
-        return datetime.date.fromisoformat(full).isoformat()
-    except ValueError:
-        raise UsageError(f"--since {value!r} is not a date; use YYYY-MM-DD") from None
+    return day
 
 
 @dataclass
@@ -87,19 +80,6 @@ class Digest:
             lines += [f"- {markdown_text(s['signal'])}: {markdown_text(s['change'])}" for s in item["signals"]]
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
-
-
-def digest(kb: KnowledgeBase, *, since: str, today: str | None = None) -> Digest:
-    """The digest of ``kb`` since the date; its notices also go to ``kb.notices``."""
-    if not kb.exists:
-        kb.notices.append(f"no knowledge base in {kb.config.kb_dir} yet: nothing to digest")
-        return Digest(since=parse_since(since))
-    items = dated_items(kb.store)
-    rows = signal_rows(kb.store)
-    embedder = kb.signal_embedder() if rows else None
-    found = build_digest(items, rows, embedder, since=since, today=today, about=_about(kb))
-    kb.notices.extend(found.notices)
-    return found
 
 
 def build_digest(
@@ -170,10 +150,3 @@ def _rising(clusters: list[SignalCluster], dates: Mapping[str, DatedItem], since
         )
     rising.sort(key=lambda s: (-s["support_since"], -s["support"], s["signal"].lower()))
     return rising[:RISING_SHOWN]
-
-
-def _about(kb: KnowledgeBase) -> Any:
-    def about(ids: list[str]) -> dict[str, tuple[str, str | None]]:
-        return {i: (row["title"], row["url"]) for i, row in kb.store.brief_rows(ids).items()}
-
-    return about

@@ -1,13 +1,16 @@
-"""The tracker's series as a line chart (PNG), one panel per kind of series."""
+"""The tracker's series drawn for people: a line chart (PNG), one panel per kind of series, and sparklines."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from shadowmatch_kb.errors import UsageError
 from shadowmatch_kb.trends.service import TrendsReport
 
-__all__ = ["write_chart"]
+__all__ = ["sparkline", "write_chart"]
+
+_BARS = "▁▂▃▄▅▆▇█"
 
 LINES_PER_PANEL = 8  # more lines than this make a legend nobody can read
 _TITLES = {"signal": "Signal clusters", "theme": "Themes", "sector": "Sectors"}
@@ -49,3 +52,10 @@ def write_chart(report: TrendsReport, path: str | Path) -> Path:
     finally:
         plt.close(figure)
     return target
+
+
+def sparkline(counts: Sequence[int]) -> str:
+    """One block character per period: ▁ for none, ▂ to █ in proportion to the series' highest count."""
+    top = max(counts, default=0)
+    steps = len(_BARS) - 1
+    return "".join(_BARS[0] if c <= 0 else _BARS[max(1, round(steps * c / top))] for c in counts)

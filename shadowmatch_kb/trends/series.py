@@ -23,11 +23,10 @@ from typing import Any
 from shadowmatch_kb.store.timeline import DatedItem
 from shadowmatch_kb.trends.periods import period_of, period_range
 
-__all__ = ["GROWTH_SMOOTHING", "RECENT_PERIODS", "Series", "Timeline", "growth", "sparkline"]
+__all__ = ["GROWTH_SMOOTHING", "RECENT_PERIODS", "Series", "Timeline", "growth"]
 
 RECENT_PERIODS = {"month": 6, "quarter": 2}
 GROWTH_SMOOTHING = 0.5
-_BARS = "▁▂▃▄▅▆▇█"
 
 
 @dataclass
@@ -106,10 +105,3 @@ def growth(counts: Sequence[int], by: str) -> float:
     recent, earlier = counts[-window:], counts[:-window]
     ratio = (sum(recent) / len(recent) + GROWTH_SMOOTHING) / (sum(earlier) / len(earlier) + GROWTH_SMOOTHING)
     return round(ratio, 4)
-
-
-def sparkline(counts: Sequence[int]) -> str:
-    """One block character per period: ▁ for none, ▂ to █ in proportion to the series' highest count."""
-    top = max(counts, default=0)
-    steps = len(_BARS) - 1
-    return "".join(_BARS[0] if c <= 0 else _BARS[max(1, round(steps * c / top))] for c in counts)

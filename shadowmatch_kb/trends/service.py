@@ -1,7 +1,7 @@
 """The tracker over a knowledge base: series of signal clusters, themes and sectors, and emerging signals.
 
-``build_trends`` works on dated items and their Signals rows (so the backtest and the tests can feed it
-directly); ``trends`` reads them from a ``KnowledgeBase``.
+``build_trends`` works on dated items and their Signals rows, which the knowledge base reads for it (the
+backtest and the tests feed it directly).
 
 Signals rows are grouped at ``TREND_COSINE``, looser than the 0.8 at which ``cluster_rows`` merges
 paraphrases: at 0.8 almost no signal is ever stated twice (in the backtest no cluster of the real posts
@@ -17,18 +17,15 @@ import datetime
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shadowmatch_kb.embed.base import Embedder
-from shadowmatch_kb.signal_clusters import SignalCluster, SignalRow, cluster_rows
-from shadowmatch_kb.store.timeline import DatedItem, dated_items, signal_rows
+from shadowmatch_kb.model import SignalRow
+from shadowmatch_kb.signal_clusters import SignalCluster, cluster_rows
+from shadowmatch_kb.store.timeline import DatedItem
 from shadowmatch_kb.trends.emerging import EmergenceParams, emergence_scores, flag_emerging
 from shadowmatch_kb.trends.periods import check_by
 from shadowmatch_kb.trends.series import Series, Timeline, growth
-
-if TYPE_CHECKING:
-    from shadowmatch_kb.kb import KnowledgeBase
-    from shadowmatch_kb.store.sqlite import ItemFilter
 
 __all__ = [
     "TREND_COSINE",
@@ -36,8 +33,9 @@ __all__ = [
     "TrendsReport",
     "build_trends",
     "dated_up_to_today",
+    "count_sectors",
+    "in_sector",
     "split_future",
-    "trends",
 ]
 
 TREND_COSINE = 0.65
@@ -106,29 +104,6 @@ def dated_up_to_today(
     return kept, [r for r in rows if r.item_id in kept_ids], notices
 
 
-def trends(
-    kb: KnowledgeBase,
-    *,
-    where: ItemFilter | None = None,
-    by: str = "month",
-    top: int = TOP_SERIES,
-    today: str | None = None,
-) -> TrendsReport:
-    """The tracker over the items of ``kb`` matching ``where``; its notices also go to ``kb.notices``."""
-    if not kb.exists:
-        kb.notices.append(f"no knowledge base in {kb.config.kb_dir} yet: nothing to count")
-        return TrendsReport(by=check_by(by))
-    items = dated_items(kb.store, _without_sector(where))
-    if where is not None and where.sector:
-        items = _in_sector(items, where.sector)
-    kept_ids = [d.item_id for d in items if d.date <= (today or _today())]
-    rows = signal_rows(kb.store, kept_ids) if kept_ids else []
-    embedder = kb.signal_embedder() if rows else None
-    report = build_trends(items, rows, embedder, by=by, top=top, today=today)
-    kb.notices.extend(report.notices)
-    return report
-
-
 def build_trends(
     items: Sequence[DatedItem],
     rows: Sequence[SignalRow],
@@ -187,25 +162,19 @@ def _add_signal_series(
         report.series[-1].emerging = i in flagged
 
 
-def _without_sector(where: ItemFilter | None) -> ItemFilter | None:
-    if where is None or not where.sector:
-        return where
-    from dataclasses import replace
-
-    return replace(where, sector=None)
-
-
-def _in_sector(items: Sequence[DatedItem], sector: str) -> list[DatedItem]:
+def in_sector(items: Sequence[DatedItem], sector: str) -> list[DatedItem]:
     """Items in the sector as named or in its ISIC section ("healthcare" finds "healthcare and social care")."""
-    from shadowmatch_kb.enrich.sectors import SectorResolver
+    from shadowmatch_kb.text.sectors import SectorVocabulary
 
-    resolver = SectorResolver()
-    wanted = resolver.normalise(sector)
+    vocabulary = SectorVocabulary.load()
+    wanted = vocabulary.normalise(sector)
     asked = " ".join(sector.lower().split())
     return [
         d
         for d in items
-        if any(" ".join(s.lower().split()) == asked or (wanted and resolver.normalise(s) == wanted) for s in d.sectors)
+        if any(
+            " ".join(s.lower().split()) == asked or (wanted and vocabulary.normalise(s) == wanted) for s in d.sectors
+        )
     ]
 
 
@@ -215,13 +184,13 @@ def _facet_items(items: Sequence[DatedItem], kind: str) -> dict[str, list[str]]:
     Sectors are counted per ISIC section: a post's own "healthcare" and a computed "healthcare and social
     care" are one sector (a label the vocabulary does not know stays as written).
     """
-    from shadowmatch_kb.enrich.sectors import SectorResolver
+    from shadowmatch_kb.text.sectors import SectorVocabulary
 
-    resolver = SectorResolver() if kind == "sector" else None
+    vocabulary = SectorVocabulary.load() if kind == "sector" else None
     by_key: dict[str, list[str]] = defaultdict(list)
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for d in items:
-        values = d.themes if resolver is None else [resolver.normalise(v) or v for v in d.sectors]
+        values = d.themes if vocabulary is None else [vocabulary.normalise(v) or v for v in d.sectors]
         for value in dict.fromkeys(values):
             key = " ".join(value.lower().split())
             if key:
@@ -244,3 +213,15 @@ def _top_per_kind(series: list[Series], top: int) -> list[Series]:
 
 def _today() -> str:
     return datetime.date.today().isoformat()
+
+
+def count_sectors(items: Sequence[DatedItem]) -> dict[str, int]:
+    """Items per ISIC section, copies left out, most first (labels the vocabulary does not know are left out)."""
+    from shadowmatch_kb.text.sectors import SectorVocabulary
+
+    vocabulary = SectorVocabulary.load()
+    counts: Counter[str] = Counter()
+    for dated in items:
+        if not dated.duplicate_of:
+            counts.update({section for label in dated.sectors if (section := vocabulary.normalise(label))})
+    return dict(sorted(counts.items(), key=lambda entry: (-entry[1], entry[0])))

@@ -13,19 +13,13 @@ Content-Security-Policy forbids scripts altogether.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import os
 import re
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
-from datetime import date
-from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -37,13 +31,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from shadowmatch_kb.brief.model import Briefing
 from shadowmatch_kb.brief.render import briefing_html, to_markdown
 from shadowmatch_kb.errors import LockTimeoutError, NotFoundError, UsageError
 from shadowmatch_kb.formats.inert import safe_url
-from shadowmatch_kb.kb import KnowledgeBase
-from shadowmatch_kb.store.sqlite import ItemFilter
-from shadowmatch_kb.web.review import COOKIE, WRITE_WAIT_S, Review, ReviewError, read_json, redirect, values
+from shadowmatch_kb.kb import Briefing
+from shadowmatch_kb.model import ItemFilter
+from shadowmatch_kb.text.dates import is_iso_date
+from shadowmatch_kb.web.review import COOKIE, WRITE_WAIT_S, ReviewError, read_json, redirect, values
+from shadowmatch_kb.web.state import READERS, WebState
 
 __all__ = ["MAX_BODY_BYTES", "MAX_QUERY_CHARS", "create_app"]
 
@@ -61,134 +56,13 @@ EXAMPLES = [
     "I work in a bank processing loan applications.",
     "I teach maths at a secondary school.",
 ]
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _ITEM_ID = re.compile(r"^[0-9a-f]{32}$")
 # Reading threads: one per core, as the model, SQLite and numpy release the GIL; at most 4 by default,
 # as each holds its own copy of the model (about 100 MB).
-READERS = max(2, min(os.cpu_count() or 2, 4))
-ANSWERS_KEPT = 256  # briefings and searches remembered per reading thread
-T = TypeVar("T")
 
 
 class BadParameter(Exception):
     """A query parameter that cannot be used; answered with 400."""
-
-
-class _Reader:
-    """One knowledge-base connection and the thread that uses it (SQLite connections stay on their thread)."""
-
-    def __init__(self, kb: KnowledgeBase, name: str) -> None:
-        self.kb = kb
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-        self.busy = 0
-        # What every page shows, kept until another connection writes to the record.
-        self.footer: tuple[int | None, dict[str, Any]] | None = None
-        self.sectors: tuple[int | None, dict[str, int]] | None = None
-        # Answers to questions asked before (bookmarked briefings, the home page's examples), by question.
-        self.answers: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-
-
-class WebState:
-    """The knowledge base of one server: reading threads, each with its own connection, and one writer."""
-
-    def __init__(
-        self,
-        kb_dir: str | Path | None,
-        analyst_token: str | None = None,
-        write_wait: float = WRITE_WAIT_S,
-        readers: int = READERS,
-        **options: Any,
-    ) -> None:
-        first = KnowledgeBase.open(kb_dir, **options)
-        self.kb = first  # for its configuration; requests read through ``read``
-        self._readers = [_Reader(first, "smkb-read-0")] + [
-            _Reader(KnowledgeBase(first.config), f"smkb-read-{n}") for n in range(1, max(1, readers))
-        ]
-        self.review = Review(analyst_token)
-        # Writes get their own connection and thread, and wait only briefly for the write lock, so an
-        # import that holds it makes a write fail fast instead of stalling reads.
-        self.writer = _Reader(KnowledgeBase(replace(first.config, lock_timeout=write_wait)), "smkb-write")
-
-    @property
-    def readers(self) -> int:
-        """How many reading threads answer requests."""
-        return len(self._readers)
-
-    async def read(self, function: Callable[[KnowledgeBase], T], *, key: tuple[Any, ...] | None = None) -> T:
-        """Run ``function(kb)`` on the least busy reading thread; with a ``key``, an answer given before
-        for the same key is given again while the record is unchanged."""
-        reader = min(self._readers, key=lambda r: r.busy)
-        reader.busy += 1
-        try:
-            loop = asyncio.get_running_loop()
-            call = partial(function, reader.kb) if key is None else partial(self._remembered, reader, key, function)
-            return await loop.run_in_executor(reader.worker, call)
-        finally:
-            reader.busy -= 1
-
-    @staticmethod
-    def _remembered(reader: _Reader, key: tuple[Any, ...], function: Callable[[KnowledgeBase], T]) -> T:
-        version = reader.kb.version()
-        if version is None:
-            return function(reader.kb)
-        # The day is part of the key: a briefing weighs items by their age.
-        full_key = (version, date.today().isoformat(), *key)
-        if full_key in reader.answers:
-            reader.answers.move_to_end(full_key)
-            return reader.answers[full_key]  # type: ignore[no-any-return]
-        answer = function(reader.kb)
-        reader.answers[full_key] = answer
-        while len(reader.answers) > ANSWERS_KEPT:
-            reader.answers.popitem(last=False)
-        return answer
-
-    async def write(self, function: Callable[[KnowledgeBase], T]) -> T:
-        """Run ``function(kb)`` on the writing thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.writer.worker, partial(function, self.writer.kb))
-
-    async def warm(self) -> None:
-        """Load the model, the index and the caches in every reader now, so no request waits for them."""
-        await asyncio.gather(
-            *(
-                asyncio.get_running_loop().run_in_executor(reader.worker, partial(self._warm, reader))
-                for reader in self._readers
-            )
-        )
-
-    def _warm(self, reader: _Reader) -> None:
-        kb = reader.kb
-        if not kb.exists:
-            return
-        kb.query_embedder()
-        kb.signal_embedder()
-        kb.sector_resolver()
-        kb.index()
-        kb.match_occupations("nurse", k=1)
-        self.footer(kb)
-
-    def _reader_of(self, kb: KnowledgeBase) -> _Reader:
-        return next(r for r in self._readers if r.kb is kb)
-
-    def footer(self, kb: KnowledgeBase) -> dict[str, Any]:
-        """The item count and newest date every page shows."""
-        reader, version = self._reader_of(kb), kb.version()
-        if reader.footer is None or reader.footer[0] != version or version is None:
-            reader.footer = (version, kb.size())
-        return reader.footer[1]
-
-    def sectors(self, kb: KnowledgeBase) -> dict[str, int]:
-        """Sectors with their item counts, recomputed only after the record changed."""
-        reader, version = self._reader_of(kb), kb.version()
-        if reader.sectors is None or reader.sectors[0] != version or version is None:
-            reader.sectors = (version, kb.sector_counts() if self.footer(kb)["items"] else {})
-        return reader.sectors[1]
-
-    def close(self) -> None:
-        """Close each connection on its own thread (SQLite insists), then stop the threads."""
-        for reader in [*self._readers, self.writer]:
-            reader.worker.submit(reader.kb.close).result()
-            reader.worker.shutdown(wait=True)
 
 
 # ----- parameters --------------------------------------------------------------------------------
@@ -209,7 +83,7 @@ def _date(request: Request, name: str = "since") -> str | None:
     value = request.query_params.get(name, "").strip()
     if not value:
         return None
-    if not _DATE.match(value):
+    if not is_iso_date(value):
         raise BadParameter(f"{name} must be a date, YYYY-MM-DD")
     return value
 
@@ -390,12 +264,11 @@ def _trends_args(request: Request) -> dict[str, Any]:
 
 
 async def trends_page(request: Request) -> Response:
-    from shadowmatch_kb.trends.service import trends
     from shadowmatch_kb.web.chart import line_chart_svg
 
     args = _trends_args(request)
     state = _state(request)
-    report = await state.read(lambda kb: trends(kb, **args))
+    report = await state.read(lambda kb: kb.trends(**args))
     charts = {
         kind: line_chart_svg(report.periods, [s for s in report.series if s.kind == kind][:6], title)
         for kind, title in (("signal", "Signal clusters"), ("theme", "Themes"), ("sector", "Sectors"))
@@ -405,11 +278,9 @@ async def trends_page(request: Request) -> Response:
 
 
 async def trends_api(request: Request) -> Response:
-    from shadowmatch_kb.trends.service import trends
-
     state = _state(request)
     args = _trends_args(request)
-    report = await state.read(lambda kb: trends(kb, **args))
+    report = await state.read(lambda kb: kb.trends(**args))
     return JSONResponse(report.to_dict())
 
 

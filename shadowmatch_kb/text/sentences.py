@@ -3,6 +3,9 @@
 A rule-based splitter: a sentence ends at ``.``, ``!`` or ``?`` (with closing quotes or brackets)
 followed by white space and a capital letter, digit or opening quote, unless the word before the
 stop is a known abbreviation or an initial; a line break between paragraphs always ends one.
+
+``is_junk_sentence`` tells the sentences of a story from what a page puts around them: captions,
+bylines, list fragments, links and calls to action. Summaries and briefings quote neither.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Sentence", "split_sentences"]
+__all__ = ["Sentence", "is_junk_sentence", "split_sentences"]
 
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st vs etc inc ltd co corp no nos fig figs approx est dept gov univ jan feb mar apr "
@@ -18,6 +21,21 @@ _ABBREVIATIONS = frozenset(
 )
 _END = re.compile(r"""[.!?]+["'”’)\]]*(?=\s+["'“‘(\[]?[A-Z0-9À-ÖØ-Þ])""")
 _PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*[-*•]\s)")
+
+# A story's sentences have between these many words; shorter is a caption, longer a run-on list.
+_MIN_WORDS = 5
+_MAX_WORDS = 110
+_BULLET = re.compile(r"^\s*(?:[-*•·▪►–—]|\d{1,2}[.)])\s")
+_FINAL_STOP = re.compile(r"""[.!?…]["'”’)\]]*$""")
+_BOILERPLATE = re.compile(
+    r"^\W*(?:read (?:more|also|next|the full)|see also|related(?: articles?| stories)?\b|more on this|subscribe|"
+    r"sign up|click here|share (?:this|on)|follow us|advertisement|sponsored|photo(?:graph)?s?\b|image\b|pictured\b|"
+    r"credit\b|caption\b|source:|copyright|©|all rights reserved|posted (?:on|by|in)|published (?:on|by)|"
+    r"(?:last )?updated\b|listen to|watch:|download\b|contact us|cookies?\b|terms of (?:use|service))",
+    re.IGNORECASE,
+)
+_BYLINE = re.compile(r"^by\s+(?:[A-Z][\w.'’-]*\s*){1,4}(?:$|[,|·—–-]|and\b)")
+_LINK = re.compile(r"https?://|www\.|\S+@\S+\.\w")
 
 
 @dataclass(frozen=True)
@@ -63,3 +81,25 @@ def split_sentences(text: str) -> list[Sentence]:
         lead = found + block.index(stripped)
         sentences.extend(s for s in _split_block(stripped, lead) if s.text.strip())
     return sentences
+
+
+def is_junk_sentence(sentence: str) -> bool:
+    """Captions, bylines, list fragments, links and calls to action: text that is not a sentence of the story."""
+    words = sentence.split()
+    if len(words) < _MIN_WORDS or len(words) > _MAX_WORDS:
+        return True
+    stripped = sentence.strip()
+    finished = _FINAL_STOP.search(stripped) is not None
+    if (_BULLET.match(stripped) or len(words) < 15) and not finished:
+        return True
+    lines = [line for line in stripped.splitlines() if line.strip()]
+    if len(lines) > 2 and sum(_FINAL_STOP.search(line.strip()) is None for line in lines) * 2 > len(lines):
+        return True  # a list or a table that no full stop broke into sentences
+    if stripped.endswith(":") or _BOILERPLATE.match(stripped) or _BYLINE.match(stripped) or _LINK.search(stripped):
+        return True
+    letters = sum(c.isalpha() for c in stripped)
+    visible = sum(not c.isspace() for c in stripped)
+    if letters < 0.6 * visible:
+        return True
+    upper = sum(c.isupper() for c in stripped)
+    return upper > 0.6 * letters

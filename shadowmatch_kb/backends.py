@@ -1,0 +1,249 @@
+"""The concrete parts a knowledge base runs on: its vector index and the embedders that fill and query it.
+
+``kb.py`` composes the pipeline; this module only chooses and loads the parts, each once, on first use:
+the index kind the configuration names (flat or Chroma), the model that built it, the sentence-transformers
+model for documents, and its ONNX export for queries and enrichment (no torch at query time).
+Loading the parts is where warnings arise (a missing export, a failed one); they are kept here until the
+knowledge base hands them to its caller with the result of the operation that caused them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shadowmatch_kb.config import Config
+from shadowmatch_kb.embed.base import DEFAULT_MODEL, Embedder
+from shadowmatch_kb.errors import BackendError, IndexMismatchError, NotFoundError
+from shadowmatch_kb.index.base import VectorIndex
+from shadowmatch_kb.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from shadowmatch_kb.embed.persistent import PersistentEmbedder
+
+__all__ = ["Backends", "RecordStore"]
+
+
+class RecordStore:
+    """The record store of a KB directory, opened once on first use.
+
+    The knowledge base and its write pipeline share one; neither holds the other, so a knowledge base
+    that is dropped is freed at once, with its models (no reference cycle to wait for the collector, which
+    could otherwise run in a forked crawl worker and hang tearing down the parent's ONNX sessions there).
+    """
+
+    def __init__(self, config: Config) -> None:
+        """``config`` says where the directory is."""
+        self.path = config.store_path
+        self.kb_dir = config.kb_dir
+        self._store: SqliteStore | None = None
+
+    @property
+    def exists(self) -> bool:
+        """True when the directory holds a record store."""
+        return self.path.exists()
+
+    def read(self) -> SqliteStore:
+        """The store; a directory that has none is a clear error."""
+        if self._store is None and not self.exists:
+            raise NotFoundError(
+                f"no knowledge base in {self.kb_dir} (corpus/kb.sqlite is missing); "
+                "create one with `smkb ingest PATH` or point --kb at one"
+            )
+        return self.create()
+
+    def create(self) -> SqliteStore:
+        """The store, created empty when the directory has none (writers only)."""
+        if self._store is None:
+            self._store = SqliteStore(self.path)
+        return self._store
+
+    def close(self) -> None:
+        """Release the connection."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+class Backends:
+    """The index and the embedders of one knowledge-base directory, loaded lazily and kept."""
+
+    def __init__(self, config: Config, *, doc_embedder: Embedder | None = None) -> None:
+        """``doc_embedder`` lets a caller (a benchmark, a server) reuse a model it already loaded."""
+        self.config = config
+        self.warnings: list[str] = []  # taken by the knowledge base after each operation
+        self._index: VectorIndex | None = None
+        self._doc_embedder = doc_embedder
+        self._query_embedder: Embedder | None = None
+        self._enrich_embedder: Embedder | None = None
+        self._signal_embedder: PersistentEmbedder | None = None
+
+    def close(self) -> None:
+        """Release the on-disk vector cache of Signals rows."""
+        if self._signal_embedder is not None:
+            self._signal_embedder.close()
+            self._signal_embedder = None
+
+    # ----- the index ---------------------------------------------------------------------
+
+    @property
+    def _meta_path(self) -> Path:
+        return self.config.indexes_dir / "index.json"
+
+    def index_meta(self) -> dict[str, Any] | None:
+        """What built the index (kind, model, dimension), or None when there is no index."""
+        try:
+            return dict(json.loads(self._meta_path.read_text()))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise BackendError(f"{self._meta_path} is unreadable ({exc}); run `smkb reindex`") from exc
+
+    def write_meta(self, model: str, dimension: int) -> None:
+        """Record which kind of index and which model built it (atomically)."""
+        meta: dict[str, Any] = {"kind": self.config.index_kind, "model": model, "dimension": dimension}
+        if self.config.chroma_url:
+            meta["chroma_url"] = self.config.chroma_url
+        self._meta_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._meta_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(meta, indent=2) + "\n")
+        os.replace(tmp, self._meta_path)
+
+    @property
+    def model_name(self) -> str:
+        """The embedding model: the one asked for, else the index's, else the bundled default."""
+        meta = self.index_meta()
+        if self.config.model:
+            if meta and meta["model"] != self.config.model:
+                raise IndexMismatchError(
+                    f"the index was built with {meta['model']!r}, not {self.config.model!r}; "
+                    f"run `smkb reindex --model {self.config.model}` to rebuild it with the new model"
+                )
+            return self.config.model
+        return str(meta["model"]) if meta else DEFAULT_MODEL
+
+    def make_index(self, model: str, dimension: int, *, rebuild: bool = False) -> VectorIndex:
+        """A new handle on the configured kind of index (``rebuild`` replaces whatever is there)."""
+        if self.config.index_kind == "flat":
+            from shadowmatch_kb.index.flat import FlatIndex
+
+            return FlatIndex(self.config.indexes_dir / "flat", model, dimension, rebuild=rebuild)
+        from shadowmatch_kb.index.chroma import ChromaIndex
+
+        options = {"model": model, "dimension": dimension, "rebuild": rebuild,
+                   "collection_prefix": self.config.chroma_collection}  # fmt: skip
+        if self.config.chroma_url:
+            return ChromaIndex.http(self.config.chroma_url, **options)  # type: ignore[arg-type]
+        return ChromaIndex.persistent(self.config.indexes_dir / "chroma", **options)  # type: ignore[arg-type]
+
+    def index(self) -> VectorIndex | None:
+        """The vector index for queries, or None when none has been built yet."""
+        if self._index is None:
+            meta = self.index_meta()
+            if meta is None:
+                return None
+            if meta.get("kind", "flat") != self.config.index_kind:
+                raise IndexMismatchError(
+                    f"the index in {self.config.indexes_dir} is a {meta.get('kind')} index, "
+                    f"not {self.config.index_kind}; run `smkb reindex` to rebuild it"
+                )
+            self._index = self.make_index(self.model_name, int(meta["dimension"]))
+        return self._index
+
+    def writable_index(self) -> VectorIndex:
+        """The index, created (with its record of the model) when there is none yet."""
+        index = self.index()
+        if index is None:
+            embedder = self.doc_embedder()
+            index = self.make_index(embedder.model_name, embedder.dimension)
+            self.write_meta(embedder.model_name, embedder.dimension)
+            self._index = index
+        return index
+
+    def rebuild_index(self, model: str) -> tuple[VectorIndex, Embedder]:
+        """A fresh index for ``model`` that replaces the old one when flushed, and the model's embedder.
+
+        The model may differ from the one that built the old index: that is what a rebuild is for.
+        """
+        if self._doc_embedder is None or self._doc_embedder.model_name != model:
+            from shadowmatch_kb.embed.sentence_transformer import SentenceTransformerEmbedder
+
+            self._doc_embedder = SentenceTransformerEmbedder(model)
+        from dataclasses import replace
+
+        self.config = replace(self.config, model=model)
+        embedder = self._doc_embedder
+        # A rebuild opens over whatever is there (another model, a damaged file) and replaces it;
+        # the flat index keeps serving the old vectors until the new ones are flushed.
+        self._index = self.make_index(embedder.model_name, embedder.dimension, rebuild=True)
+        return self._index, embedder
+
+    # ----- the embedders --------------------------------------------------------------------
+
+    def doc_embedder(self) -> Embedder:
+        """The sentence-transformers model that embeds documents (loaded once, on first use)."""
+        if self._doc_embedder is None:
+            from shadowmatch_kb.embed.sentence_transformer import SentenceTransformerEmbedder
+
+            self._doc_embedder = SentenceTransformerEmbedder(self.model_name)
+        return self._doc_embedder
+
+    @property
+    def doc_embedder_loaded(self) -> bool:
+        """True once the document model is in memory (then exporting it costs little)."""
+        return self._doc_embedder is not None
+
+    def enrich_embedder(self) -> Embedder:
+        """The embedder enrichment uses: the ONNX export of the document model (the same vectors, and
+        faster for the many small batches an item needs), else the document model itself."""
+        if self._enrich_embedder is None:
+            from shadowmatch_kb.embed.onnx import OnnxEmbedder, export_dir_for
+
+            self.ensure_onnx_export()
+            try:
+                self._enrich_embedder = OnnxEmbedder.load(
+                    export_dir_for(self.config.indexes_dir, self.model_name), spinning=True
+                )
+            except BackendError:
+                self._enrich_embedder = self.doc_embedder()
+        return self._enrich_embedder
+
+    def query_embedder(self) -> Embedder:
+        """The fast ONNX query embedder, or sentence-transformers with a warning when not exported."""
+        if self._query_embedder is None:
+            from shadowmatch_kb.embed.onnx import load_query_embedder
+
+            self._query_embedder, warning = load_query_embedder(self.config.indexes_dir, self.model_name)
+            if warning:
+                self.warnings.append(warning)
+        return self._query_embedder
+
+    def signal_embedder(self) -> Embedder:
+        """The query embedder with its vectors of Signals rows kept on disk: briefings and the tracker compare
+        the same rows run after run."""
+        if self._signal_embedder is None:
+            from shadowmatch_kb.embed.persistent import PersistentEmbedder, cache_path_for
+
+            path = cache_path_for(self.config.indexes_dir, self.model_name, "signals")
+            self._signal_embedder = PersistentEmbedder(self.query_embedder(), path)
+        return self._signal_embedder
+
+    def onnx_exported(self) -> bool:
+        """True when the model's ONNX export is on disk."""
+        from shadowmatch_kb.embed.onnx import export_dir_for
+
+        return (export_dir_for(self.config.indexes_dir, self.model_name) / "export.json").exists()
+
+    def ensure_onnx_export(self) -> None:
+        """Export the document model to ONNX once, so later queries need no torch."""
+        from shadowmatch_kb.embed.onnx import export_dir_for
+
+        if self.onnx_exported():
+            return
+        embedder = self.doc_embedder()
+        try:
+            embedder.export_onnx(export_dir_for(self.config.indexes_dir, self.model_name))  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - any exporter failure only costs query speed
+            self.warnings.append(f"could not export {self.model_name} to ONNX ({exc}); queries will be slower")

@@ -1,0 +1,79 @@
+"""The state of a knowledge base: counts for ``smkb stats`` and the consistency check of ``smkb doctor``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shadowmatch_kb.backends import Backends
+from shadowmatch_kb.errors import ShadowmatchError
+from shadowmatch_kb.store.sqlite import SqliteStore
+
+__all__ = ["DoctorReport", "doctor_report", "stats_report"]
+
+
+@dataclass
+class DoctorReport:
+    """Problems break the record or the index; notes are harmless (e.g. items not yet embedded)."""
+
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def stats_report(store: SqliteStore, backends: Backends) -> dict[str, Any]:
+    """Counts of the record and the state of the index."""
+    from shadowmatch_kb.index.sync import pending_changes
+
+    counts = store.stats()
+    counts["sectors"] = store.facet_counts("sectors")
+    counts["themes"] = store.facet_counts("themes")
+    meta = backends.index_meta()
+    index_info: dict[str, Any] = {"kind": backends.config.index_kind, "built": meta is not None}
+    if meta:
+        index_info["model"] = meta["model"]
+        index_info["dimension"] = meta["dimension"]
+        index = backends.index()
+        assert index is not None
+        entries = index.entries()
+        to_embed, to_remove = pending_changes(store, index)
+        index_info.update(
+            items=len(entries),
+            chunks=sum(e.chunks for e in entries.values()),
+            pending=len(to_embed) + len(to_remove),
+        )
+    counts["index"] = index_info
+    counts["kb"] = str(backends.config.kb_dir)
+    return counts
+
+
+def doctor_report(store: SqliteStore, backends: Backends) -> DoctorReport:
+    """Check the record and the index; problems need action, notes do not."""
+    from shadowmatch_kb.index.sync import pending_changes
+    from shadowmatch_kb.store.enrichment import items_to_enrich
+
+    report = DoctorReport(problems=store.check())
+    if not report.problems and (unenriched := len(items_to_enrich(store))):
+        report.notes.append(
+            f"{unenriched} item(s) without computed fields yet (an import was interrupted?); "
+            "`smkb enrich` computes them"
+        )
+    try:
+        index = backends.index()
+    except ShadowmatchError as exc:
+        report.problems.append(f"index: {exc}")
+        return report
+    if index is None:
+        if store.count():
+            report.notes.append("no vector index yet; `smkb reindex` builds it")
+        return report
+    to_embed, to_remove = pending_changes(store, index)
+    if to_embed:
+        report.notes.append(
+            f"{len(to_embed)} item(s) not embedded yet (an import was interrupted?); "
+            "the next `smkb ingest` or `smkb reindex` embeds them"
+        )
+    if to_remove:
+        report.problems.append(f"{len(to_remove)} vector(s) of items that are not in the record; run `smkb reindex`")
+    if not backends.onnx_exported():
+        report.notes.append("no ONNX export of the model yet: queries load sentence-transformers (slower)")
+    return report

@@ -1,0 +1,304 @@
+"""The write side of a knowledge base: import, enrich, crawl and index, one writer at a time.
+
+Sources -> fetch -> extract -> enrich -> store -> index: each input is read, stored once (an identical
+or near-identical text is linked to what is there), enriched, and its vectors brought up to date. The
+knowledge base (``kb.py``) owns one ``WritePipeline`` and hands it the record store and the backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shadowmatch_kb.backends import Backends, RecordStore
+from shadowmatch_kb.config import Config
+from shadowmatch_kb.embed.base import DEFAULT_MODEL
+from shadowmatch_kb.errors import InputError, LockTimeoutError, NotFoundError, ShadowmatchError
+from shadowmatch_kb.model import IngestResult
+from shadowmatch_kb.progress import NullProgress, Progress
+from shadowmatch_kb.store.lock import WriteLock
+from shadowmatch_kb.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from shadowmatch_kb.crawl.report import CrawlObserver, CrawlReport
+    from shadowmatch_kb.crawl.run import CrawlOptions
+    from shadowmatch_kb.crawl.sources import Source
+    from shadowmatch_kb.enrich.run import EnrichResult
+    from shadowmatch_kb.fetch.async_http import FetcherFactory
+    from shadowmatch_kb.fetch.blocking import Fetcher
+
+__all__ = ["WritePipeline"]
+
+
+class WritePipeline:
+    """Imports, crawls and indexing over one record store and its backends."""
+
+    def __init__(
+        self,
+        backends: Backends,
+        record: RecordStore,
+        *,
+        fetchers: FetcherFactory | None = None,
+    ) -> None:
+        """``record`` opens the record store; ``fetchers`` builds every fetcher of URL imports and crawls
+        (default: the pinned ``AsyncFetcher``; tests hand in one over loopback)."""
+        self.backends = backends
+        self.record = record
+        self._fetchers = fetchers
+        self.warnings: list[str] = []  # taken by the knowledge base after each operation
+
+    @property
+    def config(self) -> Config:
+        """The knowledge base's configuration (a reindex may change its model)."""
+        return self.backends.config
+
+    @property
+    def store(self) -> SqliteStore:
+        """The record store."""
+        return self.record.read()
+
+    def writing(self) -> WriteLock:
+        """The write lock: one writer at a time; others wait for it."""
+        return WriteLock(self.config.corpus_dir / "write.lock", timeout=self.config.lock_timeout)
+
+    def ingest(
+        self,
+        inputs: Iterable[str],
+        *,
+        tags: Iterable[str] = (),
+        allow_private: bool = False,
+        progress: Progress | None = None,
+    ) -> list[IngestResult]:
+        """Import files, folders and URLs; one bad input never stops the others."""
+        from contextlib import nullcontext
+
+        from shadowmatch_kb.fetch.async_http import FetchOptions
+        from shadowmatch_kb.fetch.blocking import BlockingFetcher
+        from shadowmatch_kb.ingest.readers import expand_inputs, is_url
+
+        progress = progress or NullProgress()
+        values = list(expand_inputs(inputs))
+        tags = sorted({t.strip() for t in tags if t.strip()})
+        results: list[IngestResult] = []
+        # One fetcher for every URL of the run (building one loads TLS settings: only when a URL is given).
+        fetching = (
+            BlockingFetcher(
+                self.fetchers()(FetchOptions(user_agent=self.config.user_agent), allow_private=allow_private)
+            )
+            if any(is_url(v) for v in values)
+            else nullcontext(None)
+        )
+        with self.writing(), fetching as fetcher:
+            self.record.create()
+            progress.start("Importing", len(values))
+            for value in values:
+                results.append(self._ingest_one(value, tags, fetcher))
+                progress.advance()
+            progress.finish()
+            self._enrich_pending(progress)
+            self._sync(progress)
+        return results
+
+    def fetchers(self) -> FetcherFactory:
+        """What builds this knowledge base's fetchers: the one given, else the pinned ``AsyncFetcher``."""
+        from shadowmatch_kb.fetch.async_http import AsyncFetcher
+
+        return self._fetchers or AsyncFetcher
+
+    def enrich(
+        self, ids: Iterable[str] = (), *, all_items: bool = False, progress: Progress | None = None
+    ) -> list[EnrichResult]:
+        """(Re)compute summary, keywords, themes, sectors and signals of the items named, or of all."""
+        from shadowmatch_kb.enrich.run import enrich_items
+
+        wanted = [_normalise_id(i) for i in ids if i.strip()]
+        for item_id in wanted:
+            self.store.get(item_id)  # NotFoundError before any work
+        with self.writing():
+            outcome = enrich_items(
+                self.store,
+                self.backends.enrich_embedder,
+                wanted or None,
+                force=bool(wanted) or all_items,
+                progress=progress,
+            )
+            self.warnings.extend(outcome.notices)
+            self._sync(progress or NullProgress())
+        return outcome.results
+
+    def _enrich_pending(self, progress: Progress) -> None:
+        """Enrich the items an import or a crawl stored without computed fields (under the write lock)."""
+        from shadowmatch_kb.enrich.run import enrich_items
+
+        outcome = enrich_items(self.store, self.backends.enrich_embedder, progress=progress)
+        self.warnings.extend(outcome.notices)
+        failed = [r for r in outcome.results if r.status == "failed"]
+        if failed:
+            self.warnings.append(
+                f"{len(failed)} item(s) could not be enriched (first: {failed[0].id}: {failed[0].error})"
+            )
+
+    def _ingest_one(self, value: str, tags: list[str], fetcher: Fetcher | None) -> IngestResult:
+        from shadowmatch_kb.ingest.duplicates import store_once
+        from shadowmatch_kb.ingest.readers import read_input
+
+        try:
+            loaded = read_input(value, fetcher=fetcher)
+            decision = store_once(self.store, loaded.item, loaded.raw, identical="link", tags=tags)
+            return IngestResult(value, decision.item_id, decision.outcome)
+        except InputError as exc:
+            # The input is reported beside the error already: keep just the reason.
+            return IngestResult(value, None, "failed", _one_line(exc.reason))
+        except ShadowmatchError as exc:
+            return IngestResult(value, None, "failed", _one_line(exc))
+        except Exception as exc:  # noqa: BLE001 - a reader bug must not stop the other inputs
+            return IngestResult(value, None, "failed", _one_line(exc, prefix=type(exc).__name__))
+
+    # ----- crawl ------------------------------------------------------------------------------
+
+    @property
+    def sources_path(self) -> Path:
+        """The crawl registry, a TOML file analysts may also edit by hand."""
+        from shadowmatch_kb.crawl.sources import SOURCES_FILE
+
+        return self.config.corpus_dir / SOURCES_FILE
+
+    def sources(self, names: Iterable[str] = ()) -> list[Source]:
+        """The registered sources, or those named (NotFoundError for a name not registered)."""
+        from shadowmatch_kb.crawl.sources import load_sources
+
+        registered = load_sources(self.sources_path)
+        wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
+        if not wanted:
+            return registered
+        by_name = {source.name: source for source in registered}
+        missing = [name for name in wanted if name not in by_name]
+        if missing:
+            known = ", ".join(sorted(by_name)) or "none"
+            raise NotFoundError(f"no source named {', '.join(missing)} (registered: {known}); see `smkb sources list`")
+        return [by_name[name] for name in wanted]
+
+    def add_source(self, name: str, url: str, kind: str, **options: Any) -> Source:
+        """Register a source (checked as ``crawl.sources.new_source`` checks it); a taken name is an error."""
+        from shadowmatch_kb.crawl.sources import add_source, new_source
+
+        source = new_source(name, url, kind, **options)
+        return add_source(self.sources_path, source, lock_timeout=self.config.lock_timeout)
+
+    def remove_source(self, name: str) -> Source:
+        """Unregister a source; its items stay."""
+        from shadowmatch_kb.crawl.sources import remove_source
+
+        return remove_source(self.sources_path, name, lock_timeout=self.config.lock_timeout)
+
+    def add_starter_sources(self) -> tuple[list[Source], list[tuple[Source, str]]]:
+        """Register the shipped starter sources not registered yet: (added, [(skipped, why)])."""
+        from shadowmatch_kb.crawl.sources import add_missing_sources, load_starter_sources
+
+        return add_missing_sources(self.sources_path, load_starter_sources(), lock_timeout=self.config.lock_timeout)
+
+    def crawl(
+        self,
+        names: Iterable[str] = (),
+        *,
+        options: CrawlOptions | None = None,
+        observer: CrawlObserver | None = None,
+        progress: Progress | None = None,
+    ) -> CrawlReport:
+        """Crawl registered sources (all, or those named) into the record, then index what was stored."""
+        from shadowmatch_kb.crawl.articles import ArticleWriter
+        from shadowmatch_kb.crawl.run import Crawler, CrawlOptions, start_extraction_workers
+        from shadowmatch_kb.store.frontier import Frontier
+
+        sources = self.sources(names)
+        if not sources:
+            raise NotFoundError(
+                "no sources registered; add one with `smkb sources add NAME URL` or `smkb sources starter`"
+            )
+        if options is None:
+            from shadowmatch_kb.fetch.async_http import FetchOptions
+
+            options = CrawlOptions(fetch=FetchOptions(user_agent=self.config.user_agent))
+        # One crawl at a time; items are written without the write lock (SQLite serialises writers),
+        # which is taken only to index them, so an analyst's `smkb tag` never waits for a long crawl.
+        crawl_lock = WriteLock(self.config.corpus_dir / "crawl.lock", timeout=0)
+        # Workers first: forked later, they would inherit the lock and the database's file handles.
+        extractor = start_extraction_workers(options.workers)
+        try:
+            try:
+                crawl_lock.acquire()
+            except LockTimeoutError:
+                raise LockTimeoutError(
+                    f"another `smkb crawl` is running on {self.config.kb_dir}; wait for it"
+                ) from None
+            try:
+                store = self.record.create()
+                crawler = Crawler(
+                    Frontier(store.db),
+                    ArticleWriter(store),
+                    sources,
+                    options,
+                    fetchers=self.fetchers(),
+                    extractor=extractor,
+                )
+                report = crawler.run(observer)
+            finally:
+                crawl_lock.release()
+        finally:
+            if extractor is not None:
+                extractor.shutdown(wait=False, cancel_futures=True)
+        if report.stored and report.stopped != "interrupted":
+            with self.writing():
+                self._enrich_pending(progress or NullProgress())
+                self._sync(progress or NullProgress())
+        return report
+
+    def crawl_options(self, *, timeout: float = 20.0, **settings: Any) -> CrawlOptions:
+        """Crawl settings with this knowledge base's user agent (``timeout``: seconds per request)."""
+        from shadowmatch_kb.crawl.run import CrawlOptions
+        from shadowmatch_kb.fetch.async_http import FetchOptions
+
+        fetch = FetchOptions(user_agent=self.config.user_agent, timeout=timeout)
+        return CrawlOptions(fetch=fetch, **settings)
+
+    def _sync(self, progress: Progress) -> None:
+        from shadowmatch_kb.index.sync import sync_index
+
+        if self.store.count() == 0 and self.backends.index() is None:
+            return
+        index = self.backends.writable_index()
+        sync_index(self.store, index, self.backends.doc_embedder, progress=progress)
+        if self.backends.doc_embedder_loaded:
+            self.backends.ensure_onnx_export()
+
+    def reindex(self, *, progress: Progress | None = None) -> dict[str, Any]:
+        """Rebuild every derived index from ``corpus/`` (with the configured model)."""
+        from shadowmatch_kb.index.sync import sync_index
+
+        progress = progress or NullProgress()
+        with self.writing():
+            self.store.rebuild_fts()
+            old_meta = self.backends.index_meta()
+            target = self.config.model or (str(old_meta["model"]) if old_meta else DEFAULT_MODEL)
+            index, embedder = self.backends.rebuild_index(target)
+            report = sync_index(self.store, index, lambda: embedder, progress=progress)
+            index.flush()
+            self.backends.write_meta(embedder.model_name, embedder.dimension)
+            self.backends.ensure_onnx_export()
+        return {
+            "items": report.embedded,
+            "chunks": report.chunks,
+            "seconds": round(report.seconds, 2),
+            "model": self.backends.model_name,
+            "index": self.config.index_kind,
+        }
+
+
+def _one_line(exc: BaseException | str, prefix: str | None = None) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{prefix}: {text}" if prefix else text
+
+
+def _normalise_id(item_id: str) -> str:
+    return item_id.strip().lower()

@@ -1,0 +1,131 @@
+"""Hybrid search over a store and a vector index: filters, both rankings, fusion, snippets.
+
+A ``Searcher`` receives the parts it reads — the record store (full text, filters, rows to show), the
+vector index, and the query embedder — so it can be tested on small in-memory parts. Its results come
+back with the notices a person should see (no index yet: words only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from shadowmatch_kb.embed.chunking import chunk_text
+from shadowmatch_kb.model import ItemFilter, SearchResult
+from shadowmatch_kb.search.hybrid import reciprocal_rank_fusion
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from shadowmatch_kb.embed.base import Embedder
+    from shadowmatch_kb.index.base import VectorIndex
+    from shadowmatch_kb.store.sqlite import SqliteStore
+
+__all__ = ["NO_INDEX_NOTICE", "Rankings", "SearchOutcome", "Searcher"]
+
+SNIPPET_CHARS = 240
+NO_INDEX_NOTICE = "no vector index yet: keyword results only; run `smkb reindex`"
+
+
+@dataclass
+class Rankings:
+    """The two rankings of a query over the whole knowledge base, best first, before fusion."""
+
+    keyword_ids: list[str]
+    semantic_scores: dict[str, float]  # cosine of the query with the item's best chunk or the item
+    best_chunk: dict[str, int] = field(default_factory=dict)  # semantic hits found by one chunk
+    query_vector: np.ndarray | None = None
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def semantic_ids(self) -> list[str]:
+        """Semantic hits, closest first."""
+        return sorted(self.semantic_scores, key=lambda i: -self.semantic_scores[i])
+
+
+@dataclass
+class SearchOutcome:
+    """The hits of one search, best first, and what the person should be told about them."""
+
+    results: list[SearchResult]
+    notices: list[str] = field(default_factory=list)
+
+
+class Searcher:
+    """Keyword (BM25) and semantic rankings of a query, fused by reciprocal rank."""
+
+    def __init__(self, store: SqliteStore, index: VectorIndex | None, query_embedder: Embedder | None) -> None:
+        """``index`` None means words only; ``query_embedder`` is needed only with an index."""
+        if index is not None and query_embedder is None:
+            raise ValueError("a Searcher with an index needs a query embedder")
+        self.store = store
+        self.index = index
+        self.query_embedder = query_embedder
+
+    def rankings(self, query: str, depth: int) -> Rankings:
+        """The ``depth`` best keyword (BM25) and semantic hits of ``query``; semantic ones only with an index."""
+        keyword_hits = self.store.keyword_search(query, limit=depth, snippets=False)
+        ranked = Rankings([item_id for item_id, _, _ in keyword_hits], {})
+        if self.index is None or self.query_embedder is None:
+            if self.store.count():
+                ranked.notices.append(NO_INDEX_NOTICE)
+            return ranked
+        vector = self.query_embedder.embed_batch([query])[0]
+        ranked.query_vector = vector
+        scores = ranked.semantic_scores
+        for chunk_hit in self.index.query_chunks(vector, depth):
+            scores[chunk_hit.item_id] = chunk_hit.score
+            ranked.best_chunk[chunk_hit.item_id] = chunk_hit.chunk
+        for item_hit in self.index.query_items(vector, depth):
+            if item_hit.score > scores.get(item_hit.item_id, -2.0):
+                scores[item_hit.item_id] = item_hit.score
+                ranked.best_chunk.pop(item_hit.item_id, None)
+        return ranked
+
+    def search(self, query: str, *, k: int = 10, where: ItemFilter | None = None) -> SearchOutcome:
+        """The ``k`` best originals for ``query`` among the items ``where`` admits, with snippets."""
+        query = query.strip()
+        where = where or ItemFilter()
+        if not query:
+            return SearchOutcome([])
+        allowed = None if where.is_empty() else set(self.store.filtered_ids(where))
+        if allowed is not None and not allowed:
+            return SearchOutcome([])
+        # Filters drop candidates after ranking, so fetch more when filtering.
+        depth = max(50, 5 * k) if allowed is None else max(300, 30 * k)
+
+        ranked = self.rankings(query, depth)
+        keyword_ids, semantic_ids = ranked.keyword_ids, ranked.semantic_ids
+        if allowed is not None:
+            keyword_ids = [i for i in keyword_ids if i in allowed]
+            semantic_ids = [i for i in semantic_ids if i in allowed]
+        fused = reciprocal_rank_fusion([keyword_ids, semantic_ids])
+        rows = self.store.brief_rows([hit.item_id for hit in fused[: k + 20]])
+        results: list[SearchResult] = []
+        for hit in fused:
+            row = rows.get(hit.item_id)
+            if row is None or row["duplicate_of"] is not None:
+                continue  # a duplicate is represented by its original
+            results.append(SearchResult(row["id"], row["title"], row["url"], row["published"], round(hit.score, 6)))
+            if len(results) == k:
+                break
+        found_by_words = set(ranked.keyword_ids)
+        snippets = self.store.keyword_snippets(query, [r.id for r in results if r.id in found_by_words])
+        for result in results:
+            result.snippet = snippets.get(result.id) or None
+        self._fill_semantic_snippets(results, ranked.best_chunk)
+        return SearchOutcome(results, ranked.notices)
+
+    def _fill_semantic_snippets(self, results: list[SearchResult], best_chunk: dict[str, int]) -> None:
+        """Hits found only by meaning get the chunk that matched (or the summary) as their snippet."""
+        missing = [r for r in results if not r.snippet]
+        if not missing:
+            return
+        items = self.store.get_many([r.id for r in missing])
+        for result in missing:
+            item = items[result.id]
+            chunk_no = best_chunk.get(result.id, -1)
+            chunks = chunk_text(item.text) if chunk_no >= 0 else []
+            text = chunks[chunk_no] if 0 <= chunk_no < len(chunks) else (item.summary or item.text)
+            text = " ".join(text.split())
+            result.snippet = text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
