@@ -16,17 +16,28 @@ Prints one JSON document (progress goes to stderr):
   the published figures read from ``PUBLISHED_FIGURES.md``.
 * ``newspaper4k``: title, author and date accuracy against the metadata JSON of that project's test
   pages, and body scores with the same metric against its expected texts.
+* ``trafilatura_eval``: trafilatura's own 990-page evaluation set (mostly German), scored with its rule
+  (written anew here): per page, each must-contain snippet found in the text (a substring match after
+  collapsing whitespace on both sides) is a true positive, each one missing a false negative; each
+  must-not-contain snippet found is a false positive, each one absent a true negative; the counts are
+  summed over pages and F1 is 2TP / (2TP + FP + FN). A page that gives no text counts as that runner
+  counts a failure: every snippet missing. Beside it, in the same run, trafilatura called as its
+  evaluation runner calls it ("fallback": the raw bytes, ``fast=False``, no comments, tables kept, no
+  formatting), on all pages and on the pages our import accepts, and the floor its CI pins. A third
+  figure counts the pages the crawler would skip as too short (``MIN_ARTICLE_WORDS``) as empty.
 
 Each page goes through ``shadowmatch_kb.ingest.readers.read_input`` as a ``<id>.html`` file, which is
 what ``smkb ingest`` does with an HTML file.
 
-    python scripts/eval_extraction.py
+    python scripts/eval_extraction.py [--sets zyte,newspaper4k,trafilatura_eval] [--workers 2] [--limit N]
 """
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
+import os
 import re
 import statistics
 import sys
@@ -34,6 +45,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,11 +56,14 @@ REPO = Path(__file__).resolve().parents[1]
 EXTRACTION = REPO.parent / "shared" / "data" / "extraction"
 ZYTE = EXTRACTION / "zyte"
 NEWSPAPER = EXTRACTION / "newspaper4k"
+TRAFILATURA_EVAL = EXTRACTION / "trafilatura_eval"
 PUBLISHED = EXTRACTION / "PUBLISHED_FIGURES.md"
 NGRAM = 4
 _TOKEN = re.compile(r"\w+")
 
 Counts = tuple[float, float, float]
+Segments = tuple[int, int, int, int]  # TP, FP, FN, TN of must-contain / must-not-contain snippets
+SETS = ("zyte", "newspaper4k", "trafilatura_eval")
 
 
 def log(message: str) -> None:
@@ -258,17 +273,151 @@ def eval_newspaper(workdir: Path) -> dict[str, Any]:
     return result
 
 
+# ----- trafilatura's evaluation set -----------------------------------------------------------------
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def segment_counts(item: dict[str, Any], text: str | None) -> Segments:
+    """TP, FP, FN, TN of one page's snippets; no text at all misses every snippet, as the runner counts it."""
+    if text is None:
+        return 0, 0, len(item["with"]), len(item["without"])
+    found = _collapse(text)
+    tp = sum(1 for snippet in item["with"] if _collapse(snippet) in found)
+    fp = sum(1 for snippet in item["without"] if _collapse(snippet) in found)
+    return tp, fp, len(item["with"]) - tp, len(item["without"]) - fp
+
+
+def segment_scores(counts: Iterable[Segments]) -> dict[str, Any]:
+    """Precision, recall, accuracy and F1 over snippet counts summed across pages."""
+    tp = fp = fn = tn = pages = 0
+    for page_tp, page_fp, page_fn, page_tn in counts:
+        tp, fp, fn, tn, pages = tp + page_tp, fp + page_fp, fn + page_fn, tn + page_tn, pages + 1
+    total = tp + fp + fn + tn
+    return {
+        "pages": pages,
+        "precision": round(tp / (tp + fp), 4) if tp + fp else 0.0,
+        "recall": round(tp / (tp + fn), 4) if tp + fn else 0.0,
+        "accuracy": round((tp + tn) / total, 4) if total else 0.0,
+        "f1": round(2 * tp / (2 * tp + fp + fn), 4) if 2 * tp + fp + fn else 0.0,
+    }
+
+
+def trafilatura_as_its_runner(content: bytes) -> str | None:
+    """``trafilatura.extract`` as trafilatura's own evaluation runs it ("fallback"), on the raw bytes."""
+    import trafilatura
+
+    try:
+        return trafilatura.extract(
+            content, fast=False, include_comments=False, include_tables=True, include_formatting=False
+        )
+    except Exception:  # the runner counts a crash as a page with no text
+        return None
+
+
+def _trafilatura_page(job: tuple[int, str, str]) -> dict[str, Any]:
+    """Both extractors on one page of the set (run in a worker process)."""
+    number, file_name, workdir = job
+    content = gzip.decompress((TRAFILATURA_EVAL / "html" / f"{file_name}.gz").read_bytes())
+    start = time.perf_counter()
+    item, reason = import_page(Path(workdir), f"page{number}", content)
+    middle = time.perf_counter()
+    baseline = trafilatura_as_its_runner(content)
+    end = time.perf_counter()
+    return {
+        "text": item.text if item else None,
+        "reason": reason,
+        "baseline": baseline,
+        "seconds": (middle - start, end - middle),
+    }
+
+
+def eval_trafilatura_set(workdir: Path, workers: int, limit: int | None = None) -> dict[str, Any]:
+    """The project's import path and trafilatura as its runner calls it, on trafilatura's 990 pages."""
+    evaldata: dict[str, dict[str, Any]] = json.loads((TRAFILATURA_EVAL / "evaldata.json").read_text(encoding="utf-8"))
+    items = list(evaldata.items())[:limit]
+    jobs = [(number, item["file"], str(workdir)) for number, (_, item) in enumerate(items)]
+    from shadowmatch_kb.extract.html import MIN_ARTICLE_WORDS
+
+    project, project_kept, baseline, baseline_kept, crawled = [], [], [], [], []
+    failed: list[dict[str, str]] = []
+    short = 0
+    seconds = [0.0, 0.0]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for number, ((url, item), page) in enumerate(zip(items, pool.map(_trafilatura_page, jobs), strict=True), 1):
+            project.append(segment_counts(item, page["text"]))
+            # The crawler skips a main text under MIN_ARTICLE_WORDS words as "not an article".
+            too_short = page["text"] is None or len(_TOKEN.findall(page["text"])) < MIN_ARTICLE_WORDS
+            short += too_short
+            crawled.append(segment_counts(item, None if too_short else page["text"]))
+            baseline.append(segment_counts(item, page["baseline"]))
+            if page["text"] is None:
+                failed.append({"url": url, "file": item["file"], "reason": page["reason"] or ""})
+            else:
+                project_kept.append(project[-1])
+                baseline_kept.append(baseline[-1])
+            seconds[0] += page["seconds"][0]
+            seconds[1] += page["seconds"][1]
+            if number % 100 == 0 or number == len(items):
+                log(f"trafilatura_eval: {number}/{len(items)} pages, {len(failed)} skipped by the import")
+    result = segment_scores(project)  # skipped pages count as empty, as the runner counts failures
+    mine, theirs = result["f1"], segment_scores(baseline)
+    result["baseline_trafilatura_fallback"] = theirs
+    result["ratio_f1_project_vs_baseline"] = round(mine / theirs["f1"], 4) if theirs["f1"] else None
+    kept, kept_theirs = segment_scores(project_kept), segment_scores(baseline_kept)
+    kept["baseline_trafilatura_fallback_same_pages"] = kept_theirs
+    kept["ratio_f1_project_vs_baseline"] = round(kept["f1"] / kept_theirs["f1"], 4) if kept_theirs["f1"] else None
+    result["imported_pages_only"] = kept
+    as_crawled = segment_scores(crawled)
+    as_crawled["short_pages"] = short
+    as_crawled["ratio_f1_project_vs_baseline"] = round(as_crawled["f1"] / theirs["f1"], 4) if theirs["f1"] else None
+    result[f"short_pages_as_empty_under_{MIN_ARTICLE_WORDS}_words"] = as_crawled
+    floors = json.loads((TRAFILATURA_EVAL / "eval_baseline.json").read_text(encoding="utf-8"))["floors"]
+    result["published_ci_floor_f1"] = floors  # trafilatura's own pinned floors, another version
+    result["trafilatura_version"] = _trafilatura_version()
+    result["failed"] = failed
+    result["seconds"] = {"import": round(seconds[0], 1), "trafilatura_fallback": round(seconds[1], 1)}
+    return result
+
+
+def _trafilatura_version() -> str:
+    import trafilatura
+
+    return str(getattr(trafilatura, "__version__", "unknown"))
+
+
 def main() -> None:
-    """Run both evaluations and print the JSON document."""
-    needed = [ZYTE / "ground-truth.json", ZYTE / "html", NEWSPAPER / "html", PUBLISHED]
-    missing = [str(path) for path in needed if not path.exists()]
+    """Run the chosen evaluations and print the JSON document."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, from {', '.join(SETS)}")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for trafilatura_eval")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N pages of trafilatura_eval (a trial)")
+    args = parser.parse_args()
+    chosen = [name.strip() for name in args.sets.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in SETS]
+    if unknown:
+        parser.error(f"unknown set(s): {', '.join(unknown)}")
+    needed = {
+        "zyte": [ZYTE / "ground-truth.json", ZYTE / "html", PUBLISHED],
+        "newspaper4k": [NEWSPAPER / "html"],
+        "trafilatura_eval": [TRAFILATURA_EVAL / "evaldata.json", TRAFILATURA_EVAL / "html"],
+    }
+    missing = [str(path) for name in chosen for path in needed[name] if not path.exists()]
     if missing:
         print(json.dumps({"skipped": f"shared data not found: {', '.join(missing)}"}))
         return
     start = time.perf_counter()
+    report: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="smkb-eval-") as tmp:
         workdir = Path(tmp)
-        report: dict[str, Any] = {"zyte": eval_zyte(workdir), "newspaper4k": eval_newspaper(workdir)}
+        if "zyte" in chosen:
+            report["zyte"] = eval_zyte(workdir)
+        if "newspaper4k" in chosen:
+            report["newspaper4k"] = eval_newspaper(workdir)
+        if "trafilatura_eval" in chosen:
+            report["trafilatura_eval"] = eval_trafilatura_set(workdir, max(1, args.workers), args.limit)
     report["seconds"] = round(time.perf_counter() - start, 1)
     print(json.dumps(report, indent=2, ensure_ascii=False))
 

@@ -9,7 +9,7 @@ re-exported here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -25,18 +25,15 @@ from shadowmatch_kb.errors import (
 )
 from shadowmatch_kb.health import DoctorReport, doctor_report, stats_report
 from shadowmatch_kb.index.base import VectorIndex
-from shadowmatch_kb.model import IngestResult, Item, ItemFilter, SearchResult
+from shadowmatch_kb.model import IngestResult, Item, ItemFilter, SearchResult, normalise_id
 from shadowmatch_kb.pipeline import WritePipeline
 from shadowmatch_kb.progress import Progress
-from shadowmatch_kb.search.searcher import Searcher
 from shadowmatch_kb.store.lock import WriteLock
 from shadowmatch_kb.store.sqlite import SqliteStore
-from shadowmatch_kb.trends.digest import Digest
-from shadowmatch_kb.trends.service import TOP_SERIES, TrendsReport
 
 if TYPE_CHECKING:
-    # Types of results the interfaces annotate with; imported for type checking only (the crawl's code
-    # loads when a crawl runs, not with every search).
+    # Types of results the interfaces annotate with, imported for type checking only: the crawl's and the
+    # tracker's code loads when they run, not with every search.
     from shadowmatch_kb.crawl.report import CrawlEvent as CrawlEvent
     from shadowmatch_kb.crawl.report import CrawlObserver, CrawlReport
     from shadowmatch_kb.crawl.run import CrawlOptions
@@ -46,15 +43,11 @@ if TYPE_CHECKING:
     from shadowmatch_kb.fetch.async_http import FetcherFactory
     from shadowmatch_kb.occupations.match import OccupationMatcher
     from shadowmatch_kb.occupations.service import ImportResult
+    from shadowmatch_kb.search.searcher import Searcher
+    from shadowmatch_kb.trends.digest import Digest as Digest
+    from shadowmatch_kb.trends.service import TrendsReport as TrendsReport
 
-__all__ = [
-    "Briefing",
-    "Digest",
-    "DoctorReport",
-    "IngestResult",
-    "KnowledgeBase",
-    "TrendsReport",
-]
+__all__ = ["Briefing", "DoctorReport", "IngestResult", "KnowledgeBase"]
 
 
 class KnowledgeBase:
@@ -94,7 +87,7 @@ class KnowledgeBase:
         return self.backends.config
 
     def take_notices(self) -> list[str]:
-        """The warnings of the operations run since the last call, each once, in order; then forgets them."""
+        """The warnings of the operations run since the last call, each once; then forgets them."""
         found = list(dict.fromkeys([*self._notices, *self.pipeline.warnings, *self.backends.warnings]))
         self._notices.clear()
         self.pipeline.warnings.clear()
@@ -143,9 +136,12 @@ class KnowledgeBase:
         return self._sector_resolver
 
     def searcher(self) -> Searcher:
-        """Hybrid search over the record and the index (words only while no index is built)."""
+        """Hybrid search over the record and the index (words only while no index is built); the query
+        model loads on the first query that needs it."""
+        from shadowmatch_kb.search.searcher import Searcher
+
         index = self.backends.index()
-        return Searcher(self.store, index, self.backends.query_embedder() if index is not None else None)
+        return Searcher(self.store, index, self.backends.query_embedder if index is not None else None)
 
     def writing(self) -> WriteLock:
         """The write lock: one writer at a time; others wait for it."""
@@ -226,11 +222,15 @@ class KnowledgeBase:
 
     def match_occupations(self, text: str, k: int = 5) -> dict[str, Any]:
         """ISCO-08 unit groups for a person's words, with what each imported dataset says of them."""
+        return self._occupation_lookup()(text, k)
+
+    def _occupation_lookup(self) -> Callable[[str, int], dict[str, Any]]:
+        """Matching words to occupations over the imported datasets, its label vectors loaded once."""
         from shadowmatch_kb.occupations.service import load_matcher, match_question
 
         if self._occupation_matcher is None:  # a read: the query embedder never exports or loads torch itself
             self._occupation_matcher = load_matcher(self.store.db, self._occupation_cache, self.backends.query_embedder)
-        return match_question(self.store.db, self._occupation_matcher, text, k)
+        return partial(match_question, self.store.db, self._occupation_matcher)
 
     @property
     def _occupation_cache(self) -> Path:
@@ -240,13 +240,13 @@ class KnowledgeBase:
 
     def get(self, item_id: str) -> Item:
         """One item; NotFoundError when the id is unknown."""
-        return self.store.get(_normalise_id(item_id))
+        return self.store.get(normalise_id(item_id))
 
     def enrichment_record(self, item_id: str) -> dict[str, Any] | None:
         """How an item's fields were computed (method, model, language, sector confidences); None if never."""
         from shadowmatch_kb.store.enrichment import enrichment_record
 
-        return enrichment_record(self.store, _normalise_id(item_id))
+        return enrichment_record(self.store, normalise_id(item_id))
 
     def list_items(self, where: ItemFilter | None = None, *, limit: int | None = None) -> list[Item]:
         """Items matching the filter, newest first."""
@@ -264,7 +264,7 @@ class KnowledgeBase:
         themes: list[str] | None = None,
     ) -> Item:
         """Change an item's tags and correct its sectors or themes, as an analyst edit."""
-        item_id = _normalise_id(item_id)
+        item_id = normalise_id(item_id)
         with self.writing():
             add = [t.strip() for t in add if t.strip()]
             remove = [t.strip() for t in remove if t.strip()]
@@ -277,22 +277,7 @@ class KnowledgeBase:
 
     def related(self, item_id: str, *, k: int = 10) -> list[SearchResult]:
         """The items closest to one item by the embedding index, best first."""
-        item = self.get(item_id)
-        index = self.backends.index()
-        vector = index.item_vector(item.id) if index is not None else None
-        if index is None or vector is None:
-            raise BackendError(f"item {item.id} is not in the index yet; run `smkb reindex`")
-        same = {item.id} | ({item.duplicate_of} if item.duplicate_of else set())
-        hits = index.query_items(vector, k + 10, exclude=same)
-        rows = self.store.brief_rows([h.item_id for h in hits])
-        results = []
-        for hit in hits:
-            row = rows.get(hit.item_id)
-            # Duplicates are counted once: only the original of a group is listed.
-            if row is None or row["duplicate_of"] is not None:
-                continue
-            results.append(SearchResult(row["id"], row["title"], row["url"], row["published"], hit.score))
-        return results[:k]
+        return self.searcher().related(self.get(item_id), k=k)
 
     def closest(self, item_id: str, *, k: int = 5) -> list[SearchResult]:
         """Related items for rendering; empty, with a notice, when the index is not built."""
@@ -304,6 +289,8 @@ class KnowledgeBase:
 
     def search(self, query: str, *, k: int = 10, where: ItemFilter | None = None) -> list[SearchResult]:
         """Hybrid keyword + semantic search with filters, best first."""
+        if not query.strip():
+            return []
         outcome = self.searcher().search(query, k=k, where=where)
         self._notices.extend(outcome.notices)
         return outcome.results
@@ -321,7 +308,7 @@ class KnowledgeBase:
             store=store,
             embedder=self.backends.signal_embedder(),
             resolver=self.sector_resolver(),
-            occupations=self.match_occupations,
+            occupations=self._occupation_lookup(),
             since=since,
         )
         self._notices.extend(briefing.notices)
@@ -369,30 +356,31 @@ class KnowledgeBase:
     # ----- the tracker and exports ------------------------------------------------------------
 
     def trends(
-        self, *, where: ItemFilter | None = None, by: str = "month", top: int = TOP_SERIES, today: str | None = None
+        self, *, where: ItemFilter | None = None, by: str = "month", top: int | None = None, today: str | None = None
     ) -> TrendsReport:
         """The tracker over the items matching ``where``: series per period and emerging signals."""
         from shadowmatch_kb.store.timeline import dated_items, signal_rows
         from shadowmatch_kb.trends.periods import check_by
-        from shadowmatch_kb.trends.service import build_trends, in_sector
+        from shadowmatch_kb.trends.service import TOP_SERIES, TrendsReport, build_trends, in_sector
 
+        by = check_by(by)  # a usage error before any model loads
         if not self.exists:
             self._notices.append(f"no knowledge base in {self.config.kb_dir} yet: nothing to count")
-            return TrendsReport(by=check_by(by))
+            return TrendsReport(by=by)
+        # The sector is matched by its section, not as written: "healthcare" finds "healthcare and social care".
         items = dated_items(self.store, replace(where, sector=None) if where and where.sector else where)
         if where is not None and where.sector:
             items = in_sector(items, where.sector)
-        kept_ids = [d.item_id for d in items if d.date <= (today or _today())]
-        rows = signal_rows(self.store, kept_ids) if kept_ids else []
+        rows = signal_rows(self.store, [d.item_id for d in items]) if items else []
         embedder = self.backends.signal_embedder() if rows else None
-        report = build_trends(items, rows, embedder, by=by, top=top, today=today)
+        report = build_trends(items, rows, embedder, by=by, top=TOP_SERIES if top is None else top, today=today)
         self._notices.extend(report.notices)
         return report
 
     def digest(self, *, since: str, today: str | None = None) -> Digest:
         """What came in since a date (by published date) and the signals rising since then."""
         from shadowmatch_kb.store.timeline import dated_items, signal_rows
-        from shadowmatch_kb.trends.digest import build_digest, parse_since
+        from shadowmatch_kb.trends.digest import Digest, build_digest, parse_since
 
         if not self.exists:
             self._notices.append(f"no knowledge base in {self.config.kb_dir} yet: nothing to digest")
@@ -460,13 +448,3 @@ def _clean_list(values: list[str]) -> list[str]:
         if value and value not in seen:
             seen.append(value)
     return seen
-
-
-def _normalise_id(item_id: str) -> str:
-    return item_id.strip().lower()
-
-
-def _today() -> str:
-    from datetime import date
-
-    return date.today().isoformat()

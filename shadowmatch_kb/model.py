@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["IngestResult", "Item", "ItemFilter", "SearchResult", "Signal", "SignalRow", "row_text"]
+__all__ = ["IngestResult", "Item", "ItemFilter", "SearchResult", "Signal", "SignalRow", "normalise_id", "row_text"]
 
 
 @dataclass
@@ -89,6 +89,11 @@ class ItemFilter:
     def is_empty(self) -> bool:
         """True when nothing is filtered."""
         return not (self.sector or self.theme or self.tag or self.since)
+
+
+def normalise_id(item_id: str) -> str:
+    """An item id as people paste it (spaces, capitals) in the stored form: 32 lowercase hex digits."""
+    return item_id.strip().lower()
 
 
 def row_text(signal: Signal) -> str:

@@ -7,7 +7,7 @@ knowledge base (``kb.py``) owns one ``WritePipeline`` and hands it the record st
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,7 @@ from shadowmatch_kb.backends import Backends, RecordStore
 from shadowmatch_kb.config import Config
 from shadowmatch_kb.embed.base import DEFAULT_MODEL
 from shadowmatch_kb.errors import InputError, LockTimeoutError, NotFoundError, ShadowmatchError
-from shadowmatch_kb.model import IngestResult
+from shadowmatch_kb.model import IngestResult, normalise_id
 from shadowmatch_kb.progress import NullProgress, Progress
 from shadowmatch_kb.store.lock import WriteLock
 from shadowmatch_kb.store.sqlite import SqliteStore
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from shadowmatch_kb.crawl.run import CrawlOptions
     from shadowmatch_kb.crawl.sources import Source
     from shadowmatch_kb.enrich.run import EnrichResult
-    from shadowmatch_kb.fetch.async_http import FetcherFactory
-    from shadowmatch_kb.fetch.blocking import Fetcher
+    from shadowmatch_kb.fetch.async_http import FetcherFactory, FetchResponse
+    from shadowmatch_kb.fetch.blocking import BlockingFetcher, Fetcher
 
 __all__ = ["WritePipeline"]
 
@@ -70,35 +70,38 @@ class WritePipeline:
         allow_private: bool = False,
         progress: Progress | None = None,
     ) -> list[IngestResult]:
-        """Import files, folders and URLs; one bad input never stops the others."""
-        from contextlib import nullcontext
-
-        from shadowmatch_kb.fetch.async_http import FetchOptions
-        from shadowmatch_kb.fetch.blocking import BlockingFetcher
-        from shadowmatch_kb.ingest.readers import expand_inputs, is_url
+        """Import files, folders, URLs and exports (``.jsonl``, restored item by item); one bad input never
+        stops the others. An export gives one result per line; every result names its input printably, and
+        an ``unchanged`` one with an ``error`` is a variant kept out, the error saying why."""
+        from shadowmatch_kb.ingest.readers import list_inputs, printable
+        from shadowmatch_kb.ingest.restore import is_export
 
         progress = progress or NullProgress()
-        values = list(expand_inputs(inputs))
+        listed = list(list_inputs(inputs))
         tags = sorted({t.strip() for t in tags if t.strip()})
         results: list[IngestResult] = []
-        # One fetcher for every URL of the run (building one loads TLS settings: only when a URL is given).
-        fetching = (
-            BlockingFetcher(
-                self.fetchers()(FetchOptions(user_agent=self.config.user_agent), allow_private=allow_private)
-            )
-            if any(is_url(v) for v in values)
-            else nullcontext(None)
-        )
-        with self.writing(), fetching as fetcher:
+        with self.writing(), _FetcherOnDemand(self._blocking_fetcher, allow_private) as fetcher:
             self.record.create()
-            progress.start("Importing", len(values))
-            for value in values:
-                results.append(self._ingest_one(value, tags, fetcher))
+            progress.start("Importing", len(listed))
+            for entry in listed:
+                if entry.refused is not None:
+                    results.append(IngestResult(printable(entry.value), None, "failed", entry.refused))
+                elif is_export(entry.value):
+                    results.extend(self._restore(entry.value, tags))
+                else:
+                    results.append(self._ingest_one(entry.value, tags, fetcher))
                 progress.advance()
             progress.finish()
             self._enrich_pending(progress)
             self._sync(progress)
         return results
+
+    def _blocking_fetcher(self, allow_private: bool) -> BlockingFetcher:
+        from shadowmatch_kb.fetch.async_http import FetchOptions
+        from shadowmatch_kb.fetch.blocking import BlockingFetcher
+
+        options = FetchOptions(user_agent=self.config.user_agent)
+        return BlockingFetcher(self.fetchers()(options, allow_private=allow_private))
 
     def fetchers(self) -> FetcherFactory:
         """What builds this knowledge base's fetchers: the one given, else the pinned ``AsyncFetcher``."""
@@ -112,7 +115,7 @@ class WritePipeline:
         """(Re)compute summary, keywords, themes, sectors and signals of the items named, or of all."""
         from shadowmatch_kb.enrich.run import enrich_items
 
-        wanted = [_normalise_id(i) for i in ids if i.strip()]
+        wanted = [normalise_id(i) for i in ids if i.strip()]
         for item_id in wanted:
             self.store.get(item_id)  # NotFoundError before any work
         with self.writing():
@@ -141,19 +144,34 @@ class WritePipeline:
 
     def _ingest_one(self, value: str, tags: list[str], fetcher: Fetcher | None) -> IngestResult:
         from shadowmatch_kb.ingest.duplicates import store_once
-        from shadowmatch_kb.ingest.readers import read_input
+        from shadowmatch_kb.ingest.readers import printable, read_input
 
+        label = printable(value)
         try:
             loaded = read_input(value, fetcher=fetcher)
             decision = store_once(self.store, loaded.item, loaded.raw, identical="link", tags=tags)
-            return IngestResult(value, decision.item_id, decision.outcome)
+            # An unchanged input with a reason is a variant kept out: the one place its reason can be read.
+            why = decision.reason if decision.outcome == "unchanged" else None
+            return IngestResult(label, decision.item_id, decision.outcome, why)
         except InputError as exc:
             # The input is reported beside the error already: keep just the reason.
-            return IngestResult(value, None, "failed", _one_line(exc.reason))
+            return IngestResult(label, None, "failed", _one_line(exc.reason))
         except ShadowmatchError as exc:
-            return IngestResult(value, None, "failed", _one_line(exc))
+            return IngestResult(label, None, "failed", _one_line(exc))
         except Exception as exc:  # noqa: BLE001 - a reader bug must not stop the other inputs
-            return IngestResult(value, None, "failed", _one_line(exc, prefix=type(exc).__name__))
+            return IngestResult(label, None, "failed", _one_line(exc, prefix=type(exc).__name__))
+
+    def _restore(self, value: str, tags: list[str]) -> list[IngestResult]:
+        """Restore the items of one export file (see ``ingest.restore``)."""
+        from shadowmatch_kb.ingest.readers import printable
+        from shadowmatch_kb.ingest.restore import restore_export
+
+        try:
+            return list(restore_export(self.store, value, tags=tags))
+        except ShadowmatchError as exc:
+            return [IngestResult(printable(value), None, "failed", _one_line(exc))]
+        except Exception as exc:  # noqa: BLE001 - a restore bug must not stop the other inputs
+            return [IngestResult(printable(value), None, "failed", _one_line(exc, prefix=type(exc).__name__))]
 
     # ----- crawl ------------------------------------------------------------------------------
 
@@ -296,9 +314,35 @@ class WritePipeline:
 
 
 def _one_line(exc: BaseException | str, prefix: str | None = None) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    from shadowmatch_kb.ingest.readers import printable
+
+    # An error may quote a file name that is not UTF-8: keep the line printable and valid in JSON.
+    text = printable(" ".join(str(exc).split())) or type(exc).__name__
     return f"{prefix}: {text}" if prefix else text
 
 
-def _normalise_id(item_id: str) -> str:
-    return item_id.strip().lower()
+class _FetcherOnDemand:
+    """The fetcher of one import, built at its first URL and closed with the run.
+
+    Building one loads TLS settings, which an import of files never needs; and a fetcher that cannot be
+    built (a broken certificate store, say) fails the URLs of the run, each with its reason, not the files.
+    """
+
+    def __init__(self, build: Callable[[bool], BlockingFetcher], allow_private: bool) -> None:
+        self._build = build
+        self._allow_private = allow_private
+        self._fetcher: BlockingFetcher | None = None
+
+    def __enter__(self) -> _FetcherOnDemand:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fetcher is not None:
+            self._fetcher.close()
+            self._fetcher = None
+
+    def fetch(self, url: str, *, accept: Callable[[str], bool] | None = None) -> FetchResponse:
+        """Fetch one URL with the run's fetcher (built now if this is the first)."""
+        if self._fetcher is None:
+            self._fetcher = self._build(self._allow_private)
+        return self._fetcher.fetch(url) if accept is None else self._fetcher.fetch(url, accept=accept)

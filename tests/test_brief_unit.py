@@ -181,7 +181,12 @@ def parts(tmp_path, resolver):
     embedder = WordsEmbedder()
     index = FlatIndex(tmp_path / "flat", embedder.model_name, embedder.dimension)
     sync_index(store, index, lambda: embedder)
-    yield {"searcher": Searcher(store, index, embedder), "store": store, "embedder": embedder, "resolver": resolver}
+    yield {
+        "searcher": Searcher(store, index, lambda: embedder),
+        "store": store,
+        "embedder": embedder,
+        "resolver": resolver,
+    }
     store.close()
 
 

@@ -313,8 +313,8 @@ def test_shared_sitemaps_are_detected_as_sitemaps(name):
 
 
 def test_a_source_serving_the_other_kind_gets_a_clear_error():
-    with pytest.raises(InputError, match="got a feed, not a sitemap"):
-        parse_sitemap(trafilatura("feed2.rss"), base_url=BASE)
+    # The sitemaps.org protocol accepts an RSS or Atom feed as a sitemap (issue 17): its entries' links.
+    assert urls(parse_sitemap(trafilatura("feed2.rss"), base_url=BASE)) == ["http://www.example.com/blog/post/1"]
     with pytest.raises(InputError, match="got a sitemap, not a feed"):
         parse_feed(trafilatura("sitemap.xml"), base_url=BASE)
     with pytest.raises(InputError, match="got a sitemap, not a feed"):
@@ -613,7 +613,9 @@ def test_plain_text_sitemap():
         (bytes(range(256)) * 4, "neither XML nor"),
         (b"\x00\x01\x02binary", "neither XML nor"),
         (b"hello world\nno urls here", "no line is an http(s) URL"),
-        (b"<urlset><url><loc>https://a.example/</loc></url>", "not well-formed XML"),
+        # A sitemap cut inside its only entry has nothing complete to give (issue 17; the same input cut
+        # after </url> gives that entry, see test_a_sitemap_cut_short_keeps_its_complete_entries).
+        (b"<urlset><url><loc>https://a.example/</loc>", "not well-formed XML"),
         (b"<html><body><a href='https://a.example/'>a</a></body></html>", "got an HTML page, not a sitemap"),
         (b"<!DOCTYPE html><p>unclosed", "got an HTML page, not a sitemap"),
         (b"<catalog><book/></catalog>", "not a sitemap: the root element is <catalog>"),

@@ -13,7 +13,7 @@ import pytest
 from conftest import require_shared
 
 from shadowmatch_kb.errors import InputError
-from shadowmatch_kb.extract.html import ExtractedArticle, extract_article
+from shadowmatch_kb.extract.html import MIN_ARTICLE_WORDS, ExtractedArticle, extract_article
 from shadowmatch_kb.fetch.decode import decode_body
 
 # Five pages from different publishers; each scores well above the floor with the chosen settings,
@@ -175,3 +175,71 @@ def test_site_name_is_stripped_from_titles(title, site, expected):
     from shadowmatch_kb.extract.html import strip_site_name
 
     assert strip_site_name(title, site) == expected
+
+
+# --- issue 17: a precision text under the article minimum falls back to the default preset --------
+
+# Barron's: the precision preset keeps only the 39-word reprint notice, the default preset the article.
+BARRONS = "f8ff621a0b9b7646cc0d57d37416feabba2bf78ef5dd0bfc5b080f9f97bbe584"
+
+
+def test_a_short_precision_text_falls_back_to_the_default_preset() -> None:
+    truth = _zyte_truth()[BARRONS]
+    html_path = require_shared("extraction", "zyte", "html", f"{BARRONS}.html.gz")
+    html = gzip.decompress(html_path.read_bytes()).decode("utf-8")
+
+    article = extract_article(html, url=truth["url"])
+
+    assert len(_TOKEN.findall(article.text)) >= MIN_ARTICLE_WORDS  # the crawler no longer skips it as short
+    assert "cut full-year sales growth guidance" in article.text
+    assert shingle_f1(truth["articleBody"], article.text) >= F1_FLOOR
+    from shadowmatch_kb.crawl.pages import analyse_page
+
+    page = analyse_page(html.encode(), "utf-8", truth["url"], "text/html", want_links=False)
+    assert page.skip_reason is None, page.skip_reason
+
+
+def _fake_presets(monkeypatch: pytest.MonkeyPatch, precise_words: int, default_words: int) -> list[bool]:
+    """Make trafilatura's presets return texts of these lengths; the list records the presets asked for."""
+    import trafilatura
+    from trafilatura.settings import Document
+
+    asked: list[bool] = []
+
+    def bare_extraction(tree, *, favor_precision: bool, **kwargs):
+        asked.append(favor_precision)
+        document = Document()
+        words = precise_words if favor_precision else default_words
+        document.text = " ".join(["precise" if favor_precision else "default"] * words)
+        return document
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", bare_extraction)
+    return asked
+
+
+@pytest.mark.parametrize(
+    ("precise_words", "default_words", "chosen", "asked"),
+    [
+        (3, 619, "default", [True, False]),  # the issue's page: 3 words against 619
+        (49, 50, "default", [True, False]),
+        (50, 619, "precise", [True]),  # at the minimum the precision text stands, as before
+        (0, 60, "default", [True, False]),  # an empty precision text, as before
+        (30, 20, "precise", [True, False]),  # the default preset finds less
+        (20, 45, "precise", [True, False]),  # both short: skipped either way, the precision text is cleaner
+    ],
+)
+def test_which_preset_is_kept(monkeypatch: pytest.MonkeyPatch, precise_words, default_words, chosen, asked) -> None:
+    presets = _fake_presets(monkeypatch, precise_words, default_words)
+    article = extract_article("<html><body><p>anything</p></body></html>")
+    assert article.text.split()[0] == chosen
+    assert presets == asked
+
+
+def test_the_fallback_does_not_bring_back_a_list_of_links() -> None:
+    # The precision preset keeps only the heading of a headline list; the default preset's text is
+    # mostly the links' own text, so the short text stands and the crawler skips the page as before.
+    links = "".join(
+        f'<li><a href="/story/{i}">Story number {i} about work</a> - a teaser line.</li>' for i in range(30)
+    )
+    html = f"<html><body><h1>All stories</h1><ul>{links}</ul></body></html>"
+    assert extract_article(html, url="https://news.example/all").text == "All stories"

@@ -3,7 +3,9 @@ canonical-URL rules."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import ipaddress
 import socket
 import threading
 import time
@@ -22,7 +24,8 @@ from shadowmatch_kb.extract.html import extract_article
 from shadowmatch_kb.fetch.async_http import DEFAULT_USER_AGENT, AsyncFetcher, FetchOptions
 from shadowmatch_kb.fetch.blocking import BlockingFetcher
 from shadowmatch_kb.fetch.decode import decode_body
-from shadowmatch_kb.fetch.safety import canonicalize_url, check_url_allowed
+from shadowmatch_kb.fetch.pinned import RefusedConnection, checked_addresses
+from shadowmatch_kb.fetch.safety import canonicalize_url, check_url_allowed, is_public_address
 
 ARTICLE_ID = "16c30add7e96315e9cc957d85aa876ccb6b70055f0ddab51547a586117cc1f56"  # a Vox article
 LIMIT = 100_000
@@ -426,6 +429,52 @@ def test_host_names_are_judged_by_what_they_resolve_to(monkeypatch: pytest.Monke
         check_url_allowed("https://split.example/")
     with pytest.raises(FetchError, match="cannot resolve host nowhere.example"):
         check_url_allowed("https://nowhere.example/")
+
+
+# IPv6 addresses that carry an IPv4 address (issue 17): judged by the IPv4 address the packets reach.
+EMBEDDED_PRIVATE = [
+    "2002:7f00:1::",  # 6to4 (RFC 3056) of 127.0.0.1
+    "2002:a00:5::1",  # 6to4 of 10.0.0.5
+    "2002:c0a8:101:0:1::",  # 6to4 of 192.168.1.1
+    "2002:a9fe:a9fe::",  # 6to4 of 169.254.169.254, the cloud metadata service
+    "2002:6440:1::",  # 6to4 of 100.64.0.1, carrier-grade NAT
+    "::ffff:10.0.0.5",  # IPv4-mapped (RFC 4291 2.5.5.2)
+    "::ffff:169.254.169.254",
+    "::127.0.0.1",  # IPv4-compatible (RFC 4291 2.5.5.1, deprecated)
+    "::10.0.0.5",
+    "64:ff9b::7f00:1",  # NAT64 well-known prefix (RFC 6052) of 127.0.0.1
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+    "64:ff9b::c0a8:101",  # NAT64 of 192.168.1.1
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo (RFC 4380): the client's IPv4 is obfuscated
+    "2001::1",
+]
+EMBEDDED_PUBLIC = [
+    "2002:5db8:d70e::1",  # 6to4 of 93.184.215.14
+    "::ffff:93.184.215.14",
+    "64:ff9b::5db8:d70e",  # NAT64 of 93.184.215.14: how an IPv6-only network reaches an IPv4 site
+    "2606:4700:4700::1111",  # an ordinary global IPv6 address, for contrast
+]
+
+
+@pytest.mark.parametrize("address", EMBEDDED_PRIVATE)
+def test_ipv6_forms_of_private_ipv4_addresses_are_refused(address: str) -> None:
+    assert not is_public_address(ipaddress.ip_address(address))
+    with pytest.raises(FetchError, match="private or loopback address"):
+        check_url_allowed(f"http://[{address}]/")
+
+
+@pytest.mark.parametrize("address", EMBEDDED_PUBLIC)
+def test_ipv6_forms_of_public_ipv4_addresses_are_allowed(address: str) -> None:
+    assert is_public_address(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["2002:7f00:1::", "2002:a9fe:a9fe::", "64:ff9b::a00:5"])
+def test_the_pinned_transport_refuses_ipv6_forms_of_private_addresses(address: str) -> None:
+    with pytest.raises(RefusedConnection, match="private or loopback address"):
+        asyncio.run(checked_addresses(address, 80, allow_private=False))
+    # Through the one fetcher, refused before any connection is tried.
+    with _blocking() as client, pytest.raises(FetchError, match="private or loopback address"):
+        client.fetch(f"http://[{address}]/")
 
 
 # --- canonical URLs ---------------------------------------------------------------------------------

@@ -165,3 +165,52 @@ def test_read_input_reaches_the_network_only_through_its_fetcher() -> None:
     ((url, accept),) = canned.asked
     assert url == "https://news.example/note.txt"
     assert accept("text/html") and accept("text/plain") and not accept("application/json")
+
+
+def test_the_knowledge_base_imports_urls_with_its_fetcher_and_a_broken_one_fails_only_urls(
+    site: _Site, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """`smkb ingest` reads URLs with the fetcher the knowledge base was given; when none can be built, the
+    URLs fail with their reason and the files of the same run are still imported."""
+    from shadowmatch_kb.config import Config
+    from shadowmatch_kb.kb import KnowledgeBase
+
+    note = tmp_path / "note.txt"
+    note.write_text("Warehouse pickers now work beside robots that bring the shelves to them.\n" * 5)
+    built: list[bool] = []
+
+    def pinned_loopback(options=None, *, allow_private=False, pace=None):
+        built.append(allow_private)
+        return AsyncFetcher(options, allow_private=True, pace=pace)
+
+    with KnowledgeBase(Config(tmp_path / "kb"), fetchers=pinned_loopback) as kb:
+        kb.pipeline._sync = lambda progress: None  # the record is what matters here, not the index
+        kb.pipeline._enrich_pending = lambda progress: None
+        results = kb.ingest([site.url("/page")])
+    assert [r.status for r in results] == ["added"] and built == [False]
+
+    def broken(options=None, *, allow_private=False, pace=None):
+        raise OSError("no certificate store")
+
+    with KnowledgeBase(Config(tmp_path / "kb2"), fetchers=broken) as kb:
+        kb.pipeline._sync = lambda progress: None
+        kb.pipeline._enrich_pending = lambda progress: None
+        results = kb.ingest([str(note), site.url("/page")])
+    assert [r.status for r in results] == ["added", "failed"]
+    assert "no certificate store" in (results[1].error or "")
+
+
+def test_smkb_ingest_of_a_rebinding_name_is_refused(site: _Site, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """The rebinding case through the knowledge base's own fetcher, as `smkb ingest URL` runs it."""
+    from shadowmatch_kb.config import Config
+    from shadowmatch_kb.kb import KnowledgeBase
+
+    _rebinding_dns(monkeypatch, "rebind.test", [PUBLIC_IP, "127.0.0.1"])
+    dialled = _record_dials(monkeypatch)
+    with KnowledgeBase(Config(tmp_path / "kb")) as kb:
+        kb.pipeline._sync = lambda progress: None
+        kb.pipeline._enrich_pending = lambda progress: None
+        results = kb.ingest([site.url("/page", host="rebind.test")])
+    assert [r.status for r in results] == ["failed"]
+    assert "private or loopback address (127.0.0.1)" in (results[0].error or "")
+    assert site.seen == [] and dialled == [(PUBLIC_IP, site.port)]

@@ -16,6 +16,7 @@ from shadowmatch_kb.fetch.robots import (
     RobotsRule,
     policy_for_status,
     product_token,
+    sitemap_lines,
 )
 
 UA = "shadowmatch_kb/0.1 (+https://github.com/shadowmatch/shadowmatch_kb)"
@@ -261,7 +262,8 @@ SYNTAX = [
     ("spaces around the colon", "User-agent :  *  \nDisallow  :   /a   \n", "/a", False),
     ("tabs and no space", "User-agent:\t*\nDisallow:/a\n", "/a", False),
     ("blank lines inside a group", "User-agent: *\n\n\nDisallow: /a\n", "/a", False),
-    ("a line without a colon", "User-agent: *\nDisallow /a\n", "/a", True),
+    # Google's robots.txt parser and protego both read a missing colon as one (issue 17): obeyed.
+    ("a line without a colon", "User-agent: *\nDisallow /a\n", "/a", False),
     ("unknown directives", "User-agent: *\nNoindex: /a\nHost: example.com\nClean-param: x\n", "/a", True),
     ("unknown directive keeps the group", "User-agent: *\nHost: example.com\nDisallow: /a\n", "/a", False),
     ("misspelled disallow", "User-agent: *\nDissallow: /a\n", "/a", False),
@@ -483,3 +485,120 @@ def test_every_robots_txt_in_shared_data_parses():
         rules = RobotsPolicy.parse(path.read_text(encoding="utf-8", errors="replace"), UA)
         assert rules.allows("/robots.txt")
         assert all(url.startswith(("http://", "https://")) for url in rules.sitemaps)
+
+
+# --- issue 17: lines without a colon, whole product tokens, empty queries, broken byte-order marks ---
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "expected"),
+    [
+        # Google's robots.txt parser: whitespace stands for a missing colon when the line is two words.
+        ("user-agent shadowmatch_kb\ndisallow /\n", "/anything", False),
+        ("User-agent *\nDisallow /private\n", "/private/x", False),
+        ("User-agent *\nDisallow /private\n", "/public", True),
+        ("User-agent: *\nDisallow\t/tabbed\n", "/tabbed", False),
+        # Our reading beyond both peers: Google's parser and protego would split at the value's colon and
+        # lose the line; the two-word form they both accept is read instead (the polite choice).
+        ("User-agent: *\nDisallow /a:b\n", "/a:b/c", False),
+        ("User-agent: *\nDisallow /b\nAllow /b/open\n", "/b/open/x", True),
+        # Google's robots.txt parser: three words are no directive at all.
+        ("User-agent: *\nDisallow /a /b\n", "/a", True),
+    ],
+)
+def test_a_missing_colon_is_read_as_one(text, path, expected):
+    assert policy(text).allows(path) is expected
+
+
+def test_a_missing_colon_in_the_user_agent_line_names_our_group():
+    # protego behaviour: "user-agent FooBot" opens a group for FooBot.
+    text = "User-agent: *\nDisallow: /star\n\nuser-agent FooBot\ndisallow /\n"
+    assert not policy(text, "FooBot/2.0").allows("/page")
+    assert policy(text).allows("/page") and not policy(text).allows("/star")
+
+
+def test_our_product_token_is_compared_whole():
+    assert product_token("Bot2/1.0") == "bot2"  # RFC 9309 2.2.1: the crawler's product token is compared whole
+    assert product_token("Foo_Bot/1.0 (+https://example.com)") == "foo_bot"
+    assert product_token("news.bot;x") == "news.bot"  # an HTTP token ends at ";" (RFC 9110 5.6.2)
+    text = """\
+User-agent: Bot
+Disallow: /only-bot
+
+User-agent: Bot3
+Disallow: /only-bot3
+
+User-agent: Bot2
+Disallow: /only-bot2
+
+User-agent: *
+Disallow: /star
+"""
+    rules = policy(text, "Bot2/1.0 (+https://example.com/bot)")
+    # Before issue 17 "Bot2/1.0" became "bot" and merged the groups of Bot, Bot2 and Bot3.
+    assert rules.allows("/only-bot") and rules.allows("/only-bot3")
+    assert not rules.allows("/only-bot2")  # protego behaviour: "Bot2" names the crawler Bot2
+    assert rules.allows("/star")  # our own group replaces the * group (RFC 9309 2.2.1)
+
+
+def test_group_values_are_still_cut_at_other_characters():
+    # Google's robots.txt parser (RFC 9309 2.2.1): "User-agent: shadowmatch_kb/2.0" and
+    # "User-agent: shadowmatch_kb;v=2" name shadowmatch_kb.
+    for line in ("shadowmatch_kb/2.0", "shadowmatch_kb;v=2", "shadowmatch_kb2"):
+        assert not policy(f"User-agent: {line}\nDisallow: /x\n").allows("/x"), line
+
+
+@pytest.mark.parametrize(
+    ("rule", "path", "expected"),
+    [
+        # Google's robots.txt parser keeps an empty query ("/path?") in the URL it matches.
+        ("/path?", "/path", True),
+        ("/path?", "/path?", False),
+        ("/path?", "/path?x=1", False),
+        ("/path?", "https://example.com/path?", False),
+        ("/path?$", "/path?", False),
+        ("/path?$", "/path?x", True),
+        ("/path$", "/path?", True),
+    ],
+)
+def test_a_rule_with_an_empty_query(rule, path, expected):
+    assert policy(f"User-agent: *\nDisallow: {rule}\n").allows(path) is expected
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "\ufeff",  # a whole byte-order mark, decoded as UTF-8
+        "\ufffd",  # the bytes EF BB alone, decoded as UTF-8 with replacement
+        "\u00ef\u00bb\u00bf",  # a whole byte-order mark read as cp1252
+        "\u00ef\u00bb",  # the bytes EF BB read as cp1252
+        "\u00ef",  # the byte EF alone read as cp1252
+    ],
+)
+def test_a_broken_byte_order_mark_keeps_the_first_group(prefix):
+    # Google's robots.txt parser skips any prefix of the UTF-8 byte-order mark.
+    rules = policy(prefix + "User-agent: *\nDisallow: /private\n")
+    assert not rules.allows("/private")
+
+
+def test_a_partial_byte_order_mark_through_the_fetchers_decoding():
+    from shadowmatch_kb.fetch.decode import decode_body
+
+    # The bytes EF BB are not UTF-8 before "U", so decode_body falls back to cp1252.
+    text = decode_body(b"\xef\xbbUser-agent: *\r\nDisallow: /private\r\n", None)
+    assert not policy(text).allows("/private")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Sitemap: https://example.com/s.xml",
+        "Site-map: https://example.com/s.xml",  # Google's robots.txt parser and protego
+        "sitemap : https://example.com/s.xml",
+        "Site map: https://example.com/s.xml",
+        "Sitemap https://example.com/s.xml",  # a missing colon: Google's parser takes it for a sitemap line too
+    ],
+)
+def test_sitemap_spellings(line):
+    assert policy(f"User-agent: *\n{line}\n").sitemaps == ["https://example.com/s.xml"]
+    assert sitemap_lines(f"{line}\n") == ["https://example.com/s.xml"]

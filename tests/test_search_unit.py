@@ -107,7 +107,7 @@ def searcher(store, tmp_path) -> Searcher:
     embedder = WordsEmbedder()
     index = FlatIndex(tmp_path / "flat", embedder.model_name, embedder.dimension)
     sync_index(store, index, lambda: embedder)  # the same path `smkb reindex` takes
-    return Searcher(store, index, embedder)
+    return Searcher(store, index, lambda: embedder)
 
 
 def ids(outcome) -> list[str]:

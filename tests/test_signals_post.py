@@ -404,3 +404,39 @@ def test_render_of_a_bare_item_keeps_signals_and_closest_headings() -> None:
     dated = render_signals_post(Item(id="0" * 32, title="Dated", published="2024-02-03", summary="S."), [])
     assert dated.startswith("# __Dated__, from (20240203.)\n")
     assert parse_signals_post(dated).published == "2024-02-03"
+
+
+# -- rendering keeps every field -------------------------------------------------------------
+
+
+def _demo_posts() -> list[Path]:
+    return sorted((Path(__file__).resolve().parents[1] / "corpus" / "demo").glob("*.md"))
+
+
+def _as_imported(post: ParsedPost, item_id: str) -> Item:
+    """The item `smkb ingest` makes of a post: its page link kept as the item's source."""
+    item = _to_item(post, item_id)
+    item.source, item.sectors = post.post_url, post.sectors
+    return item
+
+
+@pytest.mark.parametrize("path", _post_params() + [pytest.param(p, id=f"demo/{p.stem}") for p in _demo_posts()])
+def test_real_and_demo_posts_round_trip_every_field(path: Path) -> None:
+    post = parse_signals_post(path.read_text(encoding="utf-8"), item_id=path.stem)
+    closest = [(ref, f"Title of {ref}") for ref in post.reference_closest]
+    again = parse_signals_post(render_signals_post(_as_imported(post, path.stem), closest), item_id=path.stem)
+    for name in (*ROUND_TRIP_FIELDS, "post_url", "sectors", "reference_closest"):
+        assert getattr(again, name) == getattr(post, name), name
+
+
+def test_a_junk_date_keeps_the_page_link() -> None:
+    page = "https://example.substack.com/p/4320.0"
+    text = MINIMAL.replace("[20240102](https://example.substack.com/p/20240102)", f"[4320.0]({page})")
+    post = parse_signals_post(text)
+    assert (post.published, post.post_url, post.url) == (None, page, page)
+    rendered = render_signals_post(_as_imported(post, "0" * 32), [])
+    assert rendered.startswith(f"# __A Small Post__, from ([undated]({page}).)\n")
+    again = parse_signals_post(rendered)
+    assert (again.published, again.post_url, again.url) == (None, page, page)
+    real = parse_signals_post(_read("45b33e1316e998abe15730c2aeaaa70b.md"))  # its heading says 1747.0
+    assert parse_signals_post(render_signals_post(_as_imported(real, "0" * 32), [])).post_url == real.post_url

@@ -12,7 +12,9 @@ import re
 __all__ = ["grade_level", "sentence_grade", "syllables"]
 
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
-_SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
+# A run of stops counts once, from its first stop and taken whole: tried again from every stop of a run that
+# no space follows ("...!!!x"), the pattern would take time quadratic in the run.
+_SENTENCE_END = re.compile(r"(?<![.!?])[.!?]++(?:\s|$)")
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
 # Endings that add a vowel group but no syllable ("make", "jumped"), and those that do ("table", "wanted").
 _SILENT_E = re.compile(r"[^aeiouy]e$")

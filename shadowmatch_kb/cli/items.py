@@ -59,7 +59,9 @@ def ingest(
     ctx: typer.Context,
     inputs: Annotated[
         list[str],
-        typer.Argument(help="Files (.md Signals posts, .md, .html, .txt), folders (recursively), URLs."),
+        typer.Argument(
+            help="Files (.md Signals posts, .md, .html, .txt), folders (recursively), URLs, or a .jsonl export."
+        ),
     ],
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag every imported item (repeatable).")] = None,
     allow_private: Annotated[
@@ -70,7 +72,11 @@ def ingest(
 ) -> None:
     """Import files, folders and URLs; re-importing unchanged inputs does nothing.
 
-    Each input is reported as added, updated, unchanged or failed (with a one-line reason).
+    Each input is reported as added, updated, unchanged or failed (with a one-line reason); a file that
+    is a variant of a post stored from another file (an older layout, an older date) is kept out and
+    reported unchanged, with the reason. A .jsonl file written by `smkb export` restores its items
+    exactly, reported one line of the file each (FILE:LINE).
+    A folder's walk stays inside the folder: a link out of it is reported as failed, never read.
     The command exits 1 when any input failed, after importing all the others.
     """
     kb = open_kb(ctx, kb_dir)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
@@ -46,7 +47,6 @@ def open_kb(ctx: typer.Context, kb_dir: str | None = None, model: str | None = N
         )
     except ValueError as exc:
         fail(str(exc), code=2)
-        raise  # unreachable: fail() exits
 
 
 def stderr() -> Console:
@@ -63,12 +63,22 @@ def stdout() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+# A lone surrogate (a file name's undecodable byte, kept by Python as U+DC80..U+DCFF) cannot be written as
+# UTF-8; one can only stand inside a JSON string, where its escape, written out, keeps the document valid.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\\\u{code:04x}"
+
+
 def print_json(document: Any) -> None:
-    """Exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    """Exactly one JSON document on stdout, always valid UTF-8 (undecodable bytes of names escaped)."""
+    sys.stdout.write(_SURROGATE.sub(_escaped, json.dumps(document, ensure_ascii=False, indent=2)) + "\n")
 
 
-def fail(message: str, *, code: int = 1) -> None:
+def fail(message: str, *, code: int = 1) -> NoReturn:
     """One clear line on stderr, then exit."""
     sys.stderr.write(f"error: {message}\n")
     raise typer.Exit(code)

@@ -33,13 +33,30 @@ def serve(
             help="Reading threads, each with the model loaded [default: one per core, 2 to 4].",
         ),
     ] = None,
+    request_timeout: Annotated[
+        float,
+        typer.Option(
+            "--request-timeout",
+            min=0.1,
+            help="Seconds a briefing, search or page may take before it is answered 503 (busy, try again).",
+        ),
+    ] = 20.0,  # web.state.REQUEST_TIMEOUT_S, written out so that `smkb --help` imports no server
+    read_timeout: Annotated[
+        float,
+        typer.Option(
+            "--read-timeout",
+            min=0.1,
+            help="Seconds a client has to send a request's headers and body; slower connections are closed.",
+        ),
+    ] = 10.0,  # web.server.READ_TIMEOUT_S
     kb_dir: KbOption = None,
 ) -> None:
     """Serve the web page: ask a question, read and print a briefing, search, browse items, see trends.
 
     The model and indexes load once at start-up, then every request is warm. Pages work without
     JavaScript; JSON twins live under /api/ (brief, search, items/ID, trends) and /healthz. The server
-    only reads the knowledge base, so `smkb ingest` and `smkb crawl` can run beside it.
+    only reads the knowledge base, so `smkb ingest` and `smkb crawl` can run beside it. Analyst review
+    needs SMKB_ANALYST_TOKEN (at least 24 characters).
     """
     # The server answers on reading threads of its own; numpy's BLAS starting more threads inside
     # each of them only makes them fight for the cores (8 clients on 2 cores: 48 -> 72 searches a second).
@@ -48,7 +65,9 @@ def serve(
         os.environ.setdefault(variable, "1")
     import uvicorn
 
+    from shadowmatch_kb.errors import UsageError
     from shadowmatch_kb.web.app import create_app
+    from shadowmatch_kb.web.server import server_config
     from shadowmatch_kb.web.state import READERS
 
     opts = options(ctx)
@@ -61,17 +80,23 @@ def serve(
         app = create_app(
             kb_dir or opts.kb,
             readers=readers or READERS,
+            request_timeout=request_timeout,
             model=opts.model,
             index_kind=opts.index,
             chroma_url=opts.chroma_url,
         )
-    except ValueError as exc:
+    except (ValueError, UsageError) as exc:
         fail(str(exc), code=2)
     web = app.state.web
     sys.stderr.write(
         f"serving {web.kb.config.kb_dir} on http://{host}:{port}/ with {web.readers} reading threads (Ctrl-C stops)\n"
     )
+    server = uvicorn.Server(server_config(app, host=host, port=port, read_timeout=read_timeout))
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        server.run()
+    except KeyboardInterrupt:
+        pass
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    if not server.started:
+        fail(f"cannot listen on {host}:{port} (uvicorn's message is above)")

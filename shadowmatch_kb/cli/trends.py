@@ -49,11 +49,12 @@ def trends(
     from shadowmatch_kb.errors import UsageError
     from shadowmatch_kb.model import ItemFilter
 
-    if by not in ("month", "quarter"):
-        fail(f"--by must be month or quarter, not {by!r}", code=2)
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
-        report = kb.trends(where=ItemFilter(sector=sector, theme=theme), by=by, top=top)
+        try:
+            report = kb.trends(where=ItemFilter(sector=sector, theme=theme), by=by, top=top)
+        except UsageError as exc:  # a period kind the tracker does not know
+            fail(str(exc), code=2)
         if plot:
             from shadowmatch_kb.trends.plot import write_chart
 
@@ -119,7 +120,6 @@ def digest(
     start = parse_iso_date(since.strip())
     if start is None:
         fail(f"--since {since!r} is not a date; use YYYY-MM-DD", code=2)
-        return
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
         found = kb.digest(since=start)

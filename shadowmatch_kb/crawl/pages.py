@@ -12,12 +12,10 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from shadowmatch_kb.errors import InputError
+from shadowmatch_kb.extract.html import MIN_ARTICLE_WORDS
 
-__all__ = ["MIN_ARTICLE_WORDS", "PageAnalysis", "analyse_page", "links_of_page", "page_links"]
+__all__ = ["PageAnalysis", "analyse_page", "links_of_page", "page_links"]
 
-# Shorter main texts are error pages, cookie walls or captions. Real short news items run from 60 words
-# (18 of the 181 pages of the Zyte benchmark have under 125), so the bar stays low.
-MIN_ARTICLE_WORDS = 50
 # An index page's "main text" is mostly headlines that link elsewhere: this share of its lines.
 INDEX_LINK_SHARE = 0.5
 _INDEX_MIN_LINES = 8

@@ -155,10 +155,12 @@ _FRAME = pattern(  # "The article discusses ...", "They also highlight ..."
     r"|provides?|compares?|acknowledges?|notes?|argues? for)\s+",
 )
 # "... are emphasized." at the end: what stands before it is the content, not a change being emphasised.
+# Only the first of a run of spaces may start a match (here and in _TRAILING): a later one finds nothing the
+# first does not, and trying each of them over a long run is quadratic.
 _PASSIVE_FRAME = pattern(
-    r"\s+(?:is|are|was|were|has been|have been)\s+(?:also\s+)?(?:\w+ly\s+)?(?:emphasi[sz]ed|discussed|highlighted",
-    r"|explored|examined|addressed|mentioned|noted|stressed|underscored|described|outlined|considered|explained",
-    r"|analy[sz]ed|reviewed|presented|covered)\s*$",
+    r"(?<!\s)\s+(?:is|are|was|were|has been|have been)\s+(?:also\s+)?(?:\w+ly\s+)?",
+    r"(?:emphasi[sz]ed|discussed|highlighted|explored|examined|addressed|mentioned|noted|stressed|underscored",
+    r"|described|outlined|considered|explained|analy[sz]ed|reviewed|presented|covered)\s*$",
 )
 _SCENE_CUE = 0.1  # the least change-cue weight that makes a scene-setting phrase a signal of its own
 _EXAMPLES = pattern(r"\b(?:such as|including|like|particularly|especially)\b")
@@ -178,19 +180,25 @@ _TRAILING = pattern(
     r"(?:;|\s[—–]\s|,\s+(?:which|while|whereas|although|but|particularly|especially|including|such as",
     r"|leading to|resulting in|as well as|as|with|despite|according to|who|where|thus|meaning|so that|even as",
     r"|though|yet",
-    r"|rather than)\b|,\s+(?=\w+ing\b)|\s+(?:such as|as well as|including)\s",
+    r"|rather than)\b|,\s+(?=\w+ing\b)|(?<!\s)\s+(?:such as|as well as|including)\s",
     r"|,\s+(?:and|but)\s+(?=(?:the|a|an|some|many|most|other|others|it|they|this|these|those|(?-i:[A-Z])[\w'’-]*)\s+\w)",
-    r"|\s+as\s+(?=(?:they|it|he|she|we|the|many|more|some|companies|workers|firms|employers)\b))",
+    r"|(?<!\s)\s+as\s+(?=(?:they|it|he|she|we|the|many|more|some|companies|workers|firms|employers)\b))",
 )
 _INNER_ADVERBIAL = pattern(
     r",\s*(?:in turn|however|therefore|thus|for example|for instance|in fact|of course|too|also|moreover|though",
     r"|in particular|in addition|as a result|meanwhile|nonetheless|nevertheless|ultimately),\s*",
 )
+# Each item of the aside is taken atomically: it must end at the next comma, and the first way the engine
+# finds to reach one is as good as any, while trying every split of ", and x, and x, ..." is exponential.
 _APPOSITIVE = pattern(
     r",\s*(?:specifically|particularly|especially|notably|mainly|namely|e\.g\.|i\.e\.|such as|including|like|which",
-    r"|who)\s+[^,]{1,80}(?:,\s+(?:and\s+)?[^,]{1,40})*,(?=\s+(?:is|are|was|were|has|have|had|will|can|could|may|might",
-    r"|should|would|must|do|does|did|\w+s|\w+ed)\b)",
+    r"|who)(?>\s+[^,]{1,80})(?>,\s+(?:and\s+)?[^,]{1,40})*,(?=\s+(?:is|are|was|were|has|have|had|will|can|could",
+    r"|may|might|should|would|must|do|does|did|\w+s|\w+ed)\b)",
 )
+# A bracketed aside, with one level of brackets inside it. Each alternative starts on a different character,
+# so a bracket that is never closed is read once, not once for every bracket before it; only the first of a
+# run of spaces may start a match, since a later one would find the same aside.
+_ASIDE = re.compile(r"(?<!\s)\s*(?:\((?:[^()]++|\([^()]*+\))*+\)|\[(?:[^\[\]]++|\[[^\[\]]*+\])*+\])")
 # "leads to a 14 percent increase in productivity" means "increases productivity"; the noun hides the verb.
 _RESULT_NOUN = pattern(
     r"\b(?:leads?|led|leading|contributes?|contributed|results?|resulted) (?:to|in) (?:an? )?",
@@ -207,7 +215,7 @@ _QUOTES = " ,.;:!?\"“”'‘’"
 def split_segments(sentence: str) -> tuple[list[str], str]:
     """The main clause of a sentence, then the clauses around it ("while ...", ", leading to ..."), bare; and
     the main clause with what follows it (", leading to ..."), which states the change in full."""
-    core = _APPOSITIVE.sub(",", re.sub(r"\s*\([^)]*\)|\s*\[[^\]]*\]", "", sentence.strip()))
+    core = _APPOSITIVE.sub(",", _ASIDE.sub("", sentence.strip()))
     core = _RESULT_NOUN.sub(lambda m: _RESULT_VERB[m.group(1).lower()], core)
     core = _POTENTIAL.sub("could", core)
     core = _INNER_ADVERBIAL.sub(" ", core)

@@ -34,20 +34,24 @@ _CHANGE_CUES = (  # (weight, pattern): each kind of cue adds its weight once
         r"\b(?:by|until|before|within|in|over) (?:the )?(?:end of )?(?:20[2-9]\d|next \w+ years?|next decade",
         r"|coming (?:years|decade))\b|\b(?:within|in) (?:\w+|\d+) years\b")),
     (0.20, pattern(r"\bfrom\b[^.;]{2,80}\bto\b")),
-    (0.15, pattern(r"\d[\d,.]*\s?(?:%|percent|per cent|million|billion|jobs|hours|workers|people)")),
+    # A figure is read from the start of its run of digits, commas and dots, whole: "\d[\d,.]*" from every
+    # digit of "1,1,1,..." would be quadratic, and only the run's end can meet the unit anyway.
+    (0.15, pattern(r"(?<![\d,.])[,.]*+\d[\d,.]*+\s?(?:%|percent|per cent|million|billion|jobs|hours|workers|people)")),
     (0.25, pattern(
         r"\b(?:new (?:roles?|jobs?|skills?|positions?|careers?|occupations?)|job losses|job cuts|jobs? at risk",
         r"|future of work)\b")),
     (0.10, pattern(r"\b(?:more|less|fewer|higher|lower|faster|than|instead of|rather than)\b")),
 )  # fmt: skip
-# Words that put a sentence in the world of work, business, public services and technology.
+# Words that put a sentence in the world of work, business, public services and technology. ("GPT\w*" finds
+# what "GPT\S*" found, since a word boundary follows somewhere in any run, without reading "GPT-GPT-..." again
+# from every "GPT".)
 _TOPIC = pattern(
     r"\b(?:jobs?|work(?:ers?|force|place|ing)?|employ\w*|labou?r|roles?|tasks?|skills?|careers?|staff\w*|wages?",
     r"|occupations?|profession\w*|industr\w*|compan(?:y|ies)|business\w*|hiring|firms?|employers?|sectors?",
     r"|market\w*|economy|economic|customers?|consumers?|clients?|services?|strateg\w*|revenue|profits?|invest\w*",
     r"|students?|teach\w*|schools?|college|universit\w*|educat\w*|train\w*|health\s?care|hospitals?|doctors?",
     r"|nurses?|patients?|polic(?:e|y|ies)|laws?|legislat\w*|regulat\w*|government|AI|A\.I\.|artificial intelligence",
-    r"|automation|robot\w*|algorithm\w*|ChatGPT|GPT\S*|generative|software|machine learning|digital|technolog\w*",
+    r"|automation|robot\w*|algorithm\w*|ChatGPT|GPT\w*|generative|software|machine learning|digital|technolog\w*",
     r"|platforms?|chatbots?|tools?|models?|data|internet|online|apps?|computers?|devices?|research\w*)\b",
 )
 _TOPIC_WEIGHT = 0.25

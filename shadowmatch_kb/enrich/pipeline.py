@@ -15,7 +15,7 @@ import numpy as np
 from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.errors import BackendError
 from shadowmatch_kb.model import Item
-from shadowmatch_kb.text.sentences import split_sentences
+from shadowmatch_kb.text.sentences import split_sentences, without_long_tokens
 from shadowmatch_kb.text.stopwords import LANGUAGES as KEYWORD_LANGUAGES
 
 if TYPE_CHECKING:
@@ -110,7 +110,9 @@ class Enricher:
         sentences = split_sentences(text)[:_MAX_SENTENCES]
         # One batch of short texts: a long "whole document" text in the same batch would pad every
         # sentence to its length (about 4x slower). The document vector is the mean of its parts.
-        vectors = self.embedder.embed_batch([item.title or ""] + [s.text for s in sentences])
+        # A run longer than any word (a data blob, a 100 kB token) says nothing the model could read.
+        texts = [without_long_tokens(t) for t in [item.title or "", *(s.text for s in sentences)]]
+        vectors = self.embedder.embed_batch(texts)
         sentence_vectors = vectors[1:]
         doc_vector = vectors.mean(axis=0) if item.title else sentence_vectors.mean(axis=0)
         doc_vector = doc_vector / (np.linalg.norm(doc_vector) or 1.0)

@@ -49,7 +49,7 @@ from shadowmatch_kb.enrich.clauses import (
 from shadowmatch_kb.enrich.cues import cue_score, pattern
 from shadowmatch_kb.enrich.forces import FORCES, force_scores
 from shadowmatch_kb.model import Signal
-from shadowmatch_kb.text.sentences import Sentence, split_sentences
+from shadowmatch_kb.text.sentences import Sentence, has_long_token, split_sentences, without_long_tokens
 
 if TYPE_CHECKING:
     from shadowmatch_kb.embed.base import Embedder
@@ -152,7 +152,12 @@ def _score(
 ) -> tuple[dict[int, float], dict[int, np.ndarray], float] | None:
     """Change scores and vectors of the sentences fit for a row, and the least score a row needs;
     None when no sentence anchors a signal."""
-    usable = [i for i, s in enumerate(sentences) if _MIN_WORDS <= len(s.text.split()) <= _MAX_WORDS]
+    # A sentence holding a run longer than any word (a URL, a data blob) states no change in words.
+    usable = [
+        i
+        for i, s in enumerate(sentences)
+        if _MIN_WORDS <= len(s.text.split()) <= _MAX_WORDS and not has_long_token(s.text)
+    ]
     cues = {i: cue_score(sentences[i].text) for i in usable}
     if not any(anchor for _, anchor in cues.values()):
         return None
@@ -212,12 +217,13 @@ _TITLE_FRAME = re.compile(
     r"^(?:exploring|navigating|understanding|examining|unpacking|inside|introducing|discussing|analy[sz]ing)\s+(?:the\s+)?",
     re.IGNORECASE,
 )
-_TITLE_CUT = re.compile(r"\s*(?:[:|?!(]|\s[-–—]\s|,\s*but\b|\sas\s|\swhile\s|\swith\s)", re.IGNORECASE)
+_TITLE_CUT = re.compile(r"(?<!\s)\s*(?:[:|?!(]|\s[-–—]\s|,\s*but\b|\sas\s|\swhile\s|\swith\s)", re.IGNORECASE)
 
 
 def _title_phrase(title: str) -> str:
     """A title's first clause in at most seven words; "" for none, or for a title cut off mid-sentence."""
-    title = title.strip().strip("_*#").strip()
+    # Single spaces and no run longer than a word: the clause patterns read words, not junk.
+    title = " ".join(without_long_tokens(title).split()).strip("_*#").strip()
     if not title or title.endswith(("…", "...")):
         return ""
     words = _TITLE_FRAME.sub("", _TITLE_CUT.split(title, maxsplit=1)[0]).split()
@@ -238,9 +244,11 @@ def _title_sentence(title: str, sentences: list[str]) -> int | None:
     return best if shares[best] >= _TITLE_SUPPORT else None
 
 
-def _rows(sentence: str, force: str) -> list[tuple[float, Signal]]:
+def _rows(evidence: str, force: str) -> list[tuple[float, Signal]]:
     """Rows for one sentence with their rank: 0 for the main clause, 1 and more for the clauses around it."""
     rows = []
+    # The clause patterns read single spaces: over a long run of spaces some would try every split of it.
+    sentence = " ".join(evidence.split())
     segments, whole = split_segments(sentence)
     for rank, segment in enumerate(segments):
         clauses = split_clauses(segment)
@@ -259,7 +267,7 @@ def _rows(sentence: str, force: str) -> list[tuple[float, Signal]]:
             signal = " ".join(words)
             change, kind, target = _change(sentence, clause, stated)
             horizon = _horizon(sentence, kind, target)
-            rows.append((float(rank), Signal(signal[0].upper() + signal[1:], change, horizon, force, sentence)))
+            rows.append((float(rank), Signal(signal[0].upper() + signal[1:], change, horizon, force, evidence)))
     return rows
 
 
@@ -295,7 +303,12 @@ _LEADING_WH = pattern(  # "where employees ...", "Bing can generate ...": the wo
     r"^(?:(?:where|when|which|that|who|whom|how|while)\s+)+",
     r"|^(?:\w+\s+)*?(?:can|could|will|would|may|might|should|must)\s+",
 )
-_INSTEAD = pattern(r"\b([\w'’-]+(?:\s+[\w'’-]+){0,5}?)\s+(?:instead of|rather than)\s+([\w\s'’-]{3,60}?)(?=[,;.]|$)")
+# A match can only start at the first letter of a run of word characters, quotes and hyphens and take the
+# run whole (a space must follow it); trying every later letter of the run again would be quadratic in it.
+_INSTEAD = pattern(
+    r"(?<![\w'’-])['’-]*+\b([\w'’-]++(?:\s+[\w'’-]++){0,5}?)",
+    r"\s+(?:instead of|rather than)\s+([\w\s'’-]{3,60}?)(?=[,;.]|$)",
+)
 _TIME = pattern(
     r"\b(?:(?:by|before|until|in|from|through|after|around|within|over|since)\s+(?:the\s+)?(?:end\s+of\s+)?",
     r"(?:(?:early|late|mid)[\s-])?(?:19|20)\d\d(?:s\b)?|(?:within|in|over)\s+(?:the\s+)?(?:next|coming)\s+",

@@ -6,14 +6,15 @@ to), plus a small prior for coming early, since news puts the point first. Sente
 maximal marginal relevance so that two that say the same thing do not both get in, until the summary
 has at least ``min_sentences`` and about a paragraph of words, or ``max_sentences``. The chosen
 sentences are returned verbatim, in the order of the text. Captions, bylines, list fragments and
-"Read more" lines are never chosen while real sentences are left.
+"Read more" lines are never chosen while real sentences are left; a sentence holding a run of characters
+longer than any word (``text.sentences.MAX_TOKEN_CHARS``) never is.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shadowmatch_kb.text.sentences import Sentence, is_junk_sentence, split_sentences
+from shadowmatch_kb.text.sentences import Sentence, has_long_token, is_junk_sentence, split_sentences
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,7 +71,8 @@ def _candidates(sentences: list[Sentence]) -> list[int]:
     unique: list[int] = []
     for index, sentence in enumerate(sentences):
         key = " ".join(sentence.text.split()).lower()
-        if key and key not in seen:
+        # A run longer than any word (a data blob, a 100 kB token kept by the extractor) is never quoted.
+        if key and key not in seen and not has_long_token(sentence.text):
             seen.add(key)
             unique.append(index)
     kept = [i for i in unique if not is_junk_sentence(sentences[i].text)]

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from shadowmatch_kb.text.sentences import split_sentences
+from shadowmatch_kb.text.sentences import split_sentences, without_long_tokens
 from shadowmatch_kb.text.stopwords import stopwords
 
 __all__ = ["Candidate", "Document", "Term", "analyse", "is_valid", "yake_keywords"]
@@ -94,7 +94,8 @@ def _term_key(word: str) -> str:
 def _blocks(text: str) -> list[tuple[int, list[str]]]:
     """Runs of words that no punctuation separates, each with the index of its sentence."""
     blocks: list[tuple[int, list[str]]] = []
-    for index, sentence in enumerate(split_sentences(text[:_MAX_CHARS])):
+    # A run longer than any word is no key phrase; dropped before the cut, it leaves room for the words after it.
+    for index, sentence in enumerate(split_sentences(without_long_tokens(text)[:_MAX_CHARS])):
         current: list[str] = []
         last_end = 0
         for match in _TOKEN.finditer(sentence.text):

@@ -107,7 +107,10 @@ def accepts_page(media_type: str) -> bool:
 
 def accepts_sitemap(media_type: str) -> bool:
     """Return True for what accepts_page takes plus the types gzipped sitemaps are served as."""
-    return accepts_page(media_type) or media_type in GZIP_TYPES
+    # Servers label .xml.gz files with these too; the sitemap parser sniffs the body (gzip magic, XML)
+    # and refuses anything that is not a sitemap, so accepting the label risks nothing.
+    mislabelled = ("binary/octet-stream", "application/x-gzip-compressed", "application/gzip-compressed")
+    return accepts_page(media_type) or media_type in GZIP_TYPES or media_type in mislabelled
 
 
 # Awaited with the URL before every request of a fetch but the first: how a polite caller spaces them.

@@ -8,6 +8,7 @@ status and body to ``policy_for_status``. ``urllib.robotparser`` is not used bec
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "RobotsRule",
     "policy_for_status",
     "product_token",
+    "sitemap_lines",
 ]
 
 # RFC 9309 2.5: crawlers must parse at least 500 KiB; a little more costs nothing.
@@ -28,10 +30,28 @@ MAX_CRAWL_DELAY = 60.0
 _USER_AGENT_KEYS = frozenset({"user-agent", "useragent", "user agent", "user_agent"})
 _DISALLOW_KEYS = frozenset({"disallow", "dissallow", "dissalow", "disalow", "diasllow", "disallaw"})
 _ALLOW_KEYS = frozenset({"allow"})
-_CRAWL_DELAY_KEYS = frozenset({"crawl-delay", "crawl_delay", "crawldelay"})
-_SITEMAP_KEYS = frozenset({"sitemap", "site-map"})
+_CRAWL_DELAY_KEYS = frozenset({"crawl-delay", "crawl_delay", "crawldelay", "crawl delay"})
+_SITEMAP_KEYS = frozenset({"sitemap", "site-map", "site map", "site_map"})
+# Every spelling above, mapped to the one directive it names.
+_DIRECTIVES = {
+    spelling: name
+    for name, spellings in (
+        ("user-agent", _USER_AGENT_KEYS),
+        ("disallow", _DISALLOW_KEYS),
+        ("allow", _ALLOW_KEYS),
+        ("crawl-delay", _CRAWL_DELAY_KEYS),
+        ("sitemap", _SITEMAP_KEYS),
+    )
+    for spelling in spellings
+}
 
-_TOKEN = re.compile(r"[A-Za-z_-]+")
+# RFC 9309 2.2.1: a product token in a User-agent line is letters, "_" and "-"; what follows is cut off.
+_GROUP_TOKEN = re.compile(r"[A-Za-z_-]+")
+# An HTTP token (RFC 9110 5.6.2): the whole product name a User-Agent header starts with, digits included.
+_HTTP_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# A UTF-8 byte-order mark, whole or cut short, as text: decoded as UTF-8, replaced by U+FFFD when
+# incomplete, or read as cp1252/Latin-1 ("\u00ef\u00bb\u00bf"). Google's parser skips any prefix of it.
+_BOM_PREFIX = re.compile("^(?:\ufeff|\ufffd|\u00ef\u00bb\u00bf|\u00ef\u00bb|\u00ef)+")
 _AUTHORITY = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*")
 _DELAY = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -42,9 +62,26 @@ _LITERAL = _UNRESERVED | frozenset(":/?#[]@!$&'()*+,;=")
 
 
 def product_token(user_agent: str) -> str:
-    """Return the lower-cased product token of a User-Agent value ("Foo_Bot/1.0 (+url)" -> "foo_bot")."""
-    found = _TOKEN.match(user_agent.strip())
+    """Return the lower-cased product token of a User-Agent value, whole ("Bot2/1.0 (+url)" -> "bot2")."""
+    # Whole, not cut at the first digit: "Bot2" cut to "bot" would take the rules of every Bot, Bot3 ...
+    found = _HTTP_TOKEN.match(user_agent.strip())
     return found.group(0).lower() if found else ""
+
+
+def _group_agents(value: str) -> set[str]:
+    """Return the names a User-agent line's value stands for ("*" for the catch-all group)."""
+    if value.split(maxsplit=1)[:1] == ["*"]:
+        return {"*"}  # Google's parser: "*" followed by a space and anything else is still the catch-all
+    names = set()
+    # Google's parser cuts the value at the first character outside [A-Za-z_-] (RFC 9309 2.2.1) ...
+    cut = _GROUP_TOKEN.match(value)
+    if cut:
+        names.add(cut.group(0).lower())
+    # ... and protego compares the name as written, so "User-agent: Bot2" still names a crawler "Bot2".
+    whole = _HTTP_TOKEN.match(value)
+    if whole:
+        names.add(whole.group(0).lower())
+    return names
 
 
 def _normalise(text: str) -> str:
@@ -76,10 +113,11 @@ def _url_path(url: str) -> str:
     authority = _AUTHORITY.match(rest)
     if authority:
         rest = rest[authority.end() :]
-    path, _, query = rest.partition("?")
+    path, question, query = rest.partition("?")
     if not path.startswith("/"):
         path = "/" + path
-    return path + ("?" + query if query else "")
+    # An empty query stays: a rule "/path?" matches "/path?" but not "/path" (Google's parser keeps it too).
+    return path + question + query
 
 
 @dataclass(frozen=True)
@@ -233,38 +271,57 @@ def _parse_delay(value: str) -> float | None:
     return float(value)
 
 
+def _directives(text: str) -> Iterator[tuple[str, str]]:
+    """Yield the (directive, value) pairs of a robots.txt's lines that state a directive we read."""
+    for raw in _BOM_PREFIX.sub("", text).splitlines():
+        line = raw.split("#", 1)[0].strip()
+        key, colon, value = line.partition(":")
+        name = _DIRECTIVES.get(" ".join(key.split()).lower()) if colon else None
+        if name is not None:
+            yield name, value.strip()
+            continue
+        # A missing colon ("Disallow /private"): Google's parser and protego take whitespace for it in a
+        # line without any colon, Google's only when the line is two words. We read two such words even
+        # when the value holds a colon ("Sitemap https://...", "Disallow /a:b"), where both would split
+        # at that colon and lose the line: obeying it is the polite reading.
+        words = line.split()
+        if len(words) == 2 and (name := _DIRECTIVES.get(words[0].lower())) is not None:
+            yield name, words[1]
+
+
+def sitemap_lines(text: str) -> list[str]:
+    """Return the values of a robots.txt's Sitemap lines in order, each once, relative ones included."""
+    found: list[str] = []
+    for name, value in _directives(text):
+        if name == "sitemap" and value and value not in found:
+            found.append(value)
+    return found
+
+
 def _read_groups(text: str) -> tuple[list[_Group], list[str]]:
     """Split the file into user-agent groups and collect every Sitemap line."""
     groups: list[_Group] = []
     sitemaps: list[str] = []
     current: _Group | None = None
     in_agent_lines = False  # consecutive User-agent lines share one group
-    for raw in text.lstrip("\ufeff").splitlines():
-        line = raw.split("#", 1)[0].strip()
-        key, colon, value = line.partition(":")
-        if not colon:
-            continue
-        key = key.strip().lower()
-        value = value.strip()
-        if key in _SITEMAP_KEYS:
+    for key, value in _directives(text):
+        if key == "sitemap":
             # Sitemaps belong to no group (RFC 9309 2.3.5) and do not end one.
             if value.lower().startswith(("http://", "https://")) and value not in sitemaps:
                 sitemaps.append(value)
-        elif key in _USER_AGENT_KEYS:
+        elif key == "user-agent":
             if current is None or not in_agent_lines:
                 current = _Group()
                 groups.append(current)
                 in_agent_lines = True
-            agent = "*" if value.split(maxsplit=1)[:1] == ["*"] else product_token(value)
-            if agent:
-                current.agents.add(agent)
+            current.agents.update(_group_agents(value))
         elif current is None:
             continue  # rules before any User-agent line belong to nobody
-        elif key in _ALLOW_KEYS or key in _DISALLOW_KEYS:
+        elif key in ("allow", "disallow"):
             in_agent_lines = False
             if value:  # an empty Disallow (or Allow) says nothing: everything stays allowed
-                current.rules.append(RobotsRule.from_value(key in _ALLOW_KEYS, value))
-        elif key in _CRAWL_DELAY_KEYS:
+                current.rules.append(RobotsRule.from_value(key == "allow", value))
+        elif key == "crawl-delay":
             in_agent_lines = False
             delay = _parse_delay(value)
             if delay is not None and current.crawl_delay is None:

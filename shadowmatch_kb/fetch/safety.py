@@ -26,11 +26,36 @@ TRACKING_PARAMETERS = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid", "ref_src
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+# IPv6 ranges that carry an IPv4 address, and are judged by it or refused outright.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the well-known prefix, IPv4 in the last 32 bits
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291 2.5.5.1: ::a.b.c.d, deprecated
+_TEREDO = ipaddress.IPv6Network("2001::/32")  # RFC 4380: server and obfuscated client IPv4 inside
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a mapped, 6to4 or NAT64 address leads to, or None for other addresses."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped  # ::ffff:127.0.0.1 reaches 127.0.0.1
+    if address.sixtofour is not None:
+        return address.sixtofour  # 2002:7f00:1:: is routed by 6to4 to 127.0.0.1
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)  # a NAT64 gateway connects to it
+    return None
+
+
 def is_public_address(address: IPAddress) -> bool:
     """Return True when the address is an ordinary public unicast address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        # ::ffff:127.0.0.1 reaches 127.0.0.1; judge the IPv4 address it carries.
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _TEREDO or address in _IPV4_COMPATIBLE:
+            # Teredo reaches a client through a relay, its IPv4 hidden (inverted) in the address, and
+            # compatible addresses are obsolete (some stacks still send them over IPv4): no site needs
+            # either, so neither is worth judging.
+            return False
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            # Judge where the packets end up. The IPv6 form alone looks public (2002::/16) or reserved
+            # (64:ff9b::/96), depending on the Python version's tables.
+            return is_public_address(embedded)
     if (
         address.is_private
         or address.is_loopback

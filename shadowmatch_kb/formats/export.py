@@ -1,4 +1,4 @@
-"""Export items: jsonl (lossless), csv (one row an item) or md (one Signals post a file).
+"""Export items: jsonl (lossless: ``formats.jsonl``), csv (one row an item) or md (one Signals post a file).
 
 The writers receive the items and, for what an item alone does not hold, a function that looks it up
 (the lossless record's analyst edits and raw input; a post's Closest items). They write to the handle or
@@ -7,7 +7,6 @@ folder they are given; ``atomic_text_file`` gives a file that appears whole or n
 
 from __future__ import annotations
 
-import base64
 import csv
 import json
 import os
@@ -16,8 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from shadowmatch_kb.formats.jsonl import record_extras
 from shadowmatch_kb.formats.signals_post import render_signals_post
 from shadowmatch_kb.model import Item
+from shadowmatch_kb.store.records import read_record
 from shadowmatch_kb.store.sqlite import SqliteStore
 
 __all__ = ["CSV_COLUMNS", "FORMATS", "atomic_text_file", "lossless_extras", "write_csv", "write_jsonl", "write_posts"]
@@ -38,7 +39,7 @@ CSV_COLUMNS = (
     "duplicate_of",
 )
 
-# An item's id -> the fields a lossless record adds to the item's own (analyst edits, raw input).
+# An item's id -> the fields a lossless record adds to the item's own (analyst edits, raw input, bookkeeping).
 RecordExtras = Callable[[str], dict[str, Any]]
 # An item's id -> its Closest items as (id, title), best first.
 ClosestOf = Callable[[str], list[tuple[str, str]]]
@@ -58,16 +59,10 @@ def atomic_text_file(path: Path) -> Iterator[TextIO]:
 
 
 def lossless_extras(store: SqliteStore, item_id: str) -> dict[str, Any]:
-    """What a lossless record adds to an item: its analyst edits and the raw input it was made from."""
-    extras: dict[str, Any] = {"analyst_edits": store.analyst_edits(item_id)}
-    raw = store.raw_input(item_id)
-    if raw is not None:
-        extras["raw"] = {
-            "input": raw.input,
-            "media_type": raw.media_type,
-            "base64": base64.b64encode(raw.content).decode("ascii"),
-        }
-    return extras
+    """What a lossless line adds to an item (see ``formats.jsonl``): analyst edits, raw input, the record's dates,
+    hashes and enrichment, so that `smkb ingest` of the export restores the item exactly."""
+    record = read_record(store, item_id)
+    return record_extras(record) if record is not None else {"analyst_edits": []}
 
 
 def write_jsonl(items: Iterable[Item], handle: TextIO, extras: RecordExtras) -> int:

@@ -4,7 +4,8 @@ Parsing is forgiving because real posts vary: two heading forms plus an older on
 the item id instead of a title, junk dates, four- or six-column Signals tables, ragged rows,
 missing sections and keyword lists split into single characters by an upstream bug.
 Rendering always writes the canonical form, so ``parse(render(parse(x)))`` keeps what
-``parse(x)`` found.
+``parse(x)`` found. Stored text is hostile input: rendering escapes markdown's active characters in
+it and writes only http(s) links (``formats.inert``), and parsing reads escaped characters back.
 """
 
 from __future__ import annotations
@@ -15,22 +16,32 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from shadowmatch_kb.errors import InputError
+from shadowmatch_kb.formats.inert import markdown_lines, markdown_text, markdown_unescape, safe_url
 from shadowmatch_kb.model import Item, Signal
 
 __all__ = ["ParsedPost", "looks_like_signals_post", "parse_signals_post", "render_signals_post"]
 
 _SOURCE = "signals post"
+_UNDATED = "undated"
 _TITLE_MAX = 80
 _KNOWN_SECTIONS = ("summary", "keywords", "themes", "sectors", "signals", "evidence", "closest")
 # "## Evidence" is our extension: "N. **signal**: quote" lines giving the sentence behind row N.
-_EVIDENCE_RE = re.compile(r"^\s*(\d+)\.\s+(?:\*\*.*?\*\*:\s*)?(.+?)\s*$")
+# Imported files are hostile input too: each line pattern below reads a line in time linear in its length.
+# The quote is the rest of the line up to its last non-space character ("(.+?)\s*$" says the same, but tries
+# the end from every space of a long run of them).
+_EVIDENCE_RE = re.compile(r"^\s*(\d+)\.\s+(?:\*\*.*?\*\*:\s*)?(.*\S|\s)\s*$")
 
 _ID_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 # A link target that may hold one level of balanced parentheses (Wikipedia-style URLs).
 _LINK = r"(?:[^()\s]|\([^()\s]*\))*"
 # An ATX closing run of "#" needs a space before it, so a title like "Learning C#" keeps its "#".
-_H1_RE = re.compile(r"^#[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
-_H2_RE = re.compile(r"^##[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
+# The heading's text runs word by word, a run of spaces kept only when words follow it that are not the closing
+# "#"s: the shortest text that "(.*?)(?:[ \t]+#+)?[ \t]*$" would find, without trying the end from every space.
+_HEADING_TEXT = r"((?:[^ \t]++|[ \t]++(?!#+[ \t]*$|$))*+)(?:[ \t]+#+)?[ \t]*$"
+_H1_RE = re.compile(r"^#[ \t]++" + _HEADING_TEXT)
+_H2_RE = re.compile(r"^##[ \t]++" + _HEADING_TEXT)
+# Searched in a heading whose spaces are single (``_date_part``): five "\s*" in a row would otherwise try
+# every split of a run of spaces among them, 30 s for a run of 160.
 _DATE_PART_RE = re.compile(
     r"(?:^|(?<=[\s,(]))\(?\s*from(?:\s+page)?\s*\(?\s*"
     r"(?:\[(?P<date>[^\]]*)\]\((?P<url>" + _LINK + r")\)|(?P<bare>\d[\d\-]*(?:\.\d+)?))"
@@ -39,7 +50,9 @@ _DATE_PART_RE = re.compile(
 )
 _EXTERNAL_RE = re.compile(r"\[\s*External link\s*\]\((" + _LINK + r")\)", re.IGNORECASE)
 _ITEM_RE = re.compile(r"^\s*(?:[*+\-]|\d+[.)])(?: (.*)|\s*)$")
-_LINK_ITEM_RE = re.compile(r"\[(?:\\.|[^\]\\])*\]\(\s*<?(" + _LINK + r")>?\s*\)")
+# A link's text runs to the first unescaped "]" whichever "[" before it starts it, so the text is taken whole
+# and the target is optional: a bracket that opens no link is read once, not again from every "[" inside it.
+_LINK_ITEM_RE = re.compile(r"\[(?:\\.|[^\]\\])*+(?:\]\(\s*<?(" + _LINK + r")>?\s*\))?")
 _SEPARATOR_CELL_RE = re.compile(r"^:?-+:?$")
 _CELL_SPLIT_RE = re.compile(r"(?<!\\)\|")
 
@@ -98,7 +111,7 @@ def looks_like_signals_post(text: str) -> bool:
     core = sections & {"summary", "signals"}
     if not core:
         return False
-    post_heading = _DATE_PART_RE.search(heading) is not None or heading.startswith("__")
+    post_heading = _date_part(heading) is not None or heading.startswith("__")
     # A plain article may well have a "Summary" heading; ask for a second known section then.
     return post_heading or len(sections & set(_KNOWN_SECTIONS)) >= 2
 
@@ -153,21 +166,25 @@ def parse_signals_post(text: str, *, item_id: str | None = None) -> ParsedPost:
 
 def render_signals_post(item: Item, closest: list[tuple[str, str]]) -> str:
     """Render an item in the Signals post format, with ``closest`` as (id, title) pairs."""
-    title = _one_line(item.title) or item.id
+    title = markdown_text(item.title) or item.id
     compact = _compact_date(item.published)
     # The heading links the post's own page when the item came from one, else the article.
-    own_page = item.source if item.source and item.source.startswith(("http://", "https://")) else item.url
+    url = safe_url(item.url)
+    own_page = safe_url(item.source) or url
     if compact and own_page:
         heading = f"# __{title}__, from ([{compact}]({own_page}).)"
     elif compact:
         heading = f"# __{title}__, from ({compact}.)"
+    elif own_page:
+        # A post whose date was junk ("1747.0") still names its page; "undated" reads back as no date.
+        heading = f"# __{title}__, from ([{_UNDATED}]({own_page}).)"
     else:
         heading = f"# __{title}__"
     parts = [heading]
-    if item.url:
-        parts.append(f"__[External link]({item.url})__")
+    if url:
+        parts.append(f"__[External link]({url})__")
     if item.summary.strip():
-        parts.append("## Summary\n\n" + item.summary.strip())
+        parts.append("## Summary\n\n" + markdown_lines(item.summary.strip()))
     for name, values in (("Keywords", item.keywords), ("Themes", item.themes), ("Sectors", item.sectors)):
         listed = _render_list(values)
         if listed:
@@ -177,10 +194,11 @@ def render_signals_post(item: Item, closest: list[tuple[str, str]]) -> str:
         cells = (s.signal, s.change, s.horizon, s.driving_force)
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     parts.append("## Signals\n\n" + "\n".join(rows))
-    quotes = [f"{n}. **{_one_line(s.signal)}**: {_one_line(s.evidence)}" for n, s in enumerate(item.signals, 1)]
+    quotes = [f"{n}. **{markdown_text(s.signal)}**: {markdown_text(s.evidence)}" for n, s in enumerate(item.signals, 1)]
     if any(s.evidence.strip() for s in item.signals):
         parts.append("## Evidence\n\n" + "\n".join(q for q, s in zip(quotes, item.signals, strict=True) if s.evidence))
-    links = [f"* [{_link_text(name or ref)}]({ref})" for ref, name in closest]
+    # Closest entries link item ids and nothing else.
+    links = [f"* [{markdown_text(name or ref)}]({ref})" for ref, name in closest if _ID_RE.match(ref)]
     parts.append("## Closest" + ("\n\n" + "\n".join(links) if links else ""))
     return "\n\n".join(parts) + "\n"
 
@@ -192,7 +210,7 @@ def _attach_evidence(signals: list[Signal], body: str) -> None:
     for line in body.split("\n"):
         match = _EVIDENCE_RE.match(line)
         if match and 1 <= int(match.group(1)) <= len(signals):
-            signals[int(match.group(1)) - 1].evidence = match.group(2)
+            signals[int(match.group(1)) - 1].evidence = markdown_unescape(match.group(2))
 
 
 def _normalise(text: str) -> str:
@@ -219,8 +237,10 @@ def _parse_heading(preamble: str) -> _Heading:
     if line is None:
         return _Heading()
     found = _Heading()
+    # Single spaces change nothing the heading says: its title is read on one line and its link holds none.
+    line = _one_line(line)
     rest = line
-    match = _DATE_PART_RE.search(line)
+    match = _date_part(line)
     if match:
         rest = line[: match.start()]
         found.published = _parse_date(match.group("date") or match.group("bare") or "")
@@ -232,12 +252,17 @@ def _parse_heading(preamble: str) -> _Heading:
         if len(rest) > 2 * len(mark) and rest.startswith(mark) and rest.endswith(mark):
             rest = rest[len(mark) : -len(mark)]
             break
-    rest = _one_line(rest)
+    rest = markdown_unescape(_one_line(rest))
     if _ID_RE.match(rest):
         found.heading_id = rest.lower()
     elif rest:
         found.title = rest
     return found
+
+
+def _date_part(heading: str) -> re.Match[str] | None:
+    """The "from ([date](page).)" part at the end of a heading, searched with its spaces made single."""
+    return _DATE_PART_RE.search(_one_line(heading))
 
 
 def _parse_date(raw: str) -> str | None:
@@ -255,7 +280,7 @@ def _parse_date(raw: str) -> str | None:
 def _parse_summary(body: str) -> str:
     # Line breaks inside a paragraph stay: a summary may hold a list.
     paragraphs = ["\n".join(line.rstrip() for line in p.strip().split("\n")) for p in re.split(r"\n\s*\n", body)]
-    return "\n\n".join(p for p in paragraphs if p)
+    return markdown_unescape("\n\n".join(p for p in paragraphs if p))
 
 
 def _list_items(body: str) -> list[str]:
@@ -273,8 +298,8 @@ def _parse_list(body: str) -> list[str]:
     # An upstream bug wrote "a, b c" one character per bullet; spell the phrases back out.
     if len(raw) >= 3 and "," in raw and all(len(item) <= 1 for item in raw):
         joined = "".join(item or " " for item in raw)
-        return [p for p in (" ".join(part.split()) for part in joined.split(",")) if p]
-    return [p for p in (" ".join(item.split()) for item in raw) if p]
+        return [markdown_unescape(p) for p in (" ".join(part.split()) for part in joined.split(",")) if p]
+    return [markdown_unescape(p) for p in (" ".join(item.split()) for item in raw) if p]
 
 
 def _split_row(line: str) -> list[str]:
@@ -283,7 +308,7 @@ def _split_row(line: str) -> list[str]:
         inner = inner[1:]
     if inner.endswith("|") and not inner.endswith("\\|"):
         inner = inner[:-1]
-    return [" ".join(cell.replace("\\|", "|").split()) for cell in _CELL_SPLIT_RE.split(inner)]
+    return [" ".join(markdown_unescape(cell).split()) for cell in _CELL_SPLIT_RE.split(inner)]
 
 
 def _is_separator(cells: list[str]) -> bool:
@@ -339,6 +364,8 @@ def _parse_closest(body: str, own_ids: set[str]) -> list[str]:
     found: list[str] = []
     for line in body.split("\n"):
         for match in _LINK_ITEM_RE.finditer(line):
+            if match.group(1) is None:
+                continue  # brackets that open no link
             target = match.group(1).strip()
             if target.lower().endswith(".md"):
                 target = target[:-3]
@@ -375,12 +402,8 @@ def _compact_date(published: str | None) -> str | None:
 
 
 def _cell(text: str) -> str:
-    return _one_line(text).replace("|", "\\|")
-
-
-def _link_text(text: str) -> str:
-    return _one_line(text).replace("[", "\\[").replace("]", "\\]")
+    return markdown_text(text)  # escapes "|" too, so a cell never splits
 
 
 def _render_list(values: list[str]) -> str:
-    return "\n".join(f"* {_one_line(v)}" for v in values if _one_line(v))
+    return "\n".join(f"* {markdown_text(v)}" for v in values if _one_line(v))

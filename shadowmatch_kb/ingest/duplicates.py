@@ -1,12 +1,21 @@
 """Storing an item once: the same canonical URL is one item, the same text is one item, and a
 near-duplicate (a syndicated copy, a lightly edited rewrite) is stored but linked to its original
 through ``duplicate_of`` so it is counted once wherever items are counted.
+
+Two files can claim one item (Signals posts named by their id, one copy in an older layout): a variant
+never overwrites a newer version. When the stored version came from another file that still exists,
+the incoming one replaces it only if it is newer by published date, or, on the same date, if only it
+names an external link (the older layout links just to its own post); otherwise the stored version
+stays and the incoming file is reported ``unchanged`` with the reason. Re-importing both is then a
+no-op, whatever their order. A file that replaces one moved away (the old path is gone) is an update.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from shadowmatch_kb.ingest.near_duplicates import (
     FINGERPRINT_VERSION,
@@ -16,7 +25,7 @@ from shadowmatch_kb.ingest.near_duplicates import (
     fingerprint,
     similarity,
 )
-from shadowmatch_kb.ingest.readers import text_hash
+from shadowmatch_kb.ingest.readers import is_url, text_hash
 from shadowmatch_kb.model import Item
 from shadowmatch_kb.store.fingerprints import FingerprintTable
 from shadowmatch_kb.store.sqlite import RawInput, SqliteStore
@@ -70,6 +79,11 @@ def store_once(
         if tags:
             store.add_tags(item.id, tags, [])
         return StoreDecision("unchanged", item.id)
+    kept = _kept_variant(store, item, raw) if state is not None else None
+    if kept is not None:
+        if tags:
+            store.add_tags(item.id, tags, [])
+        return StoreDecision("unchanged", item.id, reason=kept)
     digest = text_hash(item)
     same_text = store.find_by_text_hash(digest, item.id)
     if same_text and identical == "skip":
@@ -89,3 +103,32 @@ def store_once(
     store.put_item(item, content_hash=content_hash, text_hash=digest, raw=raw)
     table.save(item.id, FINGERPRINT_VERSION, found.to_bytes(), band_keys(found))
     return StoreDecision("updated" if state else "added", item.id, item.duplicate_of, reason)
+
+
+def _is_file(source: str | None) -> bool:
+    return source is not None and os.path.isabs(source) and not is_url(source)
+
+
+def _kept_variant(store: SqliteStore, item: Item, raw: RawInput) -> str | None:
+    """Why the stored version of ``item`` stays, when ``raw`` is another file's variant of it; else None."""
+    stored_from = store.raw_source(item.id)
+    if stored_from is None or stored_from == raw.input or not (_is_file(stored_from) and _is_file(raw.input)):
+        return None
+    if not Path(stored_from).exists():
+        return None  # the stored version's file is gone (moved, renamed): this one is its successor
+    stored = store.get(item.id)
+    mine, theirs = _version(item), _version(stored)
+    if mine > theirs:
+        return None
+    if mine[0] < theirs[0]:
+        why = f"it is newer ({theirs[0]} against {mine[0] or 'no date'})"
+    elif theirs[1] and not mine[1]:
+        why = "same date, and only it names an external link"
+    else:
+        why = "same date: the version stored first stays"
+    return f"a variant of item {item.id}, which is kept as stored from {stored_from}: {why}"
+
+
+def _version(item: Item) -> tuple[str, bool]:
+    """What makes one version of an item newer: its date, then whether it names an external link."""
+    return (item.published or "", bool(item.url) and item.url != item.source)

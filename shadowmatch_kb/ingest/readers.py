@@ -3,11 +3,20 @@
 Each reader raises ``InputError`` with a one-line reason; nothing here touches the store. A URL is
 read through the fetcher the caller hands in (``fetch.blocking.Fetcher``), the same pinned fetcher
 the crawler uses, so this module never opens a connection of its own.
+
+A folder's walk stays inside the folder: a symbolic link whose target resolves outside it is listed
+as refused (with the reason, so the import reports it as failed) and never read; a link that stays
+inside is read once (a file reached both by its own name and by a link is one input), and linked
+folders are never entered, so a link loop cannot make the walk endless. A file named on the command
+line may be a link to anywhere: naming it is the user's explicit choice. File names that are not
+UTF-8 (Latin-1 bytes on Linux) are read, and reported with those bytes escaped (``caf\\xe9.txt``).
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,10 +35,14 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_FILE_BYTES",
     "SUPPORTED_SUFFIXES",
+    "ListedInput",
     "LoadedInput",
+    "decode_text",
     "expand_inputs",
     "is_url",
     "item_id_for",
+    "list_inputs",
+    "printable",
     "read_input",
     "text_hash",
 ]
@@ -37,6 +50,15 @@ __all__ = [
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".html", ".htm", ".txt")
 MAX_FILE_BYTES = 20_000_000
 _HEX_ID = re.compile(r"^[0-9a-f]{32}$")
+# UTF-32 before UTF-16: the UTF-32 little-endian mark begins with the UTF-16 one.
+_TEXT_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Python keeps a file name's undecodable bytes as lone surrogates (PEP 383); they cannot be stored or printed.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -52,22 +74,87 @@ def is_url(value: str) -> bool:
     return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value))
 
 
-def expand_inputs(inputs: Iterable[str]) -> Iterator[str]:
-    """Yield URLs and files as given; folders become their supported files, recursively, sorted."""
+@dataclass(frozen=True)
+class ListedInput:
+    """One input to read, or one a folder's walk refused to read and why (``refused``)."""
+
+    value: str
+    refused: str | None = None
+
+
+def printable(value: str) -> str:
+    """``value`` with the bytes of a name that is not UTF-8 escaped (``caf\\xe9``): storable, valid in JSON."""
+    return _SURROGATE.sub(_escape_surrogate, value)
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    # U+DC80..U+DCFF stand for one undecodable byte each (surrogateescape); others are lone UTF-16 halves.
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def list_inputs(inputs: Iterable[str]) -> Iterator[ListedInput]:
+    """URLs and files as given; folders as their supported files, recursively, sorted, links kept inside."""
     for value in inputs:
-        if is_url(value):
-            yield value
-            continue
         path = Path(value).expanduser()
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                relative = child.relative_to(path).parts
-                if any(part.startswith(".") for part in relative):
-                    continue
-                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
-                    yield str(child)
+        if not is_url(value) and path.is_dir():
+            yield from _walk_folder(path)
         else:
-            yield value
+            yield ListedInput(value)
+
+
+def expand_inputs(inputs: Iterable[str]) -> Iterator[str]:
+    """The inputs ``list_inputs`` finds to read, without those it refused."""
+    return (entry.value for entry in list_inputs(inputs) if entry.refused is None)
+
+
+def _walk_folder(folder: Path) -> Iterator[ListedInput]:
+    root = folder.resolve()
+    files: list[Path] = []
+    links: list[Path] = []
+    refused: dict[Path, str] = {}
+    # os.walk never enters a linked folder (followlinks=False): its files inside are reached by their own path.
+    for here, folders, names in os.walk(folder):
+        base = Path(here)
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        for name in folders:
+            if (base / name).is_symlink():
+                reason = _link_outside(base / name, root)
+                if reason:
+                    refused[base / name] = reason
+        for name in names:
+            child = base / name
+            if name.startswith(".") or child.suffix.lower() not in SUPPORTED_SUFFIXES:
+                continue
+            if not child.is_symlink():
+                if child.is_file():  # a socket or a pipe is no document
+                    files.append(child)
+            elif reason := _link_outside(child, root):
+                refused[child] = reason
+            else:
+                links.append(child)
+    # A file reached by its own name and through links is read once, by its own name where it has one.
+    seen = {child.resolve() for child in files}
+    for link in sorted(links):
+        target = link.resolve()
+        if target not in seen and target.is_file():
+            seen.add(target)
+            files.append(link)
+    for child in sorted([*files, *refused]):
+        yield ListedInput(str(child), refused.get(child))
+
+
+def _link_outside(link: Path, root: Path) -> str | None:
+    """Why a link found in the folder is not followed, or None when it stays inside."""
+    try:
+        target = link.resolve(strict=True)
+    except FileNotFoundError:
+        return "broken symbolic link: its target does not exist"
+    except (OSError, RuntimeError):
+        return "symbolic link that loops or cannot be resolved"
+    if target != root and root not in target.parents:
+        return f"symbolic link to {printable(str(target))}, outside the folder: not followed"
+    return None
 
 
 def item_id_for(value: str) -> str:
@@ -80,7 +167,8 @@ def item_id_for(value: str) -> str:
     stem = path.stem.lower()
     if _HEX_ID.match(stem):
         return stem
-    return hashlib.md5(("file:" + str(path.resolve())).encode()).hexdigest()
+    # The file system's own bytes: the same as UTF-8 for every decodable name, and defined for the others.
+    return hashlib.md5(b"file:" + os.fsencode(path.resolve())).hexdigest()
 
 
 def text_hash(item: Item) -> str:
@@ -102,7 +190,7 @@ def read_input(
     ``user_agent`` and ``allow_private`` (which are ignored when a fetcher is given).
     """
     if not is_url(value):
-        return _read_file(Path(value).expanduser(), value)
+        return _read_file(Path(value).expanduser(), printable(value))
     if fetcher is not None:
         return _read_url(value, fetcher)
     from shadowmatch_kb.fetch.async_http import AsyncFetcher, FetchOptions
@@ -119,8 +207,10 @@ def _read_file(path: Path, label: str) -> LoadedInput:
     if not path.is_file():
         raise InputError(label, "not a regular file")
     suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        raise InputError(label, "an export of many items: `smkb ingest` restores it line by line (ingest.restore)")
     if suffix not in SUPPORTED_SUFFIXES:
-        raise InputError(label, f"unsupported file type {suffix or '(none)'}: use .md, .html, .htm or .txt")
+        raise InputError(label, f"unsupported file type {suffix or '(none)'}: use .md, .html, .htm, .txt or .jsonl")
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise InputError(label, f"file is {size / 1e6:.0f} MB, larger than the {MAX_FILE_BYTES // 1_000_000} MB limit")
@@ -130,25 +220,45 @@ def _read_file(path: Path, label: str) -> LoadedInput:
         raise InputError(label, f"cannot read: {exc.strerror or exc}") from exc
     if not content.strip():
         raise InputError(label, "empty file")
-    if b"\x00" in content[:8192]:
+    wide = _wide_encoding(content)
+    if wide is None and b"\x00" in content[:8192]:
         raise InputError(label, "binary file, not text")
-    item_id = item_id_for(label)
+    item_id = item_id_for(str(path))
+    where = printable(str(path.resolve()))
     if suffix in (".html", ".htm"):
-        item = _item_from_html(content, None, item_id, label)
-        return LoadedInput(item, RawInput(str(path.resolve()), "text/html", content))
-    text = _decode_text(content, label)
+        # UTF-16 and UTF-32 pages are decoded here: the page decoder knows UTF-16 marks only.
+        page = decode_text(content, label).encode() if wide else content
+        item = _item_from_html(page, None, item_id, label, "utf-8" if wide else None)
+        return LoadedInput(item, RawInput(where, "text/html", content))
+    text = decode_text(content, label)
     media_type = "text/markdown" if suffix in (".md", ".markdown") else "text/plain"
     if media_type == "text/markdown":
         from shadowmatch_kb.formats.signals_post import looks_like_signals_post
 
         if looks_like_signals_post(text):
             item = _item_from_post(text, item_id, label)
-            return LoadedInput(item, RawInput(str(path.resolve()), media_type, content))
+            return LoadedInput(item, RawInput(where, media_type, content))
     item = _item_from_plain_text(text, item_id, label, markdown=media_type == "text/markdown")
-    return LoadedInput(item, RawInput(str(path.resolve()), media_type, content))
+    return LoadedInput(item, RawInput(where, media_type, content))
 
 
-def _decode_text(content: bytes, label: str) -> str:
+def _wide_encoding(content: bytes) -> str | None:
+    """The codec of text that starts with a UTF-16 or UTF-32 byte-order mark, else None."""
+    return next((codec for bom, codec in _TEXT_BOMS if content.startswith(bom)), None)
+
+
+def decode_text(content: bytes, label: str) -> str:
+    """A text file's bytes as text: UTF-16/UTF-32 with a byte-order mark, UTF-8, else Windows-1252."""
+    wide = _wide_encoding(content)
+    if wide is not None:
+        try:
+            text = content.decode(wide)
+        except UnicodeDecodeError:
+            name = wide.upper()
+            raise InputError(label, f"not readable text (it starts with a {name} mark but is not {name})") from None
+        if "\x00" in text:
+            raise InputError(label, "binary file, not text")
+        return text
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:

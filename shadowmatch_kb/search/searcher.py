@@ -7,11 +7,13 @@ back with the notices a person should see (no index yet: words only).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from shadowmatch_kb.embed.chunking import chunk_text
-from shadowmatch_kb.model import ItemFilter, SearchResult
+from shadowmatch_kb.errors import BackendError
+from shadowmatch_kb.model import Item, ItemFilter, SearchResult
 from shadowmatch_kb.search.hybrid import reciprocal_rank_fusion
 
 if TYPE_CHECKING:
@@ -54,8 +56,11 @@ class SearchOutcome:
 class Searcher:
     """Keyword (BM25) and semantic rankings of a query, fused by reciprocal rank."""
 
-    def __init__(self, store: SqliteStore, index: VectorIndex | None, query_embedder: Embedder | None) -> None:
-        """``index`` None means words only; ``query_embedder`` is needed only with an index."""
+    def __init__(
+        self, store: SqliteStore, index: VectorIndex | None, query_embedder: Callable[[], Embedder] | None
+    ) -> None:
+        """``index`` None means words only; ``query_embedder`` gives the model of queries, needed only with an
+        index and called on the first query that needs it (loading a model takes a while)."""
         if index is not None and query_embedder is None:
             raise ValueError("a Searcher with an index needs a query embedder")
         self.store = store
@@ -70,7 +75,7 @@ class Searcher:
             if self.store.count():
                 ranked.notices.append(NO_INDEX_NOTICE)
             return ranked
-        vector = self.query_embedder.embed_batch([query])[0]
+        vector = self.query_embedder().embed_batch([query])[0]
         ranked.query_vector = vector
         scores = ranked.semantic_scores
         for chunk_hit in self.index.query_chunks(vector, depth):
@@ -115,6 +120,23 @@ class Searcher:
             result.snippet = snippets.get(result.id) or None
         self._fill_semantic_snippets(results, ranked.best_chunk)
         return SearchOutcome(results, ranked.notices)
+
+    def related(self, item: Item, *, k: int = 10) -> list[SearchResult]:
+        """The originals closest to ``item`` by the index, best first; BackendError when it is not indexed."""
+        vector = self.index.item_vector(item.id) if self.index is not None else None
+        if self.index is None or vector is None:
+            raise BackendError(f"item {item.id} is not in the index yet; run `smkb reindex`")
+        same = {item.id} | ({item.duplicate_of} if item.duplicate_of else set())
+        hits = self.index.query_items(vector, k + 10, exclude=same)
+        rows = self.store.brief_rows([h.item_id for h in hits])
+        results = []
+        for hit in hits:
+            row = rows.get(hit.item_id)
+            # Duplicates are counted once: only the original of a group is listed.
+            if row is None or row["duplicate_of"] is not None:
+                continue
+            results.append(SearchResult(row["id"], row["title"], row["url"], row["published"], hit.score))
+        return results[:k]
 
     def _fill_semantic_snippets(self, results: list[SearchResult], best_chunk: dict[str, int]) -> None:
         """Hits found only by meaning get the chunk that matched (or the summary) as their snippet."""

@@ -23,15 +23,19 @@ class FingerprintTable:
         """Replace an item's fingerprint and band keys in one transaction."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.execute("DELETE FROM fingerprint_bands WHERE item_id = ?", (item_id,))
-            self.db.execute("INSERT OR REPLACE INTO item_fingerprints VALUES (?, ?, ?)", (item_id, version, signature))
-            self.db.executemany(
-                "INSERT INTO fingerprint_bands VALUES (?, ?)", [(key, item_id) for key in band_keys[:_MAX_KEYS]]
-            )
+            self.write(item_id, version, signature, band_keys)
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+
+    def write(self, item_id: str, version: int, signature: bytes, band_keys: Sequence[int]) -> None:
+        """Replace an item's fingerprint and band keys inside the caller's transaction."""
+        self.db.execute("DELETE FROM fingerprint_bands WHERE item_id = ?", (item_id,))
+        self.db.execute("INSERT OR REPLACE INTO item_fingerprints VALUES (?, ?, ?)", (item_id, version, signature))
+        self.db.executemany(
+            "INSERT INTO fingerprint_bands VALUES (?, ?)", [(key, item_id) for key in band_keys[:_MAX_KEYS]]
+        )
 
     def candidates(self, band_keys: Sequence[int], *, version: int, exclude_id: str) -> list[StoredFingerprint]:
         """Other items that share a band key, fingerprinted with the same scheme version."""

@@ -23,12 +23,12 @@ from shadowmatch_kb.store import fulltext
 from shadowmatch_kb.store.consistency import consistency_problems
 from shadowmatch_kb.store.migrations import apply_migrations, rebuild_fts_rows
 
-__all__ = ["RawInput", "SqliteStore", "StoredState", "effective_sql"]
+__all__ = ["EDITABLE_FIELDS", "ITEM_COLUMNS", "JSON_FIELDS", "RawInput", "SqliteStore", "StoredState", "effective_sql"]
 
 # zlib level for raw pages: on the 181 Zyte pages level 3 keeps 22.1 % of the bytes in 1.7 ms a page,
 # level 6 19.7 % in 3.5 ms; a crawl is CPU-bound, so the faster level pays for its 12 % more bytes.
 RAW_COMPRESSION = 3
-_JSON_FIELDS = ("keywords", "themes", "sectors", "signals", "reference_closest")
+JSON_FIELDS = ("keywords", "themes", "sectors", "signals", "reference_closest")
 # Analyst corrections override these computed fields; re-imports and re-enrichment never touch them.
 EDITABLE_FIELDS = ("sectors", "themes")
 
@@ -105,8 +105,8 @@ class SqliteStore:
 
     def _write_item(self, item: Item, content_hash: str, text_hash: str, raw: RawInput | None, now: str) -> None:
         row = item.to_dict()
-        values = {k: row[k] for k in _ITEM_COLUMNS}
-        for key in _JSON_FIELDS:
+        values = {k: row[k] for k in ITEM_COLUMNS}
+        for key in JSON_FIELDS:
             values[key] = json.dumps(values[key], ensure_ascii=False)
         values.update(content_hash=content_hash, text_hash=text_hash, now=now)
         self.db.execute(_UPSERT_ITEM, values)
@@ -230,8 +230,8 @@ class SqliteStore:
         edits = self._edits_of(ids)
         items = []
         for row in rows:
-            data = {k: row[k] for k in _ITEM_COLUMNS}
-            for key in _JSON_FIELDS:
+            data = {k: row[k] for k in ITEM_COLUMNS}
+            for key in JSON_FIELDS:
                 data[key] = json.loads(data[key])
             data["signals"] = [Signal(**s) for s in data["signals"]]
             data.update(edits.get(row["id"], {}))
@@ -268,6 +268,11 @@ class SqliteStore:
                 "SELECT field, value, edited_at FROM analyst_edits WHERE item_id = ? ORDER BY id", (item_id,)
             )
         ]
+
+    def raw_source(self, item_id: str) -> str | None:
+        """Where an item's raw input came from (a file's path, a page's URL), without reading its bytes."""
+        row = self.db.execute("SELECT input FROM raw_inputs WHERE item_id = ?", (item_id,)).fetchone()
+        return row[0] if row else None
 
     def raw_input(self, item_id: str) -> RawInput | None:
         """The stored raw input of an item, decompressed."""
@@ -369,7 +374,7 @@ class SqliteStore:
         return consistency_problems(self.db)
 
 
-_ITEM_COLUMNS = (
+ITEM_COLUMNS = (
     "id",
     "title",
     "url",
@@ -391,10 +396,10 @@ _ITEM_COLUMNS = (
 
 
 _UPSERT_ITEM = (
-    f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)}, content_hash, text_hash, added_at, updated_at)"
-    f" VALUES ({', '.join(':' + c for c in _ITEM_COLUMNS)}, :content_hash, :text_hash, :now, :now)"
+    f"INSERT INTO items ({', '.join(ITEM_COLUMNS)}, content_hash, text_hash, added_at, updated_at)"
+    f" VALUES ({', '.join(':' + c for c in ITEM_COLUMNS)}, :content_hash, :text_hash, :now, :now)"
     " ON CONFLICT(id) DO UPDATE SET "
-    + ", ".join(f"{c}=excluded.{c}" for c in _ITEM_COLUMNS if c != "id")
+    + ", ".join(f"{c}=excluded.{c}" for c in ITEM_COLUMNS if c != "id")
     + ", content_hash=excluded.content_hash, text_hash=excluded.text_hash, updated_at=excluded.updated_at"
     # New content: what was computed from the old content must be computed again.
     + ", enrichment=NULL"

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from shadowmatch_kb.text.sentences import MAX_TOKEN_CHARS
+
 __all__ = ["Section", "SectorLabel", "SectorTerm", "SectorVocabulary", "load_sector_vocabulary", "sector_tokens"]
 
 _VOCABULARY_FILE = "sector_labels.toml"
@@ -131,7 +133,8 @@ def sector_tokens(text: str) -> list[str]:
     """Lower-cased, stemmed word tokens of ``text``, as the vocabulary's phrases are stored."""
     if not text.isupper():
         text = _IT_ACRONYM.sub(_IT_MARKER, text)
-    return [_stem(t) for t in _TOKEN.findall(text.lower())]
+    # A word longer than any real one is junk, and would only fill the stem cache with long strings.
+    return [_stem(t) for t in _TOKEN.findall(text.lower()) if len(t) <= MAX_TOKEN_CHARS]
 
 
 def _alias_keys(label: str) -> set[str]:

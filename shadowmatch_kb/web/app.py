@@ -8,12 +8,13 @@ wait for a running `smkb ingest` or `smkb crawl` (the record is in WAL mode and 
 lock, not us).
 
 Crawled text is hostile input: every field is escaped, only http(s) links become links, and the
-Content-Security-Policy forbids scripts altogether.
+Content-Security-Policy forbids scripts altogether. Clients may be hostile too: the guard (``guard.py``)
+bounds what a request may send, every read has a time limit (``state.py``), and `smkb serve` closes
+connections that send their request too slowly (``server.py``).
 """
 
 from __future__ import annotations
 
-import hmac
 import os
 import re
 from collections.abc import AsyncIterator
@@ -24,7 +25,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -37,8 +37,9 @@ from shadowmatch_kb.formats.inert import safe_url
 from shadowmatch_kb.kb import Briefing
 from shadowmatch_kb.model import ItemFilter
 from shadowmatch_kb.text.dates import is_iso_date
-from shadowmatch_kb.web.review import COOKIE, WRITE_WAIT_S, ReviewError, read_json, redirect, values
-from shadowmatch_kb.web.state import READERS, WebState
+from shadowmatch_kb.web.guard import Guard
+from shadowmatch_kb.web.review import COOKIE, SESSION_S, WRITE_WAIT_S, ReviewError, read_json, redirect, values
+from shadowmatch_kb.web.state import READERS, REQUEST_TIMEOUT_S, ServerBusy, WebState
 
 __all__ = ["MAX_BODY_BYTES", "MAX_QUERY_CHARS", "create_app"]
 
@@ -46,10 +47,7 @@ HERE = Path(__file__).parent
 MAX_QUERY_CHARS = 500  # a question or search longer than this is refused (400)
 MAX_FIELD_CHARS = 100  # sector, theme
 MAX_BODY_BYTES = 64 * 1024  # request bodies (analyst writes are small JSON)
-CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-    "base-uri 'none'; frame-ancestors 'none'"
-)
+MAX_URL_CHARS = 4 * MAX_QUERY_CHARS + 1000  # a question percent-encoded, and the other parameters
 EXAMPLES = [
     "I'm a nurse on a busy ward. How will AI change my job?",
     "I supervise a team in a distribution warehouse.",
@@ -57,6 +55,8 @@ EXAMPLES = [
     "I teach maths at a secondary school.",
 ]
 _ITEM_ID = re.compile(r"^[0-9a-f]{32}$")
+# ASCII digits only: str.isdigit() is true for '²' and '٣', which int() refuses or reads otherwise.
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 # Reading threads: one per core, as the model, SQLite and numpy release the GIL; at most 4 by default,
 # as each holds its own copy of the model (about 100 MB).
 
@@ -99,7 +99,7 @@ def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not _WHOLE_NUMBER.fullmatch(raw) or not low <= int(raw) <= high:
         raise BadParameter(f"{name} must be a whole number from {low} to {high}")
     return int(raw)
 
@@ -119,8 +119,7 @@ def _state(request: Request) -> WebState:
 
 
 async def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
-    state = _state(request)
-    context.setdefault("footer", await state.read(state.footer))
+    context.setdefault("footer", await _state(request).footer_now())
     return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
@@ -232,17 +231,19 @@ async def sign_in(request: Request) -> Response:
     form = await request.form()
     if not state.review.enabled:
         raise ReviewError(403, "this server is read-only")
-    given = str(form.get("token", ""))
-    if not given or not hmac.compare_digest(given.encode(), (state.review.token or "").encode()):
-        raise ReviewError(403, "wrong analyst token")
+    state.review.check_token(request, str(form.get("token", "")))
     response = redirect(str(form.get("next", "/")))
     secure = request.url.scheme == "https"
-    response.set_cookie(COOKIE, state.review.new_session(), httponly=True, samesite="strict", secure=secure)
+    response.set_cookie(
+        COOKIE, state.review.new_session(), max_age=SESSION_S, httponly=True, samesite="strict", secure=secure
+    )
     return response
 
 
 async def sign_out(request: Request) -> Response:
     form = await request.form()
+    # Ended here too, so a copy of the cookie (from the browser's storage, a shared machine) is worth nothing.
+    _state(request).review.end_session(request)
     response = redirect(str(form.get("next", "/")))
     response.delete_cookie(COOKIE)
     return response
@@ -285,8 +286,7 @@ async def trends_api(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    state = _state(request)
-    return JSONResponse({"status": "ok", **(await state.read(state.footer))})
+    return JSONResponse({"status": "ok", **(await _state(request).footer_now())})
 
 
 # ----- errors and limits ---------------------------------------------------------------------------
@@ -300,7 +300,7 @@ async def _error(request: Request, status: int, message: str) -> Response:
     if _wants_json(request):
         return JSONResponse({"error": message}, status_code=status)
     titles = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 413: "Too large",
-              500: "Something went wrong", 503: "Busy"}  # fmt: skip
+              429: "Too many attempts", 500: "Something went wrong", 503: "Busy"}  # fmt: skip
     title = titles.get(status, "Error")
     return await _page(request, "error.html", status, status=status, title=title, message=message)
 
@@ -325,34 +325,25 @@ async def _on_http(request: Request, exc: Exception) -> Response:
 
 async def _on_review(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ReviewError)
-    return await _error(request, exc.status, str(exc))
+    response = await _error(request, exc.status, str(exc))
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _on_busy(request: Request, exc: Exception) -> Response:
     return await _error(request, 503, "the knowledge base is busy with an import; try again in a moment")
 
 
+async def _on_server_busy(request: Request, exc: Exception) -> Response:
+    response = await _error(request, 503, "the server is busy; try again in a moment")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 async def _on_crash(request: Request, exc: Exception) -> Response:
     # Never a traceback to the browser; the server log keeps it.
     return await _error(request, 500, "the server could not answer this request")
-
-
-class Guard(BaseHTTPMiddleware):
-    """Security headers on every answer; oversized bodies and over-long URLs refused before any work."""
-
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        length = request.headers.get("content-length", "0")
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            response: Response = JSONResponse({"error": "request body too large"}, status_code=413)
-        elif len(str(request.url)) > 4 * MAX_QUERY_CHARS + 1000:
-            response = JSONResponse({"error": "request URL too long"}, status_code=414)
-        else:
-            response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        return response
 
 
 def create_app(
@@ -362,14 +353,17 @@ def create_app(
     warm: bool = True,
     write_wait: float = WRITE_WAIT_S,
     readers: int = READERS,
+    request_timeout: float = REQUEST_TIMEOUT_S,
     **options: Any,
 ) -> Starlette:
     """The ASGI app over the knowledge base in ``kb_dir`` (``options`` as for ``KnowledgeBase.open``).
 
-    Analyst writes are allowed with ``analyst_token``, else with ``$SMKB_ANALYST_TOKEN``, else not at all.
+    Analyst writes are allowed with ``analyst_token``, else with ``$SMKB_ANALYST_TOKEN``, else not at all; a
+    token shorter than 24 characters is a ``UsageError``. A read that takes longer than ``request_timeout``
+    seconds is answered with 503.
     """
     token = analyst_token if analyst_token is not None else os.environ.get("SMKB_ANALYST_TOKEN")
-    state = WebState(kb_dir, token, write_wait, readers, **options)
+    state = WebState(kb_dir, token, write_wait, readers, request_timeout, **options)
     from jinja2 import Environment, FileSystemLoader
 
     # Autoescaping everywhere: every field of an item may carry markup.
@@ -402,13 +396,14 @@ def create_app(
             Route("/healthz", healthz),
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ],
-        middleware=[Middleware(Guard)],
+        middleware=[Middleware(Guard, max_body=MAX_BODY_BYTES, max_url=MAX_URL_CHARS)],
         exception_handlers={
             BadParameter: _on_bad_parameter,
             UsageError: _on_usage_error,
             NotFoundError: _on_not_found,
             ReviewError: _on_review,
             LockTimeoutError: _on_busy,
+            ServerBusy: _on_server_busy,
             HTTPException: _on_http,
             Exception: _on_crash,
         },
