@@ -57,8 +57,6 @@ EXAMPLES = [
 _ITEM_ID = re.compile(r"^[0-9a-f]{32}$")
 # ASCII digits only: str.isdigit() is true for '²' and '٣', which int() refuses or reads otherwise.
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
-# Reading threads: one per core, as the model, SQLite and numpy release the GIL; at most 4 by default,
-# as each holds its own copy of the model (about 100 MB).
 
 
 class BadParameter(Exception):

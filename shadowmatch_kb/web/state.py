@@ -31,6 +31,8 @@ from shadowmatch_kb.web.review import WRITE_WAIT_S, Review
 
 __all__ = ["ANSWERS_KEPT", "READERS", "REQUEST_TIMEOUT_S", "ServerBusy", "WebState"]
 
+# Reading threads: one per core, as the model, SQLite and numpy release the GIL; at most 4 by default,
+# as each holds its own copy of the model (about 100 MB).
 READERS = max(2, min(os.cpu_count() or 2, 4))
 ANSWERS_KEPT = 256  # briefings and searches remembered per reading thread
 REQUEST_TIMEOUT_S = 20.0  # a warm briefing takes well under a second; twenty means something is wrong
