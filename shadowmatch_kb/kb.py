@@ -297,10 +297,9 @@ class KnowledgeBase:
 
     def brief(self, question: str, *, since: str | None = None) -> Briefing:
         """The mentor's briefing for a question in their own words, every claim cited."""
-        from shadowmatch_kb.brief.compose import build_briefing
+        from shadowmatch_kb.brief.compose import build_briefing, checked_question
 
-        if not " ".join(question.split()):
-            raise UsageError("the question is empty: ask, for example, 'how will AI change nursing?'")
+        question = checked_question(question)  # before the store: an empty question says so, whatever the KB
         store = self.store  # a directory without a knowledge base fails here, before any model loads
         briefing = build_briefing(
             question,

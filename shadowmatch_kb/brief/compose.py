@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from shadowmatch_kb.search.searcher import Searcher
     from shadowmatch_kb.store.sqlite import SqliteStore
 
-__all__ = ["OccupationMatcher", "build_briefing"]
+__all__ = ["OccupationMatcher", "build_briefing", "checked_question"]
 
 # What `smkb occupations match` answers for a person's words and a count: {"occupations": [...],
 # "missing_datasets": [...]}, each occupation with its "score" (0..1).
@@ -96,6 +96,14 @@ class _Candidate:
     score: float
 
 
+def checked_question(question: str) -> str:
+    """The question on one line; an empty one is a usage error."""
+    question = " ".join(question.split())
+    if not question:
+        raise UsageError("the question is empty: ask, for example, 'how will AI change nursing?'")
+    return question
+
+
 def build_briefing(
     question: str,
     *,
@@ -112,9 +120,7 @@ def build_briefing(
     ``embedder`` embeds the question, sentences and Signals rows; ``resolver`` finds the question's sectors;
     ``occupations`` (None: no occupation section) names the occupations the question is about.
     """
-    question = " ".join(question.split())
-    if not question:
-        raise UsageError("the question is empty: ask, for example, 'how will AI change nursing?'")
+    question = checked_question(question)
     question_vector = embedder.embed_batch([question])[0]
     matches = resolver.resolve_question(question, k=2, question_vector=question_vector)
     sectors = [m.name for m in matches[:1]]
