@@ -150,6 +150,8 @@ class Backends:
                     f"not {self.config.index_kind}; run `smkb reindex` to rebuild it"
                 )
             self._index = self.make_index(self.model_name, int(meta["dimension"]))
+        else:
+            self._index.refresh()  # a long-lived reader sees what writers committed since it opened
         return self._index
 
     def writable_index(self) -> VectorIndex:

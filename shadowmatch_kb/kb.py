@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from shadowmatch_kb.occupations.match import OccupationMatcher
     from shadowmatch_kb.occupations.service import ImportResult
     from shadowmatch_kb.search.searcher import Searcher
+    from shadowmatch_kb.text.sectors import SectorVocabulary
     from shadowmatch_kb.trends.digest import Digest as Digest
     from shadowmatch_kb.trends.service import TrendsReport as TrendsReport
 
@@ -135,6 +136,26 @@ class KnowledgeBase:
             self._sector_resolver = SectorResolver(self.backends.signal_embedder())
         return self._sector_resolver
 
+    def sector_vocabulary(self) -> SectorVocabulary:
+        """The sectors of this knowledge base: ISIC sections with their names and aliases, and the analysts'
+        own aliases from ``corpus/sector_aliases.toml`` (read anew when it changes)."""
+        from shadowmatch_kb.text.sectors import SectorVocabulary
+
+        return SectorVocabulary.for_record(self.config.corpus_dir)
+
+    @property
+    def sector_aliases_path(self) -> Path:
+        """Where analysts add aliases of sectors: one ``alias = "section name or letter"`` a line."""
+        from shadowmatch_kb.text.sectors import ALIASES_FILE
+
+        return self.config.corpus_dir / ALIASES_FILE
+
+    def checked_filter(self, where: ItemFilter | None) -> ItemFilter | None:
+        """The filter with its sector as a section name; an unknown sector is a UsageError listing the names."""
+        if where is None or not where.sector:
+            return where
+        return replace(where, sector=self.sector_vocabulary().section_name(where.sector))
+
     def searcher(self) -> Searcher:
         """Hybrid search over the record and the index (words only while no index is built); the query
         model loads on the first query that needs it."""
@@ -214,7 +235,8 @@ class KnowledgeBase:
 
         with self.writing():
             results = import_datasets(self._create_store().db, paths, progress=progress)
-        if any(r.dataset == "esco" for r in results):
+        # The matcher reads ESCO's labels and the ILO's tasks: either one changing means its vectors must too.
+        if any(r.dataset in ("esco", "ilo_genai_2025") for r in results):
             self._occupation_matcher = load_matcher(
                 self.store.db, self._occupation_cache, self.backends.enrich_embedder, progress
             )
@@ -224,13 +246,14 @@ class KnowledgeBase:
         """ISCO-08 unit groups for a person's words, with what each imported dataset says of them."""
         return self._occupation_lookup()(text, k)
 
-    def _occupation_lookup(self) -> Callable[[str, int], dict[str, Any]]:
-        """Matching words to occupations over the imported datasets, its label vectors loaded once."""
+    def _occupation_lookup(self, isco: str | None = None) -> Callable[[str, int], dict[str, Any]]:
+        """Matching words to occupations over the imported datasets, its label vectors loaded once; ``isco``
+        puts the group a person chose first."""
         from shadowmatch_kb.occupations.service import load_matcher, match_question
 
         if self._occupation_matcher is None:  # a read: the query embedder never exports or loads torch itself
             self._occupation_matcher = load_matcher(self.store.db, self._occupation_cache, self.backends.query_embedder)
-        return partial(match_question, self.store.db, self._occupation_matcher)
+        return partial(match_question, self.store.db, self._occupation_matcher, isco=isco)
 
     @property
     def _occupation_cache(self) -> Path:
@@ -249,7 +272,8 @@ class KnowledgeBase:
         return enrichment_record(self.store, normalise_id(item_id))
 
     def list_items(self, where: ItemFilter | None = None, *, limit: int | None = None) -> list[Item]:
-        """Items matching the filter, newest first."""
+        """Items matching the filter, newest first (an unknown sector is a UsageError)."""
+        where = self.checked_filter(where)
         ids = self.store.filtered_ids(where or ItemFilter(), limit=limit)
         found = self.store.get_many(ids)
         return [found[i] for i in ids if i in found]
@@ -263,8 +287,12 @@ class KnowledgeBase:
         sectors: list[str] | None = None,
         themes: list[str] | None = None,
     ) -> Item:
-        """Change an item's tags and correct its sectors or themes, as an analyst edit."""
+        """Change an item's tags and correct its sectors or themes, as an analyst edit. Sectors are kept as
+        section names; an unknown one is a UsageError, checked before anything is written."""
         item_id = normalise_id(item_id)
+        if sectors is not None:
+            vocabulary = self.sector_vocabulary()
+            sectors = [vocabulary.section_name(label) for label in _clean_list(sectors)]
         with self.writing():
             add = [t.strip() for t in add if t.strip()]
             remove = [t.strip() for t in remove if t.strip()]
@@ -288,26 +316,36 @@ class KnowledgeBase:
             return []
 
     def search(self, query: str, *, k: int = 10, where: ItemFilter | None = None) -> list[SearchResult]:
-        """Hybrid keyword + semantic search with filters, best first."""
+        """Hybrid keyword + semantic search with filters, best first (an unknown sector is a UsageError)."""
+        where = self.checked_filter(where)
         if not query.strip():
             return []
         outcome = self.searcher().search(query, k=k, where=where)
         self._notices.extend(outcome.notices)
         return outcome.results
 
-    def brief(self, question: str, *, since: str | None = None) -> Briefing:
-        """The mentor's briefing for a question in their own words, every claim cited."""
-        from shadowmatch_kb.brief.compose import build_briefing, checked_question
+    def brief(self, question: str, *, since: str | None = None, occupation: str | None = None) -> Briefing:
+        """The mentor's briefing for a question in their own words, every claim cited; ``occupation`` (an
+        ISCO-08 unit group, as "Is this you?" offers them) is the one the person says is theirs."""
+        from shadowmatch_kb.brief.compose import build_briefing, checked_occupation, checked_question
 
         question = checked_question(question)  # before the store: an empty question says so, whatever the KB
+        occupation = checked_occupation(occupation)
         store = self.store  # a directory without a knowledge base fails here, before any model loads
+        lookup = self._occupation_lookup(occupation)
+        if occupation and (self._occupation_matcher is None or occupation not in self._occupation_matcher.groups):
+            raise UsageError(
+                f"occupation {occupation} is not an ISCO-08 unit group of the imported occupation data; "
+                "`smkb occupations match TEXT` lists the groups"
+            )
         briefing = build_briefing(
             question,
             searcher=self.searcher(),
             store=store,
             embedder=self.backends.signal_embedder(),
             resolver=self.sector_resolver(),
-            occupations=self._occupation_lookup(),
+            occupations=lookup,
+            chosen_occupation=occupation,
             since=since,
         )
         self._notices.extend(briefing.notices)
@@ -336,8 +374,7 @@ class KnowledgeBase:
         return self.store.data_version() if self.exists else None
 
     def sector_counts(self) -> dict[str, int]:
-        """Items per ISIC section (a post's own "healthcare" and a computed "healthcare and social care" are
-        one), copies left out, most first."""
+        """Items per ISIC section by name (the names briefings and filters use), copies left out, most first."""
         from shadowmatch_kb.store.timeline import dated_items
         from shadowmatch_kb.trends.service import count_sectors
 
@@ -360,16 +397,14 @@ class KnowledgeBase:
         """The tracker over the items matching ``where``: series per period and emerging signals."""
         from shadowmatch_kb.store.timeline import dated_items, signal_rows
         from shadowmatch_kb.trends.periods import check_by
-        from shadowmatch_kb.trends.service import TOP_SERIES, TrendsReport, build_trends, in_sector
+        from shadowmatch_kb.trends.service import TOP_SERIES, TrendsReport, build_trends
 
-        by = check_by(by)  # a usage error before any model loads
+        by = check_by(by)  # usage errors before any model loads
+        where = self.checked_filter(where)
         if not self.exists:
             self._notices.append(f"no knowledge base in {self.config.kb_dir} yet: nothing to count")
             return TrendsReport(by=by)
-        # The sector is matched by its section, not as written: "healthcare" finds "healthcare and social care".
-        items = dated_items(self.store, replace(where, sector=None) if where and where.sector else where)
-        if where is not None and where.sector:
-            items = in_sector(items, where.sector)
+        items = dated_items(self.store, where)
         rows = signal_rows(self.store, [d.item_id for d in items]) if items else []
         embedder = self.backends.signal_embedder() if rows else None
         report = build_trends(items, rows, embedder, by=by, top=TOP_SERIES if top is None else top, today=today)

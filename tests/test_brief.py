@@ -52,15 +52,15 @@ def test_the_gate_drops_uncited_claims_and_numbers_only_cited_sources() -> None:
         BriefSignal("Cited signal", "x", "y", "z", ["a" * 32, "b" * 32], 2),
         BriefSignal("Uncited signal", "x", "y", "z", [], 0),
     ]
-    briefing.shrinking = [Cited("Fewer clerks.", ["a" * 32])]
     dropped = apply_citation_gate(briefing, items)
     assert dropped == ["Unsupported claim.", "Ghost.", "Uncited signal"]
     assert [c.text for c in briefing.overview] == ["Supported."]
     assert [s.signal for s in briefing.signals] == ["Cited signal"]
-    # Numbered in the order first cited; the item nobody cites is not listed.
-    assert [(s.number, s.id) for s in briefing.sources] == [(1, "b" * 32), (2, "a" * 32)]
+    # Numbered in the evidence's order (most relevant first); the item nobody cites is not listed.
+    assert [(s.number, s.id) for s in briefing.sources] == [(1, "a" * 32), (2, "b" * 32)]
     markdown = to_markdown(briefing)
-    assert "Supported. [1]" in markdown and "**Cited signal** [2][1]" in markdown
+    # An item's own sentence is shown with the title of the item it comes from.
+    assert f"- *Title {'b' * 32}* (2024): Supported. [2]" in markdown and "**Cited signal** [1][2]" in markdown
     assert "Unsupported" not in markdown and "Ghost" not in markdown and "c" * 32 not in markdown
 
 
@@ -130,9 +130,10 @@ def test_a_nurse_gets_healthcare_signals_every_one_cited(demo_kb) -> None:
 def test_a_question_on_an_uncovered_sector_says_so_instead_of_padding(demo_kb) -> None:
     found = _brief(demo_kb, "I work in a quarry running the crushing plant. How will AI change my job?")
     assert found["sector"] == "mining and quarrying"
-    assert found["notice"] and "holds nothing on the mining and quarrying sector" in found["notice"]
+    assert found["coverage"] == "The knowledge base holds nothing yet on the mining and quarrying sector."
+    assert found["notice"] and "smkb" not in found["notice"]  # said to the mentor, not to an analyst
     assert found["signals"] == [] and found["sources"] == [] and found["overview"] == []
-    assert "Little evidence" in found["markdown"]
+    assert "Little evidence.** The knowledge base holds nothing yet on the mining" in found["markdown"]
 
 
 @pytest.mark.slow

@@ -14,13 +14,20 @@ import pytest
 from test_search_unit import WordsEmbedder
 
 from shadowmatch_kb.brief.compose import build_briefing
-from shadowmatch_kb.brief.retrieve import IN_SECTOR_FLOOR, NO_SECTOR_FLOOR, OUT_OF_SECTOR_FLOOR, retrieve
+from shadowmatch_kb.brief.retrieve import (
+    OCCUPATION_FLOOR,
+    SECTOR_FOCUS_FLOOR,
+    TIERS,
+    WIDER_FLOOR,
+    Reading,
+    retrieve,
+)
 from shadowmatch_kb.enrich.sectors import SectorResolver
 from shadowmatch_kb.errors import UsageError
 from shadowmatch_kb.index.flat import FlatIndex
 from shadowmatch_kb.index.sync import sync_index
 from shadowmatch_kb.model import Item, Signal
-from shadowmatch_kb.search.searcher import NO_INDEX_NOTICE, Rankings, Searcher
+from shadowmatch_kb.search.searcher import NO_INDEX_NOTICE, Searcher
 from shadowmatch_kb.store.enrichment import save_enrichment
 from shadowmatch_kb.store.sqlite import SqliteStore
 
@@ -46,13 +53,19 @@ def item(n: int, published: str, sectors: list[str], **fields) -> Item:
 
 
 class RankedSearcher:
-    """Stands in for a ``Searcher``: fixed keyword ids and cosines, so a test can sit on either side of a floor."""
+    """Stands in for a ``Searcher``: fixed cosines (what the person does, their occupation) over a real store,
+    so a test can sit on either side of a floor; the keyword ranking is the store's own."""
 
-    def __init__(self, store: SqliteStore, keyword_ids: list[str], scores: dict[str, float]) -> None:
-        self.store, self.keyword_ids, self.scores = store, keyword_ids, scores
+    def __init__(self, store: SqliteStore, focus: dict[str, float], occupation: dict[str, float] | None = None):
+        self.store, self.focus, self.occupation = store, focus, occupation or {}
+        self.index = object()  # an index is there: the cosines above are what it found
 
-    def rankings(self, query: str, depth: int) -> Rankings:
-        return Rankings(list(self.keyword_ids), dict(self.scores))  # retrieve writes into its copy
+    def meaning(self, texts: list[str], depth: int) -> list[dict[str, float]]:
+        return [dict(self.focus), dict(self.occupation)][: len(texts)]
+
+
+def reading(sectors: list[str] | None = None, occupation: str | None = None, terms: list[str] | None = None):
+    return Reading("nurses on a ward", terms or ["nurses", "ward"], sectors or [], occupation)
 
 
 def evidence_ids(found) -> list[str]:
@@ -62,76 +75,93 @@ def evidence_ids(found) -> list[str]:
 # ----- retrieve -------------------------------------------------------------------------------------
 
 
-def test_in_sector_items_pass_a_low_floor_others_need_a_high_one(resolver) -> None:
-    near, too_far, unsure = (
-        item(1, "2024-01-01", ["nursing"]),
+def test_occupation_first_then_sector_then_wider_and_the_rest_left_out(resolver) -> None:
+    about_job, in_sector, wider, loose, other_sector = (
+        item(1, "2024-01-01", ["retail"]),
         item(2, "2024-01-01", ["nursing"]),
-        item(3, "2024-01-01", ["nursing"]),
+        item(3, "2024-01-01", ["retail"]),
+        item(4, "2024-01-01", ["nursing"]),
+        item(5, "2024-01-01", ["retail"]),
     )
-    out_mid, out_close = item(4, "2024-01-01", ["retail"]), item(5, "2024-01-01", ["retail"])
-    store = make_store(near, too_far, unsure, out_mid, out_close)
-    # Enrichment computed "nursing" for this one but was unsure: it does not count as in the sector.
-    save_enrichment(store, unsure, {"sector_confidence": {"nursing": 0.4}})
-    scores = {near.id: IN_SECTOR_FLOOR + 0.05, too_far.id: IN_SECTOR_FLOOR - 0.05, unsure.id: IN_SECTOR_FLOOR + 0.05}
-    scores |= {out_mid.id: OUT_OF_SECTOR_FLOOR - 0.15, out_close.id: OUT_OF_SECTOR_FLOOR + 0.05}
-    searcher = RankedSearcher(store, [], scores)
+    store = make_store(about_job, in_sector, wider, loose, other_sector)
+    focus = {about_job.id: 0.2, in_sector.id: SECTOR_FOCUS_FLOOR + 0.02, wider.id: WIDER_FLOOR + 0.05}
+    focus |= {loose.id: SECTOR_FOCUS_FLOOR - 0.02, other_sector.id: WIDER_FLOOR - 0.02}
+    occupation = {about_job.id: OCCUPATION_FLOOR + 0.01, wider.id: OCCUPATION_FLOOR - 0.01}
+    searcher = RankedSearcher(store, focus, occupation)
 
-    found = retrieve(searcher, "nurses", [HEALTH], resolver.vocabulary, today=TODAY)
-    assert set(evidence_ids(found)) == {near.id, out_close.id}
-    assert {e.item_id: e.in_sector for e in found.evidence} == {near.id: True, out_close.id: False}
-    assert found.thin  # two relevant items are fewer than MIN_EVIDENCE
+    found = retrieve(searcher, reading([HEALTH], "Nursing professionals"), resolver.vocabulary, today=TODAY)
+    # The sector is a signal, never a gate: the item about the job is first though it sits in retail.
+    assert evidence_ids(found) == [about_job.id, in_sector.id, wider.id]
+    assert [e.tier for e in found.evidence] == list(TIERS)
+    assert found.count("occupation") == found.count("sector") == 1 and found.thin
     assert found.candidates == 5
 
-    # No sector asked: one floor in between, for all; the cosines above sit on either side of it.
-    assert IN_SECTOR_FLOOR + 0.05 < NO_SECTOR_FLOOR <= OUT_OF_SECTOR_FLOOR - 0.15
-    found = retrieve(searcher, "nurses", [], resolver.vocabulary, today=TODAY)
-    assert set(evidence_ids(found)) == {out_mid.id, out_close.id}
 
-
-def test_three_relevant_items_are_not_thin(resolver) -> None:
+def test_three_items_about_the_job_or_sector_are_not_thin(resolver) -> None:
     items = [item(n, "2024-01-01", ["nursing"]) for n in (1, 2, 3)]
-    searcher = RankedSearcher(make_store(*items), [], {i.id: 0.5 for i in items})
-    found = retrieve(searcher, "nurses", [HEALTH], resolver.vocabulary, today=TODAY)
+    searcher = RankedSearcher(make_store(*items), {i.id: 0.5 for i in items})
+    found = retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY)
     assert len(found.evidence) == 3 and not found.thin
-    assert len(retrieve(searcher, "nurses", [HEALTH], resolver.vocabulary, limit=2, today=TODAY).evidence) == 2
+    assert len(retrieve(searcher, reading([HEALTH]), resolver.vocabulary, limit=2, today=TODAY).evidence) == 2
+
+
+def test_wider_items_alone_are_thin(resolver) -> None:
+    items = [item(n, "2024-01-01", ["retail"]) for n in (1, 2, 3)]
+    searcher = RankedSearcher(make_store(*items), {i.id: WIDER_FLOOR + 0.1 for i in items})
+    found = retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY)
+    assert found.count("wider") == 3 and found.thin
+
+
+def test_an_unsure_computed_sector_does_not_count(resolver) -> None:
+    unsure = item(1, "2024-01-01", ["nursing"])
+    store = make_store(unsure)
+    save_enrichment(store, unsure, {"sector_confidence": {"nursing": 0.4}})
+    searcher = RankedSearcher(store, {unsure.id: SECTOR_FOCUS_FLOOR + 0.05})
+    assert retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY).evidence == []
 
 
 def test_since_drops_older_items(resolver) -> None:
     old, new = item(1, "2020-05-01", ["nursing"]), item(2, "2024-02-01", ["nursing"])
-    searcher = RankedSearcher(make_store(old, new), [old.id, new.id], {old.id: 0.9, new.id: 0.5})
-    assert set(evidence_ids(retrieve(searcher, "nurses", [HEALTH], resolver.vocabulary, today=TODAY))) == {
+    searcher = RankedSearcher(make_store(old, new), {old.id: 0.9, new.id: 0.5})
+    assert set(evidence_ids(retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY))) == {
         old.id,
         new.id,
     }
-    found = retrieve(searcher, "nurses", [HEALTH], resolver.vocabulary, since="2023-01-01", today=TODAY)
+    found = retrieve(searcher, reading([HEALTH]), resolver.vocabulary, since="2023-01-01", today=TODAY)
     assert evidence_ids(found) == [new.id]
 
 
 def test_a_duplicate_stands_for_its_original(resolver) -> None:
     original = item(1, "2024-01-01", ["nursing"])
     copy = item(2, "2024-01-05", ["nursing"], duplicate_of=original.id)
-    # Only the copy was found, by words and by meaning; the original must take its place and its cosine.
-    searcher = RankedSearcher(make_store(original, copy), [copy.id], {copy.id: 0.8})
-    found = retrieve(searcher, "nurses", [HEALTH], resolver.vocabulary, today=TODAY)
+    # Only the copy was found by meaning; the original must take its place and its cosine.
+    searcher = RankedSearcher(make_store(original, copy), {copy.id: 0.8})
+    found = retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY)
     assert evidence_ids(found) == [original.id]
     assert found.evidence[0].similarity == pytest.approx(0.8)
 
 
-def test_of_two_equally_ranked_items_the_newer_leads(resolver) -> None:
-    older, newer = item(1, "2016-01-01", []), item(2, "2024-05-01", [])
-    # Each ranking puts a different one first, so fusion ties them; without recency the id would decide.
-    searcher = RankedSearcher(make_store(older, newer), [older.id, newer.id], {older.id: 0.5, newer.id: 0.6})
-    assert evidence_ids(retrieve(searcher, "q", [], resolver.vocabulary, today=TODAY)) == [newer.id, older.id]
+def test_of_two_equally_close_items_the_newer_leads(resolver) -> None:
+    older, newer = item(1, "2016-01-01", ["nursing"]), item(2, "2024-05-01", ["nursing"])
+    searcher = RankedSearcher(make_store(older, newer), {older.id: 0.5, newer.id: 0.5})
+    assert evidence_ids(retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY)) == [
+        newer.id,
+        older.id,
+    ]
 
 
-# The module promises "a small recency factor lets the newer of two *equally relevant* items lead", but fused
-# scores one rank apart differ by under 2 % while recency adds up to 30 %: an item first in every ranking at
-# cosine 0.9 loses to a newer one second in every ranking at 0.3, barely over the in-sector floor.
-@pytest.mark.xfail(strict=True, reason="bug: recency outweighs relevance, not only between equally relevant items")
 def test_recency_does_not_overturn_a_clearly_better_match(resolver) -> None:
     best, weak = item(1, "2020-05-01", ["nursing"]), item(2, "2024-05-01", ["nursing"])
-    searcher = RankedSearcher(make_store(best, weak), [best.id, weak.id], {best.id: 0.9, weak.id: 0.3})
-    assert evidence_ids(retrieve(searcher, "nurses", [HEALTH], resolver.vocabulary, today=TODAY)) == [best.id, weak.id]
+    searcher = RankedSearcher(make_store(best, weak), {best.id: 0.6, weak.id: 0.45})
+    assert evidence_ids(retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY)) == [best.id, weak.id]
+
+
+def test_the_persons_own_words_lift_an_item(resolver) -> None:
+    plain = item(1, "2024-01-01", ["nursing"], summary="Wards try new software.")
+    worded = item(2, "2024-01-01", ["nursing"], summary="Night nurses on the ward try new software.")
+    searcher = RankedSearcher(make_store(plain, worded), {plain.id: 0.5, worded.id: 0.45})
+    found = retrieve(searcher, reading([HEALTH], terms=["nurses", "night"]), resolver.vocabulary, today=TODAY)
+    assert evidence_ids(found) == [worded.id, plain.id]
 
 
 # ----- build_briefing -------------------------------------------------------------------------------
@@ -201,18 +231,38 @@ def test_every_claim_cites_a_listed_source_and_signals_are_the_items_rows(parts)
     for claim in briefing.overview:
         assert claim.sources and set(claim.sources) <= set(listed), claim.text
     by_id = {i.id: i for i in NURSING}
-    # The first is the plain lead naming the best-supported signal; the rest are the items' own sentences.
+    # The first is the plain lead naming the signal closest to the question; the rest are the items' own
+    # sentences, shown with the title of the item they come from.
     assert briefing.overview[0].sources == briefing.signals[0].sources and len(briefing.overview) >= 2
+    assert not briefing.overview[0].is_quote
     for claim in briefing.overview[1:]:
-        assert claim.text in by_id[claim.sources[0]].summary
+        assert claim.is_quote and claim.text in by_id[claim.sources[0]].summary
     for signal in briefing.signals:
         assert signal.sources and set(signal.sources) <= set(listed), signal.signal
         for source in signal.sources:
             assert (signal.signal, signal.change) in {(r.signal, r.change) for r in by_id[source].signals}
-    # The row two items share is one signal supported by both, and it comes first.
-    assert briefing.signals[0].signal == SCRIBES.signal
-    assert sorted(briefing.signals[0].sources) == [NURSING[0].id, NURSING[1].id]
-    assert briefing.signals[0].support == 2
+    # The row two items share is one signal supported by both.
+    scribes = next(s for s in briefing.signals if s.signal == SCRIBES.signal)
+    assert sorted(scribes.sources) == [NURSING[0].id, NURSING[1].id] and scribes.support == 2
+    # Sources are numbered most relevant first, and the briefing says what it rests on.
+    assert briefing.coverage == "This briefing rests on 3 items about the healthcare and social care sector."
+
+
+def test_signals_off_the_question_are_dropped(parts) -> None:
+    store = parts["store"]
+    chores = item(
+        7,
+        "2024-05-02",
+        ["nursing"],
+        title="Nursing work in hospitals and a chores app",
+        summary="Nursing work in hospitals changes with AI.",
+        signals=[Signal("Household chores app shares tasks", "lists to app", "2027", "convenience")],
+    )
+    store.put_items([(chores, "hash-chores", chores.id, None)])
+    sync_index(store, parts["searcher"].index, lambda: parts["embedder"])
+    briefing = build_briefing(QUESTION, **parts, today=TODAY)
+    assert briefing.evidence_count == 4  # the item is on the question; its one signal is not
+    assert all("chores" not in s.signal for s in briefing.signals)
 
 
 @pytest.mark.parametrize("question", ["", "  \n "])
@@ -223,31 +273,40 @@ def test_an_empty_question_is_a_usage_error(parts, question) -> None:
 
 def test_occupations_attach_only_above_the_floor_and_only_when_asked(parts) -> None:
     assert build_briefing(QUESTION, **parts, today=TODAY).occupations == []
+    nurse = {"isco": "2221", "label": "Nursing professionals", "score": 0.9}
+    nurse["most_exposed_tasks"] = [{"task": "Write up patient notes."}]
+    porter = {"isco": "9629", "label": "Porters", "score": 0.2}
+    answer = {"occupations": [nurse], "alternatives": [porter], "missing_datasets": ["onet"]}
     calls = []
 
     def matcher(text: str, k: int) -> dict:
         calls.append((text, k))
-        nurse = {"title": "Nurse", "score": 0.9, "most_exposed_tasks": [{"task": "Write up patient notes."}]}
-        return {"occupations": [nurse, {"title": "Porter", "score": 0.2}], "missing_datasets": ["onet"]}
+        return answer
 
     briefing = build_briefing(QUESTION, **parts, occupations=matcher, today=TODAY)
-    assert calls == [(QUESTION, 3)]
-    assert [o["title"] for o in briefing.occupations] == ["Nurse"]
+    assert calls == [(QUESTION, 1)]  # the best one with its figures; the close others by name only
+    assert [o["label"] for o in briefing.occupations] == ["Nursing professionals"]
+    assert briefing.alternatives == [porter]
     assert briefing.missing_datasets == ["onet"]
     assert any('"Write up patient notes"' in prompt for prompt in briefing.prompts)
+    # Under the floor the matcher is not sure enough to name anyone, unless the person chose the group.
+    answer["occupations"] = [porter]
+    assert build_briefing(QUESTION, **parts, occupations=matcher, today=TODAY).occupations == []
+    chosen = build_briefing(QUESTION, **parts, occupations=matcher, chosen_occupation="9629", today=TODAY)
+    assert [o["label"] for o in chosen.occupations] == ["Porters"]
 
 
-def test_a_question_the_store_holds_nothing_on_gets_a_notice(parts) -> None:
+def test_a_question_the_store_holds_nothing_on_says_so_plainly(parts) -> None:
     briefing = build_briefing("How will AI change commercial fishing boats?", **parts, today=TODAY)
     assert briefing.sectors == ["farming, forestry and fishing"]
-    assert briefing.notice.startswith("The knowledge base holds nothing on the farming, forestry and fishing sector")
+    assert briefing.coverage == "The knowledge base holds nothing yet on the farming, forestry and fishing sector."
+    assert briefing.notice and "smkb" not in briefing.notice  # written for the mentor, not the analyst
     assert briefing.sources == [] and briefing.signals == [] and briefing.overview == []
 
 
-def test_without_an_index_the_notice_comes_back(parts) -> None:
+def test_without_an_index_the_sector_still_finds_items_by_their_words(parts) -> None:
     words_only = Searcher(parts["store"], None, None)
     briefing = build_briefing(QUESTION, **{**parts, "searcher": words_only}, today=TODAY)
     assert briefing.notices == [NO_INDEX_NOTICE]
-    # Keyword hits alone carry no cosine, so none passes a floor: the briefing says it holds nothing.
-    assert briefing.evidence_count == 0 and "holds nothing" in briefing.notice
+    assert briefing.evidence_count == 3 and TRUCKS.id not in [s.id for s in briefing.sources]
     assert build_briefing(QUESTION, **parts, today=TODAY).notices == []

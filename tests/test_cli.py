@@ -81,7 +81,7 @@ def test_reimport_changed_file_updates_and_keeps_analyst_work(kb_copy, tmp_path)
     shown = as_json(smkb("show", post.stem, "--format", "json", kb=kb_copy))
     assert "Second version." in shown["summary"]
     assert shown["tags"] == ["pilot", "reviewed"]
-    assert shown["sectors"] == ["banking"]
+    assert shown["sectors"] == ["banking and insurance"]  # the analyst's "banking", as its section's name
 
 
 def test_list_shape_and_filters(demo_kb):
@@ -94,7 +94,7 @@ def test_list_shape_and_filters(demo_kb):
     assert dates == sorted(dates, reverse=True)
     banking = as_json(smkb("list", "--sector", "banking", "--json", kb=demo_kb))["items"]
     assert 2 <= len(banking) < len(items)
-    assert all("banking" in [s.lower() for s in i["sectors"]] for i in banking)
+    assert all("banking and insurance" in i["sectors"] for i in banking)
     since = as_json(smkb("list", "--since", "2025-01-01", "--json", kb=demo_kb))["items"]
     assert since and all(i["published"] >= "2025-01-01" for i in since)
     theme = items[0]["themes"][0]
@@ -203,7 +203,7 @@ def test_export_jsonl_is_lossless_and_csv_md_readable(kb_copy, tmp_path):
     for key, value in shown.items():
         if key not in ("closest", "enrichment", "duplicates"):  # computed on the fly (copies: from the others)
             assert record[key] == value, key
-    assert record["analyst_edits"][0]["value"] == ["banking"]
+    assert record["analyst_edits"][0]["value"] == ["banking and insurance"]
     import base64
 
     assert base64.b64decode(record["raw"]["base64"]) == (DEMO / f"{item_id}.md").read_bytes()

@@ -408,3 +408,22 @@ class TestChromaHttp(VectorIndexContract):
     def test_a_bad_url_is_a_backend_error(self) -> None:
         with pytest.raises(BackendError, match="not a Chroma server URL"):
             ChromaIndex.http("ftp://example.org/", MODEL, DIM)
+
+
+def test_a_reader_sees_what_another_writer_committed_after_refresh(tmp_path) -> None:
+    """A server opens the index once; `smkb ingest` in another process commits new items while it serves."""
+    vectors = unit_vectors(3)
+    writer = FlatIndex(tmp_path, "m", DIM)
+    writer.upsert("a" * 32, "h1", vectors[0], vectors[:1])
+    writer.flush()
+    reader = FlatIndex(tmp_path, "m", DIM)
+    other = FlatIndex(tmp_path, "m", DIM)
+    other.upsert("b" * 32, "h2", vectors[1], vectors[1:2])
+    other.flush()
+    assert [hit.item_id for hit in reader.query_items(vectors[1], 2)] == ["a" * 32]  # not seen yet
+    reader.refresh()
+    assert [hit.item_id for hit in reader.query_items(vectors[1], 2)] == ["b" * 32, "a" * 32]
+    # An index holding changes of its own keeps them: refreshing never drops a pending write.
+    other.upsert("c" * 32, "h3", vectors[2], vectors[2:3])
+    other.refresh()
+    assert "c" * 32 in {hit.item_id for hit in other.query_items(vectors[2], 3)}

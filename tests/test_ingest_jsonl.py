@@ -61,7 +61,7 @@ def source(tmp_path, posts) -> SqliteStore:
     store.add_tags(first, ["shadow-day", "check"], [])
     store.record_edit(first, "sectors", ["banking"])
     store.record_edit(first, "themes", ["branch closures"])
-    store.record_edit(first, "sectors", ["banking", "retail trade"])
+    store.record_edit(first, "sectors", ["banking", "retail"])
     item = store.get(second)
     item.summary, item.keywords = "A summary computed here.", ["computed"]
     save_enrichment(store, item, {"backend": "offline", "version": 1, "sector_confidence": {"banking": 0.4}})
@@ -92,13 +92,10 @@ def test_export_then_restore_gives_the_same_record_and_the_same_export(source, f
     for item_id in source.content_hashes():
         assert read_record(fresh, item_id) == read_record(source, item_id)
     first = DEMO_FILES[0].stem
-    assert fresh.get(first).sectors == ["banking", "retail trade"] and fresh.get(first).themes == ["branch closures"]
-    assert [e["value"] for e in fresh.analyst_edits(first)] == [
-        ["banking"],
-        ["branch closures"],
-        ["banking", "retail trade"],
-    ]
-    assert enrichment_record(fresh, DEMO_FILES[1].stem)["sector_confidence"] == {"banking": 0.4}
+    sectors = ["banking and insurance", "retail and wholesale trade"]  # as the store keeps them: section names
+    assert fresh.get(first).sectors == sectors and fresh.get(first).themes == ["branch closures"]
+    assert [e["value"] for e in fresh.analyst_edits(first)] == [["banking and insurance"], ["branch closures"], sectors]
+    assert enrichment_record(fresh, DEMO_FILES[1].stem)["sector_confidence"] == {"banking and insurance": 0.4}
     copies = [i for i in fresh.content_hashes() if fresh.get(i).duplicate_of]
     assert [fresh.get(i).duplicate_of for i in copies] == [first]
 
@@ -117,7 +114,7 @@ def test_restored_items_are_what_reimports_compare_with(source, fresh, posts, tm
     assert ingest(fresh, first) == "unchanged"  # the same bytes as were exported: nothing to do
     first.write_text(first.read_text().replace("## Summary", "## Summary\n\nA new opening sentence."))
     assert ingest(fresh, first) == "updated"
-    assert fresh.get(first.stem).sectors == ["banking", "retail trade"]  # the analyst's edit still wins
+    assert fresh.get(first.stem).sectors == ["banking and insurance", "retail and wholesale trade"]  # the edit wins
     assert "A new opening sentence." in fresh.get(first.stem).summary
 
 

@@ -84,7 +84,8 @@ def test_export_then_ingest_restores_the_kb_exactly(real_kb, demo_kb, tmp_path):
     shown = as_json(smkb("show", edited[1], "--format", "json", "-k", "0", kb=restored))
     assert shown["sectors"] == ["education"] and shown["tags"] == ["mentors"]
     history = [json.loads(line) for line in exported.read_text().splitlines() if edited[1] in line[:60]]
-    assert [e["value"] for e in history[0]["analyst_edits"]] == [["education", "health"], ["education"]]
+    edits = [e["value"] for e in history[0]["analyst_edits"]]
+    assert edits == [["education", "healthcare and social care"], ["education"]]  # stored as section names
 
     reimported = as_json(smkb("ingest", str(exported), "--json", kb=restored))["items"]
     assert {e["status"] for e in reimported} == {"unchanged"}

@@ -214,10 +214,7 @@ def test_an_empty_query_has_no_results(searcher, query) -> None:
     assert searcher.search(query).results == []
 
 
-# A copy matched by a word its original lacks ("Reposted by Ward Weekly") is skipped as a duplicate, but its
-# original is never put in its place: by words alone the story is not found at all. retrieve() maps copies to
-# their originals; search() does not. Remove the mark once search() does the same.
-@pytest.mark.xfail(strict=True, reason="bug: a duplicate's word hit is dropped instead of standing for its original")
+# A copy matched by a word its original lacks ("Reposted by Ward Weekly") stands for its original, as in retrieve().
 def test_a_word_only_in_a_copy_finds_its_original(store) -> None:
     assert ids(Searcher(store, None, None).search("Ward Weekly")) == [NURSE]
 

@@ -22,7 +22,7 @@ def make_item(n: int, **fields) -> Item:
         "summary": "A short summary.",
         "keywords": ["nursing", "documentation"],
         "themes": ["task automation"],
-        "sectors": ["healthcare"],
+        "sectors": ["healthcare and social care"],
         "signals": [Signal("AI scribes spread", "manual notes to drafts", "notes drafted by default", "cost")],
     }
     base.update(fields)
@@ -60,13 +60,13 @@ def test_update_keeps_tags_and_edits(store):
     item = make_item(2)
     put(store, item)
     store.add_tags(item.id, ["review"], [])
-    store.record_edit(item.id, "sectors", ["health and social work"])
+    store.record_edit(item.id, "sectors", ["social work"])
     put(store, make_item(2, title="New title", sectors=["retail"]), b"changed")
     got = store.get(item.id)
     assert got.title == "New title"
     assert got.tags == ["review"]
-    assert got.sectors == ["health and social work"]  # the analyst's correction wins
-    assert store.analyst_edits(item.id)[0]["value"] == ["health and social work"]
+    assert got.sectors == ["healthcare and social care"]  # the analyst's correction wins, as a section name
+    assert store.analyst_edits(item.id)[0]["value"] == ["healthcare and social care"]
 
 
 def test_unknown_id_is_not_found(store):
@@ -77,7 +77,7 @@ def test_unknown_id_is_not_found(store):
 
 
 def test_filters(store):
-    for n in range(1, 6):
+    for n in range(1, 6):  # the labels as posts write them; stored as section names
         put(store, make_item(n, sectors=["healthcare"] if n % 2 else ["banking"]))
     store.add_tags(make_item(3).id, ["star"], [])
     store.record_edit(make_item(5).id, "sectors", ["banking"])
@@ -87,7 +87,7 @@ def test_filters(store):
     dates = [store.get(i).published for i in newest_first]
     assert dates == sorted(dates, reverse=True)
     assert all(store.get(i).published >= "2024-04-01" for i in store.filtered_ids(ItemFilter(since="2024-04-01")))
-    assert store.facet_counts("sectors") == {"banking": 3, "healthcare": 2}
+    assert store.facet_counts("sectors") == {"banking and insurance": 3, "healthcare and social care": 2}
 
 
 def test_keyword_search_ranks_title_matches(store):

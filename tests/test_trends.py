@@ -19,7 +19,7 @@ from shadowmatch_kb.trends.emerging import EmergenceParams, emergence_scores, fl
 from shadowmatch_kb.trends.periods import period_of, period_range
 from shadowmatch_kb.trends.plot import sparkline
 from shadowmatch_kb.trends.series import Timeline, growth
-from shadowmatch_kb.trends.service import build_trends
+from shadowmatch_kb.trends.service import build_trends, count_sectors
 
 TODAY = "2025-06-30"
 
@@ -59,20 +59,17 @@ def test_counts_per_month_and_quarter_with_copies_counted_once_as_their_original
     assert points == [{"period": p, "count": c} for p, c in zip(document["periods"], [0, 0, 0, 1], strict=True)]
 
 
-def test_sectors_are_counted_per_isic_section_and_filtered_by_any_of_its_names() -> None:
-    from shadowmatch_kb.trends.service import in_sector as _in_sector
-
+def test_sectors_are_counted_per_isic_section_by_name_only() -> None:
     items = [
-        _dated("a", "2024-01-10", sectors=["healthcare"]),  # a post's own word
-        _dated("b", "2024-02-10", sectors=["healthcare and social care"]),  # the computed section name
+        _dated("a", "2024-01-10", sectors=["healthcare"]),  # a post's own word (older records held such)
+        _dated("b", "2024-02-10", sectors=["healthcare and social care"]),  # the section name, as now stored
         _dated("c", "2024-02-11", sectors=["Nursing", "education"]),  # a finer everyday label
-        _dated("d", "2024-02-12", sectors=["space tourism"]),  # unknown to the vocabulary: kept as written
+        _dated("d", "2024-02-12", sectors=["space tourism"]),  # no section: stored as a tag, never counted
     ]
     report = build_trends(items, [], None, by="month", today=TODAY)
     sectors = {s.label: s.total for s in report.series if s.kind == "sector"}
-    assert sectors == {"healthcare and social care": 3, "education": 1, "space tourism": 1}
-    assert [d.item_id for d in _in_sector(items, "Healthcare")] == ["a", "b", "c"]
-    assert [d.item_id for d in _in_sector(items, "space tourism")] == ["d"]
+    assert sectors == {"healthcare and social care": 3, "education": 1}
+    assert count_sectors(items) == {"healthcare and social care": 3, "education": 1}
 
 
 def test_growth_compares_the_recent_window_with_the_earlier_periods_smoothed() -> None:

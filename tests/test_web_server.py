@@ -136,7 +136,9 @@ def slow_briefings(monkeypatch) -> Iterator[SlowBriefings]:
     from shadowmatch_kb.kb import KnowledgeBase
 
     slow = SlowBriefings()
-    monkeypatch.setattr(KnowledgeBase, "brief", lambda kb, question, since=None: slow(kb, question, since=since))
+    monkeypatch.setattr(
+        KnowledgeBase, "brief", lambda kb, question, since=None, occupation=None: slow(kb, question, since=since)
+    )
     try:
         yield slow
     finally:

@@ -1,8 +1,9 @@
 """The citation gate: what a briefing may say is what its items say, each claim with its source.
 
-Every overview sentence, every skills sentence and every signal must cite at least one item that is in
-the knowledge base and among the evidence; a claim that cites none is dropped, never written. Sources
-are then numbered in the order the briefing first cites them, and only cited items are listed. A link is
+Every overview sentence and every signal must cite at least one item that is in the knowledge base and
+among the evidence; a claim that cites none is dropped, never written. Only cited items are listed as
+sources, numbered in the order of ``items`` (the evidence, most relevant first), so source 1 is the item
+most about the question. A link is
 shown only when it is the item's own URL and an http(s) one, so hostile text cannot smuggle in a link.
 """
 
@@ -32,8 +33,6 @@ def apply_citation_gate(briefing: Briefing, items: Mapping[str, Item]) -> list[s
         return kept
 
     briefing.overview = keep(briefing.overview)
-    briefing.growing = keep(briefing.growing)
-    briefing.shrinking = keep(briefing.shrinking)
     signals = []
     for signal in briefing.signals:
         signal.sources = [i for i in dict.fromkeys(signal.sources) if i in items]
@@ -43,15 +42,11 @@ def apply_citation_gate(briefing: Briefing, items: Mapping[str, Item]) -> list[s
             dropped.append(signal.signal)
     briefing.signals = signals
 
-    order: list[str] = []
-    for claim in briefing.overview:
-        order.extend(claim.sources)
-    for signal in briefing.signals:
-        order.extend(signal.sources)
-    for claim in [*briefing.growing, *briefing.shrinking]:
-        order.extend(claim.sources)
+    cited = {i for claim in briefing.overview for i in claim.sources}
+    cited |= {i for signal in briefing.signals for i in signal.sources}
+    order = [item_id for item_id in items if item_id in cited]
     briefing.sources = [
         Source(number, item_id, items[item_id].title, safe_url(items[item_id].url), items[item_id].published)
-        for number, item_id in enumerate(dict.fromkeys(order), start=1)
+        for number, item_id in enumerate(order, start=1)
     ]
     return dropped

@@ -10,10 +10,11 @@ __all__ = ["BriefSignal", "Briefing", "Cited", "Source"]
 
 @dataclass
 class Cited:
-    """A sentence taken from the items it cites (ids)."""
+    """A sentence and the items it cites (ids): an item's own sentence, or ours built only from its signals."""
 
     text: str
     sources: list[str]
+    is_quote: bool = True  # the first source's own words (shown with its title), not our plain summary
 
 
 @dataclass
@@ -50,13 +51,13 @@ class Briefing:
     evidence_count: int  # relevant items found (cited or not)
     overview: list[Cited] = field(default_factory=list)
     signals: list[BriefSignal] = field(default_factory=list)
-    growing: list[Cited] = field(default_factory=list)  # skills and tasks the items say grow
-    shrinking: list[Cited] = field(default_factory=list)  # and those they say shrink
     occupations: list[dict[str, Any]] = field(default_factory=list)  # as `smkb occupations match` gives them
+    alternatives: list[dict[str, Any]] = field(default_factory=list)  # close others: isco, label, score
     missing_datasets: list[str] = field(default_factory=list)
     prompts: list[str] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     notice: str | None = None  # said plainly when the knowledge base holds little on the question
+    coverage: str = ""  # what it holds: on the occupation, its sector, the wider picture
     readability: dict[str, float] = field(default_factory=dict)  # Flesch-Kincaid grade of overview, prompts
     notices: list[str] = field(default_factory=list)  # for the person running it (no index yet, ...)
 
@@ -77,6 +78,7 @@ class Briefing:
             "sectors": self.sectors,
             "since": self.since,
             "occupations": self.occupations,
+            "alternatives": self.alternatives,
             "missing_datasets": self.missing_datasets,
             "overview": [{"text": c.text, "sources": c.sources} for c in self.overview],
             "signals": [
@@ -91,8 +93,6 @@ class Briefing:
                 }
                 for s in self.signals
             ],
-            "skills_growing": [{"text": c.text, "sources": c.sources} for c in self.growing],
-            "skills_shrinking": [{"text": c.text, "sources": c.sources} for c in self.shrinking],
             "prompts": self.prompts,
             "sources": [
                 {"number": s.number, "id": s.id, "title": s.title, "url": s.url, "published": s.published}
@@ -100,6 +100,7 @@ class Briefing:
             ],
             "evidence_count": self.evidence_count,
             "notice": self.notice,
+            "coverage": self.coverage,
             "readability": self.readability,
             "markdown": markdown,
         }

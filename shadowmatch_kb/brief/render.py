@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import html
 from typing import Any
+from urllib.parse import quote_plus
 
-from shadowmatch_kb.brief.model import Briefing, Source
+from shadowmatch_kb.brief.model import Briefing, Cited, Source
 from shadowmatch_kb.formats.inert import markdown_text
 
 __all__ = ["EXPOSURE_FIGURES", "briefing_html", "headline_figures", "to_html", "to_markdown"]
 
-EXPOSURE_FIGURES = 2  # figures shown per dataset; the JSON keeps them all
+EXPOSURE_FIGURES = 1  # figures shown per dataset; the JSON keeps them all
+HEADLINE_DATASETS = 3  # datasets whose figure is shown, the ILO's first
 TASKS_SHOWN = 2
+_NO_OCCUPATION_DATA = "No public research on occupations is available here yet."
+_TASK_LISTS = (
+    ("most_exposed_tasks", "Tasks where AI could help most (ILO)"),
+    ("least_exposed_tasks", "Tasks that most need a person (ILO)"),
+)
 _md = markdown_text
 
 
@@ -29,11 +36,24 @@ def headline_figures(occupation: dict[str, Any]) -> list[dict[str, Any]]:
     shown: list[dict[str, Any]] = []
     per_dataset: dict[str, int] = {}
     own = [f for f in occupation["exposure"] if f.get("code") == occupation["isco"]]
-    for figure in [*own, *(f for f in occupation["exposure"] if f not in own)]:
+    ordered = sorted([*own, *(f for f in occupation["exposure"] if f not in own)], key=_dataset_order)
+    for figure in ordered:
+        if figure["dataset"] not in per_dataset and len(per_dataset) == HEADLINE_DATASETS:
+            continue
         if per_dataset.get(figure["dataset"], 0) < EXPOSURE_FIGURES:
             per_dataset[figure["dataset"]] = per_dataset.get(figure["dataset"], 0) + 1
             shown.append(figure)
     return shown
+
+
+def _dataset_order(figure: dict[str, Any]) -> int:
+    # The ILO's index speaks of generative AI and of tasks, as a mentor's question does: it leads.
+    return 0 if figure["dataset"].startswith("ilo") else 1
+
+
+def _figure_text(figure: dict[str, Any]) -> str:
+    """A figure in plain words when the matcher gives them, else its measure and value."""
+    return str(figure.get("plain") or f"{figure['measure']}: {_value(figure['value'])}")
 
 
 def _task(text: str) -> str:
@@ -55,18 +75,19 @@ def to_markdown(briefing: Briefing) -> str:
     """The briefing in markdown: short enough to print on two pages."""
     lines = [f"# Briefing: {_md(briefing.question)}", ""]
     about = [f"Sector: {', '.join(briefing.sectors)}" if briefing.sectors else "Sector: not recognised"]
-    about.append(f"based on {briefing.evidence_count} item{'s' if briefing.evidence_count != 1 else ''}")
     if briefing.since:
         about.append(f"published since {briefing.since}")
     lines += [f"*{'; '.join(about)}.*", ""]
     if briefing.notice:
-        lines += [f"> **Little evidence.** {_md(briefing.notice)}", ""]
+        lines += [f"> **Little evidence.** {_md(briefing.coverage)} {_md(briefing.notice)}".rstrip(), ""]
+    elif briefing.coverage:
+        lines += [_md(briefing.coverage), ""]
+    occupation = _occupation_markdown(briefing)
+    if briefing.notice:  # on a thin briefing the occupation's figures are the firmest part: they lead
+        lines += occupation
     if briefing.overview:
-        lines += [
-            "## Overview",
-            "",
-            " ".join(f"{_md(c.text)} {_cites(briefing, c.sources)}" for c in briefing.overview),
-        ]
+        lines += ["## Overview", ""]
+        lines += [f"- {_setting_md(briefing, c)}{_md(c.text)} {_cites(briefing, c.sources)}" for c in briefing.overview]
         lines.append("")
     if briefing.signals:
         lines += ["## Signals of change", ""]
@@ -76,13 +97,8 @@ def to_markdown(briefing: Briefing) -> str:
                 if value.strip():
                     lines.append(f"   - *{label}:* {_md(value)}")
         lines.append("")
-    lines += _occupation_markdown(briefing)
-    if briefing.growing or briefing.shrinking:
-        lines += ["## Skills and tasks", ""]
-        for label, claims in (("Growing", briefing.growing), ("Shrinking", briefing.shrinking)):
-            for claim in claims:
-                lines.append(f"- *{label}:* {_md(claim.text)} {_cites(briefing, claim.sources)}")
-        lines.append("")
+    if not briefing.notice:
+        lines += occupation
     if briefing.prompts:
         lines += ["## For the shadow day", ""]
         lines += [f"{n}. {_md(p)}" for n, p in enumerate(briefing.prompts, start=1)]
@@ -97,25 +113,41 @@ def to_markdown(briefing: Briefing) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _setting(briefing: Briefing, claim: Cited) -> tuple[str, str] | None:
+    """Where an item's own sentence comes from (its title and year), so "The study found..." names its study."""
+    if not claim.is_quote or not claim.sources:
+        return None
+    source = next((s for s in briefing.sources if s.id == claim.sources[0]), None)
+    if source is None:
+        return None
+    return source.title, (source.published or "")[:4]
+
+
+def _setting_md(briefing: Briefing, claim: Cited) -> str:
+    found = _setting(briefing, claim)
+    if found is None:
+        return ""
+    title, year = found
+    return f"*{_md(title)}*{f' ({year})' if year else ''}: "
+
+
 def _occupation_markdown(briefing: Briefing) -> list[str]:
     if not briefing.occupations:
         if "esco" in briefing.missing_datasets:
-            return ["## Your occupation", "", "*No occupation data imported: see `smkb occupations import`.*", ""]
+            return ["## Your occupation", "", f"*{_NO_OCCUPATION_DATA}*", ""]
         return []
     top = briefing.occupations[0]
     lines = [f"## Your occupation: {_md(top['label'])} (ISCO-08 {top['isco']})", ""]
-    others = [f"{_md(o['label'])} ({o['isco']})" for o in briefing.occupations[1:]]
+    others = [f"{_md(o['label'])} ({o['isco']})" for o in briefing.alternatives]
     if others:
-        lines += [f"*Also close: {', '.join(others)}.*", ""]
+        lines += [f"*Is this you? If not, the closest others are {', '.join(others)}.*", ""]
     figures = headline_figures(top)
     for f in figures:
-        lines.append(f"- {_md(f['measure'])}: **{_md(_value(f['value']))}** ({_md(f['dataset'])})")
-    if top.get("most_exposed_tasks"):
-        tasks = "; ".join(_md(_task(t["task"])) for t in top["most_exposed_tasks"][:TASKS_SHOWN])
-        lines.append(f"- *Most exposed tasks (ILO):* {tasks}")
-    if top.get("least_exposed_tasks"):
-        tasks = "; ".join(_md(_task(t["task"])) for t in top["least_exposed_tasks"][:TASKS_SHOWN])
-        lines.append(f"- *Least exposed tasks (ILO):* {tasks}")
+        lines.append(f"- {_md(_figure_text(f))}")
+    for key, label in _TASK_LISTS:
+        if top.get(key):
+            tasks = "; ".join(_md(_task(t["task"])) for t in top[key][:TASKS_SHOWN])
+            lines.append(f"- *{label}:* {tasks}")
     if figures:
         lines += ["", "*Figures from:* " + " · ".join(_md(a) for a in _attributions(figures))]
     return [*lines, ""]
@@ -139,12 +171,15 @@ sup.cites a { text-decoration: none; }
 .small { font-size: .85rem; color: #444; }
 ol.sources li { margin-bottom: .2rem; word-break: break-word; }
 @media print {
-  body { margin: 0; max-width: none; font-size: 10.5pt; }
+  body { margin: 0; max-width: none; font-size: 10pt; line-height: 1.35; }
+  h1 { font-size: 14pt; }
+  h2 { font-size: 11.5pt; margin: .8rem 0 .3rem; }
+  table { font-size: 8.5pt; }
   h2 { break-after: avoid; }
   tr, li { break-inside: avoid; }
   a { color: inherit; text-decoration: none; }
   ol.sources a::after { content: " <" attr(href) ">"; font-size: 8.5pt; }
-  @page { margin: 1.5cm; }
+  @page { margin: 1.3cm; }
 }
 """
 
@@ -184,22 +219,32 @@ def to_html(briefing: Briefing) -> str:
     )
 
 
-def briefing_html(briefing: Briefing, *, item_link: str | None = None) -> str:
+def briefing_html(briefing: Briefing, *, item_link: str | None = None, reask_link: str | None = None) -> str:
     """The briefing as an HTML fragment, from its heading to its sources (the page and the web share it).
 
     With ``item_link`` (e.g. "/items/{id}") each source's title leads to its item and its own URL is
-    written out beside it; without, the title links to the source's URL.
+    written out beside it; without, the title links to the source's URL. With ``reask_link`` (e.g.
+    "/brief?q={question}&occupation={isco}") each close alternative occupation re-asks with that one.
     """
     parts = [f"<h1>Briefing: {_e(briefing.question)}</h1>"]
     sector = ", ".join(briefing.sectors) if briefing.sectors else "not recognised"
     since = f"; published since {_e(briefing.since)}" if briefing.since else ""
-    count = briefing.evidence_count
-    parts.append(f'<p class="meta">Sector: {_e(sector)}; based on {count} item{"" if count == 1 else "s"}{since}.</p>')
+    parts.append(f'<p class="meta">Sector: {_e(sector)}{since}.</p>')
     if briefing.notice:
-        parts.append(f'<p class="notice" role="note"><strong>Little evidence.</strong> {_e(briefing.notice)}</p>')
+        said = f"{_e(briefing.coverage)} {_e(briefing.notice)}".strip()
+        parts.append(f'<p class="notice" role="note"><strong>Little evidence.</strong> {said}</p>')
+    elif briefing.coverage:
+        parts.append(f'<p class="coverage">{_e(briefing.coverage)}</p>')
+    occupation = _occupation_html(briefing, reask_link)
+    if briefing.notice:  # on a thin briefing the occupation's figures are the firmest part: they lead
+        parts += occupation
     if briefing.overview:
-        text = " ".join(f"{_e(c.text)}{_html_cites(briefing, c.sources)}" for c in briefing.overview)
-        parts += ["<h2>Overview</h2>", f"<p>{text}</p>"]
+        parts += ["<h2>Overview</h2>", '<ul class="overview">']
+        for claim in briefing.overview:
+            setting = _setting(briefing, claim)
+            where = f"<em>{_e(setting[0])}</em>{f' ({setting[1]})' if setting[1] else ''}: " if setting else ""
+            parts.append(f"<li>{where}{_e(claim.text)}{_html_cites(briefing, claim.sources)}</li>")
+        parts.append("</ul>")
     if briefing.signals:
         parts += [
             "<h2>Signals of change</h2>",
@@ -213,13 +258,8 @@ def briefing_html(briefing: Briefing, *, item_link: str | None = None) -> str:
                 f'<td data-label="Driven by">{_e(s.driving_force)}</td></tr>'
             )
         parts.append("</tbody></table>")
-    parts += _occupation_html(briefing)
-    if briefing.growing or briefing.shrinking:
-        parts += ["<h2>Skills and tasks</h2>", "<ul>"]
-        for label, claims in (("Growing", briefing.growing), ("Shrinking", briefing.shrinking)):
-            for claim in claims:
-                parts.append(f"<li><em>{label}:</em> {_e(claim.text)}{_html_cites(briefing, claim.sources)}</li>")
-        parts.append("</ul>")
+    if not briefing.notice:
+        parts += occupation
     if briefing.prompts:
         parts += ["<h2>For the shadow day</h2>", "<ol>", *(f"<li>{_e(p)}</li>" for p in briefing.prompts), "</ol>"]
     if briefing.sources:
@@ -240,24 +280,21 @@ def _source_html(source: Source, item_link: str | None) -> str:
     return title + when + external
 
 
-def _occupation_html(briefing: Briefing) -> list[str]:
+def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
     if not briefing.occupations:
         if "esco" in briefing.missing_datasets:
-            return ["<h2>Your occupation</h2>", '<p class="small">No occupation data imported.</p>']
+            return ["<h2>Your occupation</h2>", f'<p class="small">{_NO_OCCUPATION_DATA}</p>']
         return []
     top = briefing.occupations[0]
     parts = [f"<h2>Your occupation: {_e(top['label'])} (ISCO-08 {_e(top['isco'])})</h2>"]
-    others = [f"{_e(o['label'])} ({_e(o['isco'])})" for o in briefing.occupations[1:]]
+    others = [_alternative_html(briefing, o, reask_link) for o in briefing.alternatives]
     if others:
-        parts.append(f'<p class="small">Also close: {", ".join(others)}.</p>')
+        listed = ", ".join(others)
+        parts.append(f'<p class="small alternatives">Is this you? If not, the closest others are {listed}.</p>')
     figures = headline_figures(top)
     parts.append("<ul>")
-    for f in figures:
-        parts.append(f"<li>{_e(f['measure'])}: <strong>{_e(_value(f['value']))}</strong> ({_e(f['dataset'])})</li>")
-    for key, label in (
-        ("most_exposed_tasks", "Most exposed tasks (ILO)"),
-        ("least_exposed_tasks", "Least exposed tasks (ILO)"),
-    ):
+    parts += [f"<li>{_e(_figure_text(f))}</li>" for f in figures]
+    for key, label in _TASK_LISTS:
         if top.get(key):
             tasks = "; ".join(_e(_task(t["task"])) for t in top[key][:TASKS_SHOWN])
             parts.append(f"<li><em>{label}:</em> {tasks}</li>")
@@ -265,3 +302,11 @@ def _occupation_html(briefing: Briefing) -> list[str]:
     if figures:
         parts.append('<p class="small">Figures from: ' + " · ".join(_e(a) for a in _attributions(figures)) + "</p>")
     return parts
+
+
+def _alternative_html(briefing: Briefing, occupation: dict[str, Any], reask_link: str | None) -> str:
+    text = f"{_e(occupation['label'])} ({_e(occupation['isco'])})"
+    if reask_link is None:
+        return text
+    href = reask_link.format(question=quote_plus(briefing.question), isco=quote_plus(str(occupation["isco"])))
+    return f'<a href="{_e(href)}">{text}</a>'

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from shadowmatch_kb import __version__
-from shadowmatch_kb.cli import admin, brief, crawl, enrich, items, occupations, query, serve, sources, trends
+from shadowmatch_kb.cli import admin, brief, crawl, enrich, items, occupations, query, sectors, serve, sources, trends
 from shadowmatch_kb.cli.output import GlobalOptions
 
 app = typer.Typer(
@@ -72,5 +72,6 @@ brief.register(app)
 serve.register(app)
 admin.register(app)
 trends.register(app)
+sectors.register(app)
 app.add_typer(sources.app, name="sources")
 app.add_typer(occupations.app, name="occupations")

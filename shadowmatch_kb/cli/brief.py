@@ -37,17 +37,25 @@ def brief(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout.", dir_okay=False)
     ] = None,
+    occupation: Annotated[
+        str | None,
+        typer.Option(
+            "--occupation",
+            help="The asker's ISCO-08 unit group (four digits), when the one the briefing found is not theirs: "
+            "pick it from the briefing's 'Is this you?' line or from `smkb occupations match`.",
+        ),
+    ] = None,
     kb_dir: KbOption = None,
 ) -> None:
     """A one-page briefing on how the asker's work is changing.
 
-    Finds the question's sector and occupation, retrieves the relevant items (words and meaning, the
-    sector, recency; copies of one article count once), merges their Signals rows into distinct signals
-    ranked by independent support and recency, and writes an overview, the top signals, the occupation's
-    exposure figures (when `smkb occupations import` has run), skills that grow or shrink, prompts for the
-    shadow day and the sources. Every overview sentence and every signal cites an item of the knowledge
-    base; a claim without one is dropped. When the knowledge base holds little on the question, the
-    briefing says so.
+    Reads the question as the person means it: what they do (the framing "how will AI change my job" left
+    aside), their occupation (ISCO-08, with the close alternatives) and their sector. Finds the items most
+    about the occupation first, then its sector, then the wider picture, and says which it found; merges their
+    Signals rows into distinct signals, those closest to the person's work first; and writes an overview of
+    the items' own sentences (each with the item it comes from), the occupation's exposure figures in plain
+    words (when `smkb occupations import` has run), prompts for the shadow day and the sources. Every
+    overview sentence and every signal cites an item of the knowledge base; a claim without one is dropped.
     """
     if output_format not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}", code=2)
@@ -56,7 +64,7 @@ def brief(
     with reporting_errors(ctx, kb):
         from shadowmatch_kb.brief.render import to_html, to_markdown
 
-        briefing = kb.brief(question, since=since)
+        briefing = kb.brief(question, since=since, occupation=occupation)
         markdown = to_markdown(briefing)
         if output_format == "json":
             import json

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -23,7 +25,10 @@ if TYPE_CHECKING:
 KbOption = Annotated[str | None, typer.Option("--kb", help="KB directory (overrides the global --kb).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 SinceOption = Annotated[str | None, typer.Option("--since", help="Only items published on or after YYYY-MM-DD.")]
-SectorOption = Annotated[str | None, typer.Option("--sector", help="Only items in this sector.")]
+SectorOption = Annotated[
+    str | None,
+    typer.Option("--sector", help="Only items in this sector: its name, ISIC letter or an alias (see `smkb sectors`)."),
+]
 ThemeOption = Annotated[str | None, typer.Option("--theme", help="Only items with this theme.")]
 TagOption = Annotated[str | None, typer.Option("--tag", help="Only items with this analyst tag.")]
 
@@ -33,6 +38,17 @@ def item_filter(sector: str | None, theme: str | None, tag: str | None, since: s
     from shadowmatch_kb.model import ItemFilter
 
     return ItemFilter(sector=sector, theme=theme, tag=tag, since=check_date(since))
+
+
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """End the command with exit 2 on a ``UsageError`` (an unknown sector, say), as a bad option does."""
+    from shadowmatch_kb.errors import UsageError
+
+    try:
+        yield
+    except UsageError as exc:
+        fail(" ".join(str(exc).split()), code=2)
 
 
 def check_date(value: str | None) -> str | None:
@@ -109,7 +125,8 @@ def list_items(
     where = item_filter(sector, theme, tag, since)
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
-        found = kb.list_items(where, limit=limit)
+        with usage_errors():
+            found = kb.list_items(where, limit=limit)
         if as_json:
             keys = ("id", "title", "url", "published", "themes", "sectors", "tags")
             print_json({"items": [{k: getattr(i, k) for k in keys} for i in found]})
@@ -156,7 +173,11 @@ def tag(
     remove: Annotated[list[str] | None, typer.Option("--remove", "-r", help="Remove this tag (repeatable).")] = None,
     sector: Annotated[
         list[str] | None,
-        typer.Option("--sector", help="Set the item's sectors to these (repeatable); an analyst edit."),
+        typer.Option(
+            "--sector",
+            help="Set the item's sectors to these (repeatable): a name, ISIC letter or alias of a section "
+            "(see `smkb sectors`), stored as the section's name; an analyst edit.",
+        ),
     ] = None,
     theme: Annotated[
         list[str] | None,
@@ -167,13 +188,15 @@ def tag(
 ) -> None:
     """Add or remove analyst tags and correct an item's sectors or themes.
 
-    Corrections are kept as analyst edits: re-imports and re-enrichment never overwrite them.
+    Corrections are kept as analyst edits: re-imports and re-enrichment never overwrite them. A sector
+    the vocabulary does not know is refused (exit 2) with the list of section names.
     """
     if not (add or remove or sector or theme):
         fail("nothing to do: give --add, --remove, --sector or --theme", code=2)
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
-        item = kb.tag(item_id, add=add or [], remove=remove or [], sectors=sector, themes=theme)
+        with usage_errors():
+            item = kb.tag(item_id, add=add or [], remove=remove or [], sectors=sector, themes=theme)
         if as_json:
             keys = ("id", "title", "tags", "sectors", "themes")
             print_json({k: getattr(item, k) for k in keys})

@@ -14,6 +14,7 @@ from shadowmatch_kb.cli.items import (
     TagOption,
     ThemeOption,
     item_filter,
+    usage_errors,
 )
 from shadowmatch_kb.cli.output import open_kb, print_json, reporting_errors, stdout
 from shadowmatch_kb.model import SearchResult
@@ -67,5 +68,5 @@ def search(
     """Hybrid search: keyword (BM25) and semantic rankings fused, with filters."""
     where = item_filter(sector, theme, tag, since)
     kb = open_kb(ctx, kb_dir)
-    with reporting_errors(ctx, kb):
+    with reporting_errors(ctx, kb), usage_errors():
         _print_results(kb.search(query, k=k, where=where), as_json)

@@ -53,7 +53,7 @@ def trends(
     with reporting_errors(ctx, kb):
         try:
             report = kb.trends(where=ItemFilter(sector=sector, theme=theme), by=by, top=top)
-        except UsageError as exc:  # a period kind the tracker does not know
+        except UsageError as exc:  # a period kind or a sector the tracker does not know
             fail(str(exc), code=2)
         if plot:
             from shadowmatch_kb.trends.plot import write_chart

@@ -98,7 +98,11 @@ class Enricher:
             return replace(item), self._record(language, by_llm=False, confidence={})
         answered = self._with_llm(item, text) if self.llm is not None else None
         if answered is not None:
-            return answered, self._record(language, by_llm=True, confidence={})
+            found, unplaced = answered
+            record = self._record(language, by_llm=True, confidence={})
+            if unplaced:  # the model's words for sectors the vocabulary has none for: shown, never stored
+                record["unplaced_sectors"] = unplaced
+            return found, record
         found, confidence = self._offline(item, text, language)
         return found, self._record(language, by_llm=False, confidence=confidence)
 
@@ -130,14 +134,18 @@ class Enricher:
         confidence: dict[str, float] = {}
         for match in matches:  # the best label of each section speaks for it
             confidence.setdefault(match.name, round(match.confidence, 3))
-        sectors = item.sectors or list(confidence)
+        # A post's own sectors stand when one of them names a section; labels none takes are kept by the
+        # store as the item's tags, and computed sectors join them.
+        own = self.sectors.vocabulary.place(item.sectors).names
+        sectors = item.sectors if own else [*item.sectors, *confidence]
         signals = item.signals or extract_signals(
             text, self.embedder, title=item.title, sentences=sentences, sentence_vectors=sentence_vectors
         )
         enriched = replace(item, summary=summary, keywords=keywords, themes=themes, sectors=sectors, signals=signals)
-        return enriched, ({} if item.sectors else confidence)
+        return enriched, ({} if own else confidence)
 
-    def _with_llm(self, item: Item, text: str) -> Item | None:
+    def _with_llm(self, item: Item, text: str) -> tuple[Item, list[str]] | None:
+        """The item with the language model's fields, and the sectors it named that no section takes."""
         from shadowmatch_kb.enrich.llm import enrich_with_llm
 
         assert self.llm is not None
@@ -146,12 +154,13 @@ class Enricher:
         except BackendError as exc:
             self.notices.append(f"language model unavailable ({exc}); used the offline enrichment")
             return None
-        sectors = [name for name in (self.sectors.vocabulary.normalise(s) for s in found.sectors) if name]
-        return replace(
+        placed = self.sectors.vocabulary.place(found.sectors)
+        enriched = replace(
             item,
             summary=item.summary or found.summary,
             keywords=item.keywords or found.keywords,
             themes=item.themes or found.themes,
-            sectors=item.sectors or list(dict.fromkeys(sectors)),
+            sectors=item.sectors or placed.names,
             signals=item.signals or found.signals,
         )
+        return enriched, ([] if item.sectors else placed.unplaced)

@@ -72,6 +72,10 @@ class VectorIndex(Protocol):
         """Make every change durable (atomically for file-based indexes)."""
         ...
 
+    def refresh(self) -> None:
+        """See what other processes committed since this one opened the index (a no-op where reads are live)."""
+        ...
+
 
 def normalised(vectors: np.ndarray) -> np.ndarray:
     """Scale rows to unit length so a dot product is cosine similarity; zero rows stay zero."""

@@ -142,6 +142,9 @@ class ChromaIndex:
         """Write buffered changes; Chroma makes each accepted write durable itself."""
         self._sync()
 
+    def refresh(self) -> None:
+        """Nothing to do: every read asks the Chroma server, which holds what any writer committed."""
+
     # -- reads ---------------------------------------------------------------------------------
 
     def entries(self) -> dict[str, IndexEntry]:

@@ -155,6 +155,16 @@ class FlatIndex:
             self._pending[item_id] = None
         self._view = None
 
+    def refresh(self) -> None:
+        """Map the generation another process committed since this one opened the index (a server reading
+        while `smkb ingest` writes); an index with changes of its own keeps them and its generation."""
+        if self._pending or self._cleared:
+            return
+        manifest = _read_manifest(self.directory, strict=False)
+        if manifest is not None and int(manifest["generation"]) != self._generation:
+            self._generation, self._base = _load_live(self.directory, manifest)
+            self._view = None
+
     def flush(self) -> None:
         """Write buffered changes as a new generation and switch the manifest to it."""
         if not self._pending and not self._cleared and (self.directory / MANIFEST).exists():

@@ -7,7 +7,9 @@ they are not enriched again; one exported before it was ever enriched is enriche
 their tags, their analyst edits (which keep winning over later re-imports of the original files) and their
 raw input. Restoring over a stored item replaces its fields with the exported ones but never drops the
 tags and analyst edits made since: they are merged. An export is read only when named: a folder's walk
-leaves ``.jsonl`` files alone, as they are backups rather than documents.
+leaves ``.jsonl`` files alone, as they are backups rather than documents. Sectors are stored as section
+names, as every write stores them: an export from before that held other labels is restored with their
+sections' names (a label none takes becomes the item's ``sector:`` tag; see ``store.sectors``).
 """
 
 from __future__ import annotations

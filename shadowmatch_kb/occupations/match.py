@@ -2,12 +2,17 @@
 
 Two views of every label: its words (TF-IDF, so "call centre" finds "contact centre" only through the
 model) and its meaning (the bundled embedding model, so "I look after patients on a ward" finds nurses).
-Each unit group scores as its best label; the two views are blended.
+Each unit group scores as its best label plus a share of its next two; the views are blended. The questions
+a person asks ("How will AI change my job?") are left out: they say nothing of what the job is.
 
-ESCO names jobs by who does them ("graphic designer", "vegetable grower"); people often say what they do
-("I design logos", "I grow vegetables"). So a question that opens "I <verb> ..." is also read as the noun of
-the one who does it, built from the verb by English word formation and kept only where ESCO's labels use it:
-that noun joins the words, and "<what follows> <noun>" ("logo poster designer") joins the meaning.
+Three readings of the question add to that (see ``wording.py``):
+- a title said outright ("I'm a plumber, I fix boilers and leaks") is matched alone and outweighs the rest, so
+  the boilers do not turn a plumber into a boilermaker;
+- a question that opens "I <verb> ..." is also read as the noun of the one who does it ("I design logos" ->
+  "designer"), kept only where ESCO's labels use it;
+- what the person says they do is compared, by meaning, with what each group's work is: ESCO's description of
+  each of its occupations and the ILO's task statements for the group ("work texts"), so "I fix leaks and
+  unblock drains" finds plumbers although no label says "leak".
 """
 
 from __future__ import annotations
@@ -15,28 +20,24 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Container, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from shadowmatch_kb.embed.base import Embedder
-from shadowmatch_kb.occupations.store import Label
+from shadowmatch_kb.occupations.store import Label, WorkText
+from shadowmatch_kb.occupations.wording import about_the_work, doer_noun, job_title, question_words
 
 __all__ = ["OccupationMatch", "OccupationMatcher", "doer_noun", "question_words"]
 
-# How much the meaning counts against the words; measured on the questions of scripts/eval_occupations.py.
-_SEMANTIC_WEIGHT = 0.7
-# Words of a mentor's question that say nothing about which job it is.
-_GENERIC = frozenset(
-    """i i'm im am a an the my our we me and or of to in on at for with as is are be been will would could can
-how what which who where when why do does did job jobs work working worker workers career role roles
-change changes changing future ai artificial intelligence automation affect affected years next ten as
-like this that it its about into from by so very really just also day daily help shadow
-general sector sectors industry industries field going get gets think should worried worry know need mean means
-people us they them their whole world over coming soon any all some much many more lot lots actually""".split()
-)
-_WORD = re.compile(r"[a-z][a-z'-]+")
+# Weights measured on the questions of scripts/eval_occupations.py and the dev half of its job descriptions
+# (never on their test half). Neighbouring weights score within one question of these.
+_SEMANTIC_WEIGHT = 0.8  # meaning against words, for labels
+_LABEL_WEIGHT = 0.25  # the labels (by the job words and by the whole account) ...
+_WORK_WEIGHTS = {"description": 0.3, "task": 0.3}  # ... against what the work is; a kind not imported drops out
+_WORK_READ = {"description": 3, "task": 2}  # a group's closeness is the mean of its closest few work texts
+_TITLE_WEIGHT = 0.6  # a title said outright, against everything else the question says
 # Labels of those who run the work; a question that names no such role is more likely about doing it.
 _SENIOR = re.compile(r"\b(?:manager|managers|supervisor|director|head|chief|executive|lead|leader|owner)\b", re.I)
 _SENIOR_PENALTY = 0.9
@@ -47,9 +48,8 @@ _RUNS_THINGS = re.compile(
 # "I design ...", "I mainly teach ...": the verb (after an adverb in "-ly", if any) of a question that says what
 # its asker does, and what follows it.
 _OWN_VERB = re.compile(r"^\s*i\s+(?:([a-z]+ly)\s+)?([a-z]+)\b(.*)", re.I | re.S)
-_VOWELS = frozenset("aeiou")
 _SUPPORT = 0.1  # the share of a group's second and third best labels added to its best
-_ROWS_READ = 400  # the best labels read to rank the groups
+_ROWS_READ = 400  # the best labels read for that share
 
 
 @dataclass(frozen=True)
@@ -63,64 +63,69 @@ class OccupationMatch:
     esco_uris: tuple[str, ...]  # ESCO occupations of the group whose labels matched, best first
 
 
-def question_words(text: str) -> list[str]:
-    """The words of a text that may name a job, lightly stemmed (plural "s" dropped)."""
-    words = [w.strip("'-") for w in _WORD.findall(text.lower())]
-    return [_stem(w) for w in words if w and w not in _GENERIC]
+@dataclass(frozen=True)
+class _Reading:
+    """What one question says, embedded once: its job words, its whole text, and the title it gives, if any."""
 
-
-def doer_noun(verb: str, vocabulary: Container[str]) -> str | None:
-    """The noun for one who does ``verb`` ("design" -> "designer"), if ``vocabulary`` holds it, else None.
-
-    English forms it with "-er", dropping a final "e" ("drive" -> "driver") and doubling a final consonant after
-    a single vowel ("cut" -> "cutter", "program" -> "programmer"), or with "-or" ("translate" -> "translator",
-    "inspect" -> "inspector"). Several forms are tried, the likeliest first; only a noun the labels use is
-    returned, so a verb with no such noun in ESCO ("answer") adds nothing.
-    """
-    verb = verb.lower()
-    if verb in _GENERIC or len(verb) < 3:
-        return None
-    if verb.endswith("e"):
-        forms = [verb[:-1] + "or", verb + "r"] if verb.endswith("ate") else [verb + "r"]
-    else:
-        forms = [verb + "er", verb + "or"]
-        if verb[-1] not in _VOWELS | set("wxy") and verb[-2] in _VOWELS and verb[-3] not in _VOWELS:
-            # One-syllable verbs double ("cutter", not "cuter"); longer ones only when stressed last, which
-            # the spelling does not show, so there the plain form is tried first ("opener", "programmer").
-            doubled = [verb + verb[-1] + "er", verb + verb[-1] + "or"]
-            forms = doubled + forms if len(verb) <= 4 else forms[:1] + doubled + forms[1:]
-    return next((form for form in forms if form in vocabulary), None)
-
-
-def _stem(word: str) -> str:
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+    words: np.ndarray  # the job words (with the doer's phrase, when there is one)
+    whole: np.ndarray  # the account of the work as written: compared with labels, descriptions and tasks
+    title: str | None
+    title_vector: np.ndarray | None
 
 
 class OccupationMatcher:
-    """Scores the ISCO-08 unit groups of the imported labels against a question."""
+    """Scores the ISCO-08 unit groups of the imported labels (and, when given, their work texts) against a question."""
 
-    def __init__(self, labels: Sequence[Label], vectors: np.ndarray, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        labels: Sequence[Label],
+        vectors: np.ndarray,
+        embedder: Embedder,
+        work: Sequence[WorkText] = (),
+        work_vectors: np.ndarray | None = None,
+    ) -> None:
         if len(labels) != len(vectors):
             raise ValueError(f"{len(vectors)} label vectors for {len(labels)} labels")
+        if work_vectors is None:
+            work_vectors = np.zeros((0, np.shape(vectors)[-1]), dtype=np.float32)
+        if len(work) != len(work_vectors):
+            raise ValueError(f"{len(work_vectors)} work-text vectors for {len(work)} work texts")
         self.labels = list(labels)
         self.vectors = np.asarray(vectors, dtype=np.float32)
         self.embedder = embedder
         self.group_label = {label.isco: label.label for label in self.labels if label.kind == "group"}
+        self.groups = sorted({label.isco for label in self.labels})
+        index = {isco: n for n, isco in enumerate(self.groups)}
+        self._group_of_label = np.array([index[label.isco] for label in self.labels], dtype=np.int64)
+        self._by_group = np.argsort(self._group_of_label, kind="stable")  # label rows, group by group
+        self._group_starts = np.searchsorted(self._group_of_label[self._by_group], np.arange(len(self.groups)))
+        self._group_ends = np.r_[self._group_starts[1:], len(self.labels)]
+        self.work = [w for w in work if w.isco in index]
+        kept = np.array([w.isco in index for w in work], dtype=bool).reshape(-1)
+        self.work_vectors = np.asarray(work_vectors, dtype=np.float32)[kept]
+        self._group_of_work = np.array([index[w.isco] for w in self.work], dtype=np.int64)
+        kinds = np.array([w.kind for w in self.work])
+        self._work_kinds = {  # each kind's vectors and groups, apart, so a match reads them without copying
+            kind: (np.ascontiguousarray(self.work_vectors[kinds == kind]), self._group_of_work[kinds == kind])
+            for kind in _WORK_WEIGHTS
+            if (kinds == kind).any()
+        }
+        self._work_row = {(w.isco, w.text): row for row, w in enumerate(self.work)}
         self._junior = np.array(
             [_SENIOR_PENALTY if _SENIOR.search(label.label) else 1.0 for label in self.labels], dtype=np.float32
         )
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        counts = [Counter(question_words(label.label)) for label in self.labels]
+        label_words = [question_words(label.label) for label in self.labels]
+        counts = [Counter(words) for words in label_words]
         frequency = Counter(word for count in counts for word in count)
         self._idf = {word: math.log(len(self.labels) / n) + 1.0 for word, n in frequency.items()}
         for row, count in enumerate(counts):
             norm = math.sqrt(sum((self._idf[w] * c) ** 2 for w, c in count.items())) or 1.0
             for word, c in count.items():
                 self._postings[word].append((row, self._idf[word] * c / norm))
+        self._pairs = _LabelPairs(self.labels, self._postings)
+        self._heads = {words[-1] for words in label_words if words}  # "plumber", "manager": what titles end in
+        self._last: tuple[str, _Reading] | None = None
 
     def doer(self, text: str) -> tuple[str, str] | None:
         """For "I design logos and posters": ("designer", "logo poster designer"); None when the question does
@@ -136,6 +141,10 @@ class OccupationMatcher:
             return None
         return noun, " ".join([*question_words(rest), noun])
 
+    def title(self, text: str) -> str | None:
+        """The job title the question gives its asker ("I'm a plumber, I fix boilers" -> "plumber"), or None."""
+        return job_title(text, self._heads, self._pairs)
+
     def lexical(self, text: str, *, read_doer: bool = True) -> np.ndarray:
         """TF-IDF cosine of the text's job words, and the noun of its doer, with every label."""
         scores = np.zeros(len(self.labels), dtype=np.float32)
@@ -148,58 +157,160 @@ class OccupationMatcher:
                 scores[row] += weight * value
         return scores
 
-    def semantic(self, text: str, *, read_doer: bool = True) -> np.ndarray:
-        """Cosine of the text with every label, by the embedding model.
-
-        With a doer, the direction is the mean of the job words' and the doer phrase's: the phrase alone
-        loses what the verb says beyond its noun ("I care for ..." is more than a "carer"), the words alone
-        read "design logo poster" as near "sign poster" as "graphic designer".
-        """
-        words = question_words(text)
-        texts = [" ".join(words) if words else text]
-        doer = self.doer(text) if read_doer else None
-        if doer:
-            texts.append(doer[1])
-        vector = self.embedder.embed_batch(texts).sum(axis=0)
-        return self.vectors @ (vector / (np.linalg.norm(vector) or 1.0))
+    def closeness(self, text: str, isco: str, texts: Sequence[str]) -> list[float]:
+        """Cosine, by meaning, of the question as written with each of a group's work texts (its tasks, say)."""
+        if not texts:
+            return []
+        whole = self._read(text).whole
+        rows = [self._work_row.get((isco, t)) for t in texts]
+        missing = [t for t, row in zip(texts, rows, strict=True) if row is None]
+        fresh = iter(self.embedder.embed_batch(missing) @ whole if missing else [])
+        return [float(self.work_vectors[row] @ whole) if row is not None else float(next(fresh)) for row in rows]
 
     def match(
-        self, text: str, k: int = 5, *, semantic_weight: float = _SEMANTIC_WEIGHT, read_doer: bool = True
+        self,
+        text: str,
+        k: int = 5,
+        *,
+        semantic_weight: float = _SEMANTIC_WEIGHT,
+        read_doer: bool = True,
+        first: str | None = None,
     ) -> list[OccupationMatch]:
-        """The ``k`` best ISCO-08 unit groups for the text, best first (``read_doer=False`` and
-        ``semantic_weight=0`` give plain TF-IDF over the labels, the evaluation's baseline)."""
+        """The ``k`` best ISCO-08 unit groups for the text, best first, or with the group ``first`` first when the
+        person has said which one they are (``read_doer=False`` and ``semantic_weight=0`` give plain TF-IDF over
+        the labels, the evaluation's baseline)."""
         if not text.strip() or not self.labels or k <= 0:
             return []
-        lexical = self.lexical(text, read_doer=read_doer)
-        if semantic_weight == 0.0:
-            blended = lexical
-        else:
-            semantic = self.semantic(text, read_doer=read_doer)
-            blended = semantic_weight * semantic + (1.0 - semantic_weight) * lexical
-        if not _RUNS_THINGS.search(text):
-            blended = blended * self._junior  # "I answer phones in a call centre" is not its manager
-        return self._groups(blended, k)
+        total, named = self._scores(text, semantic_weight, read_doer=read_doer)
+        return self._ranked(total, named, k, first=first)
 
-    def _groups(self, scores: np.ndarray, k: int) -> list[OccupationMatch]:
-        # A group whose several labels fit ("electrician", "building electrician", ...) is likelier than one
-        # with a single fitting label: its score is its best label plus a share of its next two.
-        best: dict[str, list[int]] = {}
-        for row in np.argsort(-scores)[:_ROWS_READ]:
-            rows = best.setdefault(self.labels[row].isco, [])
-            if len(rows) < 3:
-                rows.append(int(row))
-        totals = {
-            isco: float(scores[rows[0]]) + _SUPPORT * sum(float(scores[r]) for r in rows[1:])
-            for isco, rows in best.items()
-        }
-        ranked = sorted(best.items(), key=lambda entry: -totals[entry[0]])[:k]
-        return [
-            OccupationMatch(
-                isco=isco,
-                label=self.group_label.get(isco, self.labels[rows[0]].label),
-                score=round(float(scores[rows[0]]), 4),
-                matched_label=self.labels[rows[0]].label,
-                esco_uris=tuple(dict.fromkeys(u for u in (self.labels[r].esco_uri for r in rows) if u)),
-            )
-            for isco, rows in ranked
+    def _scores(self, text: str, semantic_weight: float, *, read_doer: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Every group's score, and every label's score for naming the group's best label."""
+        junior = self._junior if not _RUNS_THINGS.search(text) else 1.0  # a call-centre agent is not its manager
+        if semantic_weight == 0.0:
+            lexical = self.lexical(text, read_doer=read_doer) * junior
+            return self._label_groups(lexical), lexical
+        account = about_the_work(text)
+        reading = self._read(text, read_doer=read_doer)
+        # Each view of the labels picks its own best label of a group: the job words may fit one ("pipe fitter"),
+        # the whole account another ("plumber"), and both are evidence.
+        queries = [reading.words, reading.whole] + ([reading.title_vector] if reading.title_vector is not None else [])
+        cosines = (self.vectors @ np.stack(queries, axis=1)).T  # one pass over the label vectors
+        views = [
+            (semantic_weight / 2, cosines[0] * junior),
+            (semantic_weight / 2, cosines[1] * junior),
+            (1.0 - semantic_weight, self.lexical(account, read_doer=read_doer) * junior),
         ]
+        named = sum(weight * scores for weight, scores in views)
+        labelled = sum(weight * self._label_groups(scores) for weight, scores in views)
+        # A group is judged on the evidence it has: one without ILO tasks, say, on its labels and descriptions.
+        summed = _LABEL_WEIGHT * np.asarray(labelled, dtype=np.float64)
+        weights = np.full(len(self.groups), _LABEL_WEIGHT)
+        for kind in self._work_kinds:
+            closeness, has = self._work_groups(reading.whole, kind)
+            summed, weights = summed + _WORK_WEIGHTS[kind] * closeness, weights + _WORK_WEIGHTS[kind] * has
+        total = summed / weights
+        if reading.title is not None:
+            lexical = self.lexical(reading.title, read_doer=False)
+            named = (semantic_weight * cosines[2] + (1.0 - semantic_weight) * lexical) * junior
+            total = _TITLE_WEIGHT * self._label_groups(named) + (1.0 - _TITLE_WEIGHT) * total
+        return np.asarray(total, dtype=np.float32), named
+
+    def _read(self, text: str, *, read_doer: bool = True) -> _Reading:
+        """Embed what the question says in one batch; the last question's reading is kept for its tasks."""
+        key = f"{read_doer}:{text}"
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        account = about_the_work(text)
+        words = question_words(account)
+        texts = [" ".join(words) if words else account, account]
+        doer = self.doer(account) if read_doer else None
+        if doer:
+            texts.append(doer[1])
+        title = self.title(text) if read_doer else None
+        if title:
+            texts.append(title)
+        vectors = self.embedder.embed_batch(texts)
+        # With a doer, the job words' direction is the mean of the words' and the doer phrase's: the phrase alone
+        # loses what the verb says beyond its noun ("I care for ..." is more than a "carer"), the words alone read
+        # "design logo poster" as near "sign poster" as "graphic designer".
+        summed = vectors[[0, 2]].sum(axis=0) if doer else vectors[0]
+        reading = _Reading(
+            words=summed / (np.linalg.norm(summed) or 1.0),
+            whole=vectors[1],
+            title=title,
+            title_vector=vectors[-1] if title else None,
+        )
+        self._last = (key, reading)
+        return reading
+
+    def _label_groups(self, scores: np.ndarray) -> np.ndarray:
+        """Each group's score from its labels': its best plus a share of its next two.
+
+        A group whose several labels fit ("electrician", "building electrician", ...) is likelier than one with a
+        single fitting label; the share is read from the best rows only, where it can change the order.
+        """
+        total = np.maximum.reduceat(scores[self._by_group], self._group_starts)
+        top = np.argpartition(-scores, _ROWS_READ)[:_ROWS_READ] if len(scores) > _ROWS_READ else np.arange(len(scores))
+        seen: Counter[int] = Counter()
+        for row in top[np.argsort(-scores[top])]:
+            group = int(self._group_of_label[row])
+            seen[group] += 1
+            if 1 < seen[group] <= 3:
+                total[group] += _SUPPORT * scores[row]
+        return total
+
+    def _work_groups(self, whole: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each group's closeness to the account by what its work is: the mean of its few closest work texts of
+        one kind (0 for a group with none), and whether it has any."""
+        vectors, groups = self._work_kinds[kind]
+        closeness = vectors @ whole
+        order = np.lexsort((-closeness, groups))
+        starts = np.flatnonzero(np.r_[True, groups[order][1:] != groups[order][:-1]])
+        rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+        kept = order[rank < _WORK_READ[kind]]
+        sums = np.bincount(groups[kept], weights=closeness[kept], minlength=len(self.groups))
+        counts = np.bincount(groups[kept], minlength=len(self.groups))
+        return (sums / np.maximum(counts, 1)).astype(np.float32), (counts > 0).astype(np.float32)
+
+    def _ranked(
+        self, total: np.ndarray, named_by: np.ndarray, k: int, first: str | None = None
+    ) -> list[OccupationMatch]:
+        """The ``k`` best groups by ``total``, each with its labels that score best by ``named_by``."""
+        order = [int(g) for g in np.argsort(-total, kind="stable")[:k]]
+        if first in self.groups:
+            pinned = self.groups.index(first)
+            order = [pinned, *(g for g in order if g != pinned)][:k]
+        found = []
+        for group in order:
+            rows = self._by_group[self._group_starts[group] : self._group_ends[group]]
+            best = [int(r) for r in rows[np.argsort(-named_by[rows], kind="stable")[:3]]]
+            isco = self.groups[group]
+            found.append(
+                OccupationMatch(
+                    isco=isco,
+                    label=self.group_label.get(isco, self.labels[best[0]].label),
+                    score=round(float(total[group]), 4),
+                    matched_label=self.labels[best[0]].label,
+                    esco_uris=tuple(dict.fromkeys(u for u in (self.labels[r].esco_uri for r in best) if u)),
+                )
+            )
+        return found
+
+
+class _LabelPairs:
+    """Whether two words stand side by side in some label ("food processing"); looked up through the postings
+    only when a title needs it, so building the matcher stays fast."""
+
+    def __init__(self, labels: list[Label], postings: dict[str, list[tuple[int, float]]]) -> None:
+        self._labels = labels
+        self._postings = postings
+
+    def __contains__(self, pair: object) -> bool:
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            return False
+        first, second = pair
+        rows = {row for row, _ in self._postings.get(first, ())} & {row for row, _ in self._postings.get(second, ())}
+        return any(
+            re.search(rf"\b{re.escape(first)}\w*\s+{re.escape(second)}\b", self._labels[r].label.lower()) for r in rows
+        )

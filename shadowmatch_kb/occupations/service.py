@@ -15,8 +15,16 @@ import numpy as np
 
 from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.errors import ShadowmatchError
+from shadowmatch_kb.occupations.explain import FigureStanding, explained
 from shadowmatch_kb.occupations.match import OccupationMatcher
-from shadowmatch_kb.occupations.store import figures_for, imported_datasets, labels, save_dataset, tasks_for
+from shadowmatch_kb.occupations.store import (
+    figures_for,
+    imported_datasets,
+    labels,
+    save_dataset,
+    tasks_for,
+    work_texts,
+)
 from shadowmatch_kb.progress import NullProgress, Progress
 
 __all__ = ["DATASETS", "ImportResult", "import_datasets", "load_matcher", "match_question"]
@@ -31,6 +39,9 @@ DATASETS = {
     "onet": "O*NET occupation data (onet_occupation_data)",
 }
 _TASKS_SHOWN = 3
+_ALTERNATIVES = 3  # the close groups after the best, for a briefing to ask "Is this you?"
+# The standings of the figures, by store, kept while its datasets stay as imported (a match reads them often).
+_STANDINGS: dict[int, FigureStanding] = {}
 
 
 @dataclass
@@ -74,59 +85,114 @@ def import_datasets(
 def load_matcher(
     db: sqlite3.Connection, cache_dir: Path, embedder: Callable[[], Embedder], progress: Progress | None = None
 ) -> OccupationMatcher | None:
-    """The matcher over every imported label; None before ESCO is imported.
+    """The matcher over every imported label and work text (ESCO descriptions, ILO tasks); None before ESCO.
 
-    The label vectors are derived data, kept in ``cache_dir`` and recomputed when the labels or the
-    model change (about 20 seconds for ESCO's 32,000 labels on two cores).
+    Their vectors are derived data, kept in ``cache_dir`` and recomputed when the texts or the model change
+    (about 20 seconds for ESCO's 33,000 labels and 20 more for its descriptions and the ILO's tasks, on two cores).
     """
     found = labels(db)
     if not found:
         return None
     model = embedder()
-    texts = [label.label for label in found]
+    work = work_texts(db)
+    vectors = _cached_vectors(model, [label.label for label in found], Path(cache_dir), "labels", progress)
+    work_vectors = _cached_vectors(model, [w.text for w in work], Path(cache_dir), "work", progress)
+    return OccupationMatcher(found, vectors, model, work, work_vectors)
+
+
+def _cached_vectors(
+    model: Embedder, texts: list[str], cache_dir: Path, kind: str, progress: Progress | None
+) -> np.ndarray:
     digest = hashlib.sha256(json.dumps([model.model_name, texts]).encode("utf-8")).hexdigest()[:16]
-    path = Path(cache_dir) / f"labels-{digest}.npy"
+    path = cache_dir / f"{kind}-{digest}.npy"
     if path.is_file():
-        vectors = np.load(path)
-    else:
-        progress = progress or NullProgress()
-        progress.start("Embedding occupation labels", len(texts))
-        vectors = np.zeros((len(texts), model.dimension), dtype=np.float32)
-        for start in range(0, len(texts), 2000):
-            vectors[start : start + 2000] = model.embed_batch(texts[start : start + 2000])
-            progress.advance(min(2000, len(texts) - start))
-        progress.finish()
-        _save_atomically(path, vectors)
-    return OccupationMatcher(found, vectors, model)
+        return np.load(path)
+    progress = progress or NullProgress()
+    progress.start(f"Embedding occupation {'labels' if kind == 'labels' else 'descriptions and tasks'}", len(texts))
+    vectors = np.zeros((len(texts), model.dimension), dtype=np.float32)
+    for start in range(0, len(texts), 2000):
+        vectors[start : start + 2000] = model.embed_batch(texts[start : start + 2000])
+        progress.advance(min(2000, len(texts) - start))
+    progress.finish()
+    _save_atomically(path, vectors, kind)
+    return vectors
 
 
-def _save_atomically(path: Path, vectors: np.ndarray) -> None:
+def _save_atomically(path: Path, vectors: np.ndarray, kind: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob("labels-*.npy"):
-        stale.unlink(missing_ok=True)  # labels or model changed: the old vectors describe nothing now
+    for stale in path.parent.glob(f"{kind}-*.npy"):
+        stale.unlink(missing_ok=True)  # texts or model changed: the old vectors describe nothing now
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     with tmp.open("wb") as handle:
         np.save(handle, vectors)
     os.replace(tmp, path)
 
 
-def match_question(db: sqlite3.Connection, matcher: OccupationMatcher | None, text: str, k: int = 5) -> dict[str, Any]:
-    """The JSON of ``smkb occupations match``: the groups, what each imported dataset says of them, and
-    which datasets were not imported."""
+def match_question(
+    db: sqlite3.Connection, matcher: OccupationMatcher | None, text: str, k: int = 5, *, isco: str | None = None
+) -> dict[str, Any]:
+    """The JSON of ``smkb occupations match``: the groups, what each imported dataset says of them in numbers and
+    in plain words, the group's ILO tasks closest to what the person said, the close alternatives to the best
+    group ("Is this you?"), and which datasets were not imported. ``isco`` puts a group the person chose first."""
     imported = imported_datasets(db)
     missing = [key for key in DATASETS if key not in imported]
+    found = matcher.match(text, max(k, 1 + _ALTERNATIVES), first=isco) if matcher is not None else []
+    standing = _standing(db)
     occupations = []
-    for found in matcher.match(text, k) if matcher is not None else []:
-        tasks = tasks_for(db, found.isco)
+    for match in found[:k]:
+        figures = figures_for(db, match.isco, list(match.esco_uris))
+        most, least = _tasks_by_closeness(matcher, text, match.isco, tasks_for(db, match.isco))
         occupations.append(
             {
-                "isco": found.isco,
-                "label": found.label,
-                "score": found.score,
-                "matched_label": found.matched_label,
-                "exposure": [figure.to_dict() for figure in figures_for(db, found.isco, list(found.esco_uris))],
-                "most_exposed_tasks": [{"task": t, "score": s} for t, s in tasks[:_TASKS_SHOWN]],
-                "least_exposed_tasks": [{"task": t, "score": s} for t, s in tasks[::-1][:_TASKS_SHOWN]],
+                "isco": match.isco,
+                "label": match.label,
+                "score": match.score,
+                "matched_label": match.matched_label,
+                "exposure": [explained(figure, standing) for figure in figures],
+                "most_exposed_tasks": most,
+                "least_exposed_tasks": least,
             }
         )
-    return {"question": text, "occupations": occupations, "missing_datasets": missing}
+    alternatives = [
+        {"isco": m.isco, "label": m.label, "score": m.score, "matched_label": m.matched_label}
+        for m in found[1 : 1 + _ALTERNATIVES]
+    ]
+    return {
+        "question": text,
+        "title": matcher.title(text) if matcher is not None else None,
+        "occupations": occupations,
+        "alternatives": alternatives,
+        "missing_datasets": missing,
+    }
+
+
+def _tasks_by_closeness(
+    matcher: OccupationMatcher | None, text: str, isco: str, tasks: list[tuple[str, float]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The group's most and least exposed ILO tasks, each the closest to what the person said first.
+
+    The most exposed are chosen among the tasks scored above the group's median, the least exposed among those
+    below it (a middle task of an odd count in neither), so "I'm a radiologist" is not shown the childbirth
+    tasks its ISCO group (specialist doctors) also holds.
+    """
+    if not tasks:
+        return [], []
+    closeness = matcher.closeness(text, isco, [t for t, _ in tasks]) if matcher is not None else [0.0] * len(tasks)
+    scored = [{"task": t, "score": s, "closeness": round(c, 4)} for (t, s), c in zip(tasks, closeness, strict=True)]
+    half = max(len(scored) // 2, 1)  # tasks_for gives them most exposed first
+
+    def closest(part: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(part, key=lambda task: -task["closeness"])[:_TASKS_SHOWN]
+
+    return closest(scored[:half]), closest(scored[len(scored) - len(scored) // 2 :]) if len(scored) > 1 else []
+
+
+def _standing(db: sqlite3.Connection) -> FigureStanding:
+    """The figures' standings of this store, read once per import of the datasets."""
+    stamp = tuple(db.execute("SELECT key, imported_at FROM occupation_datasets ORDER BY key"))
+    kept = _STANDINGS.get(id(db))
+    if kept is None or kept.db is not db or kept.stamp != stamp:
+        if len(_STANDINGS) >= 8:
+            _STANDINGS.clear()  # connections come and go (a server opens several); keep only the recent ones
+        kept = _STANDINGS[id(db)] = FigureStanding(db, stamp)
+    return kept

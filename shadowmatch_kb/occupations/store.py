@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shadowmatch_kb.occupations.records import ESCO, ISCO08, ONET_SOC, SOC2018, DatasetInfo, DatasetRecords
 
-__all__ = ["Exposure", "Label", "figures_for", "imported_datasets", "labels", "save_dataset", "tasks_for"]
+__all__ = [
+    "Exposure",
+    "Label",
+    "WorkText",
+    "figures_for",
+    "imported_datasets",
+    "labels",
+    "numbers_of",
+    "save_dataset",
+    "tasks_for",
+    "values_of",
+    "work_texts",
+]
+
+# ESCO's description of an occupation is kept beside the figures, under this measure (as O*NET's are).
+DESCRIPTION = "description"
 
 
 @dataclass(frozen=True)
@@ -22,6 +38,15 @@ class Label:
 
 
 @dataclass(frozen=True)
+class WorkText:
+    """A sentence saying what the work of an ISCO-08 unit group is: an ESCO description or an ILO task."""
+
+    isco: str
+    text: str
+    kind: str  # "description" or "task"
+
+
+@dataclass(frozen=True)
 class Exposure:
     """One figure a dataset gives, attached to an ISCO-08 group, with the credit it requires."""
 
@@ -31,6 +56,7 @@ class Exposure:
     attribution: str
     code: str  # the dataset's own code for the occupation the figure is about
     label: str  # and its title there
+    scheme: str = ISCO08  # the coding scheme of ``code``: figures compare only within one
 
     def to_dict(self) -> dict[str, object]:
         """The JSON of ``smkb occupations match``."""
@@ -70,6 +96,11 @@ def save_dataset(db: sqlite3.Connection, records: DatasetRecords, source_path: s
                 for f in records.figures
             ],
         )  # fmt: skip
+        # ESCO's descriptions say what each occupation's work is: the matcher compares them with what people say.
+        db.executemany(
+            "INSERT INTO occupation_figures VALUES (?, ?, ?, ?, ?, NULL, ?)",
+            [(key, ESCO, o.uri, DESCRIPTION, o.description, o.label) for o in records.occupations if o.description],
+        )
         db.executemany(
             "INSERT INTO occupation_tasks VALUES (?, ?, ?, ?)", [(key, t.isco, t.task, t.score) for t in records.tasks]
         )
@@ -138,8 +169,8 @@ def figures_for(db: sqlite3.Connection, isco: str, esco_uris: list[str]) -> list
         rows = db.execute(
             "SELECT dataset, measure, value, number, label, code FROM occupation_figures WHERE scheme = ?"
             f" AND code {'LIKE' if code.endswith('%') else '='} ?"
-            " AND measure != 'description' ORDER BY code, rowid",  # O*NET's descriptions name an occupation
-            (scheme, code),
+            " AND measure != ? ORDER BY code, rowid",  # descriptions say what an occupation is, not a figure
+            (scheme, code, DESCRIPTION),
         )
         for dataset, measure, value, number, label, own_code in rows:
             if (dataset, measure) in seen:
@@ -147,7 +178,7 @@ def figures_for(db: sqlite3.Connection, isco: str, esco_uris: list[str]) -> list
             seen.add((dataset, measure))
             found.append(
                 Exposure(dataset, measure, number if number is not None else value, attribution.get(dataset, ""),
-                         own_code, label)
+                         own_code, label, scheme)
             )  # fmt: skip
     return found
 
@@ -156,3 +187,39 @@ def tasks_for(db: sqlite3.Connection, isco: str) -> list[tuple[str, float]]:
     """The scored tasks of an ISCO-08 unit group, most exposed first."""
     rows = db.execute("SELECT task, score FROM occupation_tasks WHERE isco = ? ORDER BY score DESC, task", (isco,))
     return [(row[0], float(row[1])) for row in rows]
+
+
+def work_texts(db: sqlite3.Connection) -> list[WorkText]:
+    """What each unit group's work is, in a stable order: ESCO's occupation descriptions, then the ILO's tasks."""
+    descriptions = db.execute(
+        "SELECT labels.isco, figures.value FROM occupation_figures AS figures"
+        " JOIN occupation_labels AS labels ON labels.esco_uri = figures.code AND labels.kind = 'preferred'"
+        " WHERE figures.dataset = 'esco' AND figures.scheme = ? AND figures.measure = ? ORDER BY figures.rowid",
+        (ESCO, DESCRIPTION),
+    )
+    found = [WorkText(isco, text, "description") for isco, text in descriptions]
+    tasks = db.execute("SELECT isco, task FROM occupation_tasks ORDER BY rowid")
+    found += [WorkText(isco, task, "task") for isco, task in tasks]
+    return list(dict.fromkeys(found))
+
+
+def numbers_of(db: sqlite3.Connection, dataset: str, measure: str, scheme: str, code_length: int) -> list[float]:
+    """Every number one dataset gives for one measure, over the occupations of one scheme (codes of one length
+    for ISCO-08, whose groups have 1 to 4 digits), in ascending order."""
+    rows = db.execute(
+        "SELECT number FROM occupation_figures WHERE dataset = ? AND measure = ? AND scheme = ? AND number IS NOT NULL"
+        " AND (? = 0 OR length(code) = ?) ORDER BY number",
+        (dataset, measure, scheme, code_length, code_length),
+    )
+    return [float(row[0]) for row in rows]
+
+
+def values_of(db: sqlite3.Connection, dataset: str, measure: str, scheme: str, code_length: int) -> Counter[str]:
+    """How many occupations of one scheme (and code length, as ``numbers_of``) get each grade a dataset gives for
+    one measure ("Exposed: Gradient 4")."""
+    rows = db.execute(
+        "SELECT value, count(*) FROM occupation_figures WHERE dataset = ? AND measure = ? AND scheme = ?"
+        " AND number IS NULL AND (? = 0 OR length(code) = ?) GROUP BY value",
+        (dataset, measure, scheme, code_length, code_length),
+    )
+    return Counter({value: int(n) for value, n in rows})

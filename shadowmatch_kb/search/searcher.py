@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from shadowmatch_kb.embed.chunking import chunk_text
-from shadowmatch_kb.errors import BackendError
 from shadowmatch_kb.model import Item, ItemFilter, SearchResult
+from shadowmatch_kb.search.focus import focus_text, search_terms
 from shadowmatch_kb.search.hybrid import reciprocal_rank_fusion
+from shadowmatch_kb.search.related import related_items
 
 if TYPE_CHECKING:
     import numpy as np
@@ -87,6 +88,17 @@ class Searcher:
                 ranked.best_chunk.pop(item_hit.item_id, None)
         return ranked
 
+    def meaning(self, texts: list[str], depth: int) -> list[dict[str, float]]:
+        """For each text, the cosine of the ``depth`` closest items by their own vectors (title and summary).
+
+        Empty without an index. Item vectors, not chunks: a question about a job is about what an item is
+        about, and a chunk that mentions the job in passing would rank a loosely related item too high.
+        """
+        if self.index is None or self.query_embedder is None or not texts:
+            return [{} for _ in texts]
+        vectors = self.query_embedder().embed_batch(texts)
+        return [{hit.item_id: hit.score for hit in self.index.query_items(vector, depth)} for vector in vectors]
+
     def search(self, query: str, *, k: int = 10, where: ItemFilter | None = None) -> SearchOutcome:
         """The ``k`` best originals for ``query`` among the items ``where`` admits, with snippets."""
         query = query.strip()
@@ -99,18 +111,27 @@ class Searcher:
         # Filters drop candidates after ranking, so fetch more when filtering.
         depth = max(50, 5 * k) if allowed is None else max(300, 30 * k)
 
-        ranked = self.rankings(query, depth)
+        # What the query is about, without the framing of a question ("how will AI change my job"): its
+        # meaning for the index, and every one of its content words OR-ed for BM25, as in a plain BM25.
+        ranked = self.rankings(focus_text(query), depth)
+        ranked.keyword_ids = [i for i, _ in self.store.any_term_search(search_terms(query), limit=depth)]
         keyword_ids, semantic_ids = ranked.keyword_ids, ranked.semantic_ids
         if allowed is not None:
             keyword_ids = [i for i in keyword_ids if i in allowed]
             semantic_ids = [i for i in semantic_ids if i in allowed]
         fused = reciprocal_rank_fusion([keyword_ids, semantic_ids])
         rows = self.store.brief_rows([hit.item_id for hit in fused[: k + 20]])
+        originals = {row["duplicate_of"] for row in rows.values() if row["duplicate_of"]} - set(rows)
+        rows |= self.store.brief_rows(sorted(originals)) if originals else {}
         results: list[SearchResult] = []
-        for hit in fused:
+        listed: set[str] = set()
+        for hit in fused[: k + 20]:
             row = rows.get(hit.item_id)
-            if row is None or row["duplicate_of"] is not None:
-                continue  # a duplicate is represented by its original
+            if row is not None and row["duplicate_of"] is not None:
+                row = rows.get(row["duplicate_of"])  # a copy found stands for its original
+            if row is None or row["id"] in listed or (allowed is not None and row["id"] not in allowed):
+                continue
+            listed.add(row["id"])
             results.append(SearchResult(row["id"], row["title"], row["url"], row["published"], round(hit.score, 6)))
             if len(results) == k:
                 break
@@ -122,21 +143,9 @@ class Searcher:
         return SearchOutcome(results, ranked.notices)
 
     def related(self, item: Item, *, k: int = 10) -> list[SearchResult]:
-        """The originals closest to ``item`` by the index, best first; BackendError when it is not indexed."""
-        vector = self.index.item_vector(item.id) if self.index is not None else None
-        if self.index is None or vector is None:
-            raise BackendError(f"item {item.id} is not in the index yet; run `smkb reindex`")
-        same = {item.id} | ({item.duplicate_of} if item.duplicate_of else set())
-        hits = self.index.query_items(vector, k + 10, exclude=same)
-        rows = self.store.brief_rows([h.item_id for h in hits])
-        results = []
-        for hit in hits:
-            row = rows.get(hit.item_id)
-            # Duplicates are counted once: only the original of a group is listed.
-            if row is None or row["duplicate_of"] is not None:
-                continue
-            results.append(SearchResult(row["id"], row["title"], row["url"], row["published"], hit.score))
-        return results[:k]
+        """The originals closest to ``item`` by words and meaning, best first; BackendError when it is not
+        indexed. See ``search.related``."""
+        return related_items(self.store, self.index, item, k=k)
 
     def _fill_semantic_snippets(self, results: list[SearchResult], best_chunk: dict[str, int]) -> None:
         """Hits found only by meaning get the chunk that matched (or the summary) as their snippet."""

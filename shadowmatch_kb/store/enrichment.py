@@ -10,6 +10,8 @@ import json
 from collections.abc import Iterable
 
 from shadowmatch_kb.model import Item
+from shadowmatch_kb.store.records import now
+from shadowmatch_kb.store.sectors import keep_unplaced_labels, section_confidence
 from shadowmatch_kb.store.sqlite import SqliteStore
 
 __all__ = ["enrichment_record", "items_to_enrich", "labelled_theme_items", "save_enrichment"]
@@ -31,9 +33,16 @@ def items_to_enrich(store: SqliteStore, ids: Iterable[str] | None = None, *, for
 
 
 def save_enrichment(store: SqliteStore, item: Item, marker: dict[str, object]) -> None:
-    """Write an item's computed fields and full-text row in one transaction."""
+    """Write an item's computed fields and full-text row in one transaction; its sectors as section names
+    (a label of the item's own that none takes is kept as its ``sector:`` tag), ``marker``'s
+    ``sector_confidence`` per section."""
+    vocabulary = store.sectors
+    confidence = marker.get("sector_confidence")
+    if isinstance(confidence, dict):
+        marker = {**marker, "sector_confidence": section_confidence(vocabulary, confidence)}
     store.db.execute("BEGIN IMMEDIATE")
     try:
+        sectors = keep_unplaced_labels(store.db, vocabulary, item.id, item.sectors, now())
         store.db.execute(
             "UPDATE items SET summary = ?, keywords = ?, themes = ?, sectors = ?, signals = ?, enrichment = ?"
             " WHERE id = ?",
@@ -41,7 +50,7 @@ def save_enrichment(store: SqliteStore, item: Item, marker: dict[str, object]) -
                 item.summary,
                 json.dumps(item.keywords, ensure_ascii=False),
                 json.dumps(item.themes, ensure_ascii=False),
-                json.dumps(item.sectors, ensure_ascii=False),
+                json.dumps(sectors, ensure_ascii=False),
                 json.dumps([s.to_dict() for s in item.signals], ensure_ascii=False),
                 json.dumps(marker, sort_keys=True),
                 item.id,

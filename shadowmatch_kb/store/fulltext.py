@@ -13,7 +13,17 @@ import sqlite3
 
 from shadowmatch_kb.model import Item
 
-__all__ = ["MAX_TERM_GROUPS", "fts_query", "keyword_search", "keyword_snippets", "query_terms", "write_fts_row"]
+__all__ = [
+    "MAX_TERM_GROUPS",
+    "any_term_search",
+    "any_word_bm25",
+    "fts_query",
+    "keyword_search",
+    "keyword_snippets",
+    "query_terms",
+    "term_statistics",
+    "write_fts_row",
+]
 
 MAX_TERM_GROUPS = 35  # seven terms, four at a time: past that, counting rows per term is faster
 _SNIPPET = "snippet(items_fts, 4, '', '', ' … ', 24)"
@@ -54,6 +64,23 @@ def keyword_search(
         [*params, limit],
     ).fetchall()
     return [(row[0], -float(row[1]), row[2]) for row in rows]
+
+
+def any_term_search(db: sqlite3.Connection, terms: list[str], *, limit: int) -> list[tuple[str, float]]:
+    """BM25 hits of items holding any of ``terms`` (plain OR, no term dropped), best first; score grows.
+
+    For rankings that are one signal among several (the briefing's): there a common word costs little,
+    and the guards of ``keyword_search`` would hide the items that hold only the rare words of a question.
+    """
+    words = list(dict.fromkeys(t for term in terms for t in query_terms(term)))[:32]
+    if not words:
+        return []
+    rows = db.execute(
+        "SELECT item_id, bm25(items_fts, 0, 4.0, 2.0, 2.0, 1.0) AS rank FROM items_fts WHERE items_fts MATCH ?"
+        " ORDER BY rank LIMIT ?",
+        (_match_any(words), limit),
+    ).fetchall()
+    return [(row[0], -float(row[1])) for row in rows]
 
 
 def keyword_snippets(db: sqlite3.Connection, query: str, item_ids: list[str]) -> dict[str, str]:
@@ -133,3 +160,74 @@ _STOPWORDS = frozenset(
     " them then there these they this those through to too under until up very was we were what when"
     " where which while who whom why will with would you your yours".split()
 )
+
+
+# ----- term statistics, for ranking items by the words of another -------------------------------
+
+# Used when the record's own table cannot be read for its tokenizer (it always can once migrated).
+_DEFAULT_TOKENIZE = "porter unicode61 remove_diacritics 2"
+_TOKENIZE = re.compile(r"tokenize\s*=\s*'([^']*)'", re.IGNORECASE)
+
+
+def term_statistics(
+    db: sqlite3.Connection, words: list[str], *, up_to_share: float = 1.0
+) -> tuple[int, dict[str, tuple[str, int]]]:
+    """The number of items, and for each word the term the full-text index keeps for it (its stem) with
+    the number of rows that hold that term; a word the index would cut into several terms is left out.
+    Counting stops at ``up_to_share`` of the items (a count that reaches it means "at least that many"),
+    which spares reading the longest lists when the caller has no use for words that common.
+
+    The words are put through the index's own tokenizer in a scratch table of the connection's temporary
+    schema, so stems are exactly those of ``items_fts`` (Porter stems are not stable under re-stemming:
+    "employe" becomes "employ", so a stem cannot be sent back as a query word). Works on read-only stores.
+    """
+    words = list(dict.fromkeys(w for w in words if w))
+    total = int(db.execute("SELECT count(*) FROM items").fetchone()[0])
+    if not words:
+        return total, {}
+    _ensure_term_tables(db)
+    db.execute("DELETE FROM temp.smkb_words")
+    db.executemany("INSERT INTO temp.smkb_words (rowid, word) VALUES (?, ?)", enumerate(words, start=1))
+    terms_of: dict[int, list[str]] = {}
+    for term, row in db.execute("SELECT term, doc FROM temp.smkb_word_terms"):
+        terms_of.setdefault(int(row), []).append(term)
+    db.execute("DELETE FROM temp.smkb_words")
+    stems = {words[row - 1]: terms[0] for row, terms in sorted(terms_of.items()) if len(terms) == 1}
+    spelled = {stem: word for word, stem in reversed(stems.items())}  # the first word of each stem
+    # Counting the rows a query word matches reads only row ids; the vocabulary table (fts5vocab) would
+    # also read every position, which for "the" at 10k items is 20 times slower.
+    cap = max(1, math.ceil(up_to_share * total))
+    count = "SELECT count(*) FROM (SELECT 1 FROM items_fts WHERE items_fts MATCH ? LIMIT ?)"
+    counts = {stem: int(db.execute(count, (_quoted(word), cap)).fetchone()[0]) for stem, word in spelled.items()}
+    return total, {word: (stem, counts[stem]) for word, stem in stems.items()}
+
+
+def any_word_bm25(db: sqlite3.Connection, words: list[str], *, limit: int) -> list[tuple[str, float]]:
+    """Items holding any of ``words`` as (id, BM25), best first, every column weighted alike; score grows.
+
+    Each word is matched as the index matches it (stemmed); none is dropped, so the caller chooses them.
+    """
+    if not words:
+        return []
+    rows = db.execute(
+        "SELECT item_id, bm25(items_fts, 0, 1.0, 1.0, 1.0, 1.0) AS rank FROM items_fts WHERE items_fts MATCH ?"
+        " ORDER BY rank LIMIT ?",
+        (" OR ".join(_quoted(w) for w in words), limit),
+    ).fetchall()
+    return [(row[0], -float(row[1])) for row in rows]
+
+
+def _quoted(word: str) -> str:
+    """A word as an FTS5 string: whatever it holds is matched as text, never read as query syntax."""
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _ensure_term_tables(db: sqlite3.Connection) -> None:
+    """The scratch tables of ``term_statistics`` in the temporary schema (made once per connection)."""
+    if db.execute("SELECT 1 FROM temp.sqlite_master WHERE name = 'smkb_word_terms'").fetchone():
+        return
+    row = db.execute("SELECT sql FROM sqlite_master WHERE name = 'items_fts'").fetchone()
+    found = _TOKENIZE.search(row[0]) if row and row[0] else None
+    tokenize = found.group(1) if found else _DEFAULT_TOKENIZE
+    db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.smkb_words USING fts5(word, tokenize = '{tokenize}')")
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.smkb_word_terms USING fts5vocab(temp, smkb_words, instance)")

@@ -169,6 +169,19 @@ def m005_occupation_datasets(db: sqlite3.Connection) -> None:
     )
 
 
+def m006_sectors_are_section_names(db: sqlite3.Connection) -> None:
+    """Sectors name ISIC sections only: items' own and computed labels, analysts' corrections and enrichment's
+    confidences become section names ("banking" -> "banking and insurance"), with the knowledge base's
+    aliases; a label nothing places is kept as the item's tag ``sector:<label>``."""
+    from datetime import UTC, datetime
+
+    from shadowmatch_kb.store.sectors import migrate_to_section_names, record_dir
+    from shadowmatch_kb.text.sectors import SectorVocabulary
+
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    migrate_to_section_names(db, SectorVocabulary.for_record(record_dir(db)), now)
+
+
 def rebuild_fts_rows(db: sqlite3.Connection) -> None:
     """Refill the full-text table from items (inside the caller's transaction)."""
     db.execute("DELETE FROM items_fts")
@@ -194,6 +207,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (3, "m003_crawl_frontier_and_fingerprints", m003_crawl_frontier_and_fingerprints),
     (4, "m004_items_record_their_enrichment", m004_items_record_their_enrichment),
     (5, "m005_occupation_datasets", m005_occupation_datasets),
+    (6, "m006_sectors_are_section_names", m006_sectors_are_section_names),
 ]
 
 

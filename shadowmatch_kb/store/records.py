@@ -11,14 +11,18 @@ import hashlib
 import json
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shadowmatch_kb.model import Item, Signal
 from shadowmatch_kb.store import fulltext
 from shadowmatch_kb.store.fingerprints import FingerprintTable
+from shadowmatch_kb.store.sectors import keep_unplaced_labels, section_confidence
 from shadowmatch_kb.store.sqlite import ITEM_COLUMNS, JSON_FIELDS, RAW_COMPRESSION, RawInput, SqliteStore
+
+if TYPE_CHECKING:
+    from shadowmatch_kb.text.sectors import SectorVocabulary
 
 __all__ = ["AnalystEdit", "ItemRecord", "StoredFingerprint", "now", "read_record", "write_record"]
 
@@ -111,17 +115,23 @@ def write_record(store: SqliteStore, record: ItemRecord, fingerprint: StoredFing
 
     The record's own fields, dates, hashes and raw input replace the stored ones. Analyst work is never
     lost: tags are added to those the item has, and edits missing from the stored history join it in the
-    order of their times. When that leaves the record as it was, nothing is written.
+    order of their times. When that leaves the record as it was, nothing is written. Sectors are stored as
+    section names, as every write stores them (a label none takes is kept as a ``sector:`` tag).
     """
     if record.content_hash is None or record.text_hash is None:
         raise ValueError(f"item {record.item.id}: a record needs its content and text hashes to be written")
     db = store.db
+    vocabulary = store.sectors
+    edited = [label for edit in record.edits if edit.field == "sectors" for label in edit.value]
+    labels = [*record.item.sectors, *edited]
+    record = _in_section_names(record, vocabulary)
     db.execute("BEGIN IMMEDIATE")
     try:
         before = read_record(store, record.item.id)
         _write_row(store, record)
         for tag, added_at in record.tags:
             db.execute("INSERT OR IGNORE INTO item_tags VALUES (?, ?, ?)", (record.item.id, tag, added_at))
+        keep_unplaced_labels(db, vocabulary, record.item.id, labels, record.updated_at)
         _merge_edits(store, record, before.edits if before else [])
         if fingerprint is not None:
             found = fingerprint
@@ -134,6 +144,17 @@ def write_record(store: SqliteStore, record: ItemRecord, fingerprint: StoredFing
         db.execute("ROLLBACK")
         raise
     return "added" if before is None else "updated"
+
+
+def _in_section_names(record: ItemRecord, vocabulary: SectorVocabulary) -> ItemRecord:
+    """The record with its sectors, its analysts' sector edits and enrichment's confidences by section name."""
+    edits = [replace(e, value=vocabulary.place(e.value).names) if e.field == "sectors" else e for e in record.edits]
+    enrichment = record.enrichment
+    if enrichment is not None and isinstance(enrichment.get("sector_confidence"), dict):
+        confidence = section_confidence(vocabulary, enrichment["sector_confidence"])
+        enrichment = {**enrichment, "sector_confidence": confidence}
+    item = replace(record.item, sectors=vocabulary.place(record.item.sectors).names)
+    return replace(record, item=item, edits=edits, enrichment=enrichment)
 
 
 def _write_row(store: SqliteStore, record: ItemRecord) -> None:

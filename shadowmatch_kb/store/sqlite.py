@@ -4,6 +4,8 @@ Every write of one item (its row, full-text entry, raw input and tags) is a sing
 transaction, so a crash or a kill leaves each item either wholly stored or not at all.
 WAL mode lets readers work while one writer imports.
 Full-text search lives in ``store.fulltext`` and the consistency check in ``store.consistency``.
+Sectors are stored as ISIC section names whoever gives them (``store.sectors``), with the vocabulary of
+this record's folder (``sectors``).
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shadowmatch_kb.errors import NotFoundError
 from shadowmatch_kb.model import Item, ItemFilter, Signal
 from shadowmatch_kb.store import fulltext
 from shadowmatch_kb.store.consistency import consistency_problems
 from shadowmatch_kb.store.migrations import apply_migrations, rebuild_fts_rows
+
+if TYPE_CHECKING:
+    from shadowmatch_kb.text.sectors import SectorVocabulary
 
 __all__ = ["EDITABLE_FIELDS", "ITEM_COLUMNS", "JSON_FIELDS", "RawInput", "SqliteStore", "StoredState", "effective_sql"]
 
@@ -85,6 +91,14 @@ class SqliteStore:
         """Close the connection."""
         self.db.close()
 
+    @property
+    def sectors(self) -> SectorVocabulary:
+        """The sector vocabulary of this record: the shipped one with the aliases in its folder, if any
+        (read anew when the aliases file changes)."""
+        from shadowmatch_kb.text.sectors import SectorVocabulary
+
+        return SectorVocabulary.for_record(self.path.parent if self.path is not None else None)
+
     # ----- writes -------------------------------------------------------------------
 
     def put_item(self, item: Item, *, content_hash: str, text_hash: str, raw: RawInput | None) -> None:
@@ -104,12 +118,19 @@ class SqliteStore:
             raise
 
     def _write_item(self, item: Item, content_hash: str, text_hash: str, raw: RawInput | None, now: str) -> None:
+        from shadowmatch_kb.store.sectors import keep_unplaced_labels
+
         row = item.to_dict()
         values = {k: row[k] for k in ITEM_COLUMNS}
+        vocabulary = self.sectors if item.sectors else None  # a crawled page has none: no vocabulary to load
+        if vocabulary is not None:
+            values["sectors"] = vocabulary.place(item.sectors).names
         for key in JSON_FIELDS:
             values[key] = json.dumps(values[key], ensure_ascii=False)
         values.update(content_hash=content_hash, text_hash=text_hash, now=now)
         self.db.execute(_UPSERT_ITEM, values)
+        if vocabulary is not None:
+            keep_unplaced_labels(self.db, vocabulary, item.id, item.sectors, now)
         self.write_fts(item)
         if raw is not None:
             self._write_raw(item.id, raw, now)
@@ -149,10 +170,14 @@ class SqliteStore:
             raise
 
     def record_edit(self, item_id: str, field: str, value: list[str]) -> None:
-        """Record an analyst correction of ``sectors`` or ``themes``; it overrides computed values."""
+        """Record an analyst correction of ``sectors`` or ``themes``; it overrides computed values. Sectors are
+        kept as section names; one the vocabulary does not know is a ``UsageError`` that lists the names."""
         if field not in EDITABLE_FIELDS:
             raise ValueError(f"not an editable field: {field}")
         self._require(item_id)
+        if field == "sectors":
+            vocabulary = self.sectors
+            value = list(dict.fromkeys(vocabulary.section_name(label) for label in value))
         self.db.execute(
             "INSERT INTO analyst_edits (item_id, field, value, edited_at) VALUES (?, ?, ?, ?)",
             (item_id, field, json.dumps(value, ensure_ascii=False), _now()),
@@ -303,7 +328,9 @@ class SqliteStore:
         if where.tag:
             clauses.append("id IN (SELECT item_id FROM item_tags WHERE tag = ? COLLATE NOCASE)")
             params.append(where.tag)
-        for field, value in (("sectors", where.sector), ("themes", where.theme)):
+        # Stored sectors are section names: any name of the section finds them ("Q", "nurses").
+        sector = where.sector and (self.sectors.normalise(where.sector) or where.sector)
+        for field, value in (("sectors", sector), ("themes", where.theme)):
             if not value:
                 continue
             clauses.append(
@@ -315,6 +342,10 @@ class SqliteStore:
     def keyword_search(self, query: str, *, limit: int, snippets: bool = True) -> list[tuple[str, float, str]]:
         """BM25 full-text hits as (id, score, snippet), best first; see ``fulltext.keyword_search``."""
         return fulltext.keyword_search(self.db, query, limit=limit, snippets=snippets)
+
+    def any_term_search(self, terms: list[str], *, limit: int) -> list[tuple[str, float]]:
+        """BM25 hits of items holding any of ``terms``, best first; see ``fulltext.any_term_search``."""
+        return fulltext.any_term_search(self.db, terms, limit=limit)
 
     def keyword_snippets(self, query: str, item_ids: list[str]) -> dict[str, str]:
         """The full-text snippets of ``query`` in the given items (those it matches)."""
@@ -359,19 +390,28 @@ class SqliteStore:
         return counts
 
     def facet_counts(self, field: str) -> dict[str, int]:
-        """How many unique items carry each sector or theme (analyst edits applied)."""
+        """How many unique items carry each sector or theme (analyst edits applied); sectors by section name."""
         counts: dict[str, int] = {}
         rows = self.db.execute(f"SELECT id, {field} FROM items WHERE duplicate_of IS NULL").fetchall()
         edits = self._edits_of([row[0] for row in rows]) if rows else {}
+        vocabulary = self.sectors if field == "sectors" and rows else None
         for row in rows:
             values = edits.get(row[0], {}).get(field, json.loads(row[1]))
-            for value in values:
+            for value in values if vocabulary is None else vocabulary.place(values).names:
                 counts[value] = counts.get(value, 0) + 1
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def check(self) -> list[str]:
         """Consistency problems of the record (empty when healthy)."""
         return consistency_problems(self.db)
+
+    def term_statistics(self, words: list[str], *, up_to_share: float = 1.0) -> tuple[int, dict[str, tuple[str, int]]]:
+        """The number of items, and each word's indexed term with how many items hold it; see ``fulltext``."""
+        return fulltext.term_statistics(self.db, words, up_to_share=up_to_share)
+
+    def any_word_bm25(self, words: list[str], *, limit: int) -> list[tuple[str, float]]:
+        """BM25 hits of items holding any of ``words``, best first; see ``fulltext.any_word_bm25``."""
+        return fulltext.any_word_bm25(self.db, words, limit=limit)
 
 
 ITEM_COLUMNS = (

@@ -28,12 +28,13 @@ class DatedItem:
     sectors: tuple[str, ...]
     themes: tuple[str, ...]
     duplicate_of: str | None
-    # How sure enrichment was of each sector it computed; sectors an item states itself or an analyst set
-    # are not in it (they are as sure as can be: see ``sector_confidence``).
+    # How sure enrichment was of each sector it computed, by section name (as ``sectors`` are stored); sectors
+    # an item states itself or an analyst set are not in it (they are as sure as can be: see ``sector_confidence``).
     computed_confidence: tuple[tuple[str, float], ...] = ()
 
     def sector_confidence(self, label: str) -> float:
-        """Enrichment's confidence in one of the item's sectors; 1.0 for a post's own or an analyst's."""
+        """Enrichment's confidence in one of the item's sectors (a section name); 1.0 for a post's own or an
+        analyst's."""
         return dict(self.computed_confidence).get(label, 1.0)
 
 

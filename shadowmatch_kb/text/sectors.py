@@ -7,6 +7,12 @@ would. ``SectorVocabulary`` needs no model: it normalises a label as people writ
 "Q", "nurses") to its section's friendly name, and counts the vocabulary's phrases in a text for
 ``enrich.sectors``, which weighs them with meaning from the embedding model.
 
+The friendly names are the one vocabulary of stored items, filters and counts: ``section_name`` is the
+name of any surface form it knows, else a ``UsageError`` that lists the valid names. A knowledge base may
+add aliases of its own in ``corpus/sector_aliases.toml`` (``alias = "section name or letter"``), read by
+``SectorVocabulary.for_record``; a label no alias places is kept on its item as the tag ``sector:<label>``
+(``UNPLACED_TAG``), never dropped.
+
 Phrases and texts are compared as light stems (``sector_tokens``), so that "nurses", "nursing" and
 "nurse" meet and "call center" meets "call centres".
 """
@@ -16,15 +22,32 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+from shadowmatch_kb.errors import InputError, UsageError
 from shadowmatch_kb.text.sentences import MAX_TOKEN_CHARS
 
-__all__ = ["Section", "SectorLabel", "SectorTerm", "SectorVocabulary", "load_sector_vocabulary", "sector_tokens"]
+__all__ = [
+    "ALIASES_FILE",
+    "UNPLACED_TAG",
+    "PlacedSectors",
+    "Section",
+    "SectorLabel",
+    "SectorTerm",
+    "SectorVocabulary",
+    "load_sector_vocabulary",
+    "sector_tokens",
+]
 
 _VOCABULARY_FILE = "sector_labels.toml"
+# The analysts' own aliases of a knowledge base, in its corpus/ folder (the record).
+ALIASES_FILE = "sector_aliases.toml"
+# The tag that keeps a sector label the vocabulary cannot place ("sector:space tourism") on its item.
+UNPLACED_TAG = "sector:"
 # Weights of a phrase as evidence: a synonym or label term, and a weak word that may mean other things.
 _STRONG = 1.0
 _WEAK = 0.4
@@ -81,6 +104,20 @@ class Section:
     isic: str
     name: str
     description: str
+    synonyms: tuple[str, ...] = ()  # as written in the vocabulary, for people to read (``describe``)
+
+
+@dataclass(frozen=True)
+class PlacedSectors:
+    """Sector labels as given, sorted: the section names they mean (in order, once) and those none places."""
+
+    names: list[str] = field(default_factory=list)
+    unplaced: list[str] = field(default_factory=list)
+
+    @property
+    def unplaced_tags(self) -> list[str]:
+        """The tags that keep the unplaced labels on their item."""
+        return [UNPLACED_TAG + label for label in self.unplaced]
 
 
 @dataclass(frozen=True)
@@ -159,12 +196,16 @@ class SectorVocabulary:
         labels: list[SectorLabel],
         terms: dict[tuple[str, ...], SectorTerm],
         aliases: dict[str, str],
+        *,
+        analyst_aliases: dict[str, str] | None = None,
     ) -> None:
         self.sections = sections
         self.labels = labels
         self.terms = terms
         self.codes = sorted(sections)
         self._aliases = aliases  # normalised surface form -> section code
+        # A knowledge base's own aliases as its analysts wrote them -> section code (``for_record``).
+        self.analyst_aliases = dict(analyst_aliases or {})
         self._first_words = frozenset(key[0] for key in terms)
         self._longest = max(len(key) for key in terms)
         self._normalised: dict[str, str | None] = {}
@@ -173,6 +214,50 @@ class SectorVocabulary:
     def load(cls) -> SectorVocabulary:
         """The vocabulary shipped with the package, read once per process."""
         return _shipped()
+
+    @classmethod
+    def for_record(cls, corpus_dir: Path | None) -> SectorVocabulary:
+        """The shipped vocabulary with the aliases of ``corpus_dir/sector_aliases.toml``, when there is one.
+
+        Read again whenever the file changes (a server sees an analyst's new alias); a file that cannot be
+        read, or an alias that places nothing or contradicts the vocabulary, is an ``InputError``.
+        """
+        if corpus_dir is None:
+            return _shipped()
+        path = corpus_dir / ALIASES_FILE
+        try:
+            found = path.stat()
+        except FileNotFoundError:
+            return _shipped()
+        except OSError as exc:
+            raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+        return _with_aliases_file(str(path), found.st_mtime_ns, found.st_size)
+
+    def with_aliases(self, aliases: dict[str, str]) -> SectorVocabulary:
+        """This vocabulary and ``aliases`` (alias -> a section's name, letter or alias); ValueError if one
+        places nothing, is too short to tell apart from a section letter, or already means another section."""
+        merged = dict(self._aliases)
+        added = dict(self.analyst_aliases)
+        for alias, target in aliases.items():
+            code = self._code(target) if isinstance(target, str) else None
+            if code is None:
+                raise ValueError(
+                    f"alias {alias!r} should name a section (its name or letter), not {target!r}: "
+                    f"use one of {self.names_line()}"
+                )
+            keys = _alias_keys(alias) - {""}
+            if len(alias.strip()) < 2 or not keys:
+                raise ValueError(f"alias {alias!r} is too short: give a word or a phrase")
+            for key in keys:
+                taken = merged.get(key)
+                if taken is not None and taken != code:
+                    raise ValueError(
+                        f"alias {alias!r} already means {self.sections[taken].name}; "
+                        f"it cannot also mean {self.sections[code].name}"
+                    )
+                merged[key] = code
+            added[" ".join(alias.split())] = code
+        return SectorVocabulary(self.sections, self.labels, self.terms, merged, analyst_aliases=added)
 
     @classmethod
     def from_raw(cls, data: dict[str, Any]) -> SectorVocabulary:
@@ -203,14 +288,79 @@ class SectorVocabulary:
         return found
 
     def _lookup(self, label: str) -> str | None:
+        code = self._code(label)
+        return self.sections[code].name if code else None
+
+    def _code(self, label: str) -> str | None:
         text = label.strip()
         if not text:
             return None
         if len(text) == 1:
-            code = self._aliases.get(text.lower())
-        else:
-            code = next((self._aliases[k] for k in _alias_keys(text) if k in self._aliases), None)
-        return self.sections[code].name if code else None
+            return self._aliases.get(text.lower())
+        return next((self._aliases[k] for k in _alias_keys(text) if k in self._aliases), None)
+
+    def names_line(self) -> str:
+        """The section names on one line; "; " between them, as some names hold a comma."""
+        return "; ".join(self.names())
+
+    def section_name(self, label: str) -> str:
+        """The section name of ``label`` as people write it; a ``UsageError`` listing the names if none."""
+        found = self.normalise(label)
+        if found is None:
+            shown = " ".join(label.split())[:100]
+            raise UsageError(
+                f"unknown sector {shown!r}: use one of {self.names_line()} "
+                "(or a section's ISIC letter, or an alias that `smkb sectors` lists)"
+            )
+        return found
+
+    def place(self, labels: Iterable[str]) -> PlacedSectors:
+        """The section names ``labels`` mean, in order and once; the labels none places, as written, once."""
+        names: list[str] = []
+        unplaced: list[str] = []
+        for label in labels:
+            text = " ".join(label.split())
+            if not text:
+                continue
+            name = self.normalise(text)
+            if name is None:
+                if text.lower() not in (u.lower() for u in unplaced):
+                    unplaced.append(text)
+            elif name not in names:
+                names.append(name)
+        return PlacedSectors(names, unplaced)
+
+    def split_list(self, text: str) -> list[str]:
+        """Sectors typed as one comma- or semicolon-separated list, where a name may hold commas of its own
+        ("IT, telecoms and media, education" is two): the longest run of parts that names a sector wins."""
+        found: list[str] = []
+        for chunk in text.split(";"):
+            parts = [part.strip() for part in chunk.split(",") if part.strip()]
+            start = 0
+            while start < len(parts):
+                end = next(
+                    (e for e in range(len(parts), start + 1, -1) if self.normalise(", ".join(parts[start:e]))),
+                    start + 1,
+                )
+                found.append(", ".join(parts[start:end]))
+                start = end
+        return found
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Each section with its letter, ISIC title, the aliases the vocabulary ships and the analysts' own."""
+        finer: dict[str, list[str]] = defaultdict(list)
+        for label in self.labels:
+            finer[label.section].append(label.name)
+        return [
+            {
+                "code": code,
+                "name": self.sections[code].name,
+                "isic": self.sections[code].isic,
+                "aliases": list(dict.fromkeys([*self.sections[code].synonyms, *finer[code]])),
+                "analyst_aliases": sorted(a for a, c in self.analyst_aliases.items() if c == code),
+            }
+            for code in self.codes
+        ]
 
     def phrase_counts(self, tokens: list[str]) -> dict[tuple[str, ...], int]:
         """How often each phrase occurs in ``sector_tokens`` of a text, longest match first, ignore-phrases too."""
@@ -255,7 +405,8 @@ class _VocabularyBuilder:
 
     def add_section(self, raw: dict[str, Any]) -> None:
         code = raw["code"]
-        self.sections[code] = Section(code, raw["isic"], raw["name"], raw["description"])
+        synonyms = (*raw.get("synonyms", []), *raw.get("weak", []))
+        self.sections[code] = Section(code, raw["isic"], raw["name"], raw["description"], synonyms)
         for phrase in raw.get("synonyms", []):
             self.add_term(phrase, SectorTerm(code, -1, _STRONG))
         for phrase in raw.get("weak", []):
@@ -297,3 +448,21 @@ class _VocabularyBuilder:
 @lru_cache(maxsize=1)
 def _shipped() -> SectorVocabulary:
     return SectorVocabulary.from_raw(load_sector_vocabulary())
+
+
+@lru_cache(maxsize=8)
+def _with_aliases_file(path: str, _mtime_ns: int, _size: int) -> SectorVocabulary:
+    """The shipped vocabulary with one aliases file (keyed by its time and size, so an edit is read anew)."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        hint = 'write one alias a line: "alias" = "section name or letter"'
+        raise InputError(path, f"not valid TOML ({exc}); {hint}") from None
+    try:
+        return _shipped().with_aliases(data)
+    except ValueError as exc:
+        raise InputError(path, str(exc)) from None

@@ -34,7 +34,6 @@ __all__ = [
     "build_trends",
     "dated_up_to_today",
     "count_sectors",
-    "in_sector",
     "split_future",
 ]
 
@@ -162,27 +161,11 @@ def _add_signal_series(
         report.series[-1].emerging = i in flagged
 
 
-def in_sector(items: Sequence[DatedItem], sector: str) -> list[DatedItem]:
-    """Items in the sector as named or in its ISIC section ("healthcare" finds "healthcare and social care")."""
-    from shadowmatch_kb.text.sectors import SectorVocabulary
-
-    vocabulary = SectorVocabulary.load()
-    wanted = vocabulary.normalise(sector)
-    asked = " ".join(sector.lower().split())
-    return [
-        d
-        for d in items
-        if any(
-            " ".join(s.lower().split()) == asked or (wanted and vocabulary.normalise(s) == wanted) for s in d.sectors
-        )
-    ]
-
-
 def _facet_items(items: Sequence[DatedItem], kind: str) -> dict[str, list[str]]:
     """Items per theme or sector, the spellings of one label merged ("AI", "ai") under its commonest one.
 
-    Sectors are counted per ISIC section: a post's own "healthcare" and a computed "healthcare and social
-    care" are one sector (a label the vocabulary does not know stays as written).
+    Sectors are counted per ISIC section, by its name only (as the record stores them): the home page, the
+    tracker and a briefing name the same sectors.
     """
     from shadowmatch_kb.text.sectors import SectorVocabulary
 
@@ -190,7 +173,7 @@ def _facet_items(items: Sequence[DatedItem], kind: str) -> dict[str, list[str]]:
     by_key: dict[str, list[str]] = defaultdict(list)
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for d in items:
-        values = d.themes if vocabulary is None else [vocabulary.normalise(v) or v for v in d.sectors]
+        values = d.themes if vocabulary is None else vocabulary.place(d.sectors).names
         for value in dict.fromkeys(values):
             key = " ".join(value.lower().split())
             if key:
@@ -216,12 +199,12 @@ def _today() -> str:
 
 
 def count_sectors(items: Sequence[DatedItem]) -> dict[str, int]:
-    """Items per ISIC section, copies left out, most first (labels the vocabulary does not know are left out)."""
+    """Items per ISIC section by its name, copies left out, most first (as ``smkb stats`` counts them)."""
     from shadowmatch_kb.text.sectors import SectorVocabulary
 
     vocabulary = SectorVocabulary.load()
     counts: Counter[str] = Counter()
     for dated in items:
         if not dated.duplicate_of:
-            counts.update({section for label in dated.sectors if (section := vocabulary.normalise(label))})
+            counts.update(vocabulary.place(dated.sectors).names)
     return dict(sorted(counts.items(), key=lambda entry: (-entry[1], entry[0])))

@@ -34,8 +34,8 @@ from starlette.templating import Jinja2Templates
 from shadowmatch_kb.brief.render import briefing_html, to_markdown
 from shadowmatch_kb.errors import LockTimeoutError, NotFoundError, UsageError
 from shadowmatch_kb.formats.inert import safe_url
-from shadowmatch_kb.kb import Briefing
-from shadowmatch_kb.model import ItemFilter
+from shadowmatch_kb.kb import Briefing, KnowledgeBase
+from shadowmatch_kb.model import Item, ItemFilter
 from shadowmatch_kb.text.dates import is_iso_date
 from shadowmatch_kb.web.guard import Guard
 from shadowmatch_kb.web.review import COOKIE, SESSION_S, WRITE_WAIT_S, ReviewError, read_json, redirect, values
@@ -128,16 +128,23 @@ async def home(request: Request) -> Response:
 
 
 async def _briefing(request: Request) -> tuple[Briefing, str | None]:
-    """The briefing a request asks for (``q``, ``since``), remembered while the record is unchanged."""
+    """The briefing a request asks for (``q``, ``since``, ``occupation``), remembered while the record is unchanged."""
     question = _text(request, "q", MAX_QUERY_CHARS, required=True) or ""
     since = _date(request)
-    briefing = await _state(request).read(lambda kb: kb.brief(question, since=since), key=("brief", question, since))
+    occupation = _text(request, "occupation", 16)
+    briefing = await _state(request).read(
+        lambda kb: kb.brief(question, since=since, occupation=occupation), key=("brief", question, since, occupation)
+    )
     return briefing, since
+
+
+# "Is this you?": each close alternative occupation asks the same question again with that occupation.
+_REASK = "/brief?q={question}&occupation={isco}"
 
 
 async def brief_page(request: Request) -> Response:
     briefing, since = await _briefing(request)
-    body = briefing_html(briefing, item_link="/items/{id}")
+    body = briefing_html(briefing, item_link="/items/{id}", reask_link=_REASK)
     return await _page(request, "brief.html", briefing=briefing, since=since, body=body)
 
 
@@ -157,8 +164,10 @@ def _search_args(request: Request) -> tuple[str | None, ItemFilter, int]:
 
 
 async def search_page(request: Request) -> Response:
-    query, where, k = _search_args(request)
+    query, asked, k = _search_args(request)
     state = _state(request)
+    # The sector as the section's name, checked even without a query: an unknown one is a 400.
+    where = await state.read(lambda kb: kb.checked_filter(asked) or asked)
     results = (
         await state.read(lambda kb: kb.search(query, k=k, where=where), key=("search", query, k, where))
         if query
@@ -212,15 +221,19 @@ async def review_form(request: Request) -> Response:
     form = await request.form()
     state.review.check_form(request, form)
     action, value = str(form.get("action", "")), str(form.get("value", ""))
-    changes: dict[str, Any] = {
-        "add_tag": {"add": values(value, "tag", text=True)},
-        "remove_tag": {"remove": values(value, "tag", text=True)},
-        "sectors": {"sectors": values(value, "sectors", text=True)},
-        "themes": {"themes": values(value, "themes", text=True)},
-    }.get(action, {})
-    if not changes:
+    if action not in ("add_tag", "remove_tag", "sectors", "themes"):
         raise BadParameter("action must be add_tag, remove_tag, sectors or themes")
-    await state.write(lambda kb: kb.tag(item_id, **changes))
+
+    def change(kb: KnowledgeBase) -> Item:
+        if action == "sectors":
+            # Commas separate the sectors typed, and some section names hold one ("IT, telecoms and media").
+            return kb.tag(item_id, sectors=values(kb.sector_vocabulary().split_list(value), "sectors"))
+        if action == "themes":
+            return kb.tag(item_id, themes=values(value, "themes", text=True))
+        tags = values(value, "tag", text=True)
+        return kb.tag(item_id, add=tags) if action == "add_tag" else kb.tag(item_id, remove=tags)
+
+    await state.write(change)
     return redirect(f"/items/{item_id}")
 
 

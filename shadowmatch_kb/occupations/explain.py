@@ -1,0 +1,147 @@
+"""Every exposure figure in plain words: what the measure is, and where this occupation stands among all the
+occupations its dataset scores.
+
+A mentor reads "mean task score 0.58" as nothing; "the ILO scored each of this job's tasks from 0 to 1 ...;
+higher than 91% of the occupations in its index" tells them what it means. The sentences are ours, written
+from each dataset's documentation (the ILO working paper 140, Nesta's and Microsoft's READMEs, the GPTs are
+GPTs README); where a standing is given it is computed from the figures stored for the same dataset, measure
+and kind of code.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass, field
+
+from shadowmatch_kb.occupations.records import ISCO08
+from shadowmatch_kb.occupations.store import Exposure, numbers_of, values_of
+
+__all__ = ["FigureStanding", "explained"]
+
+# What each graded figure means, by dataset, measure and grade.
+_GRADES: dict[tuple[str, str], dict[str, str]] = {
+    ("ilo_genai_2025", "exposure gradient"): {
+        "Not Exposed": "Not exposed: by the ILO's reading, generative AI could do few if any of this job's tasks.",
+        "Minimal Exposure": "Minimal exposure: generative AI could do only a small part of this job's tasks, too "
+        "little for the ILO to count it among the exposed jobs.",
+        "Exposed: Gradient 1": "Gradient 1 is the lowest of the ILO's four exposed groups: generative AI could do some "
+        "of this job's tasks, but most of the work still needs a person.",
+        "Exposed: Gradient 2": "Gradient 2 of the ILO's four exposed groups: generative AI could do a fair share of "
+        "this job's tasks, while others still need a person.",
+        "Exposed: Gradient 3": "Gradient 3 is the ILO's second-highest exposure group: generative AI could do many of "
+        "this job's tasks, so the work is likely to change.",
+        "Exposed: Gradient 4": "Gradient 4 is the ILO's highest exposure group: generative AI could do most of this "
+        "job's tasks, so the job may change the most.",
+    },
+    ("nesta_automation", "automation risk category"): {
+        "High risk": "High risk: Nesta places this job among those whose tasks machine learning suits best and that "
+        "have the fewest tasks machines find hard.",
+        "Low risk": "Low risk: Nesta places this job among those whose tasks machine learning suits least and that "
+        "have the most tasks machines find hard.",
+        "Other": "Neither high nor low risk: Nesta places this job between its high-risk and low-risk groups.",
+    },
+}
+_GRADED_IN = {"ilo_genai_2025": "the ILO index", "nesta_automation": "Nesta's study"}
+
+# What each numeric figure measures, in a phrase that the standing completes.
+_GPT = {
+    "alpha (E1)": "The share of this job's tasks a GPT-4-class model could do twice as fast at equal quality",
+    "beta (E1 + 0.5*E2)": "The share of this job's tasks a GPT-4-class model could speed up, counting half of those "
+    "that need extra software built on it",
+    "gamma (E1 + E2)": "The share of this job's tasks a GPT-4-class model could speed up, alone or with extra "
+    "software built on it",
+}
+_RATERS = {"GPT-4 rated": "rated by GPT-4", "human rated": "rated by people"}
+_MEASURES: dict[tuple[str, str], str] = {
+    ("ilo_genai_2025", "mean task score"): "The average of the ILO's scores for this job's tasks, from 0 "
+    "(generative AI could not do the task) to 1 (it could do all of it)",
+    ("ilo_genai_2025", "task score standard deviation"): "How much the ILO's scores for this job's tasks differ "
+    "(a large spread means some tasks are far more exposed than others)",
+    ("nesta_automation", "overall automation risk"): "Nesta's estimate of how well machine learning suits this "
+    "job's tasks, from 1 (minimal risk) to 5 (maximal risk)",
+    ("nesta_automation", "prevalence of bottleneck tasks"): "The share of this job's tasks that machines find hard, "
+    "from 0 to 1 (Nesta calls them bottlenecks, and the more a job has, the safer it is from automation)",
+    ("nesta_automation", "automation risk of non-physical tasks"): "Nesta's automation risk (1 to 5) counting only "
+    "the tasks that need no dexterity or physical work",
+    ("nesta_automation", "prevalence of bottleneck tasks, non-physical"): "The share of tasks that machines still "
+    "find hard once dexterity and physical work no longer hold them back (Nesta, 0 to 1)",
+    ("working_with_ai", "AI applicability score"): "How much of this job's work people already bring to Microsoft's "
+    "Bing Copilot and get done (Microsoft's study of real conversations; the highest score is about 0.5)",
+}
+_MEASURES.update(
+    {
+        ("gpts_are_gpts", f"{raters} exposure {grade}"): f"{share} ({rated}, GPTs are GPTs study)"
+        for grade, share in _GPT.items()
+        for raters, rated in _RATERS.items()
+    }
+)
+_SCORED_BY = {
+    "ilo_genai_2025": "the occupations in the ILO index",
+    "nesta_automation": "the occupations Nesta scored",
+    "gpts_are_gpts": "the occupations in that study",
+    "working_with_ai": "the occupations in Microsoft's study",
+}
+
+
+@dataclass
+class FigureStanding:
+    """Where a figure stands among its dataset's figures of the same measure; reads each dataset's numbers once.
+
+    Keep one for as long as the imported datasets do not change (``stamp`` says which import it read).
+    """
+
+    db: sqlite3.Connection
+    stamp: tuple[object, ...] = ()
+    _numbers: dict[tuple[str, str, str, int], list[float]] = field(default_factory=dict)
+    _grades: dict[tuple[str, str, str, int], Counter[str]] = field(default_factory=dict)
+
+    def percentile(self, figure: Exposure) -> float | None:
+        """The share of the dataset's occupations (0-100) with a lower figure of the same measure; None for a grade."""
+        if not isinstance(figure.value, float):
+            return None
+        key = (figure.dataset, figure.measure, figure.scheme, _code_length(figure))
+        if key not in self._numbers:
+            self._numbers[key] = numbers_of(self.db, *key)
+        numbers = self._numbers[key]
+        return round(100.0 * bisect_left(numbers, figure.value) / len(numbers), 1) if numbers else None
+
+    def grade_count(self, figure: Exposure) -> tuple[int, int]:
+        """How many of the dataset's occupations share this figure's grade, and how many it grades."""
+        key = (figure.dataset, figure.measure, figure.scheme, _code_length(figure))
+        if key not in self._grades:
+            self._grades[key] = values_of(self.db, *key)
+        counts = self._grades[key]
+        return counts.get(str(figure.value), 0), sum(counts.values())
+
+
+def _code_length(figure: Exposure) -> int:
+    # ISCO-08 groups of 1 to 4 digits share a scheme; a unit group compares with unit groups only.
+    return len(figure.code) if figure.scheme == ISCO08 else 0
+
+
+def explained(figure: Exposure, standing: FigureStanding) -> dict[str, object]:
+    """The figure's JSON with two keys more: ``percentile`` (numbers only) and ``plain``, one sentence a mentor
+    understands."""
+    out = figure.to_dict()
+    percentile = standing.percentile(figure)
+    out["percentile"] = percentile
+    out["plain"] = _plain(figure, percentile, standing)
+    return out
+
+
+def _plain(figure: Exposure, percentile: float | None, standing: FigureStanding) -> str:
+    key = (figure.dataset, figure.measure)
+    if percentile is None:
+        sentence = _GRADES.get(key, {}).get(str(figure.value))
+        if sentence is None:
+            return f"{figure.measure.capitalize()}: {figure.value}."
+        same, total = standing.grade_count(figure)
+        where = _GRADED_IN.get(figure.dataset, "this dataset")
+        return f"{sentence} ({same} of the {total} occupations in {where} are graded so.)" if total else sentence
+    assert isinstance(figure.value, float)
+    what = _MEASURES.get(key, f"{figure.measure.capitalize()} ({figure.dataset})")
+    among = _SCORED_BY.get(figure.dataset, "the occupations in this dataset")
+    standing_words = f"as low as any of {among}" if percentile < 0.5 else f"higher than {percentile:.0f}% of {among}"
+    return f"{what}: {figure.value:.2f}, {standing_words}."

@@ -1,0 +1,240 @@
+"""A person's detailed account of their work matched to their occupation: the title they give outweighs the
+tools they name, the alternatives come with scores, the ILO tasks shown are those closest to their words, and
+every exposure figure is explained in plain words with where the occupation stands."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from bisect import bisect_left
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import require_shared, smkb
+
+from shadowmatch_kb.occupations.datasets import ILO_INFO
+from shadowmatch_kb.occupations.esco import ESCO_INFO
+from shadowmatch_kb.occupations.explain import FigureStanding, explained
+from shadowmatch_kb.occupations.match import OccupationMatcher
+from shadowmatch_kb.occupations.records import ISCO08, DatasetRecords, EscoOccupation, Figure
+from shadowmatch_kb.occupations.service import load_matcher, match_question
+from shadowmatch_kb.occupations.store import (
+    Exposure,
+    Label,
+    WorkText,
+    figures_for,
+    numbers_of,
+    save_dataset,
+    work_texts,
+)
+from shadowmatch_kb.occupations.wording import about_the_work, job_title
+from shadowmatch_kb.store.migrations import apply_migrations
+
+DATASETS = ("esco_v1", "ilo_genai_exposure_2025", "nesta_mapping_career_causeways", "gpts_are_gpts",
+            "working_with_ai", "onet_occupation_data")  # fmt: skip
+
+
+def import_with_shared_vectors(kb: Path, shared: Path) -> None:
+    """Import every dataset into ``kb``, reusing the label and work-text vectors another test module computed:
+    they are derived data named by a digest of their texts and the model, so a copy is exactly what an import
+    would compute again (a minute on two cores)."""
+    cache = kb / "indexes" / "occupations"
+    cache.mkdir(parents=True, exist_ok=True)
+    for path in shared.glob("*.npy"):
+        shutil.copy(path, cache / path.name)
+    folders = [str(require_shared("occupations", name)) for name in DATASETS]
+    result = smkb("occupations", "import", *folders, "--json", kb=kb)
+    assert result.exit_code == 0, result.stderr
+    shared.mkdir(parents=True, exist_ok=True)
+    for path in cache.glob("*.npy"):
+        shutil.copy(path, shared / path.name)
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("occupation_detail")
+    import_with_shared_vectors(folder, tmp_path_factory.getbasetemp() / "occupation_vectors")
+    return folder
+
+
+def _match(kb: Path, text: str, k: int = 3) -> dict:
+    result = smkb("occupations", "match", text, "-k", str(k), "--json", kb=kb)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+# --- real data ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_plumber_who_fixes_boilers_is_a_plumber_with_close_alternatives(kb) -> None:
+    found = _match(kb, "I'm a plumber, I fix boilers and leaks. How will AI change my job?")
+    top = found["occupations"][0]
+    assert (top["isco"], top["label"]) == ("7126", "Plumbers and pipe fitters")  # not sheet-metal workers (7213)
+    assert found["title"] == "plumber"
+    alternatives = found["alternatives"]
+    assert 2 <= len(alternatives) <= 3 and "7126" not in [a["isco"] for a in alternatives]
+    assert all(a["label"] and a["score"] <= top["score"] for a in alternatives)
+    assert [a["score"] for a in alternatives] == sorted((a["score"] for a in alternatives), reverse=True)
+
+
+@pytest.mark.slow
+def test_what_a_person_does_finds_the_group_without_a_title(kb) -> None:
+    """No label says "leak" or "drain" with "bathroom": ESCO's descriptions and the ILO's tasks do."""
+    found = _match(kb, "I fix leaks, unblock drains and fit new bathrooms in people's homes")
+    assert found["title"] is None and found["occupations"][0]["isco"] == "7126"
+
+
+@pytest.mark.slow
+def test_a_radiologist_is_shown_the_tasks_closest_to_their_words(kb) -> None:
+    top = _match(kb, "I'm a radiologist. How will AI change my job?")["occupations"][0]
+    assert top["isco"] == "2212"
+    most, least = top["most_exposed_tasks"], top["least_exposed_tasks"]
+    assert most and least
+    for tasks in (most, least):
+        assert [t["closeness"] for t in tasks] == sorted((t["closeness"] for t in tasks), reverse=True)
+    assert min(t["score"] for t in most) >= max(t["score"] for t in least)  # above and below the median
+    assert not any("childbirth" in t["task"] for t in most + least)
+
+
+@pytest.mark.slow
+def test_every_figure_is_explained_with_where_the_occupation_stands(kb) -> None:
+    top = _match(kb, "I answer phones in a call centre", k=1)["occupations"][0]
+    figures = top["exposure"]
+    assert {"ilo_genai_2025", "nesta_automation", "gpts_are_gpts", "working_with_ai"} <= {f["dataset"] for f in figures}
+    for figure in figures:
+        assert {"dataset", "measure", "value", "attribution", "plain", "percentile"} <= set(figure)
+        assert figure["plain"].endswith((".", ".)")) and "\n" not in figure["plain"]
+        if isinstance(figure["value"], float):
+            assert 0.0 <= figure["percentile"] <= 100.0 and "% of the occupations" in figure["plain"]
+        else:
+            assert figure["percentile"] is None
+    gradient = next(f for f in figures if f["measure"] == "exposure gradient")
+    assert "ILO" in gradient["plain"] and "occupations in the ILO index" in gradient["plain"]
+    mean = next(f for f in figures if f["measure"] == "mean task score")
+    db = sqlite3.connect(kb / "corpus" / "kb.sqlite")
+    try:  # the standing is the share of the ILO's 427 unit groups with a lower mean task score
+        numbers = numbers_of(db, "ilo_genai_2025", "mean task score", "isco08", 4)
+    finally:
+        db.close()
+    assert len(numbers) == 427
+    assert mean["percentile"] == round(100 * bisect_left(numbers, mean["value"]) / 427, 1)
+    assert f"higher than {mean['percentile']:.0f}% of the occupations in the ILO index" in mean["plain"]
+
+
+@pytest.mark.slow
+def test_a_group_the_person_chose_comes_first_with_its_figures(kb) -> None:
+    """The web page's "Is this you?" links re-ask with the group the person picked."""
+    from shadowmatch_kb.kb import KnowledgeBase
+
+    with KnowledgeBase.open(kb) as knowledge:
+        matcher = load_matcher(knowledge.store.db, kb / "indexes" / "occupations", knowledge.query_embedder)
+        found = match_question(knowledge.store.db, matcher, "I'm a plumber, I fix boilers", 2, isco="7213")
+    assert [o["isco"] for o in found["occupations"]] == ["7213", "7126"]
+    assert found["occupations"][0]["exposure"] and found["occupations"][0]["most_exposed_tasks"]
+
+
+# --- without the data -----------------------------------------------------------------------------------------------
+
+
+class _Words:
+    """Vectors by shared word stems: enough to check how the views combine, without the model."""
+
+    model_name, dimension = "words", 5
+    STEMS = ("plumb", "boiler", "leak", "sheet", "metal")
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        rows = [[1.0 if stem in text.lower() else 0.0 for stem in self.STEMS] for text in texts]
+        out = np.array(rows, dtype=np.float32).reshape(len(texts), self.dimension) + 1e-3
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def _matcher(work: list[WorkText]) -> OccupationMatcher:
+    labels = [
+        Label("7126", "plumber", "preferred", "u1"),
+        Label("7126", "Plumbers and pipe fitters", "group", None),
+        Label("7213", "boiler maker", "preferred", "u2"),
+        Label("7213", "sheet metal worker", "preferred", "u3"),
+    ]
+    words = _Words()
+    return OccupationMatcher(
+        labels,
+        words.embed_batch([label.label for label in labels]),
+        words,
+        work,
+        words.embed_batch([w.text for w in work]),
+    )
+
+
+def test_a_title_said_outright_outweighs_the_tools_named() -> None:
+    matcher = _matcher([])
+    assert matcher.match("I fix boilers", k=1)[0].isco == "7213"
+    assert matcher.match("I'm a plumber, I fix boilers and mend boiler leaks", k=1)[0].isco == "7126"
+
+
+def test_descriptions_and_tasks_are_evidence_of_what_the_work_is() -> None:
+    work = [
+        WorkText("7126", "Plumbers repair leaks in pipes.", "description"),
+        WorkText("7213", "Shaping sheet metal.", "task"),
+    ]
+    matcher = _matcher(work)
+    assert matcher.match("I find and stop leaks", k=1)[0].isco == "7126"  # no label says "leak"
+    closeness = matcher.closeness("I find and stop leaks", "7126", ["Plumbers repair leaks in pipes.", "Fitting taps"])
+    assert closeness[0] > closeness[1]  # a task not among the work texts is embedded on the spot
+
+
+def test_the_title_a_person_gives_themselves() -> None:
+    heads = {"plumber", "manager", "engineer", "teacher", "nurse", "hairdresser", "driver"}
+    pairs: set[tuple[str, str]] = set()
+    assert job_title("I'm a plumber, I fix boilers and leaks", heads, pairs) == "plumber"
+    assert job_title("I'm store manager at a big supermarket", heads, pairs) == "store manager"
+    assert job_title("I'm the general manager of a 120-room hotel", heads, pairs) == "general manager of hotel"
+    assert job_title("As head teacher of a school I deal with budgets", heads, pairs) == "head teacher of school"
+    assert job_title("I'm a civil engineer building bridges", heads, pairs) == "civil engineer"
+    assert job_title("My job is hairdresser", heads, pairs) == "hairdresser"
+    assert job_title("I work as a bus driver in London", heads, pairs) == "bus driver"
+    for not_a_title in ("I'm a bit worried", "I'm not sure", "I'm responsible for payroll", "As a mentor, what?"):
+        assert job_title(not_a_title, heads, pairs) is None
+
+
+def test_the_questions_asked_are_not_the_account_of_the_work() -> None:
+    assert about_the_work("I mow lawns. How will AI change my job?") == "I mow lawns."
+    assert about_the_work("Will AI replace plumbers?") == "Will AI replace plumbers?"
+
+
+def test_a_figure_stands_among_the_unit_groups_of_its_dataset_and_measure() -> None:
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    apply_migrations(db)
+    means = {"7126": 0.18, "4222": 0.61, "2512": 0.53, "2212": 0.27}
+    figures = [Figure(ISCO08, code, "mean task score", value, "") for code, value in means.items()]
+    figures += [Figure(ISCO08, "712", "mean task score", 0.05, "")]  # a minor group: not compared with unit groups
+    figures += [Figure(ISCO08, code, "exposure gradient", grade, "") for code, grade in
+                (("7126", "Not Exposed"), ("2212", "Not Exposed"), ("4222", "Exposed: Gradient 4"))]  # fmt: skip
+    save_dataset(db, DatasetRecords(info=ILO_INFO, figures=figures), "ilo")
+    standing = FigureStanding(db)
+    mean = explained(
+        Exposure("ilo_genai_2025", "mean task score", 0.53, "ILO", "2512", "Software developers"), standing
+    )
+    assert mean["percentile"] == 50.0  # two of the four unit groups score lower
+    assert mean["plain"].endswith("0.53, higher than 50% of the occupations in the ILO index.")
+    lowest = explained(Exposure("ilo_genai_2025", "mean task score", 0.18, "ILO", "7126", "Plumbers"), standing)
+    assert lowest["percentile"] == 0.0 and "as low as any of the occupations in the ILO index" in lowest["plain"]
+    grade = explained(
+        Exposure("ilo_genai_2025", "exposure gradient", "Exposed: Gradient 4", "ILO", "4222", ""), standing
+    )
+    assert grade["percentile"] is None and grade["plain"].startswith("Gradient 4 is the ILO's highest exposure group")
+    assert "(1 of the 3 occupations in the ILO index are graded so.)" in grade["plain"]
+    odd = explained(Exposure("elsewhere", "a measure", "odd", "", "1", ""), standing)
+    assert odd["plain"] == "A measure: odd." and {"dataset", "measure", "value", "attribution"} <= set(odd)
+
+
+def test_esco_descriptions_are_kept_as_what_the_work_is(tmp_path) -> None:
+    db = sqlite3.connect(tmp_path / "kb.sqlite", isolation_level=None)
+    apply_migrations(db)
+    plumber = EscoOccupation("u1", "7126", "plumber", ("pipe fitter",), "Plumbers maintain water systems.")
+    counts = save_dataset(db, DatasetRecords(info=ESCO_INFO, occupations=[plumber]), "esco")
+    assert counts["figures"] == 0  # a description is not an exposure figure ...
+    assert work_texts(db) == [WorkText("7126", "Plumbers maintain water systems.", "description")]
+    assert figures_for(db, "7126", ["u1"]) == []  # ... and never shown as one
