@@ -190,7 +190,7 @@ def test_a_briefing_carries_the_occupation_figures_with_their_attribution(occupa
     assert found["occupations"][0]["isco"] == "2221" and found["notice"] and found["signals"] == []
     assert found["missing_datasets"] == []
     markdown = found["markdown"]
-    assert "## Your occupation: Nursing professionals (ISCO-08 2221)" in markdown
+    assert "## Your occupation: Nursing professionals\n\n*International job code (ISCO-08): 2221.*" in markdown
     top = found["occupations"][0]
     gradient = next(f for f in top["exposure"] if f["measure"] == "exposure gradient")
     assert gradient["plain"].split(":")[0] in markdown and "Gmyrek et al. 2025" in markdown  # in plain words, credited

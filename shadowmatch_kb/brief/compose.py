@@ -142,9 +142,9 @@ def build_briefing(
     lead = _lead_sentence(briefing.signals)
     picked = _overview(evidence[:OVERVIEW_ITEMS], targets, embedder, OVERVIEW_SENTENCES - bool(lead))
     briefing.overview = ([lead] if lead else []) + picked
+    apply_citation_gate(briefing, items)
     briefing.coverage = _coverage(found, briefing)
     briefing.notice = _notice(found, briefing)
-    apply_citation_gate(briefing, items)
     briefing.prompts = _prompts(briefing)
     briefing.readability = {
         "overview": grade_level(" ".join(c.text for c in briefing.overview)),
@@ -282,10 +282,14 @@ def _people(occupations: list[dict[str, Any]]) -> str | None:
 
 
 def _coverage(found: Retrieval, briefing: Briefing) -> str:
-    """One plain sentence on what the knowledge base holds for this question: occupation, sector, wider."""
+    """One plain sentence on what the briefing cites for this question: on the occupation, its sector, wider.
+
+    Only cited items are counted (an item found but with nothing on the question to quote is not evidence a
+    reader can check); what the knowledge base lacks is said first."""
     people = _people(briefing.occupations)
     sector = f"the {' and '.join(briefing.sectors)} sector" if briefing.sectors else None
-    counts = {tier: found.count(tier) for tier in TIERS}
+    cited = {source.id for source in briefing.sources}
+    counts = {tier: sum(e.tier == tier and e.item_id in cited for e in found.evidence) for tier in TIERS}
     held = []
     if counts["occupation"]:
         held.append(f"{_items(counts['occupation'])} about {people}")

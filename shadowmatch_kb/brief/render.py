@@ -8,6 +8,7 @@ style is inline) and prints on one or two pages.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -19,10 +20,11 @@ __all__ = ["EXPOSURE_FIGURES", "briefing_html", "headline_figures", "to_html", "
 EXPOSURE_FIGURES = 1  # figures shown per dataset; the JSON keeps them all
 HEADLINE_DATASETS = 3  # datasets whose figure is shown, the ILO's first
 TASKS_SHOWN = 2
+_HORIZON_LEAD = re.compile(r"^\s*(?:in|within|over)\s+(?:the\s+next\s+)?(?:10|ten)\s+years\s*[,:;-]?\s*", re.I)
 _NO_OCCUPATION_DATA = "No public research on occupations is available here yet."
 _TASK_LISTS = (
-    ("most_exposed_tasks", "Tasks where AI could help most (ILO)"),
-    ("least_exposed_tasks", "Tasks that most need a person (ILO)"),
+    ("most_exposed_tasks", "Of this job's tasks, the ILO rates these most open to generative AI"),
+    ("least_exposed_tasks", "and these least open to it"),
 )
 _md = markdown_text
 
@@ -49,6 +51,11 @@ def headline_figures(occupation: dict[str, Any]) -> list[dict[str, Any]]:
 def _dataset_order(figure: dict[str, Any]) -> int:
     # The ILO's index speaks of generative AI and of tasks, as a mentor's question does: it leads.
     return 0 if figure["dataset"].startswith("ilo") else 1
+
+
+def _horizon(text: str) -> str:
+    # Rows often restate their column ("In 10 years, ..."), which reads twice under the heading.
+    return _HORIZON_LEAD.sub("", text, count=1)
 
 
 def _figure_text(figure: dict[str, Any]) -> str:
@@ -93,7 +100,11 @@ def to_markdown(briefing: Briefing) -> str:
         lines += ["## Signals of change", ""]
         for n, s in enumerate(briefing.signals, start=1):
             lines.append(f"{n}. **{_md(s.signal)}** {_cites(briefing, s.sources)}")
-            for label, value in (("Change", s.change), ("In 10 years", s.horizon), ("Driven by", s.driving_force)):
+            for label, value in (
+                ("Change", s.change),
+                ("In 10 years", _horizon(s.horizon)),
+                ("Driven by", s.driving_force),
+            ):
                 if value.strip():
                     lines.append(f"   - *{label}:* {_md(value)}")
         lines.append("")
@@ -137,7 +148,7 @@ def _occupation_markdown(briefing: Briefing) -> list[str]:
             return ["## Your occupation", "", f"*{_NO_OCCUPATION_DATA}*", ""]
         return []
     top = briefing.occupations[0]
-    lines = [f"## Your occupation: {_md(top['label'])} (ISCO-08 {top['isco']})", ""]
+    lines = [f"## Your occupation: {_md(top['label'])}", "", f"*International job code (ISCO-08): {top['isco']}.*", ""]
     others = [f"{_md(o['label'])} ({o['isco']})" for o in briefing.alternatives]
     if others:
         lines += [f"*Is this you? If not, the closest others are {', '.join(others)}.*", ""]
@@ -254,7 +265,8 @@ def briefing_html(briefing: Briefing, *, item_link: str | None = None, reask_lin
         for s in briefing.signals:
             parts.append(
                 f'<tr><th scope="row">{_e(s.signal)}{_html_cites(briefing, s.sources)}</th>'
-                f'<td data-label="Change">{_e(s.change)}</td><td data-label="In 10 years">{_e(s.horizon)}</td>'
+                f'<td data-label="Change">{_e(s.change)}</td>'
+                f'<td data-label="In 10 years">{_e(_horizon(s.horizon))}</td>'
                 f'<td data-label="Driven by">{_e(s.driving_force)}</td></tr>'
             )
         parts.append("</tbody></table>")
@@ -286,7 +298,8 @@ def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
             return ["<h2>Your occupation</h2>", f'<p class="small">{_NO_OCCUPATION_DATA}</p>']
         return []
     top = briefing.occupations[0]
-    parts = [f"<h2>Your occupation: {_e(top['label'])} (ISCO-08 {_e(top['isco'])})</h2>"]
+    parts = [f"<h2>Your occupation: {_e(top['label'])}</h2>"]
+    parts.append(f'<p class="small">International job code (ISCO-08): {_e(top["isco"])}.</p>')
     others = [_alternative_html(briefing, o, reask_link) for o in briefing.alternatives]
     if others:
         listed = ", ".join(others)
