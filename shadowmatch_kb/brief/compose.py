@@ -173,6 +173,17 @@ def _signals(store: SqliteStore, evidence: list[Item], embedder: Embedder, targe
 
     scored = [(relevance(c) + SUPPORT_BONUS * (c.support - 1), c) for c in clusters if relevance(c) >= SIGNAL_FLOOR]
     scored.sort(key=lambda p: (-p[0], min(position[i] for i in p[1].item_ids), latest_first(p[1].last_seen)))
+    # First the best signal of each item not yet cited, so one long table cannot fill the briefing alone and
+    # every relevant item has its say; then the next best of any.
+    ranked = [c for _, c in scored]
+    chosen: list[SignalCluster] = []
+    cited: set[str] = set()
+    for cluster in ranked:
+        if len(chosen) < MAX_SIGNALS and not set(cluster.item_ids) <= cited:
+            chosen.append(cluster)
+            cited.update(cluster.item_ids)
+    chosen += [c for c in ranked if c not in chosen][: MAX_SIGNALS - len(chosen)]
+    chosen.sort(key=ranked.index)
     return [
         BriefSignal(
             c.representative.signal.signal,
@@ -183,7 +194,7 @@ def _signals(store: SqliteStore, evidence: list[Item], embedder: Embedder, targe
             c.support,
             c.last_seen,
         )
-        for _, c in scored[:MAX_SIGNALS]
+        for c in chosen
     ]
 
 
