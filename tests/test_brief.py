@@ -174,6 +174,10 @@ def test_md_output_and_usage_errors(demo_kb, tmp_path) -> None:
     bad = smkb("brief", NURSE, "--format", "pdf", kb=demo_kb)
     assert bad.exit_code == 2 and "--format must be one of md, html, json" in bad.stderr
     assert smkb("brief", NURSE, "--since", "last week", kb=demo_kb).exit_code == 2
+    picked = smkb("brief", NURSE, "--occupation", "nurse", kb=demo_kb)
+    assert picked.exit_code == 2 and "--occupation must be an ISCO-08 unit group's four digits" in picked.stderr
+    unknown = smkb("brief", NURSE, "--occupation", "2221", kb=demo_kb)  # no occupation data in the demo KB
+    assert unknown.exit_code == 1 and "not an ISCO-08 unit group of the imported occupation data" in unknown.stderr
     empty = smkb("brief", "   ", kb=demo_kb)
     assert empty.exit_code == 1 and empty.stderr.startswith("error: the question is empty")
     missing = smkb("brief", NURSE, kb=tmp_path / "nowhere")

@@ -196,3 +196,13 @@ def test_the_link_test_still_finds_web_and_mail_addresses() -> None:
         assert is_junk_sentence(f"{stem} {link} today.")
     for not_link in ("@example.org", "a@b", "a@.b", "a.b@c"):
         assert not is_junk_sentence(f"{stem} {not_link} today."), not_link
+
+
+def test_misread_utf8_is_read_again_and_good_text_left_alone() -> None:
+    from shadowmatch_kb.text.mojibake import repair_mojibake
+
+    # As in the ILO's published task statements: UTF-8 bytes once read as Mac Roman (or Windows-1252).
+    assert repair_mojibake("Observing patients‚Äô condition") == "Observing patients’ condition"
+    assert repair_mojibake("caf√© and caf\u00c3\u00a9") == "café and café"
+    for good in ("naïve café résumé", "Zürich — “ok”", "日本語のテキスト", "Straße", "plain ASCII"):
+        assert repair_mojibake(good) == good

@@ -185,6 +185,28 @@ def test_descriptions_and_tasks_are_evidence_of_what_the_work_is() -> None:
     assert closeness[0] > closeness[1]  # a task not among the work texts is embedded on the spot
 
 
+def test_the_word_tables_kept_on_disk_match_those_built_and_a_bad_file_is_built_again(tmp_path) -> None:
+    from shadowmatch_kb.occupations.match import Lexicon
+    from shadowmatch_kb.occupations.service import _cached_lexicon
+
+    labels = _matcher([]).labels
+    built = Lexicon.build(labels)
+    read = Lexicon.from_json(built.to_json())
+    assert read.heads == built.heads and read.idf == pytest.approx(built.idf)
+    assert {w: [tuple(p) for p in rows] for w, rows in read.postings.items()} == built.postings
+    words = _Words()
+    vectors = words.embed_batch([label.label for label in labels])
+    question = "I'm a plumber, I fix boilers and mend boiler leaks"
+    fresh = OccupationMatcher(labels, vectors, words).match(question, k=2)
+    assert OccupationMatcher(labels, vectors, words, lexicon=read).match(question, k=2) == fresh
+
+    cached = _cached_lexicon(labels, tmp_path)  # written on first use
+    (kept,) = tmp_path.glob("lexicon-*.json")
+    assert Lexicon.from_json(kept.read_text(encoding="utf-8")).heads == cached.heads
+    kept.write_text("{not json", encoding="utf-8")
+    assert _cached_lexicon(labels, tmp_path).heads == built.heads  # an unreadable file is rebuilt, not trusted
+
+
 def test_the_title_a_person_gives_themselves() -> None:
     heads = {"plumber", "manager", "engineer", "teacher", "nurse", "hairdresser", "driver"}
     pairs: set[tuple[str, str]] = set()

@@ -307,14 +307,14 @@ def _coverage(found: Retrieval, briefing: Briefing) -> str:
     if counts["sector"] and sector:
         held.append(f"{_items(counts['sector'])} about {sector}")
     if counts["wider"]:
-        held.append(f"{_items(counts['wider'])} on AI and work more widely")
+        held.append(f"{_items(counts['wider'])} closest to the work you describe")
     missing = [what for what, tier in ((people, "occupation"), (sector, "sector")) if what and not counts[tier]]
     if not held:
         about = " or ".join(missing) or "this question"
         return f"The knowledge base holds nothing yet on {about}."
     text = "This briefing rests on " + _join(held) + "."
     if missing:
-        text = f"Nothing in the knowledge base is about {' or '.join(missing)}. " + text
+        text = f"No item in the knowledge base is mainly about {' or '.join(missing)}. " + text
     return text
 
 

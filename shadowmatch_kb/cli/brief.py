@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -60,6 +61,8 @@ def brief(
     if output_format not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}", code=2)
     since = check_date(since)
+    if occupation is not None and not re.fullmatch(r"\s*\d{4}\s*", occupation):
+        fail(f"--occupation must be an ISCO-08 unit group's four digits (e.g. 7126), not {occupation!r}", code=2)
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
         from shadowmatch_kb.brief.render import to_html, to_markdown

@@ -17,11 +17,13 @@ Three readings of the question add to that (see ``wording.py``):
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -29,7 +31,7 @@ from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.occupations.store import Label, WorkText
 from shadowmatch_kb.occupations.wording import about_the_work, doer_noun, job_title, question_words
 
-__all__ = ["OccupationMatch", "OccupationMatcher", "doer_noun", "question_words"]
+__all__ = ["Lexicon", "OccupationMatch", "OccupationMatcher", "doer_noun", "question_words"]
 
 # Weights measured on the questions of scripts/eval_occupations.py and the dev half of its job descriptions
 # (never on their test half). Neighbouring weights score within one question of these.
@@ -73,6 +75,46 @@ class _Reading:
     title_vector: np.ndarray | None
 
 
+@dataclass(frozen=True)
+class Lexicon:
+    """The labels' words: their weights (TF-IDF), the labels holding each, and the words titles end in.
+
+    Built from 33,000 labels it takes about half a second, most of a cold `smkb brief`'s matching, so
+    ``occupations.service`` keeps it on disk beside the label vectors (``to_json``/``from_json``).
+    """
+
+    idf: dict[str, float]
+    postings: dict[str, list[tuple[int, float]]]
+    heads: frozenset[str]  # "plumber", "manager": what titles end in
+
+    @classmethod
+    def build(cls, labels: Sequence[Label]) -> Lexicon:
+        """The lexicon of ``labels``, in their order."""
+        label_words = [question_words(label.label) for label in labels]
+        counts = [Counter(words) for words in label_words]
+        frequency = Counter(word for count in counts for word in count)
+        idf = {word: math.log(len(labels) / n) + 1.0 for word, n in frequency.items()}
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for row, count in enumerate(counts):
+            norm = math.sqrt(sum((idf[w] * c) ** 2 for w, c in count.items())) or 1.0
+            for word, c in count.items():
+                postings[word].append((row, idf[word] * c / norm))
+        return cls(idf, dict(postings), frozenset(words[-1] for words in label_words if words))
+
+    def to_json(self) -> str:
+        """The lexicon as one JSON text."""
+        return json.dumps({"idf": self.idf, "postings": self.postings, "heads": sorted(self.heads)})
+
+    @classmethod
+    def from_json(cls, text: str) -> Lexicon:
+        """A lexicon ``to_json`` wrote."""
+        data = json.loads(text)
+        # The pairs come back as two-item lists, which read alike ("for row, weight in ..."); turning a hundred
+        # thousand of them into tuples would cost most of what the cache saves.
+        postings = cast("dict[str, list[tuple[int, float]]]", data["postings"])
+        return cls(data["idf"], postings, frozenset(data["heads"]))
+
+
 class OccupationMatcher:
     """Scores the ISCO-08 unit groups of the imported labels (and, when given, their work texts) against a question."""
 
@@ -83,6 +125,7 @@ class OccupationMatcher:
         embedder: Embedder,
         work: Sequence[WorkText] = (),
         work_vectors: np.ndarray | None = None,
+        lexicon: Lexicon | None = None,
     ) -> None:
         if len(labels) != len(vectors):
             raise ValueError(f"{len(vectors)} label vectors for {len(labels)} labels")
@@ -114,17 +157,9 @@ class OccupationMatcher:
         self._junior = np.array(
             [_SENIOR_PENALTY if _SENIOR.search(label.label) else 1.0 for label in self.labels], dtype=np.float32
         )
-        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        label_words = [question_words(label.label) for label in self.labels]
-        counts = [Counter(words) for words in label_words]
-        frequency = Counter(word for count in counts for word in count)
-        self._idf = {word: math.log(len(self.labels) / n) + 1.0 for word, n in frequency.items()}
-        for row, count in enumerate(counts):
-            norm = math.sqrt(sum((self._idf[w] * c) ** 2 for w, c in count.items())) or 1.0
-            for word, c in count.items():
-                self._postings[word].append((row, self._idf[word] * c / norm))
+        lexicon = lexicon if lexicon is not None else Lexicon.build(self.labels)
+        self._idf, self._postings, self._heads = lexicon.idf, lexicon.postings, lexicon.heads
         self._pairs = _LabelPairs(self.labels, self._postings)
-        self._heads = {words[-1] for words in label_words if words}  # "plumber", "manager": what titles end in
         self._last: tuple[str, _Reading] | None = None
 
     def doer(self, text: str) -> tuple[str, str] | None:

@@ -16,8 +16,9 @@ import numpy as np
 from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.errors import ShadowmatchError
 from shadowmatch_kb.occupations.explain import FigureStanding, explained
-from shadowmatch_kb.occupations.match import OccupationMatcher
+from shadowmatch_kb.occupations.match import Lexicon, OccupationMatcher
 from shadowmatch_kb.occupations.store import (
+    Label,
     figures_for,
     imported_datasets,
     labels,
@@ -26,6 +27,7 @@ from shadowmatch_kb.occupations.store import (
     work_texts,
 )
 from shadowmatch_kb.progress import NullProgress, Progress
+from shadowmatch_kb.text.mojibake import repair_mojibake
 
 __all__ = ["DATASETS", "ImportResult", "import_datasets", "load_matcher", "match_question"]
 
@@ -39,6 +41,8 @@ DATASETS = {
     "onet": "O*NET occupation data (onet_occupation_data)",
 }
 _TASKS_SHOWN = 3
+# Part of the lexicon cache's key: raise it when the way label words are read (wording.question_words) changes.
+_LEXICON_FORMAT = 1
 _ALTERNATIVES = 3  # the close groups after the best, for a briefing to ask "Is this you?"
 # The standings of the figures, by store, kept while its datasets stay as imported (a match reads them often).
 _STANDINGS: dict[int, FigureStanding] = {}
@@ -97,7 +101,27 @@ def load_matcher(
     work = work_texts(db)
     vectors = _cached_vectors(model, [label.label for label in found], Path(cache_dir), "labels", progress)
     work_vectors = _cached_vectors(model, [w.text for w in work], Path(cache_dir), "work", progress)
-    return OccupationMatcher(found, vectors, model, work, work_vectors)
+    lexicon = _cached_lexicon(found, Path(cache_dir))
+    return OccupationMatcher(found, vectors, model, work, work_vectors, lexicon)
+
+
+def _cached_lexicon(found: list[Label], cache_dir: Path) -> Lexicon:
+    """The labels' word tables, kept beside their vectors: rebuilding them is half of a cold match."""
+    texts = [label.label for label in found]
+    digest = hashlib.sha256(json.dumps([_LEXICON_FORMAT, texts]).encode("utf-8")).hexdigest()[:16]
+    path = cache_dir / f"lexicon-{digest}.json"
+    try:
+        return Lexicon.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # absent, or unreadable: built again below
+    lexicon = Lexicon.build(found)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob("lexicon-*.json"):
+        stale.unlink(missing_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(lexicon.to_json(), encoding="utf-8")
+    os.replace(tmp, path)
+    return lexicon
 
 
 def _cached_vectors(
@@ -178,7 +202,10 @@ def _tasks_by_closeness(
     if not tasks:
         return [], []
     closeness = matcher.closeness(text, isco, [t for t, _ in tasks]) if matcher is not None else [0.0] * len(tasks)
-    scored = [{"task": t, "score": s, "closeness": round(c, 4)} for (t, s), c in zip(tasks, closeness, strict=True)]
+    scored = [
+        {"task": repair_mojibake(t), "score": s, "closeness": round(c, 4)}
+        for (t, s), c in zip(tasks, closeness, strict=True)
+    ]
     half = max(len(scored) // 2, 1)  # tasks_for gives them most exposed first
 
     def closest(part: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -145,7 +145,8 @@ _REASK = "/brief?q={question}&occupation={isco}"
 async def brief_page(request: Request) -> Response:
     briefing, since = await _briefing(request)
     body = briefing_html(briefing, item_link="/items/{id}", reask_link=_REASK)
-    return await _page(request, "brief.html", briefing=briefing, since=since, body=body)
+    chosen = _text(request, "occupation", 16)
+    return await _page(request, "brief.html", briefing=briefing, since=since, occupation=chosen, body=body)
 
 
 async def brief_api(request: Request) -> Response:
