@@ -350,7 +350,10 @@ def _prompts(briefing: Briefing) -> list[str]:
         prompts.append(f'Show your visitor this task: "{task}". Which parts could AI help with? Who checks the result?')
     if occupation and occupation.get("least_exposed_tasks"):
         task = _plain(occupation["least_exposed_tasks"][0]["task"])
-        prompts.append(f'Now show a task that needs a person: "{task}". Why is it hard to hand to a machine?')
+        prompts.append(
+            f'Now show a task the ILO rates least open to AI that writes text: "{task}". Is it still yours in '
+            "ten years? What other technology could change it?"
+        )
     if len(signals) > 1:
         prompts.append(
             f'Ask what your visitor thinks of "{_plain(signals[1].signal)}". Is it good news for new starters?'

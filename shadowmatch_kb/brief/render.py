@@ -21,6 +21,12 @@ EXPOSURE_FIGURES = 1  # figures shown per dataset; the JSON keeps them all
 HEADLINE_DATASETS = 3  # datasets whose figure is shown, the ILO's first
 TASKS_SHOWN = 2
 _HORIZON_LEAD = re.compile(r"^\s*(?:in|within|over)\s+(?:the\s+next\s+)?(?:10|ten)\s+years\s*[,:;-]?\s*", re.I)
+# What the ILO's index measures, said once: it rates tasks for generative AI, so it says nothing of robots or
+# self-driving vehicles (a lorry driver's "minimal exposure" is not about driving).
+_WHAT_FIGURES_MEASURE = (
+    "The ILO's grades and tasks rate how far generative AI (tools that write text and code, such as chatbots) "
+    "could do this job's tasks, not robots or self-driving vehicles."
+)
 _NO_OCCUPATION_DATA = "No public research on occupations is available here yet."
 _TASK_LISTS = (
     ("most_exposed_tasks", "Of this job's tasks, the ILO rates these most open to generative AI"),
@@ -153,6 +159,8 @@ def _occupation_markdown(briefing: Briefing) -> list[str]:
     if others:
         lines += [f"*Is this you? If not, the closest others are {', '.join(others)}.*", ""]
     figures = headline_figures(top)
+    if figures:
+        lines += [f"*{_WHAT_FIGURES_MEASURE}*", ""]
     for f in figures:
         lines.append(f"- {_md(_figure_text(f))}")
     for key, label in _TASK_LISTS:
@@ -305,6 +313,8 @@ def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
         listed = ", ".join(others)
         parts.append(f'<p class="small alternatives">Is this you? If not, the closest others are {listed}.</p>')
     figures = headline_figures(top)
+    if figures:
+        parts.append(f'<p class="small">{_WHAT_FIGURES_MEASURE}</p>')
     parts.append("<ul>")
     parts += [f"<li>{_e(_figure_text(f))}</li>" for f in figures]
     for key, label in _TASK_LISTS:
