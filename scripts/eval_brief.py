@@ -117,9 +117,9 @@ def _question(kb: Any, bm25: PlainBM25, q: dict[str, Any], ids: dict[str, str], 
     for key, grade in q["grades"].items():
         grades[ids[key]] = max(grade, grades.get(ids[key], 0))
     text = q["question"]
-    ranked = kb.searcher().rankings(text, DEPTH)
+    closeness = kb.searcher().closest(text, DEPTH)[0]  # the model's own ranking of the question as asked
     originals = _originals(kb)
-    dense = _unique(originals.get(i, i) for i in ranked.semantic_ids)
+    dense = _unique(originals.get(i, i) for i in sorted(closeness, key=lambda i: -closeness[i]))
     plain = _unique(originals.get(i, i) for i in bm25.rank(text, DEPTH))
     rankings = {
         "search": [r.id for r in kb.search(text, k=10)],

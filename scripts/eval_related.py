@@ -10,8 +10,9 @@ method ranks every other original of the knowledge base:
 * ``related``: the project's ``KnowledgeBase.related`` (words and meaning fused, ``search/related.py``);
 * ``tfidf``: TF-IDF cosine over title, summary and body, as scikit-learn's ``TfidfVectorizer`` does it by
   default (words of two or more letters or digits, smoothed idf, l2 norm, no stop words);
-* ``bm25``: plain Okapi BM25 (k1 = 1.2, b = 0.75, idf log(1 + (N - n + 0.5) / (n + 0.5))) with every word
-  of the item's title, summary and body as one OR query over the same text of every other item;
+* ``bm25``: plain BM25 (``_eval_rankings.PlainBM25``: k1 = 1.2, b = 0.75, Porter stemming as the knowledge
+  base's own full-text index stems) with every word of the item's title, summary and body as one OR query
+  over the same text of every other item;
 * ``dense``: cosine of the items' own vectors in the index alone (what ``related`` was before);
 * ``bm25_dense_rrf``: reciprocal rank fusion (k = 60) of ``bm25`` and ``dense``.
 
@@ -47,8 +48,10 @@ POSTS = REPO.parent / "shared" / "data" / "signals_posts"
 DEMO = REPO / "corpus" / "demo"
 K = 10
 TARGET_RATIO = 1.3
-RRF_K = 60
 _WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _eval_rankings import PlainBM25, rrf  # noqa: E402
 
 
 def split_of(item_id: str) -> str:
@@ -77,41 +80,10 @@ def tfidf_similarity(texts: list[str]) -> np.ndarray:
     return matrix @ matrix.T
 
 
-def bm25_scores(texts: list[str], k1: float = 1.2, b: float = 0.75) -> np.ndarray:
-    """Plain BM25 of every text's distinct words (OR) against every text; row = query."""
-    counts = [Counter(words(t)) for t in texts]
-    n = len(texts)
-    holders: Counter[str] = Counter()
-    for c in counts:
-        holders.update(c.keys())
-    idf = {w: math.log(1 + (n - h + 0.5) / (h + 0.5)) for w, h in holders.items()}
-    lengths = np.array([sum(c.values()) for c in counts], dtype=float)
-    norm = k1 * (1 - b + b * lengths / lengths.mean())
-    postings: dict[str, list[tuple[int, int]]] = {}
-    for doc, c in enumerate(counts):
-        for w, tf in c.items():
-            postings.setdefault(w, []).append((doc, tf))
-    scores = np.zeros((n, n))
-    for row, c in enumerate(counts):
-        for w in c:
-            for doc, tf in postings[w]:
-                scores[row, doc] += idf[w] * tf * (k1 + 1) / (tf + norm[doc])
-    return scores
-
-
 def ranked(scores: np.ndarray, ids: list[str], skip: set[str]) -> list[str]:
     """Ids by score, best first (ties by id), without ``skip``."""
     order = sorted(range(len(ids)), key=lambda j: (-scores[j], ids[j]))
     return [ids[j] for j in order if ids[j] not in skip]
-
-
-def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[str]:
-    """Reciprocal rank fusion of ranked id lists."""
-    scores: Counter[str] = Counter()
-    for ranking in rankings:
-        for rank, item_id in enumerate(ranking, start=1):
-            scores[item_id] += 1.0 / (k + rank)
-    return sorted(scores, key=lambda i: (-scores[i], i))
 
 
 def measures(ranking: Sequence[str], relevant: set[str]) -> dict[str, float]:
@@ -152,17 +124,15 @@ def evaluate(kb: Any) -> dict[str, Any]:
     index = kb.searcher().index
     vectors = np.stack([index.item_vector(i) for i in ids])
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    matrices = {
-        "tfidf": tfidf_similarity(texts),
-        "bm25": bm25_scores(texts),
-        "dense": vectors @ vectors.T,
-    }
+    matrices = {"tfidf": tfidf_similarity(texts), "dense": vectors @ vectors.T}
+    bm25 = PlainBM25(zip(ids, texts, strict=True))
     kb.related(next(iter(queries)), k=K)  # opens the index and the full-text scratch tables once
     rows, seconds = [], []
     for item_id in sorted(queries):
         skip = {item_id, original[item_id]}
         row_of = position[original[item_id]]
         rankings: dict[str, list[str]] = {name: ranked(matrix[row_of], ids, skip) for name, matrix in matrices.items()}
+        rankings["bm25"] = [i for i in bm25.rank(texts[row_of], limit=len(ids)) if i not in skip]
         rankings["bm25_dense_rrf"] = rrf([rankings["bm25"], rankings["dense"]])
         started = time.perf_counter()
         rankings["related"] = [r.id for r in kb.related(item_id, k=K)]

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -107,28 +107,24 @@ def load_matcher(
 
 def _cached_lexicon(found: list[Label], cache_dir: Path) -> Lexicon:
     """The labels' word tables, kept beside their vectors: rebuilding them is half of a cold match."""
-    texts = [label.label for label in found]
-    digest = hashlib.sha256(json.dumps([_LEXICON_FORMAT, texts]).encode("utf-8")).hexdigest()[:16]
-    path = cache_dir / f"lexicon-{digest}.json"
+    path = cache_dir / f"lexicon-{_digest([_LEXICON_FORMAT, [label.label for label in found]])}.json"
     try:
         return Lexicon.from_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError):
         pass  # absent, or unreadable: built again below
     lexicon = Lexicon.build(found)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob("lexicon-*.json"):
-        stale.unlink(missing_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(lexicon.to_json(), encoding="utf-8")
-    os.replace(tmp, path)
+    _replace_cache(path, "lexicon", lambda handle: handle.write(lexicon.to_json().encode("utf-8")))
     return lexicon
+
+
+def _digest(key: object) -> str:
+    return hashlib.sha256(json.dumps(key).encode("utf-8")).hexdigest()[:16]
 
 
 def _cached_vectors(
     model: Embedder, texts: list[str], cache_dir: Path, kind: str, progress: Progress | None
 ) -> np.ndarray:
-    digest = hashlib.sha256(json.dumps([model.model_name, texts]).encode("utf-8")).hexdigest()[:16]
-    path = cache_dir / f"{kind}-{digest}.npy"
+    path = cache_dir / f"{kind}-{_digest([model.model_name, texts])}.npy"
     if path.is_file():
         return np.load(path)
     progress = progress or NullProgress()
@@ -138,17 +134,19 @@ def _cached_vectors(
         vectors[start : start + 2000] = model.embed_batch(texts[start : start + 2000])
         progress.advance(min(2000, len(texts) - start))
     progress.finish()
-    _save_atomically(path, vectors, kind)
+    _replace_cache(path, kind, lambda handle: np.save(handle, vectors))
     return vectors
 
 
-def _save_atomically(path: Path, vectors: np.ndarray, kind: str) -> None:
+def _replace_cache(path: Path, kind: str, write: Callable[[BinaryIO], object]) -> None:
+    """Write one derived file atomically, removing the older files of its kind: the texts or the model they
+    were made from changed, so they describe nothing now."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f"{kind}-*.npy"):
-        stale.unlink(missing_ok=True)  # texts or model changed: the old vectors describe nothing now
+    for stale in path.parent.glob(f"{kind}-*{path.suffix}"):
+        stale.unlink(missing_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     with tmp.open("wb") as handle:
-        np.save(handle, vectors)
+        write(handle)
     os.replace(tmp, path)
 
 

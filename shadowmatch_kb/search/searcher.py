@@ -69,24 +69,34 @@ class Searcher:
         self.query_embedder = query_embedder
 
     def rankings(self, query: str, depth: int) -> Rankings:
-        """The ``depth`` best keyword (BM25) and semantic hits of ``query``; semantic ones only with an index."""
-        keyword_hits = self.store.keyword_search(query, limit=depth, snippets=False)
-        ranked = Rankings([item_id for item_id, _, _ in keyword_hits], {})
+        """The ``depth`` best keyword (BM25) and semantic hits of what ``query`` is about: every one of its
+        content words OR-ed, as in a plain BM25, and the meaning of its focus (a question's framing, "how will
+        AI change my job", left out); semantic hits only with an index."""
+        keyword_hits = self.store.any_term_search(search_terms(query), limit=depth)
+        ranked = Rankings([item_id for item_id, _ in keyword_hits], {})
         if self.index is None or self.query_embedder is None:
             if self.store.count():
                 ranked.notices.append(NO_INDEX_NOTICE)
             return ranked
-        vector = self.query_embedder().embed_batch([query])[0]
-        ranked.query_vector = vector
-        scores = ranked.semantic_scores
+        ranked.semantic_scores, ranked.best_chunk, ranked.query_vector = self.closest(focus_text(query), depth)
+        return ranked
+
+    def closest(self, text: str, depth: int) -> tuple[dict[str, float], dict[str, int], np.ndarray]:
+        """The ``depth`` items closest in meaning to ``text`` (cosine with the item's best chunk or the item
+        itself), the chunk that matched for those found by one, and the text's vector; needs an index."""
+        if self.index is None or self.query_embedder is None:
+            raise ValueError("meaning needs a vector index and its query embedder")
+        vector = self.query_embedder().embed_batch([text])[0]
+        scores: dict[str, float] = {}
+        best_chunk: dict[str, int] = {}
         for chunk_hit in self.index.query_chunks(vector, depth):
             scores[chunk_hit.item_id] = chunk_hit.score
-            ranked.best_chunk[chunk_hit.item_id] = chunk_hit.chunk
+            best_chunk[chunk_hit.item_id] = chunk_hit.chunk
         for item_hit in self.index.query_items(vector, depth):
             if item_hit.score > scores.get(item_hit.item_id, -2.0):
                 scores[item_hit.item_id] = item_hit.score
-                ranked.best_chunk.pop(item_hit.item_id, None)
-        return ranked
+                best_chunk.pop(item_hit.item_id, None)
+        return scores, best_chunk, vector
 
     def meaning(self, texts: list[str], depth: int) -> list[dict[str, float]]:
         """For each text, the cosine of the ``depth`` closest items by their own vectors (title and summary).
@@ -111,10 +121,7 @@ class Searcher:
         # Filters drop candidates after ranking, so fetch more when filtering.
         depth = max(50, 5 * k) if allowed is None else max(300, 30 * k)
 
-        # What the query is about, without the framing of a question ("how will AI change my job"): its
-        # meaning for the index, and every one of its content words OR-ed for BM25, as in a plain BM25.
-        ranked = self.rankings(focus_text(query), depth)
-        ranked.keyword_ids = [i for i, _ in self.store.any_term_search(search_terms(query), limit=depth)]
+        ranked = self.rankings(query, depth)
         keyword_ids, semantic_ids = ranked.keyword_ids, ranked.semantic_ids
         if allowed is not None:
             keyword_ids = [i for i in keyword_ids if i in allowed]
