@@ -8,6 +8,7 @@ are tested in test_brief.py.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import pytest
@@ -15,10 +16,11 @@ from test_search_unit import WordsEmbedder
 
 from shadowmatch_kb.brief.compose import build_briefing
 from shadowmatch_kb.brief.retrieve import (
+    FALLBACK_FLOOR,
+    FALLBACK_ITEMS,
     OCCUPATION_FLOOR,
-    SECTOR_FOCUS_FLOOR,
-    TIERS,
-    WIDER_FLOOR,
+    WITH_OCCUPATION,
+    WITHOUT_OCCUPATION,
     Reading,
     retrieve,
 )
@@ -75,26 +77,49 @@ def evidence_ids(found) -> list[str]:
 # ----- retrieve -------------------------------------------------------------------------------------
 
 
-def test_occupation_first_then_sector_then_wider_and_the_rest_left_out(resolver) -> None:
-    about_job, in_sector, wider, loose, other_sector = (
+def cosine_for(chance: float, *, occupation: float | None = None, in_sector: bool = False) -> float:
+    """The cosine with what the person does at which an item without their words reaches ``chance``;
+    ``occupation`` None: no occupation was named (the model without one)."""
+    model = WITHOUT_OCCUPATION if occupation is None else WITH_OCCUPATION
+    logit = math.log(chance / (1 - chance))
+    rest = model.intercept + model.in_sector * in_sector + model.occupation_similarity * (occupation or 0.0)
+    return (logit - rest) / model.similarity
+
+
+def test_relevance_grows_with_every_signal() -> None:
+    for model in (WITH_OCCUPATION, WITHOUT_OCCUPATION):
+        base = model.chance(0.3, 0.3, False, 0.0)
+        assert 0.0 < base < 1.0
+        assert model.chance(0.4, 0.3, False, 0.0) > base
+        assert model.chance(0.3, 0.3, True, 0.0) > base
+        assert model.chance(0.3, 0.3, False, 0.2) > base
+    assert WITH_OCCUPATION.chance(0.3, 0.4, False, 0.0) > WITH_OCCUPATION.chance(0.3, 0.3, False, 0.0)
+
+
+def test_items_above_the_floor_are_kept_most_relevant_first_with_their_tier(resolver) -> None:
+    about_job, in_sector, wider, below = (
         item(1, "2024-01-01", ["retail"]),
         item(2, "2024-01-01", ["nursing"]),
         item(3, "2024-01-01", ["retail"]),
         item(4, "2024-01-01", ["nursing"]),
-        item(5, "2024-01-01", ["retail"]),
     )
-    store = make_store(about_job, in_sector, wider, loose, other_sector)
-    focus = {about_job.id: 0.2, in_sector.id: SECTOR_FOCUS_FLOOR + 0.02, wider.id: WIDER_FLOOR + 0.05}
-    focus |= {loose.id: SECTOR_FOCUS_FLOOR - 0.02, other_sector.id: WIDER_FLOOR - 0.02}
-    occupation = {about_job.id: OCCUPATION_FLOOR + 0.01, wider.id: OCCUPATION_FLOOR - 0.01}
-    searcher = RankedSearcher(store, focus, occupation)
+    store = make_store(about_job, in_sector, wider, below)
+    near, FLOOR = OCCUPATION_FLOOR + 0.05, WITH_OCCUPATION.cite_floor
+    focus = {
+        about_job.id: cosine_for(0.9, occupation=near),
+        in_sector.id: cosine_for(0.8, occupation=0.0, in_sector=True),
+        wider.id: cosine_for(FLOOR + 0.02, occupation=0.0),
+        below.id: cosine_for(FLOOR - 0.02, occupation=0.0, in_sector=True),
+    }
+    searcher = RankedSearcher(store, focus, {about_job.id: near})
 
     found = retrieve(searcher, reading([HEALTH], "Nursing professionals"), resolver.vocabulary, today=TODAY)
     # The sector is a signal, never a gate: the item about the job is first though it sits in retail.
     assert evidence_ids(found) == [about_job.id, in_sector.id, wider.id]
-    assert [e.tier for e in found.evidence] == list(TIERS)
+    assert [e.tier for e in found.evidence] == ["occupation", "sector", "wider"]
+    assert [round(e.relevance, 2) for e in found.evidence] == [0.9, 0.8, round(FLOOR + 0.02, 2)]
     assert found.count("occupation") == found.count("sector") == 1 and found.thin
-    assert found.candidates == 5
+    assert found.candidates == 4
 
 
 def test_three_items_about_the_job_or_sector_are_not_thin(resolver) -> None:
@@ -105,19 +130,27 @@ def test_three_items_about_the_job_or_sector_are_not_thin(resolver) -> None:
     assert len(retrieve(searcher, reading([HEALTH]), resolver.vocabulary, limit=2, today=TODAY).evidence) == 2
 
 
-def test_wider_items_alone_are_thin(resolver) -> None:
-    items = [item(n, "2024-01-01", ["retail"]) for n in (1, 2, 3)]
-    searcher = RankedSearcher(make_store(*items), {i.id: WIDER_FLOOR + 0.1 for i in items})
+def test_when_nothing_is_likely_the_closest_few_stand_in_and_the_rest_is_left_out(resolver) -> None:
+    items = [item(n, "2024-01-01", ["retail"]) for n in (1, 2, 3, 4)]
+    floor = WITHOUT_OCCUPATION.cite_floor
+    chances = [floor - 0.03, floor - 0.06, FALLBACK_FLOOR + 0.01, FALLBACK_FLOOR - 0.02]
+    searcher = RankedSearcher(make_store(*items), {i.id: cosine_for(p) for i, p in zip(items, chances, strict=True)})
     found = retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY)
-    assert found.count("wider") == 3 and found.thin
+    assert evidence_ids(found) == [i.id for i in items[:FALLBACK_ITEMS]]
+    assert found.count("wider") == FALLBACK_ITEMS and found.thin
+    unlikely = RankedSearcher(make_store(*items), {i.id: cosine_for(FALLBACK_FLOOR - 0.02) for i in items})
+    assert retrieve(unlikely, reading([HEALTH]), resolver.vocabulary, today=TODAY).evidence == []
 
 
 def test_an_unsure_computed_sector_does_not_count(resolver) -> None:
     unsure = item(1, "2024-01-01", ["nursing"])
     store = make_store(unsure)
     save_enrichment(store, unsure, {"sector_confidence": {"nursing": 0.4}})
-    searcher = RankedSearcher(store, {unsure.id: SECTOR_FOCUS_FLOOR + 0.05})
+    searcher = RankedSearcher(store, {unsure.id: cosine_for(WITHOUT_OCCUPATION.cite_floor + 0.05, in_sector=True)})
     assert retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY).evidence == []
+    save_enrichment(store, unsure, {"sector_confidence": {"nursing": 0.9}})
+    found = retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY)
+    assert [(e.in_sector, e.tier) for e in found.evidence] == [(True, "sector")]
 
 
 def test_since_drops_older_items(resolver) -> None:
@@ -312,3 +345,16 @@ def test_without_an_index_the_sector_still_finds_items_by_their_words(parts) -> 
     assert briefing.notices == [NO_INDEX_NOTICE]
     assert briefing.evidence_count == 3 and TRUCKS.id not in [s.id for s in briefing.sources]
     assert build_briefing(QUESTION, **parts, today=TODAY).notices == []
+
+
+def test_the_occupation_names_the_sector_before_the_questions_words(parts) -> None:
+    def matcher(isco: str, label: str):
+        return lambda text, k: {"occupations": [{"isco": isco, "label": label, "score": 0.9}], "missing_datasets": []}
+
+    # The words point at hospitals; a designer works in media and the arts, an office clerk anywhere.
+    nurse = build_briefing(QUESTION, **parts, occupations=matcher("2221", "Nursing professionals"), today=TODAY)
+    assert nurse.sectors == [HEALTH]
+    designer = build_briefing(QUESTION, **parts, occupations=matcher("2166", "Graphic designers"), today=TODAY)
+    assert designer.sectors == ["IT, telecoms and media", "arts, entertainment and recreation"]
+    clerk = build_briefing(QUESTION, **parts, occupations=matcher("4110", "General office clerks"), today=TODAY)
+    assert clerk.sectors == [HEALTH]  # work spread over many sectors: the question's words decide

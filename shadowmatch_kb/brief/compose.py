@@ -26,6 +26,7 @@ from shadowmatch_kb.brief.readability import grade_level, sentence_grade
 from shadowmatch_kb.brief.retrieve import TIERS, Reading, Retrieval, retrieve
 from shadowmatch_kb.errors import UsageError
 from shadowmatch_kb.model import Item, row_text
+from shadowmatch_kb.occupations.work_sectors import work_sectors
 from shadowmatch_kb.search.focus import focus_terms, focus_text
 from shadowmatch_kb.signal_clusters import SignalCluster, cluster_rows, latest_first
 from shadowmatch_kb.store.timeline import signal_rows
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from shadowmatch_kb.search.searcher import Searcher
     from shadowmatch_kb.store.sqlite import SqliteStore
 
-__all__ = ["OccupationMatcher", "build_briefing", "checked_occupation", "checked_question"]
+__all__ = ["OccupationMatcher", "build_briefing", "checked_occupation", "checked_question", "read_question"]
 
 # What `smkb occupations match` answers for a person's words and a count: {"occupations": [...],
 # "missing_datasets": [...]}, each occupation with its "score" (0..1).
@@ -104,6 +105,35 @@ def checked_occupation(isco: str | None) -> str | None:
     return isco
 
 
+def read_question(
+    question: str,
+    *,
+    embedder: Embedder,
+    resolver: SectorResolver,
+    occupations: OccupationMatcher | None = None,
+    chosen_occupation: str | None = None,
+) -> tuple[Briefing, Reading]:
+    """A briefing started with the question's sectors and occupation, and the question as the person means it
+    (what retrieval reads)."""
+    question = checked_question(question)
+    question_vector = embedder.embed_batch([question])[0]
+    matches = resolver.resolve_question(question, k=2, question_vector=question_vector)
+    sectors = [m.name for m in matches[:1]]
+    sectors += [m.name for m in matches[1:] if m.confidence >= SECOND_SECTOR_RATIO * matches[0].confidence]
+    briefing = Briefing(question, None, sectors, 0)
+    if occupations is not None:
+        _attach_occupations(occupations, briefing, chosen_occupation)
+    if briefing.occupations:
+        # The job names its sector more reliably than the question's words do; the words decide only when the
+        # occupation's work is spread over many sectors.
+        letters = work_sectors(str(briefing.occupations[0]["isco"]))
+        briefing.sectors = [resolver.vocabulary.section_name(x) for x in letters] or briefing.sectors
+    reading = Reading(
+        focus_text(question), focus_terms(question), briefing.sectors, _occupation_text(briefing.occupations)
+    )
+    return briefing, reading
+
+
 def build_briefing(
     question: str,
     *,
@@ -122,15 +152,10 @@ def build_briefing(
     ``occupations`` (None: no occupation section) names the occupations the question is about;
     ``chosen_occupation`` is the ISCO-08 group the person picked (the lookup puts it first).
     """
-    question = checked_question(question)
-    question_vector = embedder.embed_batch([question])[0]
-    matches = resolver.resolve_question(question, k=2, question_vector=question_vector)
-    sectors = [m.name for m in matches[:1]]
-    sectors += [m.name for m in matches[1:] if m.confidence >= SECOND_SECTOR_RATIO * matches[0].confidence]
-    briefing = Briefing(question, since, sectors, 0)
-    if occupations is not None:
-        _attach_occupations(occupations, briefing, chosen_occupation)
-    reading = Reading(focus_text(question), focus_terms(question), sectors, _occupation_text(briefing.occupations))
+    briefing, reading = read_question(
+        question, embedder=embedder, resolver=resolver, occupations=occupations, chosen_occupation=chosen_occupation
+    )
+    briefing.since = since
     found = retrieve(searcher, reading, resolver.vocabulary, since=since, limit=EVIDENCE_ITEMS, today=today)
     stored = store.get_many([e.item_id for e in found.evidence])
     items = {e.item_id: stored[e.item_id] for e in found.evidence if e.item_id in stored}  # best first
@@ -298,9 +323,9 @@ def _coverage(found: Retrieval, briefing: Briefing) -> str:
     Only cited items are counted (an item found but with nothing on the question to quote is not evidence a
     reader can check); what the knowledge base lacks is said first."""
     people = _people(briefing.occupations)
-    sector = f"the {' and '.join(briefing.sectors)} sector" if briefing.sectors else None
-    cited = {source.id for source in briefing.sources}
-    counts = {tier: sum(e.tier == tier and e.item_id in cited for e in found.evidence) for tier in TIERS}
+    sector = _sector_phrase(briefing.sectors)
+    cited = [e for e in found.evidence if e.item_id in {source.id for source in briefing.sources}]
+    counts = {tier: sum(e.tier == tier for e in cited) for tier in TIERS}
     held = []
     if counts["occupation"]:
         held.append(f"{_items(counts['occupation'])} about {people}")
@@ -308,7 +333,9 @@ def _coverage(found: Retrieval, briefing: Briefing) -> str:
         held.append(f"{_items(counts['sector'])} about {sector}")
     if counts["wider"]:
         held.append(f"{_items(counts['wider'])} closest to the work you describe")
-    missing = [what for what, tier in ((people, "occupation"), (sector, "sector")) if what and not counts[tier]]
+    # An item close to the occupation may be of its sector too: the sector is missing only when none is.
+    has = {"occupation": counts["occupation"] > 0, "sector": any(e.in_sector for e in cited)}
+    missing = [what for what, tier in ((people, "occupation"), (sector, "sector")) if what and not has[tier]]
     if not held:
         about = " or ".join(missing) or "this question"
         return f"The knowledge base holds nothing yet on {about}."
@@ -316,6 +343,13 @@ def _coverage(found: Retrieval, briefing: Briefing) -> str:
     if missing:
         text = f"No item in the knowledge base is mainly about {' or '.join(missing)}. " + text
     return text
+
+
+def _sector_phrase(sectors: list[str]) -> str | None:
+    """ "the construction sector", "the X and Y sectors"; None without a sector."""
+    if not sectors:
+        return None
+    return f"the {_join(sectors)} sector{'s' if len(sectors) > 1 else ''}"
 
 
 def _items(count: int) -> str:

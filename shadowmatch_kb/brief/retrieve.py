@@ -1,21 +1,20 @@
-"""The items a briefing rests on: about the person's occupation, about their sector, then the wider picture.
+"""The items a briefing rests on: those most likely about the person's work, their sector, or close to it.
 
 A question is read as a person means it (``Reading``): what they do (the question without its framing,
-``search.focus``), the occupation it names and the sector it falls in. Each item then gets three signals:
+``search.focus``), the occupation it names and the sectors that occupation works in. Every item either
+ranking finds gets four signals:
 
 * how close its meaning (its own vector: title and summary) is to what the person does;
-* how close it is to the occupation's names (ISCO group and the ESCO label that matched), weighted more;
+* how close it is to the occupation's names (ISCO group and the ESCO label that matched);
+* whether it is of the person's sector (a sector enrichment was sure of);
 * whether it holds the person's own words (BM25 over every content word, OR-ed);
 
-summed into one score (a small recency factor only parts near-equals). The occupation and the sector are
-signals, never gates: an item counts as evidence when it is close to the occupation, or of the question's
-sector and on what the person does. Items that are neither (the wider picture) are used only when those two
-tiers hold fewer than ``MIN_EVIDENCE``, and after them; the briefing says which tiers it found.
-
-Weights and floors were set on the development half of ``scripts/eval_brief_set.json`` (the test half was
-never used for it): there, items outside both tiers were relevant to the person's work 7 % of the time,
-items of the sector and on the question 60-70 %, and ranking by the summed score beat listing the tiers one
-after the other (nDCG@10 0.75 against 0.64).
+and a logistic model (``RelevanceModel``, fitted on the development half of ``scripts/eval_brief_set.json`` by
+``scripts/fit_brief_relevance.py``) turns them into the chance that the item is on the person's work or
+sector. Items are cited above the model's floor, most likely first (a small recency factor parts
+near-equals); when none reaches it, the closest couple stand in and the briefing says how little it holds.
+The occupation and the sector are signals, never gates. Each item's tier (about the occupation, of its
+sector, or the wider picture) only says which of these the briefing found.
 """
 
 from __future__ import annotations
@@ -31,29 +30,66 @@ from shadowmatch_kb.store.timeline import DatedItem, dated_items
 if TYPE_CHECKING:
     from shadowmatch_kb.text.sectors import SectorVocabulary
 
-__all__ = ["MIN_EVIDENCE", "TIERS", "Evidence", "Reading", "Retrieval", "retrieve"]
+__all__ = [
+    "MIN_EVIDENCE",
+    "TIERS",
+    "WITHOUT_OCCUPATION",
+    "WITH_OCCUPATION",
+    "Evidence",
+    "Reading",
+    "RelevanceModel",
+    "Retrieval",
+    "retrieve",
+    "score_candidates",
+]
 
 DEPTH = 200  # hits read from each ranking
 MIN_EVIDENCE = 3  # fewer items about the occupation or the sector than this: the evidence is thin
 TIERS = ("occupation", "sector", "wider")
-# An item is about the occupation when its meaning is this close to the occupation's names (bundled model).
+# An item is said to be about the occupation when its meaning is this close to the occupation's names (for the
+# briefing's wording: whether it cites items on the occupation, its sector or the wider picture).
 OCCUPATION_FLOOR = 0.35
-# An item of the question's sector counts when it is at least this close to what the person does.
-SECTOR_FOCUS_FLOOR = 0.2
-# Any other item must be this close to what the person does to stand for the wider picture (0.35 to 0.5 gave the
-# same figures on the development half; the lower floor keeps a call-centre worker whose occupation and sector
-# were both missed from being told the knowledge base holds nothing).
-WIDER_FLOOR = 0.35
-# The occupation's closeness counts this much more than the closeness to the person's own description.
-OCCUPATION_WEIGHT = 1.5
+# Items cited when the estimated chance that they are on the person's work reaches the model's floor; when none
+# does, the best FALLBACK_ITEMS reaching FALLBACK_FLOOR stand in (the briefing then says how little it holds).
+FALLBACK_FLOOR = 0.1
+FALLBACK_ITEMS = 2
 # A sector that enrichment computed counts when it was at least this sure (items computed at 0.8 or more
 # were about the sector 97 % of the time on the labelled items of the earlier evaluation, 0.6-0.8 72 %).
 SECTOR_CONFIDENCE_FLOOR = 0.6
-# The keyword ranking adds up to this much to the cosines: first place 0.5, tenth about 0.15.
+# The signal of the person's own words: first place in the keyword ranking 0.5, tenth about 0.15.
 KEYWORD_WEIGHT = 0.5
 # Recency parts near-equals only: a fresh item weighs at most 5 % more; the bonus halves every two years.
 RECENCY_WEIGHT = 0.05
 RECENCY_HALF_LIFE_YEARS = 2.0
+
+
+@dataclass(frozen=True)
+class RelevanceModel:
+    """The estimated chance that an item is on a person's work or sector: a logistic model of four signals,
+    and the chance at which an item is cited."""
+
+    intercept: float
+    similarity: float  # cosine with what the person does
+    occupation_similarity: float  # cosine with the occupation's names
+    in_sector: float  # of the occupation's (else the question's) sector
+    keyword: float  # the person's own words in the item (0..KEYWORD_WEIGHT)
+    cite_floor: float
+
+    def chance(self, similarity: float, near_occupation: float, in_sector: bool, words: float) -> float:
+        """The estimated chance for one item's signals."""
+        z = self.intercept + self.similarity * similarity + self.occupation_similarity * near_occupation
+        z += self.in_sector * in_sector + self.keyword * words
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+# Fitted on the development half of scripts/eval_brief_set.json by `python scripts/fit_brief_relevance.py` (the
+# test half was never used), once with the occupation datasets and once without. Floors from the same run,
+# holding out one question at a time: with an occupation, items kept at 0.3 were relevant 60 % of the time, at
+# 0.4 76 %, at 0.5 82 % (but six questions then kept none though a relevant item existed); without, 54 % at 0.2,
+# 65 % at 0.3 and 81 % at 0.4 (six questions left with none). Without the occupation's figures the items are all a
+# briefing has, so it keeps more of them.
+WITH_OCCUPATION = RelevanceModel(-6.58, 4.04, 3.38, 3.3, 2.83, cite_floor=0.4)
+WITHOUT_OCCUPATION = RelevanceModel(-5.97, 5.0, 0.0, 2.93, 3.46, cite_floor=0.2)
 
 
 @dataclass(frozen=True)
@@ -75,8 +111,10 @@ class Evidence:
     similarity: float  # cosine of the item with what the person does (0.0 when only words found it)
     occupation_similarity: float
     in_sector: bool
-    tier: str  # one of TIERS
+    tier: str  # one of TIERS: close to the occupation, else of its sector, else the wider picture
     date: str
+    keyword: float = 0.0  # what the person's own words add (0 when no word of theirs is in the item)
+    relevance: float = 0.0  # estimated chance the item is on the person's work or sector
 
 
 @dataclass
@@ -107,8 +145,30 @@ def retrieve(
     limit: int = 6,
     today: date | None = None,
 ) -> Retrieval:
-    """Up to ``limit`` items for ``reading``, best first: those about the occupation or the sector, and the
-    wider picture only where those are fewer than ``MIN_EVIDENCE`` (then after them)."""
+    """Up to ``limit`` items for ``reading``, most likely on the person's work first: those whose estimated
+    relevance reaches the model's ``cite_floor``; when none does, the ``FALLBACK_ITEMS`` closest that reach
+    ``FALLBACK_FLOOR`` (the briefing then says it holds little on this work)."""
+    candidates, notices, count = score_candidates(searcher, reading, vocabulary, since=since, today=today)
+    if notices:  # no index: words alone cannot tell an item's subject, the sector can
+        found = [e for e in candidates if e.in_sector]
+    else:
+        floor = (WITH_OCCUPATION if reading.occupation else WITHOUT_OCCUPATION).cite_floor
+        found = [e for e in candidates if e.relevance >= floor]
+        if not found:
+            found = [e for e in candidates if e.relevance >= FALLBACK_FLOOR][:FALLBACK_ITEMS]
+    return Retrieval(reading.sectors, found[:limit], count, notices)
+
+
+def score_candidates(
+    searcher: Searcher,
+    reading: Reading,
+    vocabulary: SectorVocabulary,
+    *,
+    since: str | None = None,
+    today: date | None = None,
+) -> tuple[list[Evidence], list[str], int]:
+    """Every item either ranking finds for ``reading`` with its signals and estimated relevance, most likely
+    first; the notices to pass on; how many hits were read (``scripts/fit_brief_relevance.py`` fits on these)."""
     texts = [reading.focus] + ([reading.occupation] if reading.occupation else [])
     meaning = searcher.meaning(texts, DEPTH)
     keyword = [item_id for item_id, _ in searcher.store.any_term_search(reading.terms, limit=DEPTH)]
@@ -130,21 +190,21 @@ def retrieve(
             keyword_bonus[target] = KEYWORD_WEIGHT / (1.0 + math.log1p(rank))
 
     today = today or date.today()
+    model = WITH_OCCUPATION if reading.occupation else WITHOUT_OCCUPATION
     found: list[Evidence] = []
     for item_id in {*focus, *occupation, *keyword_bonus}:
         item = facets[item_id]
         similarity, near_occupation = focus.get(item_id, 0.0), occupation.get(item_id, 0.0)
+        words = keyword_bonus.get(item_id, 0.0)
         in_sector = _in_sector(item, reading.sectors, vocabulary)
-        tier = _tier(similarity, near_occupation, in_sector, indexed=bool(meaning and meaning[0]))
-        if tier is None:
-            continue
-        score = similarity + OCCUPATION_WEIGHT * near_occupation + keyword_bonus.get(item_id, 0.0)
-        score *= _recency(item.date, today)
-        found.append(Evidence(item_id, score, similarity, near_occupation, in_sector, tier, item.date))
-    found.sort(key=lambda e: (e.tier == "wider", -e.score, e.item_id))
-    if sum(e.tier != "wider" for e in found) >= MIN_EVIDENCE:
-        found = [e for e in found if e.tier != "wider"]
-    return Retrieval(reading.sectors, found[:limit], len(candidates), notices)
+        relevance = model.chance(similarity, near_occupation, in_sector, words)
+        tier = "occupation" if near_occupation >= OCCUPATION_FLOOR else "sector" if in_sector else "wider"
+        score = relevance * _recency(item.date, today)
+        found.append(
+            Evidence(item_id, score, similarity, near_occupation, in_sector, tier, item.date, words, relevance)
+        )
+    found.sort(key=lambda e: (-e.score, e.item_id))
+    return found, notices, len(candidates)
 
 
 def _facets(searcher: Searcher, candidates: list[str]) -> dict[str, DatedItem]:
@@ -163,18 +223,6 @@ def _original(item_id: str, facets: dict[str, DatedItem], since: str | None) -> 
     if since and facets[target].date < since:
         return None
     return target
-
-
-def _tier(similarity: float, near_occupation: float, in_sector: bool, *, indexed: bool) -> str | None:
-    if not indexed:
-        return "sector" if in_sector else None  # words alone cannot tell an item's subject; the sector can
-    if near_occupation >= OCCUPATION_FLOOR:
-        return "occupation"
-    if in_sector and similarity >= SECTOR_FOCUS_FLOOR:
-        return "sector"
-    if similarity >= WIDER_FLOOR:
-        return "wider"
-    return None
 
 
 def _in_sector(item: DatedItem, sectors: list[str], vocabulary: SectorVocabulary) -> bool:
