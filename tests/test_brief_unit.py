@@ -358,3 +358,36 @@ def test_the_occupation_names_the_sector_before_the_questions_words(parts) -> No
     assert designer.sectors == ["IT, telecoms and media", "arts, entertainment and recreation"]
     clerk = build_briefing(QUESTION, **parts, occupations=matcher("4110", "General office clerks"), today=TODAY)
     assert clerk.sectors == [HEALTH]  # work spread over many sectors: the question's words decide
+
+
+def test_coverage_says_which_of_the_occupation_and_sector_it_found() -> None:
+    from shadowmatch_kb.brief.compose import _coverage
+    from shadowmatch_kb.brief.model import Briefing, Source
+    from shadowmatch_kb.brief.retrieve import Evidence, Retrieval
+
+    def evidence(n: int, tier: str, in_sector: bool) -> Evidence:
+        return Evidence(f"{n:032x}", 0.5, 0.4, 0.4, in_sector, tier, "2024-01-01")
+
+    def coverage(found: list[Evidence], of_sector: int) -> str:
+        briefing = Briefing("q", None, ["construction"], len(found))
+        briefing.occupations = [{"isco": "7126", "label": "Plumbers and pipe fitters"}]
+        briefing.sources = [Source(n + 1, e.item_id, "t", None, None) for n, e in enumerate(found)]
+        return _coverage(Retrieval(["construction"], found, 10, [], of_sector), briefing)
+
+    assert (
+        coverage([], 0)
+        == "The knowledge base holds nothing yet on plumbers and pipe fitters or the construction sector."
+    )
+    # Items of the sector exist but none is close to the work: that is said, not that the sector is absent.
+    assert coverage([], 2) == (
+        "The knowledge base holds nothing yet on plumbers and pipe fitters, and none of its items on the "
+        "construction sector is close to the work you describe."
+    )
+    # An item close to the occupation that is of the sector too: the sector is not missing.
+    assert coverage([evidence(1, "occupation", True)], 1) == (
+        "This briefing rests on 1 item about plumbers and pipe fitters."
+    )
+    assert coverage([evidence(1, "sector", True), evidence(2, "wider", False)], 3) == (
+        "No item in the knowledge base is mainly about plumbers and pipe fitters. This briefing rests on 1 item "
+        "about the construction sector and 1 item closest to the work you describe."
+    )

@@ -336,12 +336,25 @@ def _coverage(found: Retrieval, briefing: Briefing) -> str:
     # An item close to the occupation may be of its sector too: the sector is missing only when none is.
     has = {"occupation": counts["occupation"] > 0, "sector": any(e.in_sector for e in cited)}
     missing = [what for what, tier in ((people, "occupation"), (sector, "sector")) if what and not has[tier]]
+    # Items of the sector found but none close to the work: say so, rather than that the sector is absent.
+    far = sector if sector in missing and found.of_sector else None
+    missing = [what for what in missing if what != far]
+    far_text = f"none of its items on {far} is close to the work you describe" if far else ""
     if not held:
-        about = " or ".join(missing) or "this question"
-        return f"The knowledge base holds nothing yet on {about}."
+        if not missing:
+            return (
+                f"In the knowledge base, {far_text}."
+                if far
+                else "The knowledge base holds nothing yet on this question."
+            )
+        text = f"The knowledge base holds nothing yet on {' or '.join(missing)}"
+        return text + (f", and {far_text}." if far else ".")
     text = "This briefing rests on " + _join(held) + "."
     if missing:
-        text = f"No item in the knowledge base is mainly about {' or '.join(missing)}. " + text
+        lacks = f"No item in the knowledge base is mainly about {' or '.join(missing)}"
+        text = lacks + (f", and {far_text}. " if far else ". ") + text
+    elif far:
+        text = f"In the knowledge base, {far_text}. " + text
     return text
 
 

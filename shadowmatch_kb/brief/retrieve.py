@@ -125,6 +125,7 @@ class Retrieval:
     evidence: list[Evidence]
     candidates: int
     notices: list[str] = field(default_factory=list)
+    of_sector: int = 0  # items found of the person's sector, cited or not
 
     def count(self, tier: str) -> int:
         """How many evidence items are of one tier."""
@@ -156,7 +157,8 @@ def retrieve(
         found = [e for e in candidates if e.relevance >= floor]
         if not found:
             found = [e for e in candidates if e.relevance >= FALLBACK_FLOOR][:FALLBACK_ITEMS]
-    return Retrieval(reading.sectors, found[:limit], count, notices)
+    of_sector = sum(e.in_sector for e in candidates)
+    return Retrieval(reading.sectors, found[:limit], count, notices, of_sector)
 
 
 def score_candidates(
