@@ -260,3 +260,84 @@ def test_esco_descriptions_are_kept_as_what_the_work_is(tmp_path) -> None:
     assert counts["figures"] == 0  # a description is not an exposure figure ...
     assert work_texts(db) == [WorkText("7126", "Plumbers maintain water systems.", "description")]
     assert figures_for(db, "7126", ["u1"]) == []  # ... and never shown as one
+
+
+@pytest.mark.slow
+def test_a_title_belongs_to_the_group_where_it_heads_a_family_of_labels(kb) -> None:
+    """ESCO also files "healthcare nurse" under health care assistants and "solicitor" under court jury
+    coordinators; the groups people mean hold many kinds of nurse and of solicitor."""
+    nurse = _match(kb, "I'm a nurse in a children's hospital, giving medicines after operations")
+    assert nurse["title"] == "nurse" and nurse["occupations"][0]["isco"] == "2221"
+    solicitor = _match(kb, "I'm a solicitor, mostly drafting wills and sorting out probate for families")
+    assert solicitor["occupations"][0]["isco"] == "2611"
+
+
+class _Titles:
+    """Vectors by shared word stems for the title checks."""
+
+    model_name, dimension = "titles", 6
+    STEMS = ("nurs", "solicitor", "law", "health", "assist", "ward")
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        rows = [[1.0 if stem in text.lower() else 0.0 for stem in self.STEMS] for text in texts]
+        out = np.array(rows, dtype=np.float32).reshape(len(texts), self.dimension) + 1e-3
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_the_group_a_title_names_leads_those_sharing_the_label() -> None:
+    labels = [
+        Label("5321", "nurse assistant", "preferred", "a1"),
+        Label("5321", "healthcare nurse", "alt", "a1"),
+        Label("5321", "Health care assistants", "group", None),
+        Label("2221", "specialist nurse", "preferred", "n1"),
+        Label("2221", "healthcare nurse", "alt", "n2"),
+        Label("2221", "district nurse", "alt", "n2"),
+        Label("2221", "mental health nurse", "alt", "n3"),
+        Label("2619", "court jury coordinator", "preferred", "c1"),
+        Label("2619", "solicitor", "alt", "c1"),
+        Label("2611", "lawyer", "preferred", "l1"),
+        Label("2611", "business solicitor", "alt", "l2"),
+        Label("2611", "corporate solicitor", "alt", "l2"),
+        Label("2611", "company solicitor", "alt", "l2"),
+        Label("2611", "Lawyers", "group", None),
+    ]
+    words = _Titles()
+    matcher = OccupationMatcher(labels, words.embed_batch([label.label for label in labels]), words)
+    standing = dict(zip(matcher.groups, matcher.title_standing("nurse"), strict=True))
+    assert standing["2221"] > standing["5321"] > 0  # four kinds of nurse against one
+    assert matcher.match("I'm a nurse on a ward", k=1)[0].isco == "2221"
+    # An exact alternative label elsewhere does not outweigh a family of three "... solicitor" labels ...
+    assert matcher.match("I'm a solicitor", k=1)[0].isco == "2611"
+    # ... and a preferred label or the group's own title is the title's home however small its family.
+    standing = dict(zip(matcher.groups, matcher.title_standing("lawyer"), strict=True))
+    assert standing["2611"] == 0.5 and standing["2619"] == 0.0
+    assert not matcher.title_standing("head of law").any()  # a title "of" something is read whole
+
+
+def test_plural_endings_are_read_as_their_words() -> None:
+    from shadowmatch_kb.occupations.wording import question_words, stem
+
+    assert [stem(w) for w in ("businesses", "taxes", "benches", "coaches", "dishes")] == [
+        "business", "tax", "bench", "coach", "dish"
+    ]  # fmt: skip
+    assert [stem(w) for w in ("niches", "crèches", "nurses", "bakeries", "glass")] == [
+        "niche", "crèche", "nurse", "bakery", "glass"
+    ]  # fmt: skip
+    assert question_words("accounts for small businesses") == ["account", "small", "business"]
+
+
+def test_word_tables_kept_in_an_older_format_are_built_again(tmp_path) -> None:
+    from shadowmatch_kb.occupations.match import Lexicon
+    from shadowmatch_kb.occupations.service import _cached_lexicon
+
+    labels = _matcher([]).labels
+    built = Lexicon.build(labels)
+    older = json.loads(built.to_json())
+    del older["format"]  # as written before the way label words are read changed
+    with pytest.raises(ValueError, match="format"):
+        Lexicon.from_json(json.dumps(older))
+    _cached_lexicon(labels, tmp_path)
+    (kept,) = tmp_path.glob("lexicon-*.json")
+    kept.write_text(json.dumps(older), encoding="utf-8")
+    assert _cached_lexicon(labels, tmp_path).idf == pytest.approx(built.idf)
+    assert "format" in json.loads(kept.read_text(encoding="utf-8"))  # and written again as it is read now

@@ -7,7 +7,9 @@ a person asks ("How will AI change my job?") are left out: they say nothing of w
 
 Three readings of the question add to that (see ``wording.py``):
 - a title said outright ("I'm a plumber, I fix boilers and leaks") is matched alone and outweighs the rest, so
-  the boilers do not turn a plumber into a boilermaker;
+  the boilers do not turn a plumber into a boilermaker; among the groups whose labels carry it, the one that
+  holds it as an occupation's own name or ISCO title, or where it heads a family of labels ("ward nurse",
+  "district nurse", ...), leads (``title_standing``);
 - a question that opens "I <verb> ..." is also read as the noun of the one who does it ("I design logos" ->
   "designer"), kept only where ESCO's labels use it;
 - what the person says they do is compared, by meaning, with what each group's work is: ESCO's description of
@@ -40,6 +42,8 @@ _LABEL_WEIGHT = 0.25  # the labels (by the job words and by the whole account) .
 _WORK_WEIGHTS = {"description": 0.3, "task": 0.3}  # ... against what the work is; a kind not imported drops out
 _WORK_READ = {"description": 3, "task": 2}  # a group's closeness is the mean of its closest few work texts
 _TITLE_WEIGHT = 0.6  # a title said outright, against everything else the question says
+_FAMILY_SIZE = 3  # labels of one group that a title ends, at least, to call them its family
+_TITLE_STANDING = 0.2  # how far the group a title belongs to (see ``title_standing``) leads among those naming it
 # Labels of those who run the work; a question that names no such role is more likely about doing it.
 _SENIOR = re.compile(r"\b(?:manager|managers|supervisor|director|head|chief|executive|lead|leader|owner)\b", re.I)
 _SENIOR_PENALTY = 0.9
@@ -50,6 +54,9 @@ _RUNS_THINGS = re.compile(
 # "I design ...", "I mainly teach ...": the verb (after an adverb in "-ly", if any) of a question that says what
 # its asker does, and what follows it.
 _OWN_VERB = re.compile(r"^\s*i\s+(?:([a-z]+ly)\s+)?([a-z]+)\b(.*)", re.I | re.S)
+# How the lexicon reads label words (``wording.question_words``); a lexicon kept on disk in another format is
+# refused, so its cache is rebuilt. Raise it when that reading changes.
+_LEXICON_FORMAT = 2
 _SUPPORT = 0.1  # the share of a group's second and third best labels added to its best
 _ROWS_READ = 400  # the best labels read for that share
 
@@ -103,12 +110,16 @@ class Lexicon:
 
     def to_json(self) -> str:
         """The lexicon as one JSON text."""
-        return json.dumps({"idf": self.idf, "postings": self.postings, "heads": sorted(self.heads)})
+        return json.dumps(
+            {"format": _LEXICON_FORMAT, "idf": self.idf, "postings": self.postings, "heads": sorted(self.heads)}
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Lexicon:
         """A lexicon ``to_json`` wrote."""
         data = json.loads(text)
+        if data.get("format") != _LEXICON_FORMAT:  # read words another way: the caller builds it again
+            raise ValueError(f"lexicon format {data.get('format')!r}, not {_LEXICON_FORMAT}")
         # The pairs come back as two-item lists, which read alike ("for row, weight in ..."); turning a hundred
         # thousand of them into tuples would cost most of what the cache saves.
         postings = cast("dict[str, list[tuple[int, float]]]", data["postings"])
@@ -180,6 +191,34 @@ class OccupationMatcher:
         """The job title the question gives its asker ("I'm a plumber, I fix boilers" -> "plumber"), or None."""
         return job_title(text, self._heads, self._pairs)
 
+    def title_standing(self, title: str) -> np.ndarray:
+        """How much each group is the one a title names, 0..1: half for holding it as an occupation's preferred
+        label or as its own ISCO title ("electrician", "lawyers"), half by how many of its labels are kinds of it
+        ("ward nurse", "district nurse", ... for "nurse"), against the group with most.
+
+        ESCO files some titles loosely: "healthcare nurse" is a name of health care assistants as well as of
+        nurses, and "solicitor" an alternative name of a court jury coordinator; the group where the title heads a
+        family of labels is the one people mean. A title "of" something ("head of sales") is read whole elsewhere.
+        """
+        standing = np.zeros(len(self.groups), dtype=np.float32)
+        words = question_words(title)
+        if not words or "of" in title.split():
+            return standing
+        named = np.zeros(len(self.groups), dtype=bool)
+        family = np.zeros(len(self.groups), dtype=np.float32)
+        for row, _ in self._postings.get(words[-1], ()):
+            label = self.labels[row]
+            label_words = question_words(label.label)
+            if label_words[-len(words) :] == words:
+                group = self._group_of_label[row]
+                family[group] += 1.0
+                named[group] |= label_words == words and label.kind in ("preferred", "group")
+        first, second = np.sort(family)[::-1][:2] if len(family) > 1 else (family.max(initial=0.0), 0.0)
+        # A family speaks only when it is one group's clearly: "personal assistant" ends two labels of medical
+        # secretaries and one of each other secretary, which says nothing.
+        kinds = family / first if first >= _FAMILY_SIZE and first >= 2 * second else np.zeros_like(family)
+        return (0.5 * named + 0.5 * kinds).astype(np.float32)
+
     def lexical(self, text: str, *, read_doer: bool = True) -> np.ndarray:
         """TF-IDF cosine of the text's job words, and the noun of its doer, with every label."""
         scores = np.zeros(len(self.labels), dtype=np.float32)
@@ -248,7 +287,8 @@ class OccupationMatcher:
         if reading.title is not None:
             lexical = self.lexical(reading.title, read_doer=False)
             named = (semantic_weight * cosines[2] + (1.0 - semantic_weight) * lexical) * junior
-            total = _TITLE_WEIGHT * self._label_groups(named) + (1.0 - _TITLE_WEIGHT) * total
+            titled = self._label_groups(named) + _TITLE_STANDING * self.title_standing(reading.title)
+            total = _TITLE_WEIGHT * titled + (1.0 - _TITLE_WEIGHT) * total
         return np.asarray(total, dtype=np.float32), named
 
     def _read(self, text: str, *, read_doer: bool = True) -> _Reading:
@@ -325,7 +365,7 @@ class OccupationMatcher:
                 OccupationMatch(
                     isco=isco,
                     label=self.group_label.get(isco, self.labels[best[0]].label),
-                    score=round(float(total[group]), 4),
+                    score=round(min(1.0, float(total[group])), 4),  # a stated title's standing can pass 1
                     matched_label=self.labels[best[0]].label,
                     esco_uris=tuple(dict.fromkeys(u for u in (self.labels[r].esco_uri for r in best) if u)),
                 )

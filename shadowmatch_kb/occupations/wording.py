@@ -25,6 +25,8 @@ people us they them their whole world over coming soon any all some much many mo
 _WORD = re.compile(r"[a-z][a-z'-]+")
 _VOWELS = frozenset("aeiou")
 _SENTENCE = re.compile(r"(?<=[.?!])\s+")
+# "-ches" is a plural of "-ch" after these ("watches", "benches", "coaches"); "niches", "crèches" keep their "e".
+_CH_PLURAL = re.compile(r"(?:[tnroa]|^)ches$")
 
 # "I'm a plumber", "I am the office manager", "I'm store manager at ...", "I work as head chef", "As head teacher of
 # a school I ...", "I've been a nurse for 20 years", "my job is hairdresser": what follows is the title the person
@@ -77,9 +79,12 @@ def question_words(text: str) -> list[str]:
 
 @functools.cache
 def stem(word: str) -> str:
-    """A word without its plural ending ("nurses" -> "nurse", "bakeries" -> "bakery")."""
+    """A word without its plural ending ("nurses" -> "nurse", "bakeries" -> "bakery", "businesses" -> "business",
+    "taxes" -> "tax", "benches" -> "bench", but "niches" -> "niche")."""
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
+    if len(word) > 4 and (word.endswith(("sses", "shes", "xes", "zzes")) or _CH_PLURAL.search(word)):
+        return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word
