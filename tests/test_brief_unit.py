@@ -19,6 +19,7 @@ from shadowmatch_kb.brief.retrieve import (
     FALLBACK_FLOOR,
     FALLBACK_ITEMS,
     OCCUPATION_FLOOR,
+    WIDER_FLOOR,
     WITH_OCCUPATION,
     WITHOUT_OCCUPATION,
     Reading,
@@ -131,22 +132,32 @@ def test_three_items_about_the_job_or_sector_are_not_thin(resolver) -> None:
 
 
 def test_when_nothing_is_likely_the_closest_few_stand_in_and_the_rest_is_left_out(resolver) -> None:
-    items = [item(n, "2024-01-01", ["retail"]) for n in (1, 2, 3, 4)]
+    items = [item(n, "2024-01-01", ["nursing"]) for n in (1, 2, 3, 4)]
     floor = WITHOUT_OCCUPATION.cite_floor
     chances = [floor - 0.03, floor - 0.06, FALLBACK_FLOOR + 0.01, FALLBACK_FLOOR - 0.02]
-    searcher = RankedSearcher(make_store(*items), {i.id: cosine_for(p) for i, p in zip(items, chances, strict=True)})
-    found = retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY)
+    cosines = {i.id: cosine_for(p, in_sector=True) for i, p in zip(items, chances, strict=True)}
+    assert max(cosines.values()) < WIDER_FLOOR  # none is kept for its meaning alone
+    found = retrieve(RankedSearcher(make_store(*items), cosines), reading([HEALTH]), resolver.vocabulary, today=TODAY)
     assert evidence_ids(found) == [i.id for i in items[:FALLBACK_ITEMS]]
-    assert found.count("wider") == FALLBACK_ITEMS and found.thin
-    unlikely = RankedSearcher(make_store(*items), {i.id: cosine_for(FALLBACK_FLOOR - 0.02) for i in items})
-    assert retrieve(unlikely, reading([HEALTH]), resolver.vocabulary, today=TODAY).evidence == []
+    assert found.count("sector") == FALLBACK_ITEMS and found.thin
+    unlikely = {i.id: cosine_for(FALLBACK_FLOOR - 0.02, in_sector=True) for i in items}
+    searcher = RankedSearcher(make_store(*items), unlikely)
+    assert retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY).evidence == []
+
+
+def test_when_nothing_is_likely_an_item_close_in_meaning_stands_in_whatever_its_sector(resolver) -> None:
+    close, far = item(1, "2024-01-01", ["banking"]), item(2, "2024-01-01", ["banking"])
+    searcher = RankedSearcher(make_store(close, far), {close.id: WIDER_FLOOR + 0.01, far.id: WIDER_FLOOR - 0.05})
+    found = retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY)
+    assert found.evidence[0].relevance < FALLBACK_FLOOR  # unlikely by the model: no sector, no words
+    assert evidence_ids(found) == [close.id] and found.count("wider") == 1
 
 
 def test_an_unsure_computed_sector_does_not_count(resolver) -> None:
     unsure = item(1, "2024-01-01", ["nursing"])
     store = make_store(unsure)
     save_enrichment(store, unsure, {"sector_confidence": {"nursing": 0.4}})
-    searcher = RankedSearcher(store, {unsure.id: cosine_for(WITHOUT_OCCUPATION.cite_floor + 0.05, in_sector=True)})
+    searcher = RankedSearcher(store, {unsure.id: 0.3})  # likely enough only if it is of the sector
     assert retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY).evidence == []
     save_enrichment(store, unsure, {"sector_confidence": {"nursing": 0.9}})
     found = retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY)
@@ -385,9 +396,9 @@ def test_coverage_says_which_of_the_occupation_and_sector_it_found() -> None:
     )
     # An item close to the occupation that is of the sector too: the sector is not missing.
     assert coverage([evidence(1, "occupation", True)], 1) == (
-        "This briefing rests on 1 item about plumbers and pipe fitters."
+        "This briefing rests on 1 item close to the work of plumbers and pipe fitters."
     )
     assert coverage([evidence(1, "sector", True), evidence(2, "wider", False)], 3) == (
-        "No item in the knowledge base is mainly about plumbers and pipe fitters. This briefing rests on 1 item "
-        "about the construction sector and 1 item closest to the work you describe."
+        "No item in the knowledge base is close to the work of plumbers and pipe fitters. This briefing rests on "
+        "1 item about the construction sector and 1 item closest to the work you describe."
     )

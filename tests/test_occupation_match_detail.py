@@ -121,7 +121,7 @@ def test_every_figure_is_explained_with_where_the_occupation_stands(kb) -> None:
         db.close()
     assert len(numbers) == 427
     assert mean["percentile"] == round(100 * bisect_left(numbers, mean["value"]) / 427, 1)
-    assert f"higher than {mean['percentile']:.0f}% of the occupations in the ILO index" in mean["plain"]
+    assert f"higher than {mean['percentile']:.0f}% of the occupations in the ILO index" in mean["plain"]  # above half
 
 
 @pytest.mark.slow
@@ -241,6 +241,10 @@ def test_a_figure_stands_among_the_unit_groups_of_its_dataset_and_measure() -> N
     )
     assert mean["percentile"] == 50.0  # two of the four unit groups score lower
     assert mean["plain"].endswith("0.53, higher than 50% of the occupations in the ILO index.")
+    low = explained(Exposure("ilo_genai_2025", "mean task score", 0.27, "ILO", "2212", "Radiologists"), standing)
+    assert low["percentile"] == 25.0 and low["plain"].endswith(
+        "0.27, lower than 75% of the occupations in the ILO index."
+    )
     lowest = explained(Exposure("ilo_genai_2025", "mean task score", 0.18, "ILO", "7126", "Plumbers"), standing)
     assert lowest["percentile"] == 0.0 and "as low as any of the occupations in the ILO index" in lowest["plain"]
     grade = explained(

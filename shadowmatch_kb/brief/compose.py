@@ -58,7 +58,7 @@ SECOND_SECTOR_RATIO = 0.95
 # a higher floor would hide a third of the right ones, and the close alternatives shown beside the first let a
 # person whose job was missed pick theirs.
 OCCUPATION_FLOOR = 0.3
-OCCUPATIONS_KEPT = 3
+OCCUPATIONS_KEPT = 4  # the first and three close others: near-equals are common ("I teach a Year 4 class")
 # Sentences a mentor reads easily: the overview prefers those under this grade, losing this much per grade.
 PLAIN_GRADE = 9.0
 GRADE_PENALTY = 0.04
@@ -74,6 +74,9 @@ _LEANS_ON_CONTEXT = re.compile(
 # occupation; each further independent item stating it adds a little, so support orders near-equals.
 SIGNAL_FLOOR = 0.3
 SUPPORT_BONUS = 0.03
+# How much the items' own estimated relevance (0..1) weighs beside a row's cosine: from the least to the most
+# likely item, about the spread of cosines between a loose and a close row.
+ITEM_RELEVANCE_WEIGHT = 0.3
 # An overview sentence must be on the question at least this much (cosine) whatever its reading ease.
 OVERVIEW_FLOOR = 0.3
 # Long sentences are what makes a text hard to read (the grade grows with words per sentence).
@@ -163,7 +166,8 @@ def build_briefing(
     briefing.evidence_count = len(evidence)
     briefing.notices = list(found.notices)
     targets = np.asarray(embedder.embed_batch([reading.focus] + ([reading.occupation] if reading.occupation else [])))
-    briefing.signals = _signals(store, evidence, embedder, targets)
+    relevance = {e.item_id: e.relevance for e in found.evidence}
+    briefing.signals = _signals(store, evidence, embedder, targets, relevance)
     lead = _lead_sentence(briefing.signals)
     picked = _overview(evidence[:OVERVIEW_ITEMS], targets, embedder, OVERVIEW_SENTENCES - bool(lead))
     briefing.overview = ([lead] if lead else []) + picked
@@ -178,12 +182,21 @@ def build_briefing(
     return briefing
 
 
-def _signals(store: SqliteStore, evidence: list[Item], embedder: Embedder, targets: np.ndarray) -> list[BriefSignal]:
+def _signals(
+    store: SqliteStore,
+    evidence: list[Item],
+    embedder: Embedder,
+    targets: np.ndarray,
+    item_relevance: dict[str, float],
+) -> list[BriefSignal]:
     """The evidence's Signals rows merged into distinct signals, those on the question first.
 
     A signal's relevance is its closest row's cosine with what the person does or their occupation
     (``targets``); signals under ``SIGNAL_FLOOR`` are off the question and dropped however often they are
-    stated. Support counts next (each further independent item adds ``SUPPORT_BONUS``), then recency.
+    stated. The estimated relevance of the items stating it (``item_relevance``) adds up to
+    ``ITEM_RELEVANCE_WEIGHT``, so a row that shares words with the question cannot lead from an item that is
+    not about the person's work. Support counts next (each further independent item adds ``SUPPORT_BONUS``),
+    then recency.
     """
     position = {item.id: n for n, item in enumerate(evidence)}
     rows = [row for row in signal_rows(store, list(position)) if row.signal.signal.strip()]
@@ -196,7 +209,11 @@ def _signals(store: SqliteStore, evidence: list[Item], embedder: Embedder, targe
     def relevance(cluster: SignalCluster) -> float:
         return max(closeness[row_text(row.signal)] for row in cluster.rows)
 
-    scored = [(relevance(c) + SUPPORT_BONUS * (c.support - 1), c) for c in clusters if relevance(c) >= SIGNAL_FLOOR]
+    def score(cluster: SignalCluster) -> float:
+        stated_by = max(item_relevance.get(i, 0.0) for i in cluster.item_ids)
+        return relevance(cluster) + ITEM_RELEVANCE_WEIGHT * stated_by + SUPPORT_BONUS * (cluster.support - 1)
+
+    scored = [(score(c), c) for c in clusters if relevance(c) >= SIGNAL_FLOOR]
     scored.sort(key=lambda p: (-p[0], min(position[i] for i in p[1].item_ids), latest_first(p[1].last_seen)))
     # First the best signal of each item not yet cited, so one long table cannot fill the briefing alone and
     # every relevant item has its say; then the next best of any.
@@ -327,8 +344,8 @@ def _coverage(found: Retrieval, briefing: Briefing) -> str:
     cited = [e for e in found.evidence if e.item_id in {source.id for source in briefing.sources}]
     counts = {tier: sum(e.tier == tier for e in cited) for tier in TIERS}
     held = []
-    if counts["occupation"]:
-        held.append(f"{_items(counts['occupation'])} about {people}")
+    if counts["occupation"]:  # close in meaning to the occupation's names: "about" would claim more
+        held.append(f"{_items(counts['occupation'])} close to the work of {people}")
     if counts["sector"] and sector:
         held.append(f"{_items(counts['sector'])} about {sector}")
     if counts["wider"]:
@@ -351,7 +368,9 @@ def _coverage(found: Retrieval, briefing: Briefing) -> str:
         return text + (f", and {far_text}." if far else ".")
     text = "This briefing rests on " + _join(held) + "."
     if missing:
-        lacks = f"No item in the knowledge base is mainly about {' or '.join(missing)}"
+        lacks = "No item in the knowledge base is " + " or ".join(
+            f"close to the work of {what}" if what == people else f"mainly about {what}" for what in missing
+        )
         text = lacks + (f", and {far_text}. " if far else ". ") + text
     elif far:
         text = f"In the knowledge base, {far_text}. " + text
@@ -398,12 +417,13 @@ def _prompts(briefing: Briefing) -> list[str]:
     if occupation and occupation.get("least_exposed_tasks"):
         task = _plain(occupation["least_exposed_tasks"][0]["task"])
         prompts.append(
-            f'Now show a task the ILO rates least open to AI that writes text: "{task}". Is it still yours in '
+            f'Now show a task the ILO rates least open to generative AI: "{task}". Is it still yours in '
             "ten years? What other technology could change it?"
         )
     if len(signals) > 1:
         prompts.append(
-            f'Ask what your visitor thinks of "{_plain(signals[1].signal)}". Is it good news for new starters?'
+            f'Ask your visitor what they make of "{_plain(signals[1].signal)}". Would it change what they want to '
+            "learn?"
         )
     if len(prompts) < 4:
         prompts.append("Which skills do you use most today? Which would you learn first if you started now?")

@@ -24,8 +24,8 @@ _HORIZON_LEAD = re.compile(r"^\s*(?:in|within|over)\s+(?:the\s+next\s+)?(?:10|te
 # What the ILO's index measures, said once: it rates tasks for generative AI, so it says nothing of robots or
 # self-driving vehicles (a lorry driver's "minimal exposure" is not about driving).
 _WHAT_FIGURES_MEASURE = (
-    "The ILO's grades and tasks rate how far generative AI (tools that write text and code, such as chatbots) "
-    "could do this job's tasks, not robots or self-driving vehicles."
+    "The ILO's grades and tasks rate how far generative AI (chatbots and other tools that produce text, code or "
+    "images on request) could do this job's tasks, not robots or self-driving vehicles."
 )
 _NO_OCCUPATION_DATA = "No public research on occupations is available here yet."
 _TASK_LISTS = (

@@ -53,6 +53,9 @@ OCCUPATION_FLOOR = 0.35
 # does, the best FALLBACK_ITEMS reaching FALLBACK_FLOOR stand in (the briefing then says how little it holds).
 FALLBACK_FLOOR = 0.1
 FALLBACK_ITEMS = 2
+# ... or when its meaning is this close to what the person does, whatever its sector: a call-centre worker whose
+# occupation names no sector still hears of the chatbots taking customer chats in a bank.
+WIDER_FLOOR = 0.35
 # A sector that enrichment computed counts when it was at least this sure (items computed at 0.8 or more
 # were about the sector 97 % of the time on the labelled items of the earlier evaluation, 0.6-0.8 72 %).
 SECTOR_CONFIDENCE_FLOOR = 0.6
@@ -155,8 +158,9 @@ def retrieve(
     else:
         floor = (WITH_OCCUPATION if reading.occupation else WITHOUT_OCCUPATION).cite_floor
         found = [e for e in candidates if e.relevance >= floor]
-        if not found:
-            found = [e for e in candidates if e.relevance >= FALLBACK_FLOOR][:FALLBACK_ITEMS]
+        if not found:  # the closest few, by the model or by meaning alone (a worker no sector names)
+            found = [e for e in candidates if e.relevance >= FALLBACK_FLOOR or e.similarity >= WIDER_FLOOR]
+            found = found[:FALLBACK_ITEMS]
     of_sector = sum(e.in_sector for e in candidates)
     return Retrieval(reading.sectors, found[:limit], count, notices, of_sector)
 

@@ -143,5 +143,11 @@ def _plain(figure: Exposure, percentile: float | None, standing: FigureStanding)
     assert isinstance(figure.value, float)
     what = _MEASURES.get(key, f"{figure.measure.capitalize()} ({figure.dataset})")
     among = _SCORED_BY.get(figure.dataset, "the occupations in this dataset")
-    standing_words = f"as low as any of {among}" if percentile < 0.5 else f"higher than {percentile:.0f}% of {among}"
+    # Said from the nearer end: "lower than 84%" reads right where "higher than 16%" of a 3.4 out of 5 misleads.
+    if percentile < 0.5:
+        standing_words = f"as low as any of {among}"
+    elif percentile < 50:
+        standing_words = f"lower than {100 - percentile:.0f}% of {among}"
+    else:
+        standing_words = f"higher than {percentile:.0f}% of {among}"
     return f"{what}: {figure.value:.2f}, {standing_words}."
