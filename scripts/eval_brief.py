@@ -38,7 +38,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 QUESTIONS = Path(__file__).with_name("eval_brief_set.json")
-JOBS = Path(__file__).with_name("eval_occupation_jobs.json")
+JOBS = [Path(__file__).with_name(name) for name in ("eval_occupation_jobs.json", "eval_occupation_jobs_more.json")]
 CHROMIUM = Path("/usr/bin/chromium")
 DEPTH = 200
 TARGET_RATIO = 1.3
@@ -61,7 +61,7 @@ def main() -> int:
     from shadowmatch_kb.kb import KnowledgeBase
 
     questions = json.loads(QUESTIONS.read_text(encoding="utf-8"))["questions"]
-    jobs = json.loads(JOBS.read_text(encoding="utf-8"))["jobs"] if JOBS.is_file() else []
+    jobs = [job for path in JOBS if path.is_file() for job in json.loads(path.read_text(encoding="utf-8"))["jobs"]]
     splits = ["dev", "test"] if args.split == "both" else [args.split]
     with tempfile.TemporaryDirectory() as scratch:
         kb_dir = args.keep or Path(scratch) / "kb"
