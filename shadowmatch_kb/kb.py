@@ -28,6 +28,7 @@ from shadowmatch_kb.index.base import VectorIndex
 from shadowmatch_kb.model import IngestResult, Item, ItemFilter, SearchResult, normalise_id
 from shadowmatch_kb.pipeline import WritePipeline
 from shadowmatch_kb.progress import Progress
+from shadowmatch_kb.search.focus import speaks_of_self
 from shadowmatch_kb.store.lock import WriteLock
 from shadowmatch_kb.store.sqlite import SqliteStore
 
@@ -249,11 +250,17 @@ class KnowledgeBase:
     def _occupation_lookup(self, isco: str | None = None) -> Callable[[str, int], dict[str, Any]]:
         """Matching words to occupations over the imported datasets, its label vectors loaded once; ``isco``
         puts the group a person chose first."""
-        from shadowmatch_kb.occupations.service import load_matcher, match_question
+        from shadowmatch_kb.occupations.service import match_question
+
+        return partial(match_question, self.store.db, self._loaded_matcher(), isco=isco)
+
+    def _loaded_matcher(self) -> OccupationMatcher | None:
+        """The occupation matcher, loaded once; None while ESCO is not imported."""
+        from shadowmatch_kb.occupations.service import load_matcher
 
         if self._occupation_matcher is None:  # a read: the query embedder never exports or loads torch itself
             self._occupation_matcher = load_matcher(self.store.db, self._occupation_cache, self.backends.query_embedder)
-        return partial(match_question, self.store.db, self._occupation_matcher, isco=isco)
+        return self._occupation_matcher
 
     @property
     def _occupation_cache(self) -> Path:
@@ -316,11 +323,20 @@ class KnowledgeBase:
             return []
 
     def search(self, query: str, *, k: int = 10, where: ItemFilter | None = None) -> list[SearchResult]:
-        """Hybrid keyword + semantic search with filters, best first (an unknown sector is a UsageError)."""
+        """Hybrid keyword + semantic search with filters, best first (an unknown sector is a UsageError); a query
+        in which a person speaks of their own work is read as a briefing reads it (with the occupation data
+        imported), and the items it most likely means lead."""
         where = self.checked_filter(where)
         if not query.strip():
             return []
-        outcome = self.searcher().search(query, k=k, where=where)
+        searcher, first = self.searcher(), {}
+        if searcher.index is not None and speaks_of_self(query) and self._loaded_matcher() is not None:
+            from shadowmatch_kb.brief.compose import likely_items
+
+            lookup, resolver = self._occupation_lookup(), self.sector_resolver()
+            embedder = self.backends.signal_embedder()
+            first = likely_items(query, searcher=searcher, embedder=embedder, resolver=resolver, occupations=lookup)
+        outcome = searcher.search(query, k=k, where=where, first=first)
         self._notices.extend(outcome.notices)
         return outcome.results
 

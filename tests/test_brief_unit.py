@@ -402,3 +402,18 @@ def test_coverage_says_which_of_the_occupation_and_sector_it_found() -> None:
         "No item in the knowledge base is close to the work of plumbers and pipe fitters. This briefing rests on "
         "1 item about the construction sector and 1 item closest to the work you describe."
     )
+
+
+def test_a_thin_briefing_lets_the_items_own_sentences_speak_without_a_plain_lead(tmp_path, resolver) -> None:
+    store = make_store(NURSING[0])
+    embedder = WordsEmbedder()
+    index = FlatIndex(tmp_path / "flat", embedder.model_name, embedder.dimension)
+    sync_index(store, index, lambda: embedder)
+    searcher = Searcher(store, index, lambda: embedder)
+    briefing = build_briefing(
+        QUESTION, searcher=searcher, store=store, embedder=embedder, resolver=resolver, today=TODAY
+    )
+    store.close()
+    assert briefing.evidence_count == 1 and briefing.notice  # thin: fewer than three items
+    assert briefing.signals and briefing.overview  # its signals are still listed, each cited
+    assert all(claim.is_quote for claim in briefing.overview)  # but none is announced as "the change closest"

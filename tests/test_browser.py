@@ -180,3 +180,20 @@ def test_is_this_you_re_asks_with_the_occupation_picked(real_server, browser) ->
     # A group that is no ISCO-08 unit group of the imported data is a clear 400, not a guess.
     answer = page.goto(f"{real_server}/brief?{urlencode({'q': question, 'occupation': '0000'})}")
     assert answer is not None and answer.status == 400
+
+
+@pytest.mark.slow
+def test_search_reads_a_person_speaking_of_their_work_as_the_briefing_does(real_server) -> None:
+    import urllib.request
+
+    def get(path: str, **query: str) -> dict:
+        with urllib.request.urlopen(f"{real_server}{path}?{urlencode(query)}", timeout=60) as answer:
+            return json.loads(answer.read())
+
+    question = next(q for q in MENTORS if "call centre" in q)
+    briefing = get("/api/brief", q=question)
+    results = get("/api/search", q=question)["results"]
+    # The item the briefing finds most likely about this work leads the search too.
+    assert briefing["sources"] and results[0]["id"] == briefing["sources"][0]["id"]
+    # A subject looked up, not a person speaking of their work, is searched by words and meaning alone.
+    assert get("/api/search", q="chatbots in customer service")["results"]

@@ -241,3 +241,11 @@ def test_the_knowledge_base_hands_each_notice_over_once(tmp_path) -> None:
         assert dropped() is None
     finally:
         gc.enable()
+
+
+def test_only_a_person_speaking_of_their_own_work_is_read_for_an_occupation() -> None:
+    from shadowmatch_kb.search.focus import speaks_of_self
+
+    assert speaks_of_self("I sort out billing complaints on the phone all day")
+    assert speaks_of_self("Will AI take over my shifts?") and speaks_of_self("We’re a small bakery")
+    assert not speaks_of_self("chatbots in customer service") and not speaks_of_self("Will AI replace plumbers?")

@@ -23,7 +23,7 @@ import numpy as np
 from shadowmatch_kb.brief.gate import apply_citation_gate
 from shadowmatch_kb.brief.model import Briefing, BriefSignal, Cited
 from shadowmatch_kb.brief.readability import grade_level, sentence_grade
-from shadowmatch_kb.brief.retrieve import TIERS, Reading, Retrieval, retrieve
+from shadowmatch_kb.brief.retrieve import FALLBACK_FLOOR, TIERS, Reading, Retrieval, retrieve, score_candidates
 from shadowmatch_kb.errors import UsageError
 from shadowmatch_kb.model import Item, row_text
 from shadowmatch_kb.occupations.work_sectors import work_sectors
@@ -38,7 +38,14 @@ if TYPE_CHECKING:
     from shadowmatch_kb.search.searcher import Searcher
     from shadowmatch_kb.store.sqlite import SqliteStore
 
-__all__ = ["OccupationMatcher", "build_briefing", "checked_occupation", "checked_question", "read_question"]
+__all__ = [
+    "OccupationMatcher",
+    "build_briefing",
+    "checked_occupation",
+    "checked_question",
+    "likely_items",
+    "read_question",
+]
 
 # What `smkb occupations match` answers for a person's words and a count: {"occupations": [...],
 # "missing_datasets": [...]}, each occupation with its "score" (0..1).
@@ -137,6 +144,16 @@ def read_question(
     return briefing, reading
 
 
+def likely_items(
+    question: str, *, searcher: Searcher, embedder: Embedder, resolver: SectorResolver, occupations: OccupationMatcher
+) -> dict[str, float]:
+    """The items a question most likely means, read as a briefing reads it: item id -> estimated relevance, most
+    likely first, down to the floor at which a briefing would still let an item stand in."""
+    _, reading = read_question(question, embedder=embedder, resolver=resolver, occupations=occupations)
+    found, _, _ = score_candidates(searcher, reading, resolver.vocabulary)
+    return {e.item_id: round(e.relevance, 6) for e in found if e.relevance >= FALLBACK_FLOOR}
+
+
 def build_briefing(
     question: str,
     *,
@@ -168,7 +185,8 @@ def build_briefing(
     targets = np.asarray(embedder.embed_batch([reading.focus] + ([reading.occupation] if reading.occupation else [])))
     relevance = {e.item_id: e.relevance for e in found.evidence}
     briefing.signals = _signals(store, evidence, embedder, targets, relevance)
-    lead = _lead_sentence(briefing.signals)
+    # On thin evidence no signal is sure to be close to the work: the items' own sentences speak, named.
+    lead = None if found.thin else _lead_sentence(briefing.signals)
     picked = _overview(evidence[:OVERVIEW_ITEMS], targets, embedder, OVERVIEW_SENTENCES - bool(lead))
     briefing.overview = ([lead] if lead else []) + picked
     apply_citation_gate(briefing, items)

@@ -16,7 +16,7 @@ import re
 
 from shadowmatch_kb.text.stopwords import stopwords
 
-__all__ = ["FRAMING_WORDS", "focus_terms", "focus_text", "search_terms"]
+__all__ = ["FRAMING_WORDS", "focus_terms", "focus_text", "speaks_of_self", "search_terms"]
 
 # Words of the framing: AI and technology in general, change and the future, the job in general, worry,
 # the shadow day and its visitor. None of them says which work a question is about.
@@ -41,6 +41,8 @@ FRAMING_WORDS = frozenset(
     like instead side part bit whole world""".split()
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+# Words by which a person speaks of themselves and their own work ("I'm a nurse", "my shifts", "we pack").
+_SELF = frozenset("i i'm im i've i'd my me mine we we're our us".split())
 # Pieces of a question: sentences, and the clauses a comma, colon or dash joins.
 _PIECE = re.compile(r"[^.?!;:]+[.?!;:]*")
 # A piece keeps its place in the focus when it holds at least this many content words.
@@ -79,3 +81,9 @@ def search_terms(query: str) -> list[str]:
         return terms
     common = stopwords("en")
     return list(dict.fromkeys(w.lower() for w in _WORD.findall(query) if len(w) > 1 and w.lower() not in common))
+
+
+def speaks_of_self(query: str) -> bool:
+    """Whether a query is a person speaking of their own work ("I sort out billing complaints ...") rather than a
+    subject to look up ("chatbots in customer service"): only such a question is read for an occupation."""
+    return any(word.lower().replace("’", "'") in _SELF for word in _WORD.findall(query))

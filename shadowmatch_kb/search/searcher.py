@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from shadowmatch_kb.embed.chunking import chunk_text
 from shadowmatch_kb.model import Item, ItemFilter, SearchResult
 from shadowmatch_kb.search.focus import focus_text, search_terms
-from shadowmatch_kb.search.hybrid import reciprocal_rank_fusion
+from shadowmatch_kb.search.hybrid import FusedHit, reciprocal_rank_fusion
 from shadowmatch_kb.search.related import related_items
 
 if TYPE_CHECKING:
@@ -109,8 +109,18 @@ class Searcher:
         vectors = self.query_embedder().embed_batch(texts)
         return [{hit.item_id: hit.score for hit in self.index.query_items(vector, depth)} for vector in vectors]
 
-    def search(self, query: str, *, k: int = 10, where: ItemFilter | None = None) -> SearchOutcome:
-        """The ``k`` best originals for ``query`` among the items ``where`` admits, with snippets."""
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        where: ItemFilter | None = None,
+        first: dict[str, float] | None = None,
+    ) -> SearchOutcome:
+        """The ``k`` best originals for ``query`` among the items ``where`` admits, with snippets.
+
+        ``first`` (item id -> score, best first) is ranked ahead of the fusion: the knowledge base passes the
+        items a person's question most likely means, as a briefing reads it."""
         query = query.strip()
         where = where or ItemFilter()
         if not query:
@@ -127,6 +137,9 @@ class Searcher:
             keyword_ids = [i for i in keyword_ids if i in allowed]
             semantic_ids = [i for i in semantic_ids if i in allowed]
         fused = reciprocal_rank_fusion([keyword_ids, semantic_ids])
+        if first:
+            ahead = [FusedHit(i, score) for i, score in first.items() if allowed is None or i in allowed]
+            fused = ahead + [hit for hit in fused if hit.item_id not in first]
         rows = self.store.brief_rows([hit.item_id for hit in fused[: k + 20]])
         originals = {row["duplicate_of"] for row in rows.values() if row["duplicate_of"]} - set(rows)
         rows |= self.store.brief_rows(sorted(originals)) if originals else {}
