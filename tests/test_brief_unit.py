@@ -267,7 +267,8 @@ def parts(tmp_path, resolver):
 def test_every_claim_cites_a_listed_source_and_signals_are_the_items_rows(parts) -> None:
     briefing = build_briefing(QUESTION, **parts, today=TODAY)
     assert briefing.sectors == [HEALTH]
-    assert briefing.evidence_count == 3 and briefing.notice is None
+    assert briefing.evidence_count == 3
+    assert (briefing.notice is None) == (len(briefing.sources) >= 3)  # thin by what is cited (tested below)
     listed = [source.id for source in briefing.sources]
     assert [source.number for source in briefing.sources] == list(range(1, len(listed) + 1))
     assert TRUCKS.id not in listed
@@ -417,3 +418,17 @@ def test_a_thin_briefing_lets_the_items_own_sentences_speak_without_a_plain_lead
     assert briefing.evidence_count == 1 and briefing.notice  # thin: fewer than three items
     assert briefing.signals and briefing.overview  # its signals are still listed, each cited
     assert all(claim.is_quote for claim in briefing.overview)  # but none is announced as "the change closest"
+
+
+def test_a_briefing_is_thin_by_the_items_it_cites_not_those_it_found() -> None:
+    from shadowmatch_kb.brief.compose import _notice
+    from shadowmatch_kb.brief.model import Briefing, Source
+    from shadowmatch_kb.brief.retrieve import Evidence, Retrieval
+
+    found = [Evidence(f"{n:032x}", 0.5, 0.4, 0.4, True, "sector", "2024-01-01") for n in (1, 2, 3)]
+    briefing = Briefing("q", None, [HEALTH], 3)
+    retrieval = Retrieval([HEALTH], found, 3)
+    briefing.sources = [Source(n + 1, e.item_id, "t", None, None) for n, e in enumerate(found)]
+    assert _notice(retrieval, briefing) is None
+    briefing.sources = briefing.sources[:2]  # the third had nothing on the question to quote
+    assert _notice(retrieval, briefing) == "Treat what follows as a starting point."

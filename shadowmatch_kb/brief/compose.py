@@ -23,7 +23,15 @@ import numpy as np
 from shadowmatch_kb.brief.gate import apply_citation_gate
 from shadowmatch_kb.brief.model import Briefing, BriefSignal, Cited
 from shadowmatch_kb.brief.readability import grade_level, sentence_grade
-from shadowmatch_kb.brief.retrieve import FALLBACK_FLOOR, TIERS, Reading, Retrieval, retrieve, score_candidates
+from shadowmatch_kb.brief.retrieve import (
+    FALLBACK_FLOOR,
+    MIN_EVIDENCE,
+    TIERS,
+    Reading,
+    Retrieval,
+    retrieve,
+    score_candidates,
+)
 from shadowmatch_kb.errors import UsageError
 from shadowmatch_kb.model import Item, row_text
 from shadowmatch_kb.occupations.work_sectors import work_sectors
@@ -412,8 +420,11 @@ def _join(parts: list[str]) -> str:
 
 def _notice(found: Retrieval, briefing: Briefing) -> str | None:
     """The plain words a thin briefing starts with, after its coverage sentence (written for the mentor:
-    nothing here is addressed to the analysts who run the knowledge base)."""
-    if not found.thin:
+    nothing here is addressed to the analysts who run the knowledge base). Thin means fewer than
+    ``MIN_EVIDENCE`` cited items about the occupation or its sector: an item found but not cited is no evidence
+    the reader can check."""
+    cited = {source.id for source in briefing.sources}
+    if sum(e.tier != "wider" and e.item_id in cited for e in found.evidence) >= MIN_EVIDENCE:
         return None
     if briefing.occupations:
         return "Treat what follows as a starting point: the figures on your occupation come from public research."
