@@ -432,3 +432,22 @@ def test_a_briefing_is_thin_by_the_items_it_cites_not_those_it_found() -> None:
     assert _notice(retrieval, briefing) is None
     briefing.sources = briefing.sources[:2]  # the third had nothing on the question to quote
     assert _notice(retrieval, briefing) == "Treat what follows as a starting point."
+
+
+def test_a_job_the_ilo_rates_low_is_not_asked_which_parts_ai_could_do(parts) -> None:
+    from shadowmatch_kb.brief.render import to_html, to_markdown
+
+    def matcher(grade: str):
+        plumber = {"isco": "7126", "label": "Plumbers and pipe fitters", "score": 0.9}
+        grading = {"dataset": "ilo_genai_2025", "measure": "exposure gradient", "value": grade}
+        plumber["exposure"] = [grading | {"attribution": "ILO", "plain": f"{grade}.", "percentile": None}]
+        plumber["most_exposed_tasks"] = [{"task": "Testing installed pipes with a pressure gauge."}]
+        return lambda text, k: {"occupations": [plumber], "missing_datasets": []}
+
+    low = build_briefing(QUESTION, **parts, occupations=matcher("Not Exposed"), today=TODAY)
+    assert any("Could a chatbot help with any part of it?" in p for p in low.prompts)
+    assert "Even the tasks the ILO rates most open to generative AI in this job are rated low" in to_markdown(low)
+    assert "Even the tasks the ILO rates most open" in to_html(low)
+    exposed = build_briefing(QUESTION, **parts, occupations=matcher("Exposed: Gradient 3"), today=TODAY)
+    assert any("Which parts could AI help with?" in p for p in exposed.prompts)
+    assert "the ILO rates these most open to generative AI" in to_markdown(exposed)

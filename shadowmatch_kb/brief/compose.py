@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shadowmatch_kb.brief.gate import apply_citation_gate
-from shadowmatch_kb.brief.model import Briefing, BriefSignal, Cited
+from shadowmatch_kb.brief.model import Briefing, BriefSignal, Cited, rated_low
 from shadowmatch_kb.brief.readability import grade_level, sentence_grade
 from shadowmatch_kb.brief.retrieve import (
     FALLBACK_FLOOR,
@@ -442,7 +442,12 @@ def _prompts(briefing: Briefing) -> list[str]:
     occupation = briefing.occupations[0] if briefing.occupations else None
     if occupation and occupation.get("most_exposed_tasks"):
         task = _plain(occupation["most_exposed_tasks"][0]["task"])
-        prompts.append(f'Show your visitor this task: "{task}". Which parts could AI help with? Who checks the result?')
+        if rated_low(occupation):  # even its "most open" task is rated low: ask whether AI helps at all
+            prompts.append(f'Show your visitor this task: "{task}". Could a chatbot help with any part of it?')
+        else:
+            prompts.append(
+                f'Show your visitor this task: "{task}". Which parts could AI help with? Who checks the result?'
+            )
     if occupation and occupation.get("least_exposed_tasks"):
         task = _plain(occupation["least_exposed_tasks"][0]["task"])
         prompts.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BriefSignal", "Briefing", "Cited", "Source"]
+__all__ = ["BriefSignal", "Briefing", "Cited", "Source", "rated_low"]
 
 
 @dataclass
@@ -104,3 +104,17 @@ class Briefing:
             "readability": self.readability,
             "markdown": markdown,
         }
+
+
+# The ILO's two lowest grades: generative AI could do few or none of the job's tasks, its "most open" included.
+_LOW_GRADES = frozenset({"not exposed", "minimal exposure"})
+
+
+def rated_low(occupation: dict[str, Any]) -> bool:
+    """Whether the ILO grades an occupation (as a briefing holds it) not exposed or minimally exposed."""
+    return any(
+        f.get("dataset") == "ilo_genai_2025"
+        and f.get("measure") == "exposure gradient"
+        and str(f.get("value", "")).strip().lower() in _LOW_GRADES
+        for f in occupation.get("exposure", ())
+    )

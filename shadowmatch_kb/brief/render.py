@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import quote_plus
 
-from shadowmatch_kb.brief.model import Briefing, Cited, Source
+from shadowmatch_kb.brief.model import Briefing, Cited, Source, rated_low
 from shadowmatch_kb.formats.inert import markdown_text
 
 __all__ = ["EXPOSURE_FIGURES", "briefing_html", "headline_figures", "to_html", "to_markdown"]
@@ -30,6 +30,12 @@ _WHAT_FIGURES_MEASURE = (
 _NO_OCCUPATION_DATA = "No public research on occupations is available here yet."
 _TASK_LISTS = (
     ("most_exposed_tasks", "Of this job's tasks, the ILO rates these most open to generative AI"),
+    ("least_exposed_tasks", "and these least open to it"),
+)
+# In a job the ILO grades not or minimally exposed even its "most open" tasks are rated low: said so, lest a
+# reader take pressure-testing pipes for work a chatbot could do.
+_LOW_TASK_LISTS = (
+    ("most_exposed_tasks", "Even the tasks the ILO rates most open to generative AI in this job are rated low"),
     ("least_exposed_tasks", "and these least open to it"),
 )
 _md = markdown_text
@@ -163,7 +169,7 @@ def _occupation_markdown(briefing: Briefing) -> list[str]:
         lines += [f"*{_WHAT_FIGURES_MEASURE}*", ""]
     for f in figures:
         lines.append(f"- {_md(_figure_text(f))}")
-    for key, label in _TASK_LISTS:
+    for key, label in _LOW_TASK_LISTS if rated_low(top) else _TASK_LISTS:
         if top.get(key):
             tasks = "; ".join(_md(_task(t["task"])) for t in top[key][:TASKS_SHOWN])
             lines.append(f"- *{label}:* {tasks}")
@@ -317,7 +323,7 @@ def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
         parts.append(f'<p class="small">{_WHAT_FIGURES_MEASURE}</p>')
     parts.append("<ul>")
     parts += [f"<li>{_e(_figure_text(f))}</li>" for f in figures]
-    for key, label in _TASK_LISTS:
+    for key, label in _LOW_TASK_LISTS if rated_low(top) else _TASK_LISTS:
         if top.get(key):
             tasks = "; ".join(_e(_task(t["task"])) for t in top[key][:TASKS_SHOWN])
             parts.append(f"<li><em>{label}:</em> {tasks}</li>")
