@@ -38,13 +38,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 QUESTIONS = Path(__file__).with_name("eval_brief_set.json")
-JOBS = [Path(__file__).with_name(name) for name in ("eval_occupation_jobs.json", "eval_occupation_jobs_more.json")]
 CHROMIUM = Path("/usr/bin/chromium")
 DEPTH = 200
 TARGET_RATIO = 1.3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _eval_rankings import PlainBM25, ndcg_at, precision_at, rrf  # noqa: E402
+from eval_occupations import JOBS  # noqa: E402  (the job descriptions, both sets)
 
 
 def main() -> int:

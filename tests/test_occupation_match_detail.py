@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import require_shared, smkb
+from test_occupations import DATASETS, match_words
 
 from shadowmatch_kb.occupations.datasets import ILO_INFO
 from shadowmatch_kb.occupations.esco import ESCO_INFO
@@ -31,9 +32,6 @@ from shadowmatch_kb.occupations.store import (
 )
 from shadowmatch_kb.occupations.wording import about_the_work, job_title
 from shadowmatch_kb.store.migrations import apply_migrations
-
-DATASETS = ("esco_v1", "ilo_genai_exposure_2025", "nesta_mapping_career_causeways", "gpts_are_gpts",
-            "working_with_ai", "onet_occupation_data")  # fmt: skip
 
 
 def import_with_shared_vectors(kb: Path, shared: Path) -> None:
@@ -59,18 +57,12 @@ def kb(tmp_path_factory) -> Path:
     return folder
 
 
-def _match(kb: Path, text: str, k: int = 3) -> dict:
-    result = smkb("occupations", "match", text, "-k", str(k), "--json", kb=kb)
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 # --- real data ------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.slow
 def test_a_plumber_who_fixes_boilers_is_a_plumber_with_close_alternatives(kb) -> None:
-    found = _match(kb, "I'm a plumber, I fix boilers and leaks. How will AI change my job?")
+    found = match_words(kb, "I'm a plumber, I fix boilers and leaks. How will AI change my job?")
     top = found["occupations"][0]
     assert (top["isco"], top["label"]) == ("7126", "Plumbers and pipe fitters")  # not sheet-metal workers (7213)
     assert found["title"] == "plumber"
@@ -83,13 +75,13 @@ def test_a_plumber_who_fixes_boilers_is_a_plumber_with_close_alternatives(kb) ->
 @pytest.mark.slow
 def test_what_a_person_does_finds_the_group_without_a_title(kb) -> None:
     """No label says "leak" or "drain" with "bathroom": ESCO's descriptions and the ILO's tasks do."""
-    found = _match(kb, "I fix leaks, unblock drains and fit new bathrooms in people's homes")
+    found = match_words(kb, "I fix leaks, unblock drains and fit new bathrooms in people's homes")
     assert found["title"] is None and found["occupations"][0]["isco"] == "7126"
 
 
 @pytest.mark.slow
 def test_a_radiologist_is_shown_the_tasks_closest_to_their_words(kb) -> None:
-    top = _match(kb, "I'm a radiologist. How will AI change my job?")["occupations"][0]
+    top = match_words(kb, "I'm a radiologist. How will AI change my job?")["occupations"][0]
     assert top["isco"] == "2212"
     most, least = top["most_exposed_tasks"], top["least_exposed_tasks"]
     assert most and least
@@ -101,7 +93,7 @@ def test_a_radiologist_is_shown_the_tasks_closest_to_their_words(kb) -> None:
 
 @pytest.mark.slow
 def test_every_figure_is_explained_with_where_the_occupation_stands(kb) -> None:
-    top = _match(kb, "I answer phones in a call centre", k=1)["occupations"][0]
+    top = match_words(kb, "I answer phones in a call centre", k=1)["occupations"][0]
     figures = top["exposure"]
     assert {"ilo_genai_2025", "nesta_automation", "gpts_are_gpts", "working_with_ai"} <= {f["dataset"] for f in figures}
     for figure in figures:
@@ -270,9 +262,9 @@ def test_esco_descriptions_are_kept_as_what_the_work_is(tmp_path) -> None:
 def test_a_title_belongs_to_the_group_where_it_heads_a_family_of_labels(kb) -> None:
     """ESCO also files "healthcare nurse" under health care assistants and "solicitor" under court jury
     coordinators; the groups people mean hold many kinds of nurse and of solicitor."""
-    nurse = _match(kb, "I'm a nurse in a children's hospital, giving medicines after operations")
+    nurse = match_words(kb, "I'm a nurse in a children's hospital, giving medicines after operations")
     assert nurse["title"] == "nurse" and nurse["occupations"][0]["isco"] == "2221"
-    solicitor = _match(kb, "I'm a solicitor, mostly drafting wills and sorting out probate for families")
+    solicitor = match_words(kb, "I'm a solicitor, mostly drafting wills and sorting out probate for families")
     assert solicitor["occupations"][0]["isco"] == "2611"
 
 

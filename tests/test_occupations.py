@@ -36,7 +36,8 @@ def occupations_kb(tmp_path_factory) -> tuple[Path, dict]:
     return kb, json.loads(result.stdout)
 
 
-def _match(kb: Path, text: str, k: int = 3) -> dict:
+def match_words(kb: Path, text: str, k: int = 3) -> dict:
+    """`smkb occupations match TEXT -k K --json`, checked to succeed."""
     result = smkb("occupations", "match", text, "-k", str(k), "--json", kb=kb)
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
@@ -56,7 +57,7 @@ def test_every_published_dataset_is_recognised_and_imported(occupations_kb) -> N
 @pytest.mark.slow
 def test_a_nurse_finds_nursing_professionals_with_every_dataset_credited(occupations_kb) -> None:
     kb, _ = occupations_kb
-    found = _match(kb, "I'm a nurse on a hospital ward, how will my job change?")
+    found = match_words(kb, "I'm a nurse on a hospital ward, how will my job change?")
     assert found["missing_datasets"] == []
     top = found["occupations"][0]
     assert top["isco"] == "2221" and top["label"] == "Nursing professionals"
@@ -81,7 +82,7 @@ def test_a_nurse_finds_nursing_professionals_with_every_dataset_credited(occupat
 )  # fmt: skip
 def test_plain_words_find_their_unit_group(occupations_kb, question, isco) -> None:
     kb, _ = occupations_kb
-    assert isco in [o["isco"] for o in _match(kb, question)["occupations"]]
+    assert isco in [o["isco"] for o in match_words(kb, question)["occupations"]]
 
 
 @pytest.mark.slow
@@ -90,14 +91,14 @@ def test_label_vectors_are_kept_and_reimport_replaces_a_dataset(occupations_kb) 
     assert len(list((kb / "indexes" / "occupations").glob("labels-*.npy"))) == 1
     again = smkb("occupations", "import", str(require_shared("occupations", "working_with_ai")), "--json", kb=kb)
     assert again.exit_code == 0
-    top = _match(kb, "I'm a nurse on a hospital ward")["occupations"][0]
+    top = match_words(kb, "I'm a nurse on a hospital ward")["occupations"][0]
     assert sum(f["dataset"] == "working_with_ai" for f in top["exposure"]) == 1  # replaced, not doubled
 
 
 def test_without_esco_the_match_is_empty_and_says_what_is_missing(tmp_path) -> None:
     ilo = require_shared("occupations", "ilo_genai_exposure_2025")
     assert smkb("occupations", "import", str(ilo), kb=tmp_path).exit_code == 0
-    found = _match(tmp_path, "I'm a nurse")
+    found = match_words(tmp_path, "I'm a nurse")
     assert found["occupations"] == [] and "esco" in found["missing_datasets"]
     text = smkb("occupations", "match", "I'm a nurse", kb=tmp_path)
     assert text.exit_code == 0 and "smkb occupations import" in text.stderr

@@ -27,6 +27,7 @@ from shadowmatch_kb.brief.retrieve import (
     FALLBACK_FLOOR,
     MIN_EVIDENCE,
     TIERS,
+    Evidence,
     Reading,
     Retrieval,
     retrieve,
@@ -367,7 +368,7 @@ def _coverage(found: Retrieval, briefing: Briefing) -> str:
     reader can check); what the knowledge base lacks is said first."""
     people = _people(briefing.occupations)
     sector = _sector_phrase(briefing.sectors)
-    cited = [e for e in found.evidence if e.item_id in {source.id for source in briefing.sources}]
+    cited = _cited(found, briefing)
     counts = {tier: sum(e.tier == tier for e in cited) for tier in TIERS}
     held = []
     if counts["occupation"]:  # close in meaning to the occupation's names: "about" would claim more
@@ -403,6 +404,12 @@ def _coverage(found: Retrieval, briefing: Briefing) -> str:
     return text
 
 
+def _cited(found: Retrieval, briefing: Briefing) -> list[Evidence]:
+    """The evidence the briefing cites (an item found but with nothing on the question to quote is not cited)."""
+    listed = {source.id for source in briefing.sources}
+    return [e for e in found.evidence if e.item_id in listed]
+
+
 def _sector_phrase(sectors: list[str]) -> str | None:
     """ "the construction sector", "the X and Y sectors"; None without a sector."""
     if not sectors:
@@ -423,8 +430,7 @@ def _notice(found: Retrieval, briefing: Briefing) -> str | None:
     nothing here is addressed to the analysts who run the knowledge base). Thin means fewer than
     ``MIN_EVIDENCE`` cited items about the occupation or its sector: an item found but not cited is no evidence
     the reader can check."""
-    cited = {source.id for source in briefing.sources}
-    if sum(e.tier != "wider" and e.item_id in cited for e in found.evidence) >= MIN_EVIDENCE:
+    if sum(e.tier != "wider" for e in _cited(found, briefing)) >= MIN_EVIDENCE:
         return None
     if briefing.occupations:
         return "Treat what follows as a starting point: the figures on your occupation come from public research."

@@ -34,10 +34,7 @@ _TASK_LISTS = (
 )
 # In a job the ILO grades not or minimally exposed even its "most open" tasks are rated low: said so, lest a
 # reader take pressure-testing pipes for work a chatbot could do.
-_LOW_TASK_LISTS = (
-    ("most_exposed_tasks", "Even the tasks the ILO rates most open to generative AI in this job are rated low"),
-    ("least_exposed_tasks", "and these least open to it"),
-)
+_LOW_MOST_OPEN = "Even the tasks the ILO rates most open to generative AI in this job are rated low"
 _md = markdown_text
 
 
@@ -84,6 +81,13 @@ def _value(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.2f}"
     return str(value)
+
+
+def _task_lists(occupation: dict[str, Any]) -> list[tuple[str, str]]:
+    """The occupation's task lists and how each is introduced."""
+    if not rated_low(occupation):
+        return list(_TASK_LISTS)
+    return [(key, _LOW_MOST_OPEN if key == "most_exposed_tasks" else label) for key, label in _TASK_LISTS]
 
 
 def _attributions(figures: list[dict[str, Any]]) -> list[str]:
@@ -169,7 +173,7 @@ def _occupation_markdown(briefing: Briefing) -> list[str]:
         lines += [f"*{_WHAT_FIGURES_MEASURE}*", ""]
     for f in figures:
         lines.append(f"- {_md(_figure_text(f))}")
-    for key, label in _LOW_TASK_LISTS if rated_low(top) else _TASK_LISTS:
+    for key, label in _task_lists(top):
         if top.get(key):
             tasks = "; ".join(_md(_task(t["task"])) for t in top[key][:TASKS_SHOWN])
             lines.append(f"- *{label}:* {tasks}")
@@ -323,7 +327,7 @@ def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
         parts.append(f'<p class="small">{_WHAT_FIGURES_MEASURE}</p>')
     parts.append("<ul>")
     parts += [f"<li>{_e(_figure_text(f))}</li>" for f in figures]
-    for key, label in _LOW_TASK_LISTS if rated_low(top) else _TASK_LISTS:
+    for key, label in _task_lists(top):
         if top.get(key):
             tasks = "; ".join(_e(_task(t["task"])) for t in top[key][:TASKS_SHOWN])
             parts.append(f"<li><em>{label}:</em> {tasks}</li>")

@@ -156,8 +156,7 @@ def retrieve(
     if notices:  # no index: words alone cannot tell an item's subject, the sector can
         found = [e for e in candidates if e.in_sector]
     else:
-        floor = (WITH_OCCUPATION if reading.occupation else WITHOUT_OCCUPATION).cite_floor
-        found = [e for e in candidates if e.relevance >= floor]
+        found = [e for e in candidates if e.relevance >= _model(reading).cite_floor]
         if not found:  # the closest few, by the model or by meaning alone (a worker no sector names)
             found = [e for e in candidates if e.relevance >= FALLBACK_FLOOR or e.similarity >= WIDER_FLOOR]
             found = found[:FALLBACK_ITEMS]
@@ -196,7 +195,7 @@ def score_candidates(
             keyword_bonus[target] = KEYWORD_WEIGHT / (1.0 + math.log1p(rank))
 
     today = today or date.today()
-    model = WITH_OCCUPATION if reading.occupation else WITHOUT_OCCUPATION
+    model = _model(reading)
     found: list[Evidence] = []
     for item_id in {*focus, *occupation, *keyword_bonus}:
         item = facets[item_id]
@@ -211,6 +210,10 @@ def score_candidates(
         )
     found.sort(key=lambda e: (-e.score, e.item_id))
     return found, notices, len(candidates)
+
+
+def _model(reading: Reading) -> RelevanceModel:
+    return WITH_OCCUPATION if reading.occupation else WITHOUT_OCCUPATION
 
 
 def _facets(searcher: Searcher, candidates: list[str]) -> dict[str, DatedItem]:
