@@ -65,7 +65,12 @@ def search(
     as_json: JsonOption = False,
     kb_dir: KbOption = None,
 ) -> None:
-    """Hybrid search: keyword (BM25) and semantic rankings fused, with filters."""
+    """Hybrid search: keyword (BM25) and semantic rankings fused, with filters.
+
+    A question in which a person speaks of their own work ("I sort out billing complaints on the phone") is read
+    as a briefing reads it when the occupation datasets are imported: the items most likely about that work
+    come first.
+    """
     where = item_filter(sector, theme, tag, since)
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb), usage_errors():
