@@ -113,16 +113,17 @@ def _import(kb: Any) -> dict[str, str]:
 
 
 def _question(kb: Any, bm25: PlainBM25, q: dict[str, Any], ids: dict[str, str], printer: Any) -> dict[str, Any]:
+    originals = _originals(kb)
     grades: dict[str, int] = {}
     for key, grade in q["grades"].items():
-        grades[ids[key]] = max(grade, grades.get(ids[key], 0))
+        counted = originals.get(ids[key], ids[key])
+        grades[counted] = max(grade, grades.get(counted, 0))
     text = q["question"]
     closeness = kb.searcher().closest(text, DEPTH)[0]  # the model's own ranking of the question as asked
-    originals = _originals(kb)
     dense = _unique(originals.get(i, i) for i in sorted(closeness, key=lambda i: -closeness[i]))
     plain = _unique(originals.get(i, i) for i in bm25.rank(text, DEPTH))
     rankings = {
-        "search": [r.id for r in kb.search(text, k=10)],
+        "search": _unique(originals.get(r.id, r.id) for r in kb.search(text, k=10)),
         "bm25": plain,
         "dense": dense,
         "bm25_dense_rrf": rrf([plain, dense]),
@@ -130,7 +131,7 @@ def _question(kb: Any, bm25: PlainBM25, q: dict[str, Any], ids: dict[str, str], 
     started = time.perf_counter()
     briefing = kb.brief(text)
     seconds = time.perf_counter() - started
-    cited = [s.id for s in briefing.sources]
+    cited = _unique(originals.get(s.id, s.id) for s in briefing.sources)
     rankings["brief_sources"] = cited
     relevant = sum(g >= 1 for g in grades.values())
     says_nothing = briefing.evidence_count == 0
@@ -204,9 +205,22 @@ _ORIGINALS: dict[str, str] = {}
 
 
 def _originals(kb: Any) -> dict[str, str]:
-    """Copy -> original, read once: a copy is ranked as its original, as the briefing counts it."""
+    """Item -> the one it counts as, read once: a copy is ranked as its original, and the items of one page (an
+    article imported twice, say once with tracking parameters in its address) as one, as search and the briefing
+    list them. Labels and every ranking, baselines included, are read through it."""
     if not _ORIGINALS:
-        _ORIGINALS.update({item.id: item.duplicate_of for item in kb.iter_all() if item.duplicate_of})
+        from shadowmatch_kb.fetch.safety import page_address
+
+        items = list(kb.iter_all())
+        copies = {item.id: item.duplicate_of for item in items if item.duplicate_of}
+        page_of = {item.id: page_address(item.url) for item in items}
+        first_of_page: dict[str, str] = {}
+        for item_id in sorted(page_of):
+            if page_of[item_id] and item_id not in copies:
+                first_of_page.setdefault(str(page_of[item_id]), item_id)
+        for item in items:
+            original = copies.get(item.id, item.id)
+            _ORIGINALS[item.id] = first_of_page.get(page_of.get(original) or "", original)
     return _ORIGINALS
 
 

@@ -185,6 +185,25 @@ def test_a_duplicate_stands_for_its_original(resolver) -> None:
     assert found.evidence[0].similarity == pytest.approx(0.8)
 
 
+def test_one_article_imported_twice_is_one_source(resolver) -> None:
+    # The same page reached from two feeds, once with tracking parameters: two items, one article.
+    page = "https://news.example.org/2024/robots-on-wards"
+    first = item(1, "2024-01-01", ["nursing"], url=page)
+    again = item(2, "2024-01-01", ["nursing"], url=f"{page}?utm_source=newsletter&utm_medium=email")
+    other = item(3, "2024-01-01", ["nursing"], url="https://news.example.org/2024/other-story")
+    on_file = [item(n, "2024-01-01", ["nursing"]) for n in (4, 5)]  # files have no page: never folded together
+    searcher = RankedSearcher(
+        make_store(first, again, other, *on_file),
+        {again.id: 0.8, first.id: 0.7, other.id: 0.6, on_file[0].id: 0.55, on_file[1].id: 0.5},
+    )
+    found = retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY)
+    assert evidence_ids(found) == [again.id, other.id, on_file[0].id, on_file[1].id]  # the likelier copy stays
+    assert evidence_ids(retrieve(searcher, reading([HEALTH]), resolver.vocabulary, limit=2, today=TODAY)) == [
+        again.id,
+        other.id,
+    ]
+
+
 def test_of_two_equally_close_items_the_newer_leads(resolver) -> None:
     older, newer = item(1, "2016-01-01", ["nursing"]), item(2, "2024-05-01", ["nursing"])
     searcher = RankedSearcher(make_store(older, newer), {older.id: 0.5, newer.id: 0.5})

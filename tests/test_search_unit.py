@@ -186,6 +186,18 @@ def test_a_near_duplicate_is_not_listed_its_original_is(searcher) -> None:
     assert NURSE_COPY not in ids(outcome)
 
 
+def test_one_article_imported_twice_is_listed_once(store) -> None:
+    # Two imports of one page (the second from a newsletter link) that the near-duplicate check did not fold.
+    page = "https://lawnews.example.org/contracts-software"
+    first = Item("c" * 32, "Software reviews contracts", url=page, text="Contract review software reads leases.")
+    again = Item(
+        "d" * 32, "Contract review by software", url=f"{page}?utm_source=letter", text="Software reads leases."
+    )
+    store.put_items((i, f"hash-{i.id}", i.id, None) for i in (first, again))
+    found = ids(Searcher(store, None, None).search("software leases"))
+    assert len({first.id, again.id} & set(found)) == 1
+
+
 def test_every_result_has_a_snippet(searcher) -> None:
     for result in searcher.search("checkout robots").results:
         assert result.snippet, result.id

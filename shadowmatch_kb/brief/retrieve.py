@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
+from shadowmatch_kb.fetch.safety import page_address
 from shadowmatch_kb.search.searcher import NO_INDEX_NOTICE, Searcher
 from shadowmatch_kb.store.timeline import DatedItem, dated_items
 
@@ -161,7 +162,26 @@ def retrieve(
             found = [e for e in candidates if e.relevance >= FALLBACK_FLOOR or e.similarity >= WIDER_FLOOR]
             found = found[:FALLBACK_ITEMS]
     of_sector = sum(e.in_sector for e in candidates)
-    return Retrieval(reading.sectors, found[:limit], count, notices, of_sector)
+    return Retrieval(reading.sectors, _one_per_page(searcher, found, limit), count, notices, of_sector)
+
+
+def _one_per_page(searcher: Searcher, found: list[Evidence], limit: int) -> list[Evidence]:
+    """The first ``limit`` of ``found``, one item per web page: an article imported twice (from two feeds, or once
+    with tracking parameters in its address) is one source, not two, and the likelier copy stands for it."""
+    rows = searcher.store.brief_rows([e.item_id for e in found[: 2 * limit]])
+    kept: list[Evidence] = []
+    pages: set[str] = set()
+    for evidence in found:
+        row = rows.get(evidence.item_id)
+        page = page_address(row["url"]) if row is not None else None
+        if page in pages:
+            continue
+        if page is not None:
+            pages.add(page)
+        kept.append(evidence)
+        if len(kept) == limit:
+            break
+    return kept
 
 
 def score_candidates(

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from shadowmatch_kb.errors import FetchError, InputError
 
-__all__ = ["TRACKING_PARAMETERS", "canonicalize_url", "check_url_allowed", "is_public_address"]
+__all__ = ["TRACKING_PARAMETERS", "canonicalize_url", "check_url_allowed", "is_public_address", "page_address"]
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -149,3 +149,14 @@ def canonicalize_url(url: str) -> str:
         netloc = f"{userinfo}@{netloc}"
     path = parts.path or "/"
     return urlunsplit((scheme, netloc, path, _clean_query(parts.query), ""))
+
+
+def page_address(url: str | None) -> str | None:
+    """The page an item was taken from, spelled as ``canonicalize_url`` spells it, so one article imported twice
+    (from two feeds, or once with tracking parameters) is known as one; None for an item without an address."""
+    if not url:
+        return None
+    try:
+        return canonicalize_url(url)
+    except InputError:
+        return url.strip()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from shadowmatch_kb.embed.chunking import chunk_text
+from shadowmatch_kb.fetch.safety import page_address
 from shadowmatch_kb.model import Item, ItemFilter, SearchResult
 from shadowmatch_kb.search.focus import focus_text, search_terms
 from shadowmatch_kb.search.hybrid import FusedHit, reciprocal_rank_fusion
@@ -145,13 +146,19 @@ class Searcher:
         rows |= self.store.brief_rows(sorted(originals)) if originals else {}
         results: list[SearchResult] = []
         listed: set[str] = set()
+        pages: set[str] = set()  # one article imported twice is listed once, as its better-ranked copy
         for hit in fused[: k + 20]:
             row = rows.get(hit.item_id)
             if row is not None and row["duplicate_of"] is not None:
                 row = rows.get(row["duplicate_of"])  # a copy found stands for its original
             if row is None or row["id"] in listed or (allowed is not None and row["id"] not in allowed):
                 continue
+            page = page_address(row["url"])
+            if page in pages:
+                continue
             listed.add(row["id"])
+            if page:
+                pages.add(page)
             results.append(SearchResult(row["id"], row["title"], row["url"], row["published"], round(hit.score, 6)))
             if len(results) == k:
                 break
