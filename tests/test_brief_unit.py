@@ -15,6 +15,7 @@ import pytest
 from test_search_unit import WordsEmbedder
 
 from shadowmatch_kb.brief.compose import build_briefing
+from shadowmatch_kb.brief.overview import overview
 from shadowmatch_kb.brief.retrieve import (
     FALLBACK_FLOOR,
     FALLBACK_ITEMS,
@@ -470,3 +471,23 @@ def test_a_job_the_ilo_rates_low_is_not_asked_which_parts_ai_could_do(parts) -> 
     exposed = build_briefing(QUESTION, **parts, occupations=matcher("Exposed: Gradient 3"), today=TODAY)
     assert any("Which parts could AI help with?" in p for p in exposed.prompts)
     assert "the ILO rates these most open to generative AI" in to_markdown(exposed)
+
+
+def test_an_item_no_signal_states_has_its_say_in_the_overview() -> None:
+    embedder = WordsEmbedder()
+    targets = embedder.embed_batch(["nurses write patient notes on the ward"])
+    stated = item(1, "2024-01-01", [], summary="Nurses write patient notes with ambient scribes on the ward today.")
+    also_close = item(
+        2, "2024-01-01", [], summary="Ward nurses write patient notes faster when software drafts them first."
+    )
+    unstated = item(3, "2024-01-01", [], summary="Hospital nurses say patient notes take a third of every shift.")
+    evidence = [stated, also_close, unstated]
+    # When the signals state every item, the two closest sentences win the two places.
+    every = {i.id for i in evidence}
+    assert [c.sources for c in overview(evidence, targets, embedder, 2, stated=every)] == [[stated.id], [also_close.id]]
+    # Items that no chosen signal states come first, so every item the briefing cites has its say ...
+    picked = overview(evidence, targets, embedder, 2, stated={stated.id})
+    assert [c.sources for c in picked] == [[also_close.id], [unstated.id]]
+    assert [c.text for c in picked] == [also_close.summary, unstated.summary]
+    # ... even past the count asked for, up to what fits on the page.
+    assert len(overview(evidence, targets, embedder, 2)) == 3

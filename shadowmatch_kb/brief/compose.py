@@ -4,25 +4,24 @@
 the embedder of sentences and Signals rows, the sector resolver and the occupation matcher — so it can be
 tested on small in-memory parts.
 
-Nothing here is invented: the overview sentences are the items' own sentences, verbatim,
-chosen for being on the question, plain to read and not repeating each other; the signals are the items'
-Signals rows merged across items (``signal_clusters``). The conversation prompts are our own templates
-filled with those signals and the occupation's tasks. The citation gate (``gate``) runs last.
+Nothing here is invented: the overview sentences are the items' own sentences, verbatim (``overview``); the
+signals are the items' Signals rows merged across items (``signal_clusters``). The conversation prompts are our
+own templates filled with those signals and the occupation's tasks. The citation gate (``gate``) runs last.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from shadowmatch_kb.brief.gate import apply_citation_gate
-from shadowmatch_kb.brief.model import Briefing, BriefSignal, Cited, rated_low
-from shadowmatch_kb.brief.readability import grade_level, sentence_grade
+from shadowmatch_kb.brief.model import Briefing, BriefSignal, rated_low
+from shadowmatch_kb.brief.overview import lead_sentence, overview, plain
+from shadowmatch_kb.brief.readability import grade_level
 from shadowmatch_kb.brief.retrieve import (
     FALLBACK_FLOOR,
     MIN_EVIDENCE,
@@ -39,7 +38,6 @@ from shadowmatch_kb.occupations.work_sectors import work_sectors
 from shadowmatch_kb.search.focus import focus_terms, focus_text
 from shadowmatch_kb.signal_clusters import SignalCluster, cluster_rows, latest_first
 from shadowmatch_kb.store.timeline import signal_rows
-from shadowmatch_kb.text.sentences import is_junk_sentence, split_sentences
 
 if TYPE_CHECKING:
     from shadowmatch_kb.embed.base import Embedder
@@ -75,17 +73,6 @@ SECOND_SECTOR_RATIO = 0.95
 # person whose job was missed pick theirs.
 OCCUPATION_FLOOR = 0.3
 OCCUPATIONS_KEPT = 4  # the first and three close others: near-equals are common ("I teach a Year 4 class")
-# Sentences a mentor reads easily: the overview prefers those under this grade, losing this much per grade.
-PLAIN_GRADE = 9.0
-GRADE_PENALTY = 0.04
-MMR_LAMBDA = 0.7
-_MIN_WORDS, _MAX_WORDS = 6, 40
-# Sentences that lean on the one before ("This means...", "For most other jobs...") read badly alone.
-_LEANS_ON_CONTEXT = re.compile(
-    r"^(?:this|that|these|those|it|its|they|their|he|she|such|however|but|also|and|or|so|other|"
-    r"for (?:most )?other|in (?:this|that|addition)|as a result|meanwhile|similarly|still)\b",
-    re.I,
-)
 # A signal is on the question when one of its rows is this close (cosine) to what the person does or their
 # occupation; each further independent item stating it adds a little, so support orders near-equals.
 SIGNAL_FLOOR = 0.3
@@ -93,17 +80,6 @@ SUPPORT_BONUS = 0.03
 # How much the items' own estimated relevance (0..1) weighs beside a row's cosine: from the least to the most
 # likely item, about the spread of cosines between a loose and a close row.
 ITEM_RELEVANCE_WEIGHT = 0.3
-# An overview sentence must be on the question at least this much (cosine) whatever its reading ease.
-OVERVIEW_FLOOR = 0.3
-# Long sentences are what makes a text hard to read (the grade grows with words per sentence).
-OVERVIEW_MAX_WORDS = 30
-
-
-@dataclass
-class _Candidate:
-    text: str
-    item_id: str
-    score: float
 
 
 def checked_question(question: str) -> str:
@@ -195,8 +171,9 @@ def build_briefing(
     relevance = {e.item_id: e.relevance for e in found.evidence}
     briefing.signals = _signals(store, evidence, embedder, targets, relevance)
     # On thin evidence no signal is sure to be close to the work: the items' own sentences speak, named.
-    lead = None if found.thin else _lead_sentence(briefing.signals)
-    picked = _overview(evidence[:OVERVIEW_ITEMS], targets, embedder, OVERVIEW_SENTENCES - bool(lead))
+    lead = None if found.thin else lead_sentence(briefing.signals)
+    stated = {i for signal in briefing.signals for i in signal.sources}
+    picked = overview(evidence[:OVERVIEW_ITEMS], targets, embedder, OVERVIEW_SENTENCES - bool(lead), stated=stated)
     briefing.overview = ([lead] if lead else []) + picked
     apply_citation_gate(briefing, items)
     briefing.coverage = _coverage(found, briefing)
@@ -265,72 +242,6 @@ def _signals(
         )
         for c in chosen
     ]
-
-
-def _sentences(text: str, limit: int | None = None, *, max_words: int = _MAX_WORDS) -> list[str]:
-    found = [" ".join(s.text.split()) for s in split_sentences(text)[:limit]]
-    return [s for s in found if _MIN_WORDS <= len(s.split()) <= max_words and not is_junk_sentence(s)]
-
-
-def _pick(
-    candidates: list[_Candidate], vectors: np.ndarray, count: int, *, one_per_item: bool = True
-) -> list[_Candidate]:
-    """Up to ``count`` candidates by maximal marginal relevance: on the question, not repeating each other."""
-    chosen: list[int] = []
-    used_items: set[str] = set()
-    remaining = sorted(range(len(candidates)), key=lambda i: -candidates[i].score)
-    while remaining and len(chosen) < count:
-        best, best_value = -1, -np.inf
-        for i in remaining:
-            if one_per_item and candidates[i].item_id in used_items:
-                continue
-            redundancy = max((float(vectors[i] @ vectors[j]) for j in chosen), default=0.0)
-            value = MMR_LAMBDA * candidates[i].score - (1 - MMR_LAMBDA) * redundancy
-            if value > best_value:
-                best, best_value = i, value
-        if best < 0:
-            break
-        chosen.append(best)
-        used_items.add(candidates[best].item_id)
-        remaining.remove(best)
-    return [candidates[i] for i in chosen]
-
-
-def _lead_sentence(signals: list[BriefSignal]) -> Cited | None:
-    """A plain first sentence: the change closest to the person's work, as its sources word it, cited.
-
-    The items' own sentences are written for adults who read reports; this one is in plain words, and
-    says only what the signal it names says (its wording, its change, its sources).
-    """
-    if not signals:
-        return None
-    top = signals[0]
-    change = _plain(top.change)
-    said = f"{_plain(top.signal)} ({change[:1].lower() + change[1:]})" if change else _plain(top.signal)
-    who = f"{top.support} independent sources report it" if top.support >= 2 else "one source reports it"
-    return Cited(f"The change closest to this work: {said}; {who}.", top.sources, is_quote=False)
-
-
-def _overview(evidence: list[Item], targets: np.ndarray, embedder: Embedder, count: int) -> list[Cited]:
-    """Up to ``count`` of the most relevant items' own summary sentences, plain ones preferred, each closest
-    to what the person does or their occupation (``targets``)."""
-    candidates = [
-        _Candidate(sentence, item.id, 0.0)
-        for item in evidence
-        for sentence in _sentences(item.summary or item.text, limit=8, max_words=OVERVIEW_MAX_WORDS)
-        if not _LEANS_ON_CONTEXT.match(sentence)
-    ]
-    if not candidates:
-        return []
-    vectors = embedder.embed_batch([c.text for c in candidates])
-    closeness = (vectors @ targets.T).max(axis=1)
-    for candidate, similarity in zip(candidates, closeness.tolist(), strict=True):
-        penalty = GRADE_PENALTY * max(0.0, sentence_grade(candidate.text) - PLAIN_GRADE)
-        candidate.score = similarity - penalty if similarity >= OVERVIEW_FLOOR else -1.0
-    on_topic = [i for i, c in enumerate(candidates) if c.score > -1.0]
-    candidates, vectors = [candidates[i] for i in on_topic], vectors[on_topic]
-    chosen = _pick(candidates, vectors, count)
-    return [Cited(c.text, [c.item_id]) for c in chosen]
 
 
 def _attach_occupations(occupations: OccupationMatcher, briefing: Briefing, chosen: str | None) -> None:
@@ -443,11 +354,11 @@ def _prompts(briefing: Briefing) -> list[str]:
     signals = briefing.signals
     if signals:
         prompts.append(
-            f'Talk about "{_plain(signals[0].signal)}". Have you seen it at work yet? What would it change in your day?'
+            f'Talk about "{plain(signals[0].signal)}". Have you seen it at work yet? What would it change in your day?'
         )
     occupation = briefing.occupations[0] if briefing.occupations else None
     if occupation and occupation.get("most_exposed_tasks"):
-        task = _plain(occupation["most_exposed_tasks"][0]["task"])
+        task = plain(occupation["most_exposed_tasks"][0]["task"])
         if rated_low(occupation):  # even its "most open" task is rated low: ask whether AI helps at all
             prompts.append(f'Show your visitor this task: "{task}". Could a chatbot help with any part of it?')
         else:
@@ -455,15 +366,14 @@ def _prompts(briefing: Briefing) -> list[str]:
                 f'Show your visitor this task: "{task}". Which parts could AI help with? Who checks the result?'
             )
     if occupation and occupation.get("least_exposed_tasks"):
-        task = _plain(occupation["least_exposed_tasks"][0]["task"])
+        task = plain(occupation["least_exposed_tasks"][0]["task"])
         prompts.append(
             f'Now show a task the ILO rates least open to generative AI: "{task}". Is it still yours in '
             "ten years? What other technology could change it?"
         )
     if len(signals) > 1:
         prompts.append(
-            f'Ask your visitor what they make of "{_plain(signals[1].signal)}". Would it change what they want to '
-            "learn?"
+            f'Ask your visitor what they make of "{plain(signals[1].signal)}". Would it change what they want to learn?'
         )
     if len(prompts) < 4:
         prompts.append("Which skills do you use most today? Which would you learn first if you started now?")
@@ -474,8 +384,3 @@ def _prompts(briefing: Briefing) -> list[str]:
     if len(prompts) < 3:
         prompts.append("Ask your visitor what they would like to learn from you that no machine could teach them.")
     return prompts[:5]
-
-
-def _plain(text: str) -> str:
-    """A signal or task as it reads inside a sentence: one line, no end stop, first letter kept."""
-    return " ".join(text.split()).rstrip(".;,: ")

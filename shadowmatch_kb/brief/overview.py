@@ -1,0 +1,139 @@
+"""The briefing's overview: a plain lead sentence, then the cited items' own summary sentences.
+
+Nothing here is invented. The lead names the signal closest to the person's work in its own words; the other
+sentences are the items' sentences, verbatim, chosen for being on the question, plain to read and not repeating
+each other. Every item the briefing found likely enough to cite has its say: an item none of the chosen signals
+states gives its best sentence first, so a relevant item is never found and then left out of the page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence, Set
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from shadowmatch_kb.brief.model import BriefSignal, Cited
+from shadowmatch_kb.brief.readability import sentence_grade
+from shadowmatch_kb.text.sentences import is_junk_sentence, split_sentences
+
+if TYPE_CHECKING:
+    from shadowmatch_kb.embed.base import Embedder
+    from shadowmatch_kb.model import Item
+
+__all__ = ["OVERVIEW_FLOOR", "OVERVIEW_MOST", "lead_sentence", "overview", "plain"]
+
+# Sentences a mentor reads easily: the overview prefers those under this grade, losing this much per grade.
+PLAIN_GRADE = 9.0
+GRADE_PENALTY = 0.04
+MMR_LAMBDA = 0.7
+_MIN_WORDS = 6
+# An overview sentence must be on the question at least this much (cosine) whatever its reading ease.
+OVERVIEW_FLOOR = 0.3
+# Long sentences are what makes a text hard to read (the grade grows with words per sentence).
+OVERVIEW_MAX_WORDS = 30
+# At most this many sentences, however many items need one: with five signals, what fits on two A4 pages.
+OVERVIEW_MOST = 5
+# Sentences that lean on the one before ("This means...", "For most other jobs...") read badly alone.
+_LEANS_ON_CONTEXT = re.compile(
+    r"^(?:this|that|these|those|it|its|they|their|he|she|such|however|but|also|and|or|so|other|"
+    r"for (?:most )?other|in (?:this|that|addition)|as a result|meanwhile|similarly|still)\b",
+    re.I,
+)
+
+
+@dataclass
+class _Candidate:
+    text: str
+    item_id: str
+    score: float
+
+
+def lead_sentence(signals: list[BriefSignal]) -> Cited | None:
+    """A plain first sentence: the change closest to the person's work, as its sources word it, cited.
+
+    The items' own sentences are written for adults who read reports; this one is in plain words, and
+    says only what the signal it names says (its wording, its change, its sources).
+    """
+    if not signals:
+        return None
+    top = signals[0]
+    change = plain(top.change)
+    said = f"{plain(top.signal)} ({change[:1].lower() + change[1:]})" if change else plain(top.signal)
+    who = f"{top.support} independent sources report it" if top.support >= 2 else "one source reports it"
+    return Cited(f"The change closest to this work: {said}; {who}.", top.sources, is_quote=False)
+
+
+def overview(
+    evidence: list[Item], targets: np.ndarray, embedder: Embedder, count: int, *, stated: Set[str] = frozenset()
+) -> list[Cited]:
+    """The items' own summary sentences, plain ones preferred, each close to what the person does or their
+    occupation (``targets``): first the best of each item no chosen signal states (``stated``), most relevant
+    item first, up to ``OVERVIEW_MOST``; then others up to ``count`` in all."""
+    candidates = [
+        _Candidate(sentence, item.id, 0.0)
+        for item in evidence
+        for sentence in _sentences(item.summary or item.text)
+        if not _LEANS_ON_CONTEXT.match(sentence)
+    ]
+    if not candidates:
+        return []
+    vectors = embedder.embed_batch([c.text for c in candidates])
+    closeness = (vectors @ targets.T).max(axis=1)
+    for candidate, similarity in zip(candidates, closeness.tolist(), strict=True):
+        penalty = GRADE_PENALTY * max(0.0, sentence_grade(candidate.text) - PLAIN_GRADE)
+        candidate.score = similarity - penalty if similarity >= OVERVIEW_FLOOR else -1.0
+    on_topic = [i for i, c in enumerate(candidates) if c.score > -1.0]
+    candidates, vectors = [candidates[i] for i in on_topic], vectors[on_topic]
+    unstated = [item.id for item in evidence if item.id not in stated]
+    chosen: list[int] = []
+    for item_id in unstated:
+        own = [i for i, c in enumerate(candidates) if c.item_id == item_id]
+        if own and len(chosen) < OVERVIEW_MOST:
+            chosen += _pick(candidates, vectors, 1, among=own, after=chosen)
+    chosen += _pick(candidates, vectors, count - len(chosen), after=chosen)
+    return [Cited(candidates[i].text, [candidates[i].item_id]) for i in chosen]
+
+
+def plain(text: str) -> str:
+    """A signal or task as it reads inside a sentence: one line, no end stop, first letter kept."""
+    return " ".join(text.split()).rstrip(".;,: ")
+
+
+def _sentences(text: str) -> list[str]:
+    found = [" ".join(s.text.split()) for s in split_sentences(text)[:8]]
+    return [s for s in found if _MIN_WORDS <= len(s.split()) <= OVERVIEW_MAX_WORDS and not is_junk_sentence(s)]
+
+
+def _pick(
+    candidates: list[_Candidate],
+    vectors: np.ndarray,
+    count: int,
+    *,
+    among: list[int] | None = None,
+    after: Sequence[int] = (),
+) -> list[int]:
+    """Up to ``count`` more candidates (of ``among``, else any), one per item, by maximal marginal relevance: on
+    the question, not repeating each other or those chosen before (``after``)."""
+    chosen = list(after)
+    used_items = {candidates[i].item_id for i in chosen}
+    remaining = sorted(among if among is not None else range(len(candidates)), key=lambda i: -candidates[i].score)
+    picked: list[int] = []
+    while remaining and len(picked) < count:
+        best, best_value = -1, -np.inf
+        for i in remaining:
+            if candidates[i].item_id in used_items:
+                continue
+            redundancy = max((float(vectors[i] @ vectors[j]) for j in chosen), default=0.0)
+            value = MMR_LAMBDA * candidates[i].score - (1 - MMR_LAMBDA) * redundancy
+            if value > best_value:
+                best, best_value = i, value
+        if best < 0:
+            break
+        chosen.append(best)
+        picked.append(best)
+        used_items.add(candidates[best].item_id)
+        remaining.remove(best)
+    return picked
