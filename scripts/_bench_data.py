@@ -201,7 +201,8 @@ def _pick_embedder(
 ) -> tuple[Callable[[list[str]], np.ndarray], str, dict[str, Any]]:
     """The faster of sentence-transformers and its ONNX export on ``sample`` (or the one already used)."""
     from shadowmatch_kb.embed.base import DEFAULT_MODEL
-    from shadowmatch_kb.embed.onnx import OnnxEmbedder, export_dir_for
+    from shadowmatch_kb.embed.exports import export_dir_for
+    from shadowmatch_kb.embed.onnx import OnnxEmbedder
     from shadowmatch_kb.embed.sentence_transformer import SentenceTransformerEmbedder
 
     log("loading the embedding model to choose the faster embedder")

@@ -148,7 +148,8 @@ def build_kb(workdir: Path, items: int, demo: Path) -> Path:
     """A knowledge base of ``items`` generated items with a flat index, cached between runs."""
     from _bench_data import write_generated_kb
 
-    from shadowmatch_kb.embed.onnx import OnnxEmbedder, export_dir_for
+    from shadowmatch_kb.embed.exports import export_dir_for
+    from shadowmatch_kb.embed.onnx import OnnxEmbedder
     from shadowmatch_kb.model import Item, Signal
     from shadowmatch_kb.text.sectors import SectorVocabulary
 

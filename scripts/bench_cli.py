@@ -94,7 +94,8 @@ def build_large_kb(workdir: Path, demo_dir: Path, items: int) -> Path:
     """A KB of ``items`` generated items with a flat index, cached between runs."""
     from _bench_data import write_generated_kb
 
-    from shadowmatch_kb.embed.onnx import OnnxEmbedder, export_dir_for
+    from shadowmatch_kb.embed.exports import export_dir_for
+    from shadowmatch_kb.embed.onnx import OnnxEmbedder
     from shadowmatch_kb.model import Item
     from shadowmatch_kb.store.sqlite import RawInput
 

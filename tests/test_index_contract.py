@@ -427,3 +427,15 @@ def test_a_reader_sees_what_another_writer_committed_after_refresh(tmp_path) -> 
     other.upsert("c" * 32, "h3", vectors[2], vectors[2:3])
     other.refresh()
     assert "c" * 32 in {hit.item_id for hit in other.query_items(vectors[2], 3)}
+
+
+def test_chroma_without_its_extra_is_a_clear_error(tmp_path, monkeypatch):
+    from shadowmatch_kb.index.chroma import ChromaIndex
+
+    monkeypatch.setitem(sys.modules, "chromadb", None)  # what an install without the [chroma] extra has
+    for opening in (
+        lambda: ChromaIndex.persistent(tmp_path / "chroma", model="m", dimension=4),
+        lambda: ChromaIndex.http("http://127.0.0.1:9", model="m", dimension=4),
+    ):
+        with pytest.raises(BackendError, match=r"pip install 'shadowmatch_kb\[chroma\]'"):
+            opening()

@@ -1,4 +1,4 @@
-"""OnnxEmbedder: the fast-starting query embedder that runs an export made by SentenceTransformerEmbedder.
+"""OnnxEmbedder: the embedder that runs a model's ONNX export (``exports`` finds or builds it).
 
 It needs only onnxruntime, tokenizers and numpy (a fifth of a second to import), never torch or
 sentence-transformers, so a search or a briefing starts answering at once.
@@ -6,23 +6,19 @@ sentence-transformers, so a search or a briefing starts answering at once.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shadowmatch_kb.embed.base import Embedder, resolve_model_path
+from shadowmatch_kb.embed.export_folder import EXPORT_FORMAT
 from shadowmatch_kb.errors import BackendError
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["OnnxEmbedder", "export_dir_for", "load_query_embedder"]
+__all__ = ["OnnxEmbedder"]
 
-# Must match sentence_transformer.EXPORT_FORMAT; repeated here so this module never imports that one.
-_EXPORT_FORMAT = 1
 _REQUIRED_FILES = ("export.json", "model.onnx", "model.onnx.data", "tokenizer.json")
 # More threads than this buy little for a model this small and crowd out the rest of the machine.
 _MAX_THREADS = 8
@@ -57,7 +53,7 @@ class OnnxEmbedder:
 
     @classmethod
     def load(cls, export_dir: Path, *, batch_size: int = 64, spinning: bool = False) -> OnnxEmbedder:
-        """Open an export directory written by ``SentenceTransformerEmbedder.export_onnx``.
+        """Open an export directory (``bert_onnx.build_export`` or ``SentenceTransformerEmbedder.export_onnx``).
 
         ``spinning`` keeps idle worker threads busy-waiting for the next run: about 10 % more throughput
         for work made of many small runs (enrichment), at the cost of CPU that a query does not need.
@@ -149,33 +145,6 @@ def _batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     return batches
 
 
-def export_dir_for(index_dir: Path, model_name: str) -> Path:
-    """Where the ONNX export of ``model_name`` lives beside an index: index_dir/onnx/<slug>-<hash>."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(model_name).name or model_name).strip("-.")[:60] or "model"
-    # The hash of the resolved location keeps two models with the same folder name apart.
-    digest = hashlib.sha256(resolve_model_path(model_name).encode("utf-8")).hexdigest()[:10]
-    return Path(index_dir) / "onnx" / f"{slug}-{digest}"
-
-
-def load_query_embedder(index_dir: Path, model_name: str) -> tuple[Embedder, str | None]:
-    """The ONNX embedder when its export exists, else sentence-transformers and a warning to show."""
-    export_dir = export_dir_for(index_dir, model_name)
-    if (export_dir / "export.json").is_file():
-        try:
-            return OnnxEmbedder.load(export_dir), None
-        except BackendError as exc:
-            problem = f"ONNX export of {model_name} in {export_dir} is unusable ({exc})"
-    else:
-        problem = f"ONNX export of {model_name} not found in {export_dir}"
-    from shadowmatch_kb.embed.sentence_transformer import SentenceTransformerEmbedder
-
-    embedder = SentenceTransformerEmbedder(model_name)
-    return (
-        embedder,
-        f"{problem}; using sentence-transformers (slower start). Run `smkb reindex` to create it.",
-    )
-
-
 def _read_meta(export_dir: Path) -> dict[str, Any]:
     """Read and check export.json."""
     path = export_dir / "export.json"
@@ -183,7 +152,7 @@ def _read_meta(export_dir: Path) -> dict[str, Any]:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BackendError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format") != _EXPORT_FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != EXPORT_FORMAT:
         raise BackendError(f"{path} is from another export format; run `smkb reindex` to rebuild it")
     missing = [key for key in ("model_name", "dimension", "max_seq_length") if key not in meta]
     if missing:

@@ -8,29 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import tempfile
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shadowmatch_kb.embed.base import DEFAULT_MODEL, resolve_model_path
+from shadowmatch_kb.embed.export_folder import EXPORT_FORMAT, OPSET, make_readable, remove_stale_tmp, swap_into_place
 from shadowmatch_kb.errors import BackendError
 
 if TYPE_CHECKING:
     import numpy as np
 
 __all__ = ["EXPORT_FORMAT", "SentenceTransformerEmbedder"]
-
-# Bumped when the layout of an export directory changes, so old exports are rebuilt, not misread.
-EXPORT_FORMAT = 1
-# 14 is the first opset with the ops BERT-style graphs need in one piece; 17 is well supported by onnxruntime.
-_OPSET = 17
-# Temporary export folders older than this are leftovers of a crashed export, not one in progress.
-_STALE_TMP_SECONDS = 3600
 
 
 class SentenceTransformerEmbedder:
@@ -76,7 +68,7 @@ class SentenceTransformerEmbedder:
         """Write model.onnx, model.onnx.data, tokenizer.json and export.json to ``dest_dir`` atomically."""
         dest_dir = Path(dest_dir)
         dest_dir.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_tmp(dest_dir)
+        remove_stale_tmp(dest_dir)
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest_dir.name}.", suffix=".tmp", dir=dest_dir.parent))
         try:
             input_names = self._write_onnx(tmp)
@@ -90,12 +82,12 @@ class SentenceTransformerEmbedder:
                 "do_lower_case": bool(getattr(self._model[0], "do_lower_case", False)),
                 "input_names": input_names,
                 "output_name": "sentence_embedding",
-                "opset": _OPSET,
+                "opset": OPSET,
             }
             # export.json is written last: a folder holding it is a finished export.
             (tmp / "export.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-            _make_readable(tmp)
-            _swap_into_place(tmp, dest_dir)
+            make_readable(tmp)
+            swap_into_place(tmp, dest_dir)
         except BackendError:
             raise
         except Exception as exc:  # torch, onnx and the file system each raise their own kinds
@@ -137,7 +129,7 @@ class SentenceTransformerEmbedder:
                     input_names=input_names,
                     output_names=["sentence_embedding"],
                     dynamic_axes=axes,
-                    opset_version=_OPSET,
+                    opset_version=OPSET,
                     do_constant_folding=True,
                     dynamo=False,
                 )
@@ -244,32 +236,3 @@ def _quiet_libraries() -> Iterator[None]:
     finally:
         for undo in restore:
             undo()
-
-
-def _make_readable(folder: Path) -> None:
-    """mkdtemp and onnx create owner-only files; an export is as shareable as the index beside it."""
-    os.chmod(folder, 0o755)
-    for path in folder.iterdir():
-        os.chmod(path, 0o644)
-
-
-def _swap_into_place(tmp: Path, dest: Path) -> None:
-    """Rename ``tmp`` to ``dest``; an existing ``dest`` is moved aside first and removed after."""
-    if not dest.exists():
-        os.rename(tmp, dest)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=dest.parent))
-    os.rmdir(old)
-    os.rename(dest, old)
-    os.rename(tmp, dest)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _remove_stale_tmp(dest: Path) -> None:
-    """Drop half-written exports that a crashed run left beside ``dest``."""
-    now = time.time()
-    for pattern in (f".{dest.name}.*.tmp", f".{dest.name}.*.old"):
-        for path in dest.parent.glob(pattern):
-            with contextlib.suppress(OSError):
-                if now - path.stat().st_mtime > _STALE_TMP_SECONDS or path.suffix == ".old":
-                    shutil.rmtree(path, ignore_errors=True)

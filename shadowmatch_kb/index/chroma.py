@@ -84,8 +84,7 @@ class ChromaIndex:
         rebuild: bool = False,
     ) -> ChromaIndex:
         """Open (or create) an index stored by an embedded Chroma in ``path``."""
-        import chromadb
-        from chromadb.config import Settings
+        chromadb, Settings = _chromadb()
 
         with _backend_errors(f"Chroma at {path}"):
             client = chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
@@ -110,8 +109,7 @@ class ChromaIndex:
             port = None
         if parts.scheme not in _DEFAULT_PORTS or not parts.hostname or port is None:
             raise BackendError(f"not a Chroma server URL: {url!r} (expected http://HOST:PORT)")
-        import chromadb
-        from chromadb.config import Settings
+        chromadb, Settings = _chromadb()
 
         with _backend_errors(f"the Chroma server at {url}"):
             client = chromadb.HttpClient(
@@ -328,3 +326,15 @@ def _backend_errors(where: str) -> Iterator[None]:
         raise
     except Exception as exc:  # chromadb raises ValueError, its own errors and httpx errors alike
         raise BackendError(f"{where}: {exc}") from exc
+
+
+def _chromadb() -> tuple[Any, Any]:
+    """The chromadb package and its Settings; the default install has neither (the ``[chroma]`` extra does)."""
+    try:
+        import chromadb
+        from chromadb.config import Settings
+    except ImportError as exc:
+        raise BackendError(
+            f"the Chroma index needs chromadb ({exc}); install it with: pip install 'shadowmatch_kb[chroma]'"
+        ) from exc
+    return chromadb, Settings
