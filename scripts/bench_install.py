@@ -129,7 +129,7 @@ def _fidelity(scratch: Path) -> float:
         if done.returncode != 0:
             raise SystemExit(f"embedding in the {venv} environment failed:\n{done.stderr[-2000:]}")
         rows.append(json.loads(done.stdout))
-    return round(min(sum(a * b for a, b in zip(x, y, strict=True)) for x, y in zip(*rows, strict=True)), 7)
+    return round(min(sum(a * b for a, b in zip(x, y, strict=True)) for x, y in zip(*rows, strict=True)), 9)
 
 
 if __name__ == "__main__":
