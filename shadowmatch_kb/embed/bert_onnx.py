@@ -15,12 +15,11 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shadowmatch_kb.embed.export_folder import EXPORT_FORMAT, OPSET, make_readable, remove_stale_tmp, swap_into_place
+from shadowmatch_kb.embed.export_folder import OPSET, write_export
 from shadowmatch_kb.errors import BackendError
 
 if TYPE_CHECKING:
@@ -58,17 +57,14 @@ class _BertShape:
 
 def build_export(model_dir: Path, dest_dir: Path, model_name: str) -> Path:
     """Write model.onnx, model.onnx.data, tokenizer.json and export.json for ``model_dir`` to ``dest_dir``."""
-    model_dir, dest_dir = Path(model_dir), Path(dest_dir)
+    model_dir = Path(model_dir)
     shape = _read_shape(model_dir)
-    dest_dir.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_tmp(dest_dir)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest_dir.name}.", suffix=".tmp", dir=dest_dir.parent))
-    try:
-        _write_model(_build_graph(_read_weights(model_dir, shape), shape), tmp)
+
+    def write_files(folder: Path) -> dict[str, Any]:
+        _write_model(_build_graph(_read_weights(model_dir, shape), shape), folder)
         # The model's own tokenizer.json already lower-cases; OnnxEmbedder resets its padding and truncation.
-        shutil.copyfile(model_dir / "tokenizer.json", tmp / "tokenizer.json")
-        meta = {
-            "format": EXPORT_FORMAT,
+        shutil.copyfile(model_dir / "tokenizer.json", folder / "tokenizer.json")
+        return {
             "model_name": model_name,
             "source": str(model_dir),
             "dimension": shape.hidden,
@@ -76,21 +72,10 @@ def build_export(model_dir: Path, dest_dir: Path, model_name: str) -> Path:
             "do_lower_case": shape.do_lower_case,
             "input_names": INPUT_NAMES,
             "output_name": OUTPUT_NAME,
-            "opset": OPSET,
             "built_by": "bert_onnx",
         }
-        # export.json is written last: a folder holding it is a finished export.
-        (tmp / "export.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        make_readable(tmp)
-        swap_into_place(tmp, dest_dir)
-    except BackendError:
-        raise
-    except Exception as exc:  # onnx, safetensors and the file system each raise their own kinds
-        raise BackendError(f"building the ONNX export of {model_name} in {dest_dir} failed: {exc}") from exc
-    finally:
-        # Already gone after a successful swap; after a failure or an interrupt, nothing half-done stays.
-        shutil.rmtree(tmp, ignore_errors=True)
-    return dest_dir
+
+    return write_export(dest_dir, model_name, write_files)
 
 
 def _read_json(path: Path) -> Any:

@@ -4,13 +4,18 @@ its format number, the ONNX opset, and how a finished folder replaces the old on
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-__all__ = ["EXPORT_FORMAT", "OPSET", "make_readable", "remove_stale_tmp", "swap_into_place"]
+from shadowmatch_kb.errors import BackendError
+
+__all__ = ["EXPORT_FORMAT", "OPSET", "make_readable", "remove_stale_tmp", "swap_into_place", "write_export"]
 
 # Bumped when the layout of an export directory changes, so old exports are rebuilt, not misread.
 EXPORT_FORMAT = 1
@@ -18,6 +23,30 @@ EXPORT_FORMAT = 1
 OPSET = 17
 # Temporary export folders older than this are leftovers of a crashed export, not one in progress.
 _STALE_TMP_SECONDS = 3600
+
+
+def write_export(dest_dir: Path, what: str, write_files: Callable[[Path], dict[str, Any]]) -> Path:
+    """Fill a fresh folder beside ``dest_dir`` with ``write_files`` (the graph, its weights and the tokenizer; it
+    returns the fields of export.json), write export.json last and rename the folder into place. A failure is one
+    BackendError naming ``what`` was exported, and leaves nothing that looks finished."""
+    dest_dir = Path(dest_dir)
+    dest_dir.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_tmp(dest_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest_dir.name}.", suffix=".tmp", dir=dest_dir.parent))
+    try:
+        meta = {"format": EXPORT_FORMAT, **write_files(tmp), "opset": OPSET}
+        # export.json is written last: a folder holding it is a finished export.
+        (tmp / "export.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        make_readable(tmp)
+        swap_into_place(tmp, dest_dir)
+    except BackendError:
+        raise
+    except Exception as exc:  # torch, onnx, safetensors and the file system each raise their own kinds
+        raise BackendError(f"the ONNX export of {what} to {dest_dir} failed: {exc}") from exc
+    finally:
+        # Already gone after a successful swap; after a failure or an interrupt, nothing half-done stays.
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest_dir
 
 
 def make_readable(folder: Path) -> None:

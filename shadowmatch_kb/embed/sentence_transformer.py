@@ -7,22 +7,20 @@ methods that need them; importing this module is cheap.
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
-import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shadowmatch_kb.embed.base import DEFAULT_MODEL, resolve_model_path
-from shadowmatch_kb.embed.export_folder import EXPORT_FORMAT, OPSET, make_readable, remove_stale_tmp, swap_into_place
+from shadowmatch_kb.embed.export_folder import OPSET, write_export
 from shadowmatch_kb.errors import BackendError
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["EXPORT_FORMAT", "SentenceTransformerEmbedder"]
+__all__ = ["SentenceTransformerEmbedder"]
 
 
 class SentenceTransformerEmbedder:
@@ -66,15 +64,11 @@ class SentenceTransformerEmbedder:
 
     def export_onnx(self, dest_dir: Path) -> Path:
         """Write model.onnx, model.onnx.data, tokenizer.json and export.json to ``dest_dir`` atomically."""
-        dest_dir = Path(dest_dir)
-        dest_dir.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_tmp(dest_dir)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest_dir.name}.", suffix=".tmp", dir=dest_dir.parent))
-        try:
-            input_names = self._write_onnx(tmp)
-            self._write_tokenizer(tmp / "tokenizer.json")
-            meta = {
-                "format": EXPORT_FORMAT,
+
+        def write_files(folder: Path) -> dict[str, Any]:
+            input_names = self._write_onnx(folder)
+            self._write_tokenizer(folder / "tokenizer.json")
+            return {
                 "model_name": self.model_name,
                 "source": self._source,
                 "dimension": self.dimension,
@@ -82,20 +76,9 @@ class SentenceTransformerEmbedder:
                 "do_lower_case": bool(getattr(self._model[0], "do_lower_case", False)),
                 "input_names": input_names,
                 "output_name": "sentence_embedding",
-                "opset": OPSET,
             }
-            # export.json is written last: a folder holding it is a finished export.
-            (tmp / "export.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-            make_readable(tmp)
-            swap_into_place(tmp, dest_dir)
-        except BackendError:
-            raise
-        except Exception as exc:  # torch, onnx and the file system each raise their own kinds
-            raise BackendError(f"ONNX export of {self.model_name} to {dest_dir} failed: {exc}") from exc
-        finally:
-            # Already gone after a successful swap; after a failure or an interrupt, nothing half-done stays.
-            shutil.rmtree(tmp, ignore_errors=True)
-        return dest_dir
+
+        return write_export(dest_dir, self.model_name, write_files)
 
     def _write_onnx(self, folder: Path) -> list[str]:
         """Trace the whole model into folder/model.onnx with weights in model.onnx.data."""
