@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,9 +71,13 @@ class RecordStore:
 class Backends:
     """The index and the embedders of one knowledge-base directory, loaded lazily and kept."""
 
-    def __init__(self, config: Config, *, doc_embedder: Embedder | None = None) -> None:
-        """``doc_embedder`` lets a caller (a benchmark, a server) reuse a model it already loaded."""
+    def __init__(
+        self, config: Config, *, doc_embedder: Embedder | None = None, kb_id: Callable[[], str | None] = lambda: None
+    ) -> None:
+        """``doc_embedder`` lets a caller (a benchmark, a server) reuse a model it already loaded; ``kb_id`` gives
+        the knowledge base's identity, which names its collections on a Chroma server."""
         self.config = config
+        self._kb_id = kb_id
         self.warnings: list[str] = []  # taken by the knowledge base after each operation
         self._index: VectorIndex | None = None
         self._doc_embedder = doc_embedder
@@ -105,6 +110,8 @@ class Backends:
         meta: dict[str, Any] = {"kind": self.config.index_kind, "model": model, "dimension": dimension}
         if self.config.chroma_url:
             meta["chroma_url"] = self.config.chroma_url
+        if self.config.index_kind == "chroma":
+            meta["chroma_collection"] = self._chroma_prefix(rebuild=True)
         self._meta_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._meta_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(meta, indent=2) + "\n")
@@ -132,7 +139,7 @@ class Backends:
         from shadowmatch_kb.index.chroma import ChromaIndex
 
         options = {"model": model, "dimension": dimension, "rebuild": rebuild,
-                   "collection_prefix": self.config.chroma_collection}  # fmt: skip
+                   "collection_prefix": self._chroma_prefix(rebuild=rebuild)}  # fmt: skip
         if self.config.chroma_url:
             return ChromaIndex.http(self.config.chroma_url, **options)  # type: ignore[arg-type]
         return ChromaIndex.persistent(self.config.indexes_dir / "chroma", **options)  # type: ignore[arg-type]
@@ -180,6 +187,22 @@ class Backends:
         # the flat index keeps serving the old vectors until the new ones are flushed.
         self._index = self.make_index(embedder.model_name, embedder.dimension, rebuild=True)
         return self._index, embedder
+
+    def _chroma_prefix(self, *, rebuild: bool) -> str:
+        """The name of the knowledge base's collections in Chroma.
+
+        A Chroma index holds the vectors of one knowledge base only: syncing it removes every vector whose item is
+        not in that knowledge base's record. On a server several knowledge bases may meet, so each names its
+        collections by its own identity, unless ``SMKB_CHROMA_COLLECTION`` names them. An index built before
+        collections were named so keeps the shared name "smkb" until ``smkb reindex`` moves it to its own.
+        """
+        meta = self.index_meta()
+        if self.config.chroma_collection:
+            return self.config.chroma_collection
+        if meta is not None and meta.get("kind") == "chroma" and (meta.get("chroma_collection") or not rebuild):
+            return str(meta.get("chroma_collection") or "smkb")
+        kb_id = self._kb_id() if self.config.chroma_url else None  # a local Chroma folder is this KB's alone
+        return f"smkb_{kb_id}" if kb_id else "smkb"
 
     # ----- the embedders --------------------------------------------------------------------
 

@@ -35,8 +35,8 @@ class Config:
     model: str | None = None
     index_kind: str = "flat"
     chroma_url: str | None = None
-    # Collections on a Chroma server are named from this prefix: one prefix per knowledge base.
-    chroma_collection: str = "smkb"
+    # Collections on a Chroma server are named from this prefix; None: from the knowledge base's own identity.
+    chroma_collection: str | None = None
     user_agent: str = DEFAULT_USER_AGENT
     lock_timeout: float = 600.0
 
@@ -61,7 +61,7 @@ class Config:
             model=model or env.get(ENV["model"]) or None,
             index_kind=kind,
             chroma_url=url,
-            chroma_collection=env.get(ENV["chroma_collection"]) or "smkb",
+            chroma_collection=env.get(ENV["chroma_collection"]) or None,
             user_agent=env.get(ENV["user_agent"]) or DEFAULT_USER_AGENT,
             lock_timeout=float(env.get(ENV["lock_timeout"]) or 600.0),
         )

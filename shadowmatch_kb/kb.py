@@ -60,9 +60,9 @@ class KnowledgeBase:
     ) -> None:
         """``doc_embedder`` lets a caller (a benchmark, a server) reuse a model it already loaded; ``fetchers``
         builds the fetchers of URL imports and crawls (default: the pinned one; tests pass one over loopback)."""
-        self.backends = Backends(config, doc_embedder=doc_embedder)
-        self._notices: list[str] = []  # of the operations since the caller last took them
         self.record = RecordStore(config)
+        self.backends = Backends(config, doc_embedder=doc_embedder, kb_id=lambda: self.record.create().kb_id)
+        self._notices: list[str] = []  # of the operations since the caller last took them
         self._sector_resolver: SectorResolver | None = None
         self._occupation_matcher: OccupationMatcher | None = None
         self.pipeline = WritePipeline(self.backends, self.record, fetchers=fetchers)

@@ -90,3 +90,45 @@ def test_chroma_server_with_two_writers(tmp_path, seed_onnx, chroma_server, monk
     report = json.loads(smkb("--chroma-url", chroma_server, "reindex", "--json", kb=kb).stdout)
     assert report["items"] == 16 and report["index"] == "chroma"
     check_kb(kb, ["--chroma-url", chroma_server], ids)
+
+
+def test_two_knowledge_bases_on_one_chroma_server_never_touch_each_others_vectors(
+    tmp_path, seed_onnx, chroma_server, monkeypatch
+):
+    # Before collections were named by their knowledge base, both would share "smkb_items", and each sync would
+    # delete the vectors of the items the other had imported.
+    monkeypatch.delenv("SMKB_CHROMA_COLLECTION", raising=False)
+    folder = demo_subset(tmp_path, 12)
+    halves = {name: tmp_path / f"posts_{name}" for name in ("a", "b")}
+    kbs = {name: tmp_path / f"kb_{name}" for name in ("a", "b")}
+    ids: dict[str, list[str]] = {}
+    for n, name in enumerate(("a", "b")):
+        halves[name].mkdir()
+        for post in sorted(folder.glob("*.md"))[n::2]:
+            shutil.copy(post, halves[name])
+        seed_onnx(kbs[name])
+    for name in ("a", "b", "a"):  # a's second import syncs again after b's
+        result = smkb("--chroma-url", chroma_server, "ingest", str(halves[name]), "--json", kb=kbs[name])
+        assert result.exit_code == 0, result.stderr
+        ids[name] = [e["id"] for e in json.loads(result.stdout)["items"]]
+    for name in ("a", "b"):
+        check_kb(kbs[name], ["--chroma-url", chroma_server], ids[name])
+    prefixes = {json.loads((kbs[n] / "indexes" / "index.json").read_text())["chroma_collection"] for n in kbs}
+    assert len(prefixes) == 2 and all(p.startswith("smkb_") for p in prefixes)
+
+
+def test_an_index_named_before_its_knowledge_base_keeps_its_name_until_reindexed(tmp_path):
+    from shadowmatch_kb.backends import Backends
+    from shadowmatch_kb.config import Config
+
+    config = Config(kb_dir=tmp_path, index_kind="chroma", chroma_url="http://127.0.0.1:9")
+    backends = Backends(config, kb_id=lambda: "00ff00ff00ff00ff")
+    assert backends._chroma_prefix(rebuild=False) == "smkb_00ff00ff00ff00ff"  # a new index: its own name
+    (tmp_path / "indexes").mkdir()
+    (tmp_path / "indexes" / "index.json").write_text('{"kind": "chroma", "model": "m", "dimension": 4}')
+    assert backends._chroma_prefix(rebuild=False) == "smkb"  # made before: the shared name it was written under
+    assert backends._chroma_prefix(rebuild=True) == "smkb_00ff00ff00ff00ff"  # `smkb reindex` moves it
+    named = Backends(Config(kb_dir=tmp_path, index_kind="chroma", chroma_collection="ours"), kb_id=lambda: "x")
+    assert named._chroma_prefix(rebuild=True) == "ours"  # SMKB_CHROMA_COLLECTION names it outright
+    local = Backends(Config(kb_dir=tmp_path / "local", index_kind="chroma"), kb_id=lambda: "00ff00ff00ff00ff")
+    assert local._chroma_prefix(rebuild=False) == "smkb"  # a local Chroma folder is the knowledge base's alone

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -180,3 +181,11 @@ def test_migration_2_keys_full_text_rows_by_item_rowid(tmp_path, monkeypatch):
     )
     assert store.check() == []
     store.close()
+
+
+def test_every_knowledge_base_has_an_identity_of_its_own(tmp_path):
+    first, second = SqliteStore(tmp_path / "a.sqlite"), SqliteStore(tmp_path / "b.sqlite")
+    assert re.fullmatch(r"[0-9a-f]{16}", first.kb_id or "") and first.kb_id != second.kb_id
+    kept = first.kb_id
+    first.close()
+    assert SqliteStore(tmp_path / "a.sqlite").kb_id == kept  # made once, then read back

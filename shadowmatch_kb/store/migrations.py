@@ -182,6 +182,18 @@ def m006_sectors_are_section_names(db: sqlite3.Connection) -> None:
     migrate_to_section_names(db, SectorVocabulary.for_record(record_dir(db)), now)
 
 
+def m007_knowledge_base_identity(db: sqlite3.Connection) -> None:
+    """A random identity of the knowledge base, made once: what it owns in a shared service (its collections on a
+    Chroma server) is named by it, so two knowledge bases pointed at one server never touch each other's."""
+    _run_statements(
+        db,
+        """
+        CREATE TABLE kb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO kb_meta (key, value) VALUES ('kb_id', lower(hex(randomblob(8))))
+        """,
+    )
+
+
 def rebuild_fts_rows(db: sqlite3.Connection) -> None:
     """Refill the full-text table from items (inside the caller's transaction)."""
     db.execute("DELETE FROM items_fts")
@@ -208,6 +220,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (4, "m004_items_record_their_enrichment", m004_items_record_their_enrichment),
     (5, "m005_occupation_datasets", m005_occupation_datasets),
     (6, "m006_sectors_are_section_names", m006_sectors_are_section_names),
+    (7, "m007_knowledge_base_identity", m007_knowledge_base_identity),
 ]
 
 

@@ -359,6 +359,16 @@ class SqliteStore:
         """Every item's content hash by id."""
         return {row[0]: row[1] for row in self.db.execute("SELECT id, content_hash FROM items")}
 
+    @property
+    def kb_id(self) -> str | None:
+        """The knowledge base's identity: 16 hex digits made once, when its record was created or migrated; None
+        for a record opened read-only before that migration ran."""
+        try:
+            row = self.db.execute("SELECT value FROM kb_meta WHERE key = 'kb_id'").fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return str(row[0]) if row else None
+
     def count(self) -> int:
         """How many items are stored."""
         return int(self.db.execute("SELECT count(*) FROM items").fetchone()[0])
