@@ -1,12 +1,30 @@
-"""Settings of one run: flags beat environment variables, which beat defaults."""
+"""Settings of one run: flags beat environment variables, which beat the KB's ``smkb.toml``, which beats defaults.
+
+``smkb.toml`` sits at the root of a knowledge base (beside ``corpus/``) and holds only the crawl settings a
+team deploys with, in a ``[crawl]`` table. It is read when something is fetched, not when the KB opens, so a
+mistake in it stops a crawl with a clear error and never stops a search.
+"""
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Config", "ENV"]
+from shadowmatch_kb.errors import UsageError
+
+__all__ = [
+    "CRAWL_ENV",
+    "ENV",
+    "SETTINGS_FILE",
+    "Config",
+    "CrawlSettings",
+    "read_settings_file",
+    "resolve_crawl_settings",
+]
 
 # Environment variables users can set instead of flags.
 ENV = {
@@ -20,6 +38,138 @@ ENV = {
 }
 
 DEFAULT_USER_AGENT = "shadowmatch_kb/0.1 (+https://github.com/shadowmatch/shadowmatch_kb)"
+
+SETTINGS_FILE = "smkb.toml"
+
+# The variable of each crawl setting (the user agent's is the one ``Config.resolve`` has always read).
+CRAWL_ENV = {
+    "delay": "SMKB_CRAWL_DELAY",
+    "concurrency": "SMKB_CRAWL_CONCURRENCY",
+    "per_host": "SMKB_CRAWL_PER_HOST",
+    "timeout": "SMKB_CRAWL_TIMEOUT",
+    "user_agent": ENV["user_agent"],
+}
+
+
+@dataclass(frozen=True)
+class CrawlSettings:
+    """How politely a crawl fetches; ``origins`` says where each setting came from.
+
+    An origin is ``flag``, ``environment``, ``smkb.toml`` or ``default``.
+    """
+
+    delay: float = 1.0  # seconds between request starts to one host (robots.txt may ask for more)
+    concurrency: int = 8  # requests in flight at once, over all hosts
+    per_host: int = 2  # requests in flight at once to one host
+    timeout: float = 20.0  # seconds before a request gives up
+    user_agent: str = DEFAULT_USER_AGENT
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Each setting's value and origin, for a JSON report."""
+        return {name: {"value": getattr(self, name), "from": self.origins.get(name, "default")} for name in CRAWL_ENV}
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """What one crawl setting accepts: the same bounds as its command-line flag."""
+
+    kind: type  # int, float or str
+    allowed: str  # for the error message
+    low: float | None = None
+    high: float | None = None
+
+    def check(self, value: object, where: str) -> Any:
+        """``value`` as the setting's type, or a UsageError naming ``where`` and what is allowed."""
+        if self.kind is str:
+            # A header value: one line of printable ASCII (httpx refuses anything else when it sends it).
+            if isinstance(value, str) and value.strip() and value.isascii() and value.isprintable():
+                return value
+        elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            if (self.kind is float or isinstance(value, int)) and self._in_range(value):
+                return self.kind(value)
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise UsageError(f"{where} must be {self.allowed}, not {shown}")
+
+    def _in_range(self, value: float) -> bool:
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+
+_RULES = {
+    "delay": _Rule(float, "a number of seconds, 0 or more", low=0.0),
+    "concurrency": _Rule(int, "a whole number from 1 to 64", low=1, high=64),
+    "per_host": _Rule(int, "a whole number from 1 to 8", low=1, high=8),
+    "timeout": _Rule(float, "a number of seconds, 1 or more", low=1.0),
+    "user_agent": _Rule(str, "a non-empty line of printable ASCII"),
+}
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    """The checked ``[crawl]`` settings of a ``smkb.toml``; {} when there is no such file."""
+    import tomllib
+
+    known = ", ".join(_RULES)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text, as TOML must be") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {' '.join(str(exc).split())}") from None
+    for name in document:
+        if name in _RULES:
+            raise UsageError(f"{path}: {name} belongs in the [crawl] table, under a line [crawl] above it")
+        if name != "crawl":
+            raise UsageError(f"{path}: unknown table or key {name!r}; the file holds one [crawl] table ({known})")
+    table = document.get("crawl", {})
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: crawl must be a table, written [crawl] on a line of its own, with {known}")
+    settings = {}
+    for key, value in table.items():
+        if key not in _RULES:
+            raise UsageError(f"{path}: unknown key {key!r} in [crawl]; the keys are {known}")
+        settings[key] = _RULES[key].check(value, f"{path}: [crawl] {key}")
+    return settings
+
+
+def resolve_crawl_settings(
+    settings_path: Path, flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> CrawlSettings:
+    """Each crawl setting from its flag (when not None), else its variable, else ``settings_path``, else the default."""
+    flags = flags or {}
+    unknown = set(flags) - set(_RULES)
+    if unknown:
+        raise TypeError(f"unknown crawl settings: {', '.join(sorted(unknown))}")
+    env = os.environ if environ is None else environ
+    from_file = read_settings_file(settings_path)  # always, so a mistake in it never waits for the day it counts
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for name, rule in _RULES.items():
+        variable = CRAWL_ENV[name]
+        if flags.get(name) is not None:
+            values[name], origins[name] = rule.check(flags[name], name), "flag"
+        elif env.get(variable, "").strip():
+            values[name], origins[name] = _from_variable(rule, variable, env[variable]), "environment"
+        elif name in from_file:
+            values[name], origins[name] = from_file[name], SETTINGS_FILE
+        else:
+            origins[name] = "default"
+    return CrawlSettings(**values, origins=origins)
+
+
+def _from_variable(rule: _Rule, variable: str, text: str) -> Any:
+    if rule.kind is str:
+        return rule.check(text, variable)
+    try:
+        value = rule.kind(text.strip())
+    except ValueError:
+        raise UsageError(f"{variable} must be {rule.allowed}, not {text!r}") from None
+    return rule.check(value, variable)
 
 
 @dataclass(frozen=True)
@@ -37,6 +187,7 @@ class Config:
     chroma_url: str | None = None
     # Collections on a Chroma server are named from this prefix; None: from the knowledge base's own identity.
     chroma_collection: str | None = None
+    # The agent a caller or SMKB_USER_AGENT gave; the default lets the KB's smkb.toml choose (see crawl_settings).
     user_agent: str = DEFAULT_USER_AGENT
     lock_timeout: float = 600.0
 
@@ -65,6 +216,23 @@ class Config:
             user_agent=env.get(ENV["user_agent"]) or DEFAULT_USER_AGENT,
             lock_timeout=float(env.get(ENV["lock_timeout"]) or 600.0),
         )
+
+    def crawl_settings(
+        self, flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> CrawlSettings:
+        """The crawl settings of this KB: flags (None: not given) > environment > ``smkb.toml`` > defaults."""
+        env = os.environ if environ is None else environ
+        given = dict(flags or {})
+        # resolve() has folded SMKB_USER_AGENT into user_agent, and the variable is read again below in its
+        # place; any other agent than that and the default was set by the caller outright, as a flag is.
+        if given.get("user_agent") is None and self.user_agent not in (DEFAULT_USER_AGENT, env.get(ENV["user_agent"])):
+            given["user_agent"] = self.user_agent
+        return resolve_crawl_settings(self.settings_path, given, env)
+
+    @property
+    def settings_path(self) -> Path:
+        """The KB's own settings file (it need not exist)."""
+        return self.kb_dir / SETTINGS_FILE
 
     @property
     def corpus_dir(self) -> Path:

@@ -60,8 +60,8 @@ class KnowledgeBase:
     ) -> None:
         """``doc_embedder`` lets a caller (a benchmark, a server) reuse a model it already loaded; ``fetchers``
         builds the fetchers of URL imports and crawls (default: the pinned one; tests pass one over loopback)."""
-        self.record = RecordStore(config)
-        self.backends = Backends(config, doc_embedder=doc_embedder, kb_id=lambda: self.record.create().kb_id)
+        self.record = record = RecordStore(config)  # the lambda below holds the record, not self: no cycle
+        self.backends = Backends(config, doc_embedder=doc_embedder, kb_id=lambda: record.create().kb_id)
         self._notices: list[str] = []  # of the operations since the caller last took them
         self._sector_resolver: SectorResolver | None = None
         self._occupation_matcher: OccupationMatcher | None = None

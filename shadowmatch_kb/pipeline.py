@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shadowmatch_kb.backends import Backends, RecordStore
-from shadowmatch_kb.config import Config
+from shadowmatch_kb.config import Config, CrawlSettings
 from shadowmatch_kb.embed.base import DEFAULT_MODEL
 from shadowmatch_kb.errors import InputError, LockTimeoutError, NotFoundError, ShadowmatchError
 from shadowmatch_kb.model import IngestResult, normalise_id
@@ -100,7 +100,8 @@ class WritePipeline:
         from shadowmatch_kb.fetch.async_http import FetchOptions
         from shadowmatch_kb.fetch.blocking import BlockingFetcher
 
-        options = FetchOptions(user_agent=self.config.user_agent)
+        # The KB's crawl settings name the agent URL imports go out as, too: one identity towards every site.
+        options = FetchOptions(user_agent=self.crawl_settings().user_agent)
         return BlockingFetcher(self.fetchers()(options, allow_private=allow_private))
 
     def fetchers(self) -> FetcherFactory:
@@ -226,7 +227,7 @@ class WritePipeline:
     ) -> CrawlReport:
         """Crawl registered sources (all, or those named) into the record, then index what was stored."""
         from shadowmatch_kb.crawl.articles import ArticleWriter
-        from shadowmatch_kb.crawl.run import Crawler, CrawlOptions, start_extraction_workers
+        from shadowmatch_kb.crawl.run import Crawler, start_extraction_workers
         from shadowmatch_kb.store.frontier import Frontier
 
         sources = self.sources(names)
@@ -235,9 +236,7 @@ class WritePipeline:
                 "no sources registered; add one with `smkb sources add NAME URL` or `smkb sources starter`"
             )
         if options is None:
-            from shadowmatch_kb.fetch.async_http import FetchOptions
-
-            options = CrawlOptions(fetch=FetchOptions(user_agent=self.config.user_agent))
+            options = self.crawl_options()
         # One crawl at a time; items are written without the write lock (SQLite serialises writers),
         # which is taken only to index them, so an analyst's `smkb tag` never waits for a long crawl.
         crawl_lock = WriteLock(self.config.corpus_dir / "crawl.lock", timeout=0)
@@ -272,13 +271,37 @@ class WritePipeline:
                 self._sync(progress or NullProgress())
         return report
 
-    def crawl_options(self, *, timeout: float = 20.0, **settings: Any) -> CrawlOptions:
-        """Crawl settings with this knowledge base's user agent (``timeout``: seconds per request)."""
+    def crawl_settings(self, **flags: Any) -> CrawlSettings:
+        """Delay, concurrency, per_host, timeout and user_agent: each flag given (not None) beats its
+        environment variable, which beats the KB's ``smkb.toml``, which beats the default."""
+        return self.config.crawl_settings(flags)
+
+    def crawl_options(
+        self,
+        settings: CrawlSettings | None = None,
+        *,
+        max_pages: int | None = None,
+        since: str | None = None,
+        workers: int | None = None,
+        **flags: Any,
+    ) -> CrawlOptions:
+        """What a crawl runs with: ``settings`` as resolved, else resolved now from ``flags`` (see crawl_settings)."""
         from shadowmatch_kb.crawl.run import CrawlOptions
         from shadowmatch_kb.fetch.async_http import FetchOptions
 
-        fetch = FetchOptions(user_agent=self.config.user_agent, timeout=timeout)
-        return CrawlOptions(fetch=fetch, **settings)
+        if settings is None:
+            settings = self.crawl_settings(**flags)
+        elif flags:
+            raise TypeError("give crawl_options either settings or flags, not both")
+        return CrawlOptions(
+            max_pages=max_pages,
+            since=since,
+            concurrency=settings.concurrency,
+            per_host=settings.per_host,
+            delay=settings.delay,
+            workers=workers,
+            fetch=FetchOptions(user_agent=settings.user_agent, timeout=settings.timeout),
+        )
 
     def _sync(self, progress: Progress) -> None:
         from shadowmatch_kb.index.sync import sync_index

@@ -365,3 +365,15 @@ def test_readme_set_up_commands_are_what_ci_runs():
     assert "\n" not in main_job and "\n" not in tests  # one command each
     assert "smkb ingest corpus/demo" in main_job and "pip install -e ." in main_job
     assert tests in (REPO / ".ci" / "run").read_text().splitlines()
+
+
+def test_show_completion_prints_a_bash_script_for_smkb(monkeypatch):
+    # typer's switch for naming the shell on the command line rather than detecting the one running.
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
+    result = smkb("--show-completion", "bash")
+    assert result.exit_code == 0, result.stderr
+    assert "_SMKB_COMPLETE=complete_bash" in result.stdout and "complete -o default -F _smkb_completion smkb" in (
+        result.stdout
+    )
+    listed = smkb("--help").stdout
+    assert "--install-completion" in listed and "--show-completion" in listed

@@ -6,6 +6,7 @@ Every test sends a bounded number of bytes and connections to 127.0.0.1 only, an
 
 from __future__ import annotations
 
+import re
 import select
 import socket
 import threading
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from conftest import free_port, smkb_serve
+from conftest import free_port, smkb, smkb_serve
 
 TOKEN = "server-token-0123456789abcdef"
 NURSE = "I'm a nurse on a busy ward. How will AI change my job?"
@@ -284,3 +285,86 @@ def test_the_read_deadline_never_cuts_off_a_request_being_answered(demo_kb, slow
         closed = _seconds_until_closed({"kept": kept}, "kept", limit=4)
         kept.close()
         assert 0.2 < closed["kept"] < 2, closed
+
+
+# ----- the access log and -v/-q (issue: logging for deployment) ------------------------------------
+
+ACCESS_LINE = re.compile(
+    r'^(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (?P<client>\S+) "(?P<method>[A-Z]+) (?P<target>\S+) HTTP/1\.1" '
+    r"(?P<status>\d{3}) (?P<bytes>\d+) (?P<seconds>\d+\.\d{3})s$"
+)
+
+
+def _access_lines(text: str) -> list[re.Match[str]]:
+    return [match for line in text.splitlines() if (match := ACCESS_LINE.match(line))]
+
+
+@pytest.mark.slow
+def test_smkb_serve_logs_one_line_per_request_and_never_the_token(demo_kb, monkeypatch) -> None:
+    monkeypatch.setenv("SMKB_ANALYST_TOKEN", TOKEN)
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    with smkb_serve(demo_kb) as served:
+        base = served.base
+        with httpx.Client(base_url=base, timeout=30) as client:
+            asked = [
+                client.get("/api/search", params={"q": "nurses", "k": "3"}),
+                client.get("/items/" + "0" * 32),
+                # The token where a careless script might put it: a query, a path, a header, a form, a body.
+                client.get("/search", params={"q": TOKEN, "token": "x"}),
+                client.get(f"/items/{TOKEN}"),
+                client.post("/api/items/" + "0" * 32 + "/tags", json={"bogus": TOKEN}, headers=bearer),
+                client.post("/signin", data={"token": TOKEN, "next": "/"}),
+            ]
+            session = client.cookies.get("smkb_analyst")
+            asked.append(client.get("/healthz"))
+    assert [answer.status_code for answer in asked] == [200, 404, 200, 404, 400, 303, 200]
+    assert session and session not in served.stderr and TOKEN not in served.stderr
+    assert "serving " in served.stderr.splitlines()[0]
+    lines = _access_lines(served.stderr)
+    ours = lines[-len(asked) :]  # before them: the /healthz polls that waited for the server to start
+    assert all(line["target"].startswith("/healthz") for line in lines[: -len(asked)])
+    for line, answer in zip(ours, asked, strict=True):
+        assert line["client"] == "127.0.0.1" and line["method"] == answer.request.method
+        assert int(line["status"]) == answer.status_code and int(line["bytes"]) == len(answer.content)
+        assert float(line["seconds"]) < 30
+    assert ours[0]["target"] == "/api/search?q=nurses&k=3"
+    assert ours[2]["target"] == "/search?q=***&token=***" and ours[3]["target"] == "/items/***"
+    # Every other line is the start-up line: nothing else, and no traceback.
+    assert len(served.stderr.strip().splitlines()) == len(lines) + 1
+
+
+@pytest.mark.slow
+def test_smkb_serve_quiet_writes_nothing_but_errors(demo_kb) -> None:
+    with smkb_serve(demo_kb, "-q") as served:
+        assert httpx.get(f"{served.base}/api/search", params={"q": "nurses"}, timeout=30).status_code == 200
+        assert httpx.get(f"{served.base}/nowhere", timeout=5).status_code == 404
+    assert served.stderr == ""
+
+
+@pytest.mark.slow
+def test_smkb_serve_verbose_with_an_access_log_file(demo_kb, tmp_path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text("an earlier line\n")
+    # Proxy headers are trusted from loopback, as the README says: the log names the client they name.
+    with smkb_serve(demo_kb, "-v", "--access-log", str(log)) as served:
+        answer = httpx.get(
+            f"{served.base}/api/search", params={"q": "nurses"}, headers={"X-Forwarded-For": "203.0.113.9"}
+        )
+    written = log.read_text().splitlines()
+    assert written[0] == "an earlier line"  # appended to, never truncated
+    assert all(ACCESS_LINE.match(line) for line in written[1:])
+    last = ACCESS_LINE.match(written[-1])
+    assert last and last["client"] == "203.0.113.9" and int(last["bytes"]) == len(answer.content)
+    assert not _access_lines(served.stderr)  # the file instead of stderr
+    assert "debug: model, indexes and caches loaded in" in served.stderr
+    assert "debug: GET /api/search?q=nurses: 200 in" in served.stderr
+    assert "Traceback" not in served.stderr
+
+
+def test_smkb_serve_usage_errors_are_one_line_and_exit_2(tmp_path) -> None:
+    # Both are refused before a knowledge base is opened or a model loaded.
+    both = smkb("serve", "-v", "-q", kb=tmp_path)
+    assert both.exit_code == 2 and both.stderr.count("\n") == 1 and "--quiet" in both.stderr
+    unwritable = smkb("serve", "--access-log", str(tmp_path / "missing" / "access.log"), kb=tmp_path)
+    assert unwritable.exit_code == 2 and unwritable.stderr.count("\n") == 1
+    assert unwritable.stderr.startswith("error: cannot open the access log")

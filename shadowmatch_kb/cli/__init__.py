@@ -9,4 +9,4 @@ def main() -> None:
     """Console-script entry point."""
     from shadowmatch_kb.cli.app import app
 
-    app()
+    app(prog_name="smkb")  # `python -m shadowmatch_kb` too: completion scripts name the installed command

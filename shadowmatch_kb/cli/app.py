@@ -20,7 +20,9 @@ app = typer.Typer(
     no_args_is_help=True,
     # Plain help text: drawing it with rich costs ~0.15 s of start-up on every `--help`.
     rich_markup_mode=None,
-    add_completion=False,
+    # typer's `--install-completion` / `--show-completion` on the root only; shellingham (for detecting the
+    # shell) is imported by typer either way, so this adds no import to `smkb --help`.
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

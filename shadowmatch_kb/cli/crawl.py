@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from shadowmatch_kb.cli.items import JsonOption, KbOption, check_date
+from shadowmatch_kb.cli.items import JsonOption, KbOption, check_date, usage_errors
 from shadowmatch_kb.cli.output import RichProgress, open_kb, print_json, reporting_errors, stderr, stdout
 
 if TYPE_CHECKING:
@@ -103,6 +103,11 @@ def _print_summary(report: CrawlReport) -> None:
         console.print(f"... and {len(report.failures) - 20} more failures (see --json)")
 
 
+def _set_by(default: str, key: str) -> str:
+    """The help's note of what sets a crawl setting when its flag is not given."""
+    return f"[default: {default}; smkb.toml [crawl] {key}; SMKB_CRAWL_{key.upper()}]"
+
+
 def crawl(
     ctx: typer.Context,
     names: Annotated[list[str] | None, typer.Argument(help="Sources to crawl (default: every registered one).")] = None,
@@ -114,13 +119,27 @@ def crawl(
         str | None,
         typer.Option("--since", help="Skip entries listed or published before YYYY-MM-DD."),
     ] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64, help="Requests at once.")] = 8,
-    per_host: Annotated[int, typer.Option("--per-host", min=1, max=8, help="Requests at once to one host.")] = 2,
+    # None: not given, so the environment, the KB's smkb.toml or the default decides (config.CrawlSettings).
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", min=1, max=64, help="Requests at once " + _set_by("8", "concurrency")),
+    ] = None,
+    per_host: Annotated[
+        int | None,
+        typer.Option("--per-host", min=1, max=8, help="Requests at once to one host " + _set_by("2", "per_host")),
+    ] = None,
     delay: Annotated[
-        float,
-        typer.Option("--delay", min=0.0, help="Seconds between requests to one host (robots.txt may ask more)."),
-    ] = 1.0,
-    timeout: Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds before a request gives up.")] = 20.0,
+        float | None,
+        typer.Option(
+            "--delay",
+            min=0.0,
+            help="Seconds between requests to one host; robots.txt may ask more " + _set_by("1.0", "delay"),
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=1.0, help="Seconds before a request gives up " + _set_by("20.0", "timeout")),
+    ] = None,
     as_json: JsonOption = False,
     kb_dir: KbOption = None,
 ) -> None:
@@ -130,17 +149,23 @@ def crawl(
     5xx answers after the wait the server asks for, and refuses private addresses unless the source
     allows them. An interrupted crawl (Ctrl-C, --max-pages) resumes where it stopped. Exits 1 when
     any URL failed, after crawling all the others.
+
+    The KB's smkb.toml ([crawl] delay, concurrency, per_host, timeout, user_agent) and the variables
+    SMKB_CRAWL_DELAY, SMKB_CRAWL_CONCURRENCY, SMKB_CRAWL_PER_HOST, SMKB_CRAWL_TIMEOUT and SMKB_USER_AGENT
+    set what no flag gives; a variable beats the file.
     """
     since = check_date(since)
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
-        options = kb.crawl_options(
-            max_pages=max_pages, since=since, concurrency=concurrency, per_host=per_host, delay=delay, timeout=timeout
-        )
+        with usage_errors():  # a bad smkb.toml or variable: exit 2 before anything is fetched
+            settings = kb.config.crawl_settings(
+                {"concurrency": concurrency, "per_host": per_host, "delay": delay, "timeout": timeout}
+            )
+        options = kb.crawl_options(settings=settings, max_pages=max_pages, since=since)
         with LiveCrawlDisplay(enabled=not as_json) as display:
             report = kb.crawl(names or [], options=options, observer=display, progress=RichProgress())
         if as_json:
-            print_json(report.to_dict())
+            print_json({**report.to_dict(), "settings": settings.to_dict()})
         else:
             _print_summary(report)
         for note in report.notes:

@@ -70,8 +70,11 @@ class DeadlineH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
 
-def server_config(app: Any, *, host: str, port: int, read_timeout: float = READ_TIMEOUT_S) -> uvicorn.Config:
-    """uvicorn's settings for `smkb serve`: the deadline protocol, bounded headers and connections."""
+def server_config(
+    app: Any, *, host: str, port: int, read_timeout: float = READ_TIMEOUT_S, log_level: str = "warning"
+) -> uvicorn.Config:
+    """uvicorn's settings for `smkb serve`: the deadline protocol, bounded headers and connections; uvicorn's
+    own messages from ``log_level`` up."""
     seconds = read_timeout
 
     class Protocol(DeadlineH11Protocol):
@@ -87,5 +90,7 @@ def server_config(app: Any, *, host: str, port: int, read_timeout: float = READ_
         timeout_keep_alive=KEEP_ALIVE_S,
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         limit_concurrency=MAX_CONNECTIONS,
-        log_level="warning",
+        log_level=log_level,
+        # Requests are logged by ``access_log.AccessLog``, with the bytes sent, the time taken and tokens hidden.
+        access_log=False,
     )
