@@ -107,6 +107,14 @@ class FigureStanding:
         numbers = self._numbers[key]
         return round(100.0 * bisect_left(numbers, figure.value) / len(numbers), 1) if numbers else None
 
+    def middle(self, figure: Exposure) -> tuple[float, float] | None:
+        """The 10th and 90th percentile of the measure over the dataset's occupations (None for a grade): where four
+        in five of them lie, so a reader sees how wide the scale really runs."""
+        if self.percentile(figure) is None:
+            return None
+        numbers = self._numbers[(figure.dataset, figure.measure, figure.scheme, _code_length(figure))]
+        return numbers[int(0.1 * (len(numbers) - 1))], numbers[int(0.9 * (len(numbers) - 1))]
+
     def grade_count(self, figure: Exposure) -> tuple[int, int]:
         """How many of the dataset's occupations share this figure's grade, and how many it grades."""
         key = (figure.dataset, figure.measure, figure.scheme, _code_length(figure))
@@ -150,4 +158,8 @@ def _plain(figure: Exposure, percentile: float | None, standing: FigureStanding)
         standing_words = f"lower than {100 - percentile:.0f}% of {among}"
     else:
         standing_words = f"higher than {percentile:.0f}% of {among}"
-    return f"{what}: {figure.value:.2f}, {standing_words}."
+    # A scale of 1 to 5 on which nearly every job scores 3.3 to 3.7 reads wrongly without its middle: 3.35 looks
+    # middling and is low.
+    middle = standing.middle(figure)
+    spread = f" (four in five of them score between {middle[0]:.2f} and {middle[1]:.2f})" if middle else ""
+    return f"{what}: {figure.value:.2f}, {standing_words}{spread}."
