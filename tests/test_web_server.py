@@ -358,6 +358,7 @@ def test_smkb_serve_verbose_with_an_access_log_file(demo_kb, tmp_path) -> None:
     assert not _access_lines(served.stderr)  # the file instead of stderr
     assert "debug: model, indexes and caches loaded in" in served.stderr
     assert "debug: GET /api/search?q=nurses: 200 in" in served.stderr
+    assert re.search(r"debug: reader \d of \d takes it \(busy: [\d, ]+\)", served.stderr)
     assert "Traceback" not in served.stderr
 
 

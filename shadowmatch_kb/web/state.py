@@ -15,6 +15,7 @@ on a thread of their own, so they never wait behind a briefing.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -30,6 +31,8 @@ from shadowmatch_kb.kb import KnowledgeBase
 from shadowmatch_kb.web.review import WRITE_WAIT_S, Review
 
 __all__ = ["ANSWERS_KEPT", "READERS", "REQUEST_TIMEOUT_S", "ServerBusy", "WebState"]
+
+_log = logging.getLogger(__name__)  # debug lines only: `smkb serve -v` shows them
 
 # Reading threads: one per core, as the model, SQLite and numpy release the GIL; at most 4 by default,
 # as each holds its own copy of the model (about 100 MB).
@@ -104,6 +107,9 @@ class WebState:
         """Run ``function(kb)`` on the least busy reading thread, waiting at most the request time limit;
         with a ``key``, an answer given before for the same key is given again while the record is unchanged."""
         reader = min(self._readers, key=lambda r: r.busy)
+        if _log.isEnabledFor(logging.DEBUG):  # `smkb serve -v`: which thread answers, and how busy they all are
+            busy = ", ".join(str(r.busy) for r in self._readers)
+            _log.debug("reader %d of %d takes it (busy: %s)", self._readers.index(reader) + 1, len(self._readers), busy)
         return await self._run(reader, partial(self._answer, reader, key, function), self.request_timeout)
 
     async def footer_now(self) -> dict[str, Any]:
