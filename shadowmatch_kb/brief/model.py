@@ -140,5 +140,9 @@ def short_answer(occupation: dict[str, Any], people: str) -> str | None:
         if figure.get("dataset") == "ilo_genai_2025" and figure.get("measure") == "exposure gradient":
             share = _SHARE_OF_TASKS.get(str(figure.get("value", "")).strip().lower())
             if share:
-                return f"In short: by the ILO's reading, generative AI could do {share} of the tasks of {people}."
+                # Said in the sentence itself: the grade is read as an answer about robots too, and is none.
+                return (
+                    f"In short: by the ILO's reading, generative AI could do {share} of the tasks of {people} "
+                    "(the grade is about tools such as chatbots, not robots or self-driving vehicles)."
+                )
     return None
