@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shadowmatch_kb.brief.gate import apply_citation_gate
-from shadowmatch_kb.brief.model import Briefing, BriefSignal, rated_low, short_answer
+from shadowmatch_kb.brief.model import Briefing, BriefSignal, rated_low
 from shadowmatch_kb.brief.overview import lead_sentence, overview, plain
 from shadowmatch_kb.brief.readability import grade_level
 from shadowmatch_kb.brief.retrieve import (
@@ -177,8 +177,6 @@ def build_briefing(
     briefing.overview = ([lead] if lead else []) + picked
     apply_citation_gate(briefing, items)
     briefing.coverage = _coverage(found, briefing)
-    people = _people(briefing.occupations)
-    briefing.answer = short_answer(briefing.occupations[0], people) if people else None
     briefing.notice = _notice(found, briefing)
     briefing.prompts = _prompts(briefing)
     briefing.readability = {

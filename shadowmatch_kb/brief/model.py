@@ -60,7 +60,6 @@ class Briefing:
     coverage: str = ""  # what it holds: on the occupation, its sector, the wider picture
     readability: dict[str, float] = field(default_factory=dict)  # Flesch-Kincaid grade of overview, prompts
     notices: list[str] = field(default_factory=list)  # for the person running it (no index yet, ...)
-    answer: str | None = None  # the question answered in one plain sentence, from the ILO's grade of the job
 
     def number_of(self, item_id: str) -> int:
         """The citation number of a source."""
@@ -102,7 +101,6 @@ class Briefing:
             "evidence_count": self.evidence_count,
             "notice": self.notice,
             "coverage": self.coverage,
-            "answer": self.answer,
             "readability": self.readability,
             "markdown": markdown,
         }
@@ -120,29 +118,3 @@ def rated_low(occupation: dict[str, Any]) -> bool:
         and str(f.get("value", "")).strip().lower() in _LOW_GRADES
         for f in occupation.get("exposure", ())
     )
-
-
-# How much of a job's tasks generative AI could do, by the ILO's grade (as its grade explanations word it).
-_SHARE_OF_TASKS = {
-    "not exposed": "few if any",
-    "minimal exposure": "only a small part",
-    "exposed: gradient 1": "some",
-    "exposed: gradient 2": "a fair share",
-    "exposed: gradient 3": "many",
-    "exposed: gradient 4": "most",
-}
-
-
-def short_answer(occupation: dict[str, Any], people: str) -> str | None:
-    """ "Will AI change my job?" answered in one sentence a mentor can repeat, from the ILO's grade of the
-    occupation (``people``: its name as a sentence uses it); None without that grade."""
-    for figure in occupation.get("exposure", ()):
-        if figure.get("dataset") == "ilo_genai_2025" and figure.get("measure") == "exposure gradient":
-            share = _SHARE_OF_TASKS.get(str(figure.get("value", "")).strip().lower())
-            if share:
-                # Said in the sentence itself: the grade is read as an answer about robots too, and is none.
-                return (
-                    f"In short: by the ILO's reading, generative AI could do {share} of the tasks of {people} "
-                    "(the grade is about tools such as chatbots, not robots or self-driving vehicles)."
-                )
-    return None

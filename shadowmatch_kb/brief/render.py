@@ -101,8 +101,6 @@ def to_markdown(briefing: Briefing) -> str:
     if briefing.since:
         about.append(f"published since {briefing.since}")
     lines += [f"*{'; '.join(about)}.*", ""]
-    if briefing.answer:
-        lines += [f"**{_md(briefing.answer)}**", ""]
     if briefing.notice:
         lines += [f"> **Little evidence.** {_md(briefing.coverage)} {_md(briefing.notice)}".rstrip(), ""]
     elif briefing.coverage:
@@ -261,8 +259,6 @@ def briefing_html(briefing: Briefing, *, item_link: str | None = None, reask_lin
     sector = ", ".join(briefing.sectors) if briefing.sectors else "not recognised"
     since = f"; published since {_e(briefing.since)}" if briefing.since else ""
     parts.append(f'<p class="meta">Sector: {_e(sector)}{since}.</p>')
-    if briefing.answer:
-        parts.append(f'<p class="answer"><strong>{_e(briefing.answer)}</strong></p>')
     if briefing.notice:
         said = f"{_e(briefing.coverage)} {_e(briefing.notice)}".strip()
         parts.append(f'<p class="notice" role="note"><strong>Little evidence.</strong> {said}</p>')
