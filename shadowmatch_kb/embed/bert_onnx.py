@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shadowmatch_kb.embed.export_folder import OPSET, write_export
+from shadowmatch_kb.embed.export_folder import OPSET, save_graph, write_export
 from shadowmatch_kb.errors import BackendError
 
 if TYPE_CHECKING:
@@ -304,11 +304,4 @@ def _write_model(model: Any, folder: Path) -> None:
     import onnx
 
     onnx.checker.check_model(model)
-    onnx.save_model(
-        model,
-        str(folder / "model.onnx"),
-        save_as_external_data=True,
-        all_tensors_to_one_file=True,
-        location="model.onnx.data",
-        size_threshold=1024,
-    )
+    save_graph(model, folder)

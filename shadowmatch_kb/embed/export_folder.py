@@ -15,7 +15,15 @@ from typing import Any
 
 from shadowmatch_kb.errors import BackendError
 
-__all__ = ["EXPORT_FORMAT", "OPSET", "make_readable", "remove_stale_tmp", "swap_into_place", "write_export"]
+__all__ = [
+    "EXPORT_FORMAT",
+    "OPSET",
+    "make_readable",
+    "remove_stale_tmp",
+    "save_graph",
+    "swap_into_place",
+    "write_export",
+]
 
 # Bumped when the layout of an export directory changes, so old exports are rebuilt, not misread.
 EXPORT_FORMAT = 1
@@ -47,6 +55,21 @@ def write_export(dest_dir: Path, what: str, write_files: Callable[[Path], dict[s
         # Already gone after a successful swap; after a failure or an interrupt, nothing half-done stays.
         shutil.rmtree(tmp, ignore_errors=True)
     return dest_dir
+
+
+def save_graph(model: Any, folder: Path) -> None:
+    """Save an onnx ModelProto as folder/model.onnx with every large weight in the one file model.onnx.data (the
+    layout ``OnnxEmbedder.load`` opens)."""
+    import onnx
+
+    onnx.save_model(
+        model,
+        str(folder / "model.onnx"),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="model.onnx.data",
+        size_threshold=1024,
+    )
 
 
 def make_readable(folder: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shadowmatch_kb.embed.base import DEFAULT_MODEL, resolve_model_path
-from shadowmatch_kb.embed.export_folder import OPSET, write_export
+from shadowmatch_kb.embed.export_folder import OPSET, save_graph, write_export
 from shadowmatch_kb.errors import BackendError
 
 if TYPE_CHECKING:
@@ -123,14 +123,7 @@ class SentenceTransformerEmbedder:
         proto = onnx.load(str(traced), load_external_data=True)
         for leftover in folder.iterdir():
             leftover.unlink()
-        onnx.save_model(
-            proto,
-            str(folder / "model.onnx"),
-            save_as_external_data=True,
-            all_tensors_to_one_file=True,
-            location="model.onnx.data",
-            size_threshold=1024,
-        )
+        save_graph(proto, folder)
         return input_names
 
     def _write_tokenizer(self, dest: Path) -> None:
