@@ -3,8 +3,7 @@
 ``kb.py`` composes the pipeline; this module only chooses and loads the parts, each once, on first use:
 the index kind the configuration names (flat or Chroma), the model that built it, and that model's ONNX export,
 which embeds documents, queries and Signals rows alike without torch (``embed.exports`` finds it by the model's
-content, or builds it). Loading the parts is where warnings arise; they are kept here until the knowledge base
-hands them to its caller with the result of the operation that caused them.
+content, or builds it; what cannot be built is an error, never a slower path with a warning).
 """
 
 from __future__ import annotations
@@ -78,7 +77,6 @@ class Backends:
         the knowledge base's identity, which names its collections on a Chroma server."""
         self.config = config
         self._kb_id = kb_id
-        self.warnings: list[str] = []  # taken by the knowledge base after each operation
         self._index: VectorIndex | None = None
         self._doc_embedder = doc_embedder
         self._query_embedder: Embedder | None = None
@@ -196,9 +194,9 @@ class Backends:
         collections by its own identity, unless ``SMKB_CHROMA_COLLECTION`` names them. An index built before
         collections were named so keeps the shared name "smkb" until ``smkb reindex`` moves it to its own.
         """
-        meta = self.index_meta()
         if self.config.chroma_collection:
             return self.config.chroma_collection
+        meta = self.index_meta()
         if meta is not None and meta.get("kind") == "chroma" and (meta.get("chroma_collection") or not rebuild):
             return str(meta.get("chroma_collection") or "smkb")
         kb_id = self._kb_id() if self.config.chroma_url else None  # a local Chroma folder is this KB's alone
@@ -207,23 +205,14 @@ class Backends:
     # ----- the embedders --------------------------------------------------------------------
 
     def doc_embedder(self) -> Embedder:
-        """The model that embeds documents: its ONNX export, built first when missing (loaded once, on first use).
-
-        Its idle threads spin between runs: importing and enriching are many small runs back to back."""
+        """The model that embeds documents and enrichment's sentences: its ONNX export, built first when missing
+        (loaded once, on first use). Its idle threads spin between runs: importing and enriching are many small
+        runs back to back."""
         if self._doc_embedder is None:
             from shadowmatch_kb.embed.exports import load_embedder
 
             self._doc_embedder = load_embedder(self.config.indexes_dir, self.model_name, spinning=True)
         return self._doc_embedder
-
-    @property
-    def doc_embedder_loaded(self) -> bool:
-        """True once the document model is in memory."""
-        return self._doc_embedder is not None
-
-    def enrich_embedder(self) -> Embedder:
-        """The embedder enrichment uses: the document model's."""
-        return self.doc_embedder()
 
     def query_embedder(self) -> Embedder:
         """The ONNX embedder for queries (threads that sleep between runs: a query is a handful of them)."""
@@ -248,13 +237,3 @@ class Backends:
         from shadowmatch_kb.embed.exports import export_dir_for
 
         return (export_dir_for(self.config.indexes_dir, self.model_name) / "export.json").exists()
-
-    def ensure_onnx_export(self) -> None:
-        """Build the model's ONNX export when it is missing; a failure is kept as a warning (the next query
-        builds it again, or says why it cannot)."""
-        from shadowmatch_kb.embed.exports import ensure_export
-
-        try:
-            ensure_export(self.config.indexes_dir, self.model_name)
-        except BackendError as exc:
-            self.warnings.append(f"could not export {self.model_name} to ONNX ({exc})")

@@ -90,10 +90,9 @@ class KnowledgeBase:
 
     def take_notices(self) -> list[str]:
         """The warnings of the operations run since the last call, each once; then forgets them."""
-        found = list(dict.fromkeys([*self._notices, *self.pipeline.warnings, *self.backends.warnings]))
+        found = list(dict.fromkeys([*self._notices, *self.pipeline.warnings]))
         self._notices.clear()
         self.pipeline.warnings.clear()
-        self.backends.warnings.clear()
         return found
 
     # ----- parts --------------------------------------------------------------------------
@@ -239,7 +238,7 @@ class KnowledgeBase:
         # The matcher reads ESCO's labels and the ILO's tasks: either one changing means its vectors must too.
         if any(r.dataset in ("esco", "ilo_genai_2025") for r in results):
             self._occupation_matcher = load_matcher(
-                self.store.db, self._occupation_cache, self.backends.enrich_embedder, progress
+                self.store.db, self._occupation_cache, self.backends.doc_embedder, progress
             )
         return results
 

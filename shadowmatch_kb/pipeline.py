@@ -101,7 +101,7 @@ class WritePipeline:
         from shadowmatch_kb.fetch.blocking import BlockingFetcher
 
         # The KB's crawl settings name the agent URL imports go out as, too: one identity towards every site.
-        options = FetchOptions(user_agent=self.crawl_settings().user_agent)
+        options = FetchOptions(user_agent=self.config.crawl_settings().user_agent)
         return BlockingFetcher(self.fetchers()(options, allow_private=allow_private))
 
     def fetchers(self) -> FetcherFactory:
@@ -122,7 +122,7 @@ class WritePipeline:
         with self.writing():
             outcome = enrich_items(
                 self.store,
-                self.backends.enrich_embedder,
+                self.backends.doc_embedder,
                 wanted or None,
                 force=bool(wanted) or all_items,
                 progress=progress,
@@ -135,7 +135,7 @@ class WritePipeline:
         """Enrich the items an import or a crawl stored without computed fields (under the write lock)."""
         from shadowmatch_kb.enrich.run import enrich_items
 
-        outcome = enrich_items(self.store, self.backends.enrich_embedder, progress=progress)
+        outcome = enrich_items(self.store, self.backends.doc_embedder, progress=progress)
         self.warnings.extend(outcome.notices)
         failed = [r for r in outcome.results if r.status == "failed"]
         if failed:
@@ -271,11 +271,6 @@ class WritePipeline:
                 self._sync(progress or NullProgress())
         return report
 
-    def crawl_settings(self, **flags: Any) -> CrawlSettings:
-        """Delay, concurrency, per_host, timeout and user_agent: each flag given (not None) beats its
-        environment variable, which beats the KB's ``smkb.toml``, which beats the default."""
-        return self.config.crawl_settings(flags)
-
     def crawl_options(
         self,
         settings: CrawlSettings | None = None,
@@ -285,12 +280,13 @@ class WritePipeline:
         workers: int | None = None,
         **flags: Any,
     ) -> CrawlOptions:
-        """What a crawl runs with: ``settings`` as resolved, else resolved now from ``flags`` (see crawl_settings)."""
+        """What a crawl runs with: ``settings`` as resolved, else resolved now from ``flags`` (delay, concurrency,
+        per_host, timeout, user_agent; see ``Config.crawl_settings``)."""
         from shadowmatch_kb.crawl.run import CrawlOptions
         from shadowmatch_kb.fetch.async_http import FetchOptions
 
         if settings is None:
-            settings = self.crawl_settings(**flags)
+            settings = self.config.crawl_settings(flags)
         elif flags:
             raise TypeError("give crawl_options either settings or flags, not both")
         return CrawlOptions(
@@ -310,8 +306,6 @@ class WritePipeline:
             return
         index = self.backends.writable_index()
         sync_index(self.store, index, self.backends.doc_embedder, progress=progress)
-        if self.backends.doc_embedder_loaded:
-            self.backends.ensure_onnx_export()
 
     def reindex(self, *, progress: Progress | None = None) -> dict[str, Any]:
         """Rebuild every derived index from ``corpus/`` (with the configured model)."""
@@ -326,7 +320,6 @@ class WritePipeline:
             report = sync_index(self.store, index, lambda: embedder, progress=progress)
             index.flush()
             self.backends.write_meta(embedder.model_name, embedder.dimension)
-            self.backends.ensure_onnx_export()
         return {
             "items": report.embedded,
             "chunks": report.chunks,
