@@ -187,8 +187,8 @@ class Config:
     chroma_url: str | None = None
     # Collections on a Chroma server are named from this prefix; None: from the knowledge base's own identity.
     chroma_collection: str | None = None
-    # An agent the caller sets outright, above everything; None: SMKB_USER_AGENT, smkb.toml or the default.
-    user_agent: str | None = None
+    # The agent a caller or SMKB_USER_AGENT gave; the default lets the KB's smkb.toml choose (see crawl_settings).
+    user_agent: str = DEFAULT_USER_AGENT
     lock_timeout: float = 600.0
 
     @classmethod
@@ -213,6 +213,7 @@ class Config:
             index_kind=kind,
             chroma_url=url,
             chroma_collection=env.get(ENV["chroma_collection"]) or None,
+            user_agent=env.get(ENV["user_agent"]) or DEFAULT_USER_AGENT,
             lock_timeout=float(env.get(ENV["lock_timeout"]) or 600.0),
         )
 
@@ -220,10 +221,13 @@ class Config:
         self, flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
     ) -> CrawlSettings:
         """The crawl settings of this KB: flags (None: not given) > environment > ``smkb.toml`` > defaults."""
+        env = os.environ if environ is None else environ
         given = dict(flags or {})
-        if given.get("user_agent") is None and self.user_agent:
-            given["user_agent"] = self.user_agent  # set outright by the caller, as a flag is
-        return resolve_crawl_settings(self.settings_path, given, environ)
+        # resolve() has folded SMKB_USER_AGENT into user_agent, and the variable is read again below in its
+        # place; any other agent than that and the default was set by the caller outright, as a flag is.
+        if given.get("user_agent") is None and self.user_agent not in (DEFAULT_USER_AGENT, env.get(ENV["user_agent"])):
+            given["user_agent"] = self.user_agent
+        return resolve_crawl_settings(self.settings_path, given, env)
 
     @property
     def settings_path(self) -> Path:

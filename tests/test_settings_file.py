@@ -226,8 +226,8 @@ def test_an_agent_set_outright_in_the_config_beats_the_file(tmp_path: Path) -> N
     assert Config(tmp_path).crawl_settings(environ={}).user_agent == TEAM_AGENT
     given = Config(tmp_path, user_agent="caller/1.0").crawl_settings(environ={})
     assert (given.user_agent, given.origins["user_agent"]) == ("caller/1.0", "flag")
-    # The variable, read where a config is resolved from the environment, counts as the environment, above the file.
-    from_env = Config.resolve(tmp_path).crawl_settings(environ={"SMKB_USER_AGENT": "env/1.0"})
+    # resolve() folds the variable into the config; it still counts as the environment, above the file.
+    from_env = Config(tmp_path, user_agent="env/1.0").crawl_settings(environ={"SMKB_USER_AGENT": "env/1.0"})
     assert (from_env.user_agent, from_env.origins["user_agent"]) == ("env/1.0", "environment")
 
 
