@@ -235,21 +235,34 @@ def write_generated_kb(
     dimension: int,
     generated: Iterable[tuple[Any, Any, np.ndarray]],
     noise_seed: int,
+    *,
+    postgres_url: str | None = None,
 ) -> None:
     """Store generated items and their vectors as a knowledge base with a flat index, then mark it complete.
 
     ``generated`` yields (item, raw input or None, the mean of its sentences' vectors): the item is
     indexed under that mean with a little noise, and its one chunk under the mean itself. The ONNX
-    export is copied from the knowledge base ``onnx_kb``, so queries embed as in any other.
+    export is copied from the knowledge base ``onnx_kb``, so queries embed as in any other. With
+    ``postgres_url`` the record and the vectors (pgvector) go to that database, and ``kb_dir`` is its
+    working folder.
     """
     import shutil
 
+    from shadowmatch_kb.index.base import VectorIndex
     from shadowmatch_kb.index.flat import FlatIndex
     from shadowmatch_kb.store.sqlite import SqliteStore
 
     noise = np.random.default_rng(noise_seed)
-    store = SqliteStore(kb_dir / "corpus" / "kb.sqlite")
-    index = FlatIndex(kb_dir / "indexes" / "flat", model, dimension)
+    index: VectorIndex
+    if postgres_url:
+        from shadowmatch_kb.index.pgvector import PgVectorIndex
+        from shadowmatch_kb.store.postgres import PostgresStore
+
+        store: SqliteStore = PostgresStore(postgres_url)
+        index = PgVectorIndex(postgres_url, model, dimension, rebuild=True)  # HNSW graphs built once, at flush
+    else:
+        store = SqliteStore(kb_dir / "corpus" / "kb.sqlite")
+        index = FlatIndex(kb_dir / "indexes" / "flat", model, dimension)
     batch = []
     count = 0
     for count, (item, raw, mean) in enumerate(generated, start=1):
@@ -262,9 +275,12 @@ def write_generated_kb(
             batch = []
     if batch:
         store.put_items(batch)
-    store.close()
     index.flush()
     shutil.copytree(onnx_kb / "indexes" / "onnx", kb_dir / "indexes" / "onnx")
-    meta = {"kind": "flat", "model": model, "dimension": dimension}
-    (kb_dir / "indexes" / "index.json").write_text(json.dumps(meta))
+    meta = {"kind": "pgvector" if postgres_url else "flat", "model": model, "dimension": dimension}
+    if postgres_url:
+        store.set_meta("index", json.dumps(meta))  # type: ignore[attr-defined]
+    else:
+        (kb_dir / "indexes" / "index.json").write_text(json.dumps(meta))
+    store.close()
     (kb_dir / "complete.json").write_text(json.dumps({"items": count}))

@@ -144,8 +144,9 @@ def measure_cold(kb_dir: Path) -> dict[str, Any]:
 # ----- generated knowledge bases and the warm runs -------------------------------------------
 
 
-def build_kb(workdir: Path, items: int, demo: Path) -> Path:
-    """A knowledge base of ``items`` generated items with a flat index, cached between runs."""
+def build_kb(workdir: Path, items: int, demo: Path, postgres_url: str | None = None) -> Path:
+    """A knowledge base of ``items`` generated items with a flat index, cached between runs; with
+    ``postgres_url``, the same items in that database (the folder returned is its working folder)."""
     from _bench_data import write_generated_kb
 
     from shadowmatch_kb.embed.exports import export_dir_for
@@ -153,7 +154,7 @@ def build_kb(workdir: Path, items: int, demo: Path) -> Path:
     from shadowmatch_kb.model import Item, Signal
     from shadowmatch_kb.text.sectors import SectorVocabulary
 
-    kb_dir = workdir / f"brief-{items}"
+    kb_dir = workdir / (f"brief-{items}-postgres" if postgres_url else f"brief-{items}")
     if (kb_dir / "complete.json").exists():
         return kb_dir
     shutil.rmtree(kb_dir, ignore_errors=True)
@@ -180,7 +181,7 @@ def build_kb(workdir: Path, items: int, demo: Path) -> Path:
             )
             yield item, None, pool[picks].mean(axis=0)
 
-    write_generated_kb(kb_dir, demo, model, embedder.dimension, generated(), noise_seed=11)
+    write_generated_kb(kb_dir, demo, model, embedder.dimension, generated(), noise_seed=11, postgres_url=postgres_url)
     return kb_dir
 
 
@@ -218,15 +219,16 @@ def _seconds(call: Any) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def measure_warm(kb_dir: Path) -> dict[str, Any]:
-    """Briefing, search and tracker times in one warm process over a generated knowledge base."""
+def measure_warm(kb_dir: Path, location: str | None = None) -> dict[str, Any]:
+    """Briefing, search and tracker times in one warm process over a generated knowledge base (``location``: its
+    Postgres URL, when ``kb_dir`` is the working folder of one)."""
     from shadowmatch_kb.kb import KnowledgeBase
 
     # The vectors kept on disk start empty, so the first pass embeds every sentence it reads as a fresh
     # question would; the second pass asks the same questions again, as a server answering a bookmark does.
     shutil.rmtree(kb_dir / "indexes" / "vectors", ignore_errors=True)
     cache_before = sorted(p.name for p in (kb_dir / "indexes" / "occupations").glob("*.npy"))
-    with KnowledgeBase.open(kb_dir) as kb:
+    with KnowledgeBase.open(location or kb_dir) as kb:
         warm_up_s, _ = _seconds(lambda: kb.brief(WARM_UP_QUESTION))
         brief_times, search_times, repeat_times, cited, named = [], [], [], [], []
         for question in QUESTIONS:

@@ -20,7 +20,7 @@ datasets with the real ``occupations import``; then, for every question:
 * the occupation named by the briefing itself (top-1 in the labelled groups; target >= 0.9 on the job
   descriptions), and the pages the printed briefing takes (A4, headless chromium, target <= 2).
 
-Prints one JSON document. Usage: python scripts/eval_brief.py [--keep DIR] [--no-pages]
+Prints one JSON document. Usage: python scripts/eval_brief.py [--keep DIR|URL] [--no-pages]
 """
 
 from __future__ import annotations
@@ -49,7 +49,11 @@ from eval_occupations import JOBS  # noqa: E402  (the job descriptions, both set
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", type=Path, help="Build the knowledge base here and keep it (reused when present).")
+    parser.add_argument(
+        "--keep",
+        help="Build the knowledge base here and keep it (reused when present): a folder, or a postgresql:// URL "
+        "to measure a knowledge base in Postgres (its working folder: SMKB_WORKDIR).",
+    )
     parser.add_argument("--no-pages", action="store_true", help="Do not print the briefings to PDF.")
     parser.add_argument("--split", choices=["dev", "test", "both"], default="both")
     parser.add_argument("--show", action="store_true", help="Add each question's rankings to the report.")

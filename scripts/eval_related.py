@@ -22,7 +22,7 @@ held out; ``all`` pools both. The target is recall@10 of ``related`` at least 1.
 Also the warm time of one ``related`` call. Prints one JSON document (progress on stderr); prints a JSON
 reason and exits 0 when ../shared/data is absent.
 
-Usage: python scripts/eval_related.py [--keep DIR]
+Usage: python scripts/eval_related.py [--keep DIR|URL]
 """
 
 from __future__ import annotations
@@ -169,7 +169,11 @@ def evaluate(kb: Any) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", type=Path, help="Build the knowledge base here and keep it (reused when present).")
+    parser.add_argument(
+        "--keep",
+        help="Build the knowledge base here and keep it (reused when present): a folder, or a postgresql:// URL "
+        "to measure a knowledge base in Postgres (its working folder: SMKB_WORKDIR).",
+    )
     args = parser.parse_args()
     if not POSTS.is_dir():
         print(json.dumps({"skipped": f"{POSTS} is absent (real posts live in ../shared/data beside the checkout)"}))

@@ -22,6 +22,7 @@ from shadowmatch_kb.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
     from shadowmatch_kb.embed.persistent import PersistentEmbedder
+    from shadowmatch_kb.store.postgres import PostgresStore
 
 __all__ = ["Backends", "RecordStore"]
 
@@ -35,21 +36,29 @@ class RecordStore:
     """
 
     def __init__(self, config: Config) -> None:
-        """``config`` says where the directory is."""
+        """``config`` says where the directory (or the Postgres database) is."""
         self.path = config.store_path
-        self.kb_dir = config.kb_dir
+        self.config = config
         self._store: SqliteStore | None = None
+        self.notices: list[str] = []  # of edits set aside when shared files were reconciled
 
     @property
     def exists(self) -> bool:
-        """True when the directory holds a record store."""
+        """True when the directory (or the database) holds a record store."""
+        if self._store is not None:
+            return True
+        if self.config.record_url:
+            from shadowmatch_kb.store.postgres import PostgresStore
+
+            return PostgresStore.holds_a_knowledge_base(self.config.record_url)
         return self.path.exists()
 
     def read(self) -> SqliteStore:
         """The store; a directory that has none is a clear error."""
         if self._store is None and not self.exists:
+            where = "its tables are missing" if self.config.record_url else "corpus/kb.sqlite is missing"
             raise NotFoundError(
-                f"no knowledge base in {self.kb_dir} (corpus/kb.sqlite is missing); "
+                f"no knowledge base in {self.config.kb_label} ({where}); "
                 "create one with `smkb ingest PATH` or point --kb at one"
             )
         return self.create()
@@ -57,8 +66,22 @@ class RecordStore:
     def create(self) -> SqliteStore:
         """The store, created empty when the directory has none (writers only)."""
         if self._store is None:
-            self._store = SqliteStore(self.path)
+            if self.config.record_url:
+                from shadowmatch_kb.store.postgres import PostgresStore
+
+                self._store = PostgresStore(self.config.record_url, aliases_dir=self.config.corpus_dir)
+                self.share_files()
+            else:
+                self._store = SqliteStore(self.path)
         return self._store
+
+    def share_files(self) -> None:
+        """In a knowledge base in Postgres, reconcile this machine's copies of the files people edit (crawl sources,
+        sector aliases, smkb.toml) with the database's (``store.shared_files``); nothing for a folder."""
+        if self.config.record_url:
+            from shadowmatch_kb.store.shared_files import reconcile
+
+            self.notices.extend(reconcile(self.create().db, self.config.kb_dir))  # type: ignore[arg-type]
 
     def close(self) -> None:
         """Release the connection."""
@@ -71,12 +94,19 @@ class Backends:
     """The index and the embedders of one knowledge-base directory, loaded lazily and kept."""
 
     def __init__(
-        self, config: Config, *, doc_embedder: Embedder | None = None, kb_id: Callable[[], str | None] = lambda: None
+        self,
+        config: Config,
+        *,
+        doc_embedder: Embedder | None = None,
+        kb_id: Callable[[], str | None] = lambda: None,
+        record: RecordStore | None = None,
     ) -> None:
         """``doc_embedder`` lets a caller (a benchmark, a server) reuse a model it already loaded; ``kb_id`` gives
-        the knowledge base's identity, which names its collections on a Chroma server."""
+        the knowledge base's identity, which names its collections on a Chroma server; ``record`` is the record
+        store, which keeps what built the index when the knowledge base is in Postgres."""
         self.config = config
         self._kb_id = kb_id
+        self._record = record
         self._index: VectorIndex | None = None
         self._doc_embedder = doc_embedder
         self._query_embedder: Embedder | None = None
@@ -94,8 +124,18 @@ class Backends:
     def _meta_path(self) -> Path:
         return self.config.indexes_dir / "index.json"
 
+    def _shared_store(self) -> PostgresStore | None:
+        """The Postgres store, where the knowledge base is one: there every machine reads what built its index."""
+        if not self.config.record_url or self._record is None:
+            return None
+        return self._record.create()  # type: ignore[return-value]
+
     def index_meta(self) -> dict[str, Any] | None:
         """What built the index (kind, model, dimension), or None when there is no index."""
+        shared = self._shared_store()
+        if shared is not None:
+            text = shared.meta("index")
+            return dict(json.loads(text)) if text else None
         try:
             return dict(json.loads(self._meta_path.read_text()))
         except FileNotFoundError:
@@ -110,6 +150,10 @@ class Backends:
             meta["chroma_url"] = self.config.chroma_url
         if self.config.index_kind == "chroma":
             meta["chroma_collection"] = self._chroma_prefix(rebuild=True)
+        shared = self._shared_store()
+        if shared is not None:
+            shared.set_meta("index", json.dumps(meta))
+            return
         self._meta_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._meta_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(meta, indent=2) + "\n")
@@ -134,6 +178,10 @@ class Backends:
             from shadowmatch_kb.index.flat import FlatIndex
 
             return FlatIndex(self.config.indexes_dir / "flat", model, dimension, rebuild=rebuild)
+        if self.config.index_kind == "pgvector" and self.config.record_url:
+            from shadowmatch_kb.index.pgvector import PgVectorIndex
+
+            return PgVectorIndex(self.config.record_url, model, dimension, rebuild=rebuild)
         from shadowmatch_kb.index.chroma import ChromaIndex
 
         options = {"model": model, "dimension": dimension, "rebuild": rebuild,
@@ -150,7 +198,7 @@ class Backends:
                 return None
             if meta.get("kind", "flat") != self.config.index_kind:
                 raise IndexMismatchError(
-                    f"the index in {self.config.indexes_dir} is a {meta.get('kind')} index, "
+                    f"the index of {self.config.kb_label} is a {meta.get('kind')} index, "
                     f"not {self.config.index_kind}; run `smkb reindex` to rebuild it"
                 )
             self._index = self.make_index(self.model_name, int(meta["dimension"]))

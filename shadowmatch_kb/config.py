@@ -7,6 +7,7 @@ mistake in it stops a crawl with a clear error and never stops a search.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from shadowmatch_kb.errors import UsageError
+from shadowmatch_kb.store.pg import is_postgres_url, shown_url
 
 __all__ = [
     "CRAWL_ENV",
@@ -24,11 +26,14 @@ __all__ = [
     "CrawlSettings",
     "read_settings_file",
     "resolve_crawl_settings",
+    "working_folder",
 ]
 
 # Environment variables users can set instead of flags.
 ENV = {
-    "kb": "SHADOWMATCH_KB",
+    "kb": "SMKB_KB",
+    "kb_older": "SHADOWMATCH_KB",  # the first name of SMKB_KB, still read
+    "workdir": "SMKB_WORKDIR",
     "model": "SMKB_MODEL",
     "index": "SMKB_INDEX",
     "chroma_url": "SMKB_CHROMA_URL",
@@ -172,6 +177,13 @@ def _from_variable(rule: _Rule, variable: str, text: str) -> Any:
     return rule.check(value, variable)
 
 
+def working_folder(record_url: str) -> Path:
+    """This machine's working folder for a knowledge base in Postgres: one per database, in the user's cache."""
+    digest = hashlib.sha256(shown_url(record_url).encode()).hexdigest()[:16]
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "shadowmatch_kb" / f"kb-{digest}"
+
+
 @dataclass(frozen=True)
 class Config:
     """Where the knowledge base lives and which backends it uses.
@@ -183,6 +195,9 @@ class Config:
 
     kb_dir: Path
     model: str | None = None
+    # A knowledge base in Postgres (``postgresql://…``): its record and vectors live there, and ``kb_dir`` is this
+    # machine's working folder for it (model exports and caches, crawl sources, aliases, settings, local locks).
+    record_url: str | None = None
     index_kind: str = "flat"
     chroma_url: str | None = None
     # Collections on a Chroma server are named from this prefix; None: from the knowledge base's own identity.
@@ -202,13 +217,21 @@ class Config:
     ) -> Config:
         """Combine flags with the environment and the defaults."""
         env = os.environ
-        directory = kb_dir or env.get(ENV["kb"]) or Path.cwd()
+        location = kb_dir or env.get(ENV["kb"]) or env.get(ENV["kb_older"]) or Path.cwd()
+        record_url = str(location) if is_postgres_url(str(location)) else None
         url = chroma_url or env.get(ENV["chroma_url"]) or None
-        kind = index_kind or env.get(ENV["index"]) or ("chroma" if url else "flat")
-        if kind not in ("flat", "chroma"):
+        kind = index_kind or env.get(ENV["index"]) or ("chroma" if url else "pgvector" if record_url else "flat")
+        if record_url and (kind != "pgvector" or url):
+            raise ValueError(
+                "a knowledge base in Postgres keeps its vectors there too (pgvector):"
+                " leave out --index and --chroma-url"
+            )
+        if not record_url and kind not in ("flat", "chroma"):
             raise ValueError(f"unknown index kind {kind!r}: use flat or chroma")
+        directory = (env.get(ENV["workdir"]) or working_folder(record_url)) if record_url else location
         return cls(
             kb_dir=Path(directory).expanduser().resolve(),
+            record_url=record_url,
             model=model or env.get(ENV["model"]) or None,
             index_kind=kind,
             chroma_url=url,
@@ -228,6 +251,11 @@ class Config:
         if given.get("user_agent") is None and self.user_agent not in (DEFAULT_USER_AGENT, env.get(ENV["user_agent"])):
             given["user_agent"] = self.user_agent
         return resolve_crawl_settings(self.settings_path, given, env)
+
+    @property
+    def kb_label(self) -> str:
+        """The knowledge base as it may be shown to people: its folder, or its Postgres URL without a password."""
+        return shown_url(self.record_url) if self.record_url else str(self.kb_dir)
 
     @property
     def settings_path(self) -> Path:

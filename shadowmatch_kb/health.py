@@ -42,7 +42,7 @@ def stats_report(store: SqliteStore, backends: Backends) -> dict[str, Any]:
             pending=len(to_embed) + len(to_remove),
         )
     counts["index"] = index_info
-    counts["kb"] = str(backends.config.kb_dir)
+    counts["kb"] = backends.config.kb_label
     return counts
 
 

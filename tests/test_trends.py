@@ -238,7 +238,7 @@ def dated_kb(tmp_path_factory, demo_kb) -> Path:
     kb_dir = tmp_path_factory.mktemp("dated_kb")
     shutil.copytree(demo_kb / "indexes" / "onnx", kb_dir / "indexes" / "onnx")
     with KnowledgeBase.open(kb_dir) as kb:
-        store = kb._create_store()
+        store = kb.record.create()
         for item in constructed_items():
             store.put_item(item, content_hash=item.id, text_hash=item.id, raw=None)
     return kb_dir
@@ -308,7 +308,7 @@ def test_an_empty_knowledge_base_has_empty_series(tmp_path) -> None:
     from shadowmatch_kb.kb import KnowledgeBase
 
     with KnowledgeBase.open(tmp_path) as kb:
-        kb._create_store()
+        kb.record.create()
     result = smkb("trends", "--json", kb=tmp_path)
     assert result.exit_code == 0 and json.loads(result.stdout)["series"] == [] and "no dated items" in result.stderr
     table = smkb("trends", kb=tmp_path)

@@ -1,4 +1,4 @@
-"""Commands that look after the knowledge base: reindex, stats, doctor."""
+"""Commands that look after the knowledge base: reindex, stats, doctor, migrate."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
     app.command("reindex")(reindex)
     app.command("stats")(stats)
     app.command("doctor")(doctor)
+    app.command("migrate")(migrate)
 
 
 def reindex(
@@ -89,3 +90,39 @@ def doctor(ctx: typer.Context, as_json: JsonOption = False, kb_dir: KbOption = N
                 console.print("ok: the record and the index are consistent")
         if report.problems:
             raise typer.Exit(1)
+
+
+def migrate(
+    ctx: typer.Context,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            metavar="DIR|URL",
+            help="The knowledge base to copy into: a folder, or a postgresql:// URL (its tables are made if need be).",
+        ),
+    ],
+    as_json: JsonOption = False,
+    kb_dir: KbOption = None,
+) -> None:
+    """Copy this knowledge base (--kb) into another, losslessly: a folder into Postgres, or back.
+
+    Every item's record (fields, dates, tags, analysts' edits, raw input), the occupation datasets, the crawl
+    frontier and the files people edit (sources, sector aliases, smkb.toml) are copied; the target then builds
+    its own vectors and full text. It can be run again: items already copied are left as they are.
+    """
+    kb = open_kb(ctx, kb_dir)
+    with reporting_errors(ctx, kb):
+        kb.store  # noqa: B018 - a source that holds no knowledge base is the clear "no knowledge base" error
+        report = kb.migrate_to(to, progress=RichProgress())
+        if as_json:
+            print_json(report)
+        else:
+            items, index = report["items"], report["index"]
+            vectors = f"vectors of {index['copied']} item(s) copied, " if "copied" in index else ""
+            stderr().print(
+                f"copied {report['from']} into {report['to']}: {items['added']} item(s) added, {items['updated']}"
+                f" updated, {items['unchanged']} unchanged; {report['occupation_labels']} occupation label(s),"
+                f" {report['crawl_urls']} frontier URL(s); {vectors}{index['items']} item(s) embedded",
+                markup=False,
+            )

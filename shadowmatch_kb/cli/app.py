@@ -14,7 +14,7 @@ app = typer.Typer(
     name="smkb",
     help=(
         "shadowmatch_kb: an offline knowledge base and signal tracker on how AI changes work.\n\n"
-        "Works on one KB directory: --kb DIR, else $SHADOWMATCH_KB, else the current directory. "
+        "Works on one knowledge base: --kb DIR (or a postgresql:// URL), else $SMKB_KB, else the current directory. "
         "corpus/ holds the record; indexes/ holds derived data that `smkb reindex` rebuilds."
     ),
     no_args_is_help=True,
@@ -39,7 +39,11 @@ def main_options(
     ctx: typer.Context,
     kb: Annotated[
         str | None,
-        typer.Option("--kb", help="KB directory (default: $SHADOWMATCH_KB, else the current one)."),
+        typer.Option(
+            "--kb",
+            help="KB directory, or a postgresql:// URL for one shared in Postgres (default: $SMKB_KB, else the "
+            "current directory).",
+        ),
     ] = None,
     model: Annotated[
         str | None,

@@ -22,7 +22,9 @@ from shadowmatch_kb.cli.output import (
 if TYPE_CHECKING:
     from shadowmatch_kb.model import ItemFilter
 
-KbOption = Annotated[str | None, typer.Option("--kb", help="KB directory (overrides the global --kb).")]
+KbOption = Annotated[
+    str | None, typer.Option("--kb", help="KB directory or postgresql:// URL (overrides the global --kb).")
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 SinceOption = Annotated[str | None, typer.Option("--since", help="Only items published on or after YYYY-MM-DD.")]
 SectorOption = Annotated[

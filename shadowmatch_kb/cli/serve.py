@@ -123,7 +123,7 @@ def serve(
         log.debug(f"knowledge base opened in {time.perf_counter() - opening:.2f} s")
         if not quiet:
             sys.stderr.write(
-                f"serving {web.kb.config.kb_dir} on http://{host}:{port}/ with {web.readers} reading threads "
+                f"serving {web.kb.config.kb_label} on http://{host}:{port}/ with {web.readers} reading threads "
                 "(Ctrl-C stops)\n"
             )
         logged = AccessLog(app, secrets=[web.review.token])

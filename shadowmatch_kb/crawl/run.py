@@ -160,6 +160,7 @@ class Crawler:
             if self._owns_executor and self._executor is not None:
                 self._executor.shutdown(wait=False)
                 self._executor = None
+            self.frontier.release()
             self.report.remaining = self.frontier.queued_count(names)
             self.report.notes.extend(f"{site}: {note}" for site, note in sorted(self._robots.notes.items()))
             self.report.seconds = time.monotonic() - start

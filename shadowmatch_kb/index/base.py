@@ -60,6 +60,10 @@ class VectorIndex(Protocol):
         """The item-level vector of one item, or None when absent."""
         ...
 
+    def chunk_vectors(self, item_id: str) -> np.ndarray | None:
+        """The chunk-level vectors of one item in chunk order (shape (n, dim), n may be 0), or None when absent."""
+        ...
+
     def query_items(self, vector: np.ndarray, k: int, exclude: set[str] | None = None) -> list[VectorHit]:
         """Nearest items by their item-level vectors, best first."""
         ...

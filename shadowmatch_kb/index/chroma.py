@@ -170,6 +170,21 @@ class ChromaIndex:
             return None
         return np.asarray(got["embeddings"][0], dtype=np.float32)
 
+    def chunk_vectors(self, item_id: str) -> np.ndarray | None:
+        """The chunk-level vectors of one item in chunk order (shape (n, dim), n may be 0), or None when absent."""
+        if item_id in self._pending:
+            pending = self._pending[item_id]
+            return None if pending is None else pending.chunks.copy()
+        with _backend_errors(self._where()):
+            owner = self._items.get(ids=[item_id], include=[])
+            if not owner["ids"]:
+                return None
+            got = self._chunks.get(where={"item": item_id}, include=["embeddings", "metadatas"])
+        # Chroma returns rows in no promised order; the chunk number in each row's metadata restores it.
+        order = np.argsort([int(meta["chunk"]) for meta in got["metadatas"] or []], kind="stable")
+        vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(-1, self.dimension)
+        return vectors[order]
+
     def query_items(self, vector: np.ndarray, k: int, exclude: set[str] | None = None) -> list[VectorHit]:
         """Nearest items by their item-level vectors, best first."""
         query = self._query_vector(vector)

@@ -219,6 +219,18 @@ class FlatIndex:
         row = self._base.rows.get(item_id)
         return None if row is None else np.array(self._base.items[row])
 
+    def chunk_vectors(self, item_id: str) -> np.ndarray | None:
+        """The chunk-level vectors of one item in chunk order (shape (n, dim), n may be 0), or None when absent."""
+        if item_id in self._pending:
+            pending = self._pending[item_id]
+            return None if pending is None else pending.chunks.copy()
+        row = self._base.rows.get(item_id)
+        if row is None:
+            return None
+        start = int(self._base.offsets[row])
+        # np.array copies, so the caller never holds a view into a memory map a later flush replaces.
+        return np.array(self._base.chunks[start : start + int(self._base.counts[row])])
+
     def query_items(self, vector: np.ndarray, k: int, exclude: set[str] | None = None) -> list[VectorHit]:
         """Nearest items by their item-level vectors, best first."""
         query = self._query_vector(vector)

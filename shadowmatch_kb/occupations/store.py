@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shadowmatch_kb.occupations.records import ESCO, ISCO08, ONET_SOC, SOC2018, DatasetInfo, DatasetRecords
+from shadowmatch_kb.store.pg import insertion_order
 
 __all__ = [
     "Exposure",
@@ -110,7 +111,10 @@ def save_dataset(db: sqlite3.Connection, records: DatasetRecords, source_path: s
         )
         info = records.info
         db.execute(
-            "INSERT OR REPLACE INTO occupation_datasets VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO occupation_datasets VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
+            " name = excluded.name, year = excluded.year, licence = excluded.licence,"
+            " attribution = excluded.attribution, source_path = excluded.source_path,"
+            " imported_at = excluded.imported_at",
             (key, info.name, info.year, info.licence, info.attribution, source_path,
              datetime.now(UTC).isoformat(timespec="seconds")),
         )  # fmt: skip
@@ -135,7 +139,7 @@ def imported_datasets(db: sqlite3.Connection) -> dict[str, DatasetInfo]:
 
 def labels(db: sqlite3.Connection) -> list[Label]:
     """Every label of every occupation, in a stable order (the order of the label vectors)."""
-    rows = db.execute("SELECT isco, label, kind, esco_uri FROM occupation_labels ORDER BY rowid")
+    rows = db.execute(f"SELECT isco, label, kind, esco_uri FROM occupation_labels ORDER BY {insertion_order(db)}")
     return [Label(*row) for row in rows]
 
 
@@ -169,7 +173,8 @@ def figures_for(db: sqlite3.Connection, isco: str, esco_uris: list[str]) -> list
         rows = db.execute(
             "SELECT dataset, measure, value, number, label, code FROM occupation_figures WHERE scheme = ?"
             f" AND code {'LIKE' if code.endswith('%') else '='} ?"
-            " AND measure != ? ORDER BY code, rowid",  # descriptions say what an occupation is, not a figure
+            # Descriptions say what an occupation is, not a figure.
+            f" AND measure != ? ORDER BY code, {insertion_order(db)}",
             (scheme, code, DESCRIPTION),
         )
         for dataset, measure, value, number, label, own_code in rows:
@@ -194,11 +199,12 @@ def work_texts(db: sqlite3.Connection) -> list[WorkText]:
     descriptions = db.execute(
         "SELECT labels.isco, figures.value FROM occupation_figures AS figures"
         " JOIN occupation_labels AS labels ON labels.esco_uri = figures.code AND labels.kind = 'preferred'"
-        " WHERE figures.dataset = 'esco' AND figures.scheme = ? AND figures.measure = ? ORDER BY figures.rowid",
+        " WHERE figures.dataset = 'esco' AND figures.scheme = ? AND figures.measure = ?"
+        f" ORDER BY figures.{insertion_order(db)}",
         (ESCO, DESCRIPTION),
     )
     found = [WorkText(isco, text, "description") for isco, text in descriptions]
-    tasks = db.execute("SELECT isco, task FROM occupation_tasks ORDER BY rowid")
+    tasks = db.execute(f"SELECT isco, task FROM occupation_tasks ORDER BY {insertion_order(db)}")
     found += [WorkText(isco, task, "task") for isco, task in tasks]
     return list(dict.fromkeys(found))
 

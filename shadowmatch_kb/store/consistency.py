@@ -8,7 +8,7 @@ import zlib
 
 from shadowmatch_kb.store.migrations import MIGRATIONS
 
-__all__ = ["consistency_problems"]
+__all__ = ["consistency_problems", "damaged_raw_inputs"]
 
 # Each query counts the rows of one kind of damage; the label says what they are.
 _DAMAGE_QUERIES = {
@@ -36,12 +36,18 @@ def consistency_problems(db: sqlite3.Connection) -> list[str]:
         n = db.execute(sql).fetchone()[0]
         if n:
             problems.append(f"{n} {label}")
+    return problems + damaged_raw_inputs(db)
+
+
+def damaged_raw_inputs(db: sqlite3.Connection) -> list[str]:
+    """One problem per raw input that no longer decompresses to its recorded hash (either store's connection)."""
     # Raw inputs are what extraction is redone from: each must still decompress to its recorded hash.
+    problems = []
     for row in db.execute("SELECT item_id, sha256, compressed FROM raw_inputs"):
         try:
-            ok = hashlib.sha256(zlib.decompress(row[2])).hexdigest() == row[1]
+            whole = hashlib.sha256(zlib.decompress(row[2])).hexdigest() == row[1]
         except zlib.error:
-            ok = False
-        if not ok:
+            whole = False
+        if not whole:
             problems.append(f"raw input of {row[0]} is damaged")
     return problems

@@ -32,7 +32,11 @@ class FingerprintTable:
     def write(self, item_id: str, version: int, signature: bytes, band_keys: Sequence[int]) -> None:
         """Replace an item's fingerprint and band keys inside the caller's transaction."""
         self.db.execute("DELETE FROM fingerprint_bands WHERE item_id = ?", (item_id,))
-        self.db.execute("INSERT OR REPLACE INTO item_fingerprints VALUES (?, ?, ?)", (item_id, version, signature))
+        self.db.execute(
+            "INSERT INTO item_fingerprints VALUES (?, ?, ?)"
+            " ON CONFLICT (item_id) DO UPDATE SET version = excluded.version, signature = excluded.signature",
+            (item_id, version, signature),
+        )
         self.db.executemany(
             "INSERT INTO fingerprint_bands VALUES (?, ?)", [(key, item_id) for key in band_keys[:_MAX_KEYS]]
         )

@@ -13,14 +13,18 @@ import uuid
 import zlib
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+from shadowmatch_kb.store.pg import dialect, insertion_order
 from shadowmatch_kb.store.sqlite import RAW_COMPRESSION
 
-__all__ = ["Frontier", "FrontierEntry", "QueuedUrl"]
+__all__ = ["CLAIM_SECONDS", "Frontier", "FrontierEntry", "QueuedUrl"]
 
 ROLES = ("feed", "sitemap", "robots", "page")
+# How long a crawl's claim on a URL in a shared store holds: far longer than fetching one page takes, with its
+# retries and a polite crawl delay, yet short enough that the URLs of a crawler that was killed do not wait long.
+CLAIM_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -97,9 +101,9 @@ class Frontier:
                     added += 1
                 # A URL reached again keeps its first source; it may now be nearer to a start page.
                 self.db.execute(
-                    "UPDATE crawl_urls SET queued = 1, depth = min(depth, ?),"
+                    "UPDATE crawl_urls SET queued = 1, depth = CASE WHEN ? < depth THEN ? ELSE depth END,"
                     " listed_date = coalesce(?, listed_date) WHERE url = ?",
-                    (entry.depth, entry.listed_date, entry.url),
+                    (entry.depth, entry.depth, entry.listed_date, entry.url),
                 )
             self.db.execute("COMMIT")
         except BaseException:
@@ -108,21 +112,68 @@ class Frontier:
         return added
 
     def next_batch(self, sources: Collection[str], limit: int, *, skip: Collection[str] = ()) -> list[FrontierEntry]:
-        """Queued URLs of these sources, shallowest first and hosts interleaved, leaving out ``skip``."""
+        """Queued URLs of these sources, shallowest first and hosts interleaved, leaving out ``skip``; in a shared
+        store, each is claimed for this crawl, so crawlers on other machines leave it alone until it ends."""
         if not sources:
             return []
+        if dialect(self.db) != "postgres":
+            return self._queued(sources, limit, skip)
+        # Another crawler may claim what this one read before this one's claims land: read again, until this
+        # crawl has claimed some URLs or none is left to claim (each round that ends empty handed, another
+        # crawl has claimed URLs, so the rounds end).
+        while True:
+            now = _now()
+            entries = self._queued(sources, limit, skip, unclaimed_at=now)
+            claimed = self._claim(entries, now)
+            if claimed or not entries:
+                return claimed
+
+    def _queued(
+        self, sources: Collection[str], limit: int, skip: Collection[str], *, unclaimed_at: str | None = None
+    ) -> list[FrontierEntry]:
         marks = ",".join("?" * len(sources))
+        # A file store has one writer at a time, so only a shared one needs claims; another crawl's claim lapses
+        # after CLAIM_SECONDS, so the URLs of a crawler killed mid-page are fetched by another in the end.
+        unclaimed = " AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?)" if unclaimed_at else ""
         # Ranking within each host and ordering by that rank round-robins the hosts, so one big
         # site with a long crawl delay does not hold every worker while other hosts wait.
         rows = self.db.execute(
             "SELECT url, host, source, role, depth, listed_date, etag, last_modified, item_id, outcome"
-            " FROM (SELECT *, row_number() OVER (PARTITION BY host ORDER BY depth, rowid) AS turn"
-            f"       FROM crawl_urls WHERE queued = 1 AND source IN ({marks}))"
+            f" FROM (SELECT *, row_number() OVER (PARTITION BY host ORDER BY depth, {insertion_order(self.db)}) AS turn"
+            f"       FROM crawl_urls WHERE queued = 1 AND source IN ({marks}){unclaimed}) AS queue"
             " ORDER BY turn, depth, url LIMIT ?",
-            (*sources, limit + len(skip)),
+            (*sources, *((self.run, unclaimed_at) if unclaimed_at else ()), limit + len(skip)),
         ).fetchall()
-        entries = [FrontierEntry(*row) for row in rows if row[0] not in skip]
-        return entries[:limit]
+        return [FrontierEntry(*row) for row in rows if row[0] not in skip][:limit]
+
+    def _claim(self, entries: list[FrontierEntry], now: str) -> list[FrontierEntry]:
+        """The entries this crawl could claim: another crawler may have claimed some since they were read (its
+        update then holds the row, and this one finds the claim when the row is free again)."""
+        until = (datetime.now(UTC) + timedelta(seconds=CLAIM_SECONDS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        claimed = []
+        self.db.execute("BEGIN")
+        try:
+            for entry in entries:
+                row = self.db.execute(
+                    "UPDATE crawl_urls SET claimed_by = ?, claimed_until = ? WHERE url = ? AND queued = 1"
+                    " AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?) RETURNING url",
+                    (self.run, until, entry.url, self.run, now),
+                ).fetchone()
+                if row is not None:
+                    claimed.append(entry)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return claimed
+
+    def release(self) -> None:
+        """Give up this crawl's claims on URLs it did not finish (a crawl that stops calls it), so that another
+        crawl takes them at once rather than after CLAIM_SECONDS."""
+        if dialect(self.db) == "postgres":
+            self.db.execute(
+                "UPDATE crawl_urls SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", (self.run,)
+            )
 
     def queued_count(self, sources: Collection[str]) -> int:
         """How many URLs of these sources wait to be crawled."""
@@ -155,6 +206,7 @@ class Frontier:
             " item_id = coalesce(?, item_id),"
             " raw = CASE WHEN ? THEN ? ELSE raw END,"
             " failures = CASE WHEN ? THEN failures + 1 ELSE 0 END, last_run = ?"
+            f"{', claimed_by = NULL, claimed_until = NULL' if dialect(self.db) == 'postgres' else ''}"
             " WHERE url = ?",
             (
                 outcome,
@@ -182,7 +234,7 @@ class Frontier:
     def outcome_counts(self, sources: Collection[str] | None = None) -> dict[str, dict[str, int]]:
         """Per source, how many URLs ended with each outcome (queued ones under "queued")."""
         rows = self.db.execute(
-            "SELECT source, CASE WHEN queued THEN 'queued' ELSE coalesce(outcome, 'queued') END, count(*)"
+            "SELECT source, CASE WHEN queued = 1 THEN 'queued' ELSE coalesce(outcome, 'queued') END, count(*)"
             " FROM crawl_urls GROUP BY 1, 2"
         ).fetchall()
         counts: dict[str, dict[str, int]] = {}

@@ -16,10 +16,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shadowmatch_kb.model import Item, Signal
-from shadowmatch_kb.store import fulltext
 from shadowmatch_kb.store.fingerprints import FingerprintTable
 from shadowmatch_kb.store.sectors import keep_unplaced_labels, section_confidence
-from shadowmatch_kb.store.sqlite import ITEM_COLUMNS, JSON_FIELDS, RAW_COMPRESSION, RawInput, SqliteStore
+from shadowmatch_kb.store.sqlite import ITEM_COLUMNS, JSON_FIELDS, RAW_COMPRESSION, UPSERT_RAW, RawInput, SqliteStore
 
 if TYPE_CHECKING:
     from shadowmatch_kb.text.sectors import SectorVocabulary
@@ -130,7 +129,7 @@ def write_record(store: SqliteStore, record: ItemRecord, fingerprint: StoredFing
         before = read_record(store, record.item.id)
         _write_row(store, record)
         for tag, added_at in record.tags:
-            db.execute("INSERT OR IGNORE INTO item_tags VALUES (?, ?, ?)", (record.item.id, tag, added_at))
+            db.execute("INSERT INTO item_tags VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (record.item.id, tag, added_at))
         keep_unplaced_labels(db, vocabulary, record.item.id, labels, record.updated_at)
         _merge_edits(store, record, before.edits if before else [])
         if fingerprint is not None:
@@ -172,11 +171,11 @@ def _write_row(store: SqliteStore, record: ItemRecord) -> None:
     )
     store.db.execute(_UPSERT, values)
     # The full-text row holds the stored themes, as every other write of the item does.
-    fulltext.write_fts_row(store.db, item)
+    store.write_fts(item)
     if record.raw is not None:
         raw = record.raw
         store.db.execute(
-            "INSERT OR REPLACE INTO raw_inputs VALUES (?, ?, ?, ?, ?, ?)",
+            UPSERT_RAW,
             (
                 item.id,
                 raw.input,

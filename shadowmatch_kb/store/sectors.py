@@ -43,7 +43,7 @@ def keep_unplaced_labels(
     ``sector:`` tags, and (with ``settle``) such tags of labels placed now go (inside the caller's transaction)."""
     placed = vocabulary.place(labels)
     for tag in placed.unplaced_tags:
-        db.execute("INSERT OR IGNORE INTO item_tags VALUES (?, ?, ?)", (item_id, tag, now))
+        db.execute("INSERT INTO item_tags VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (item_id, tag, now))
     settled = [(UNPLACED_TAG + " ".join(label.split())).lower() for label in labels if vocabulary.normalise(label)]
     if settle and settled:
         marks = ",".join("?" * len(settled))

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from shadowmatch_kb.errors import NotFoundError
@@ -25,11 +26,21 @@ from shadowmatch_kb.model import Item, ItemFilter, Signal
 from shadowmatch_kb.store import fulltext
 from shadowmatch_kb.store.consistency import consistency_problems
 from shadowmatch_kb.store.migrations import apply_migrations, rebuild_fts_rows
+from shadowmatch_kb.store.pg import dialect
 
 if TYPE_CHECKING:
     from shadowmatch_kb.text.sectors import SectorVocabulary
 
-__all__ = ["EDITABLE_FIELDS", "ITEM_COLUMNS", "JSON_FIELDS", "RawInput", "SqliteStore", "StoredState", "effective_sql"]
+__all__ = [
+    "EDITABLE_FIELDS",
+    "ITEM_COLUMNS",
+    "JSON_FIELDS",
+    "UPSERT_RAW",
+    "RawInput",
+    "SqliteStore",
+    "StoredState",
+    "effective_sql",
+]
 
 # zlib level for raw pages: on the 181 Zyte pages level 3 keeps 22.1 % of the bytes in 1.7 ms a page,
 # level 6 19.7 % in 3.5 ms; a crawl is CPU-bound, so the faster level pays for its 12 % more bytes.
@@ -65,12 +76,22 @@ def effective_sql(field: str) -> str:
     )
 
 
+def json_elements(db: object, expression: str) -> str:
+    """A FROM clause listing the elements of a JSON list held as text, each as the column ``v``."""
+    if dialect(db) == "postgres":
+        return f"jsonb_array_elements_text(({expression})::jsonb) AS elements(v)"
+    return f"(SELECT value AS v FROM json_each({expression}))"
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class SqliteStore:
     """Items, tags, analyst edits and raw inputs in one SQLite file."""
+
+    # Full-text search is where the stores differ most: each names the module that does it on its connection.
+    fulltext: ModuleType = fulltext
 
     def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
         self.path = Path(path) if path != ":memory:" else None
@@ -135,15 +156,15 @@ class SqliteStore:
         if raw is not None:
             self._write_raw(item.id, raw, now)
         for tag in item.tags:
-            self.db.execute("INSERT OR IGNORE INTO item_tags VALUES (?, ?, ?)", (item.id, tag, now))
+            self.db.execute("INSERT INTO item_tags VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (item.id, tag, now))
 
     def write_fts(self, item: Item) -> None:
         """Replace an item's full-text row (inside the caller's transaction)."""
-        fulltext.write_fts_row(self.db, item)
+        self.fulltext.write_fts_row(self.db, item)
 
     def _write_raw(self, item_id: str, raw: RawInput, now: str) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO raw_inputs VALUES (?, ?, ?, ?, ?, ?)",
+            UPSERT_RAW,
             (
                 item_id,
                 raw.input,
@@ -161,7 +182,7 @@ class SqliteStore:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             for tag in add:
-                self.db.execute("INSERT OR IGNORE INTO item_tags VALUES (?, ?, ?)", (item_id, tag, now))
+                self.db.execute("INSERT INTO item_tags VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (item_id, tag, now))
             for tag in remove:
                 self.db.execute("DELETE FROM item_tags WHERE item_id = ? AND tag = ?", (item_id, tag))
             self.db.execute("COMMIT")
@@ -326,30 +347,29 @@ class SqliteStore:
             clauses.append("published >= ?")
             params.append(where.since)
         if where.tag:
-            clauses.append("id IN (SELECT item_id FROM item_tags WHERE tag = ? COLLATE NOCASE)")
+            clauses.append("id IN (SELECT item_id FROM item_tags WHERE lower(tag) = lower(?))")
             params.append(where.tag)
         # Stored sectors are section names: any name of the section finds them ("Q", "nurses").
         sector = where.sector and (self.sectors.normalise(where.sector) or where.sector)
         for field, value in (("sectors", sector), ("themes", where.theme)):
             if not value:
                 continue
-            clauses.append(
-                f"EXISTS (SELECT 1 FROM json_each({effective_sql(field)}) WHERE lower(json_each.value) = lower(?))"
-            )
+            elements = json_elements(self.db, effective_sql(field))
+            clauses.append(f"EXISTS (SELECT 1 FROM {elements} WHERE lower(v) = lower(?))")
             params.append(value)
         return clauses, params
 
     def keyword_search(self, query: str, *, limit: int, snippets: bool = True) -> list[tuple[str, float, str]]:
         """BM25 full-text hits as (id, score, snippet), best first; see ``fulltext.keyword_search``."""
-        return fulltext.keyword_search(self.db, query, limit=limit, snippets=snippets)
+        return self.fulltext.keyword_search(self.db, query, limit=limit, snippets=snippets)
 
     def any_term_search(self, terms: list[str], *, limit: int) -> list[tuple[str, float]]:
         """BM25 hits of items holding any of ``terms``, best first; see ``fulltext.any_term_search``."""
-        return fulltext.any_term_search(self.db, terms, limit=limit)
+        return self.fulltext.any_term_search(self.db, terms, limit=limit)
 
     def keyword_snippets(self, query: str, item_ids: list[str]) -> dict[str, str]:
         """The full-text snippets of ``query`` in the given items (those it matches)."""
-        return fulltext.keyword_snippets(self.db, query, item_ids)
+        return self.fulltext.keyword_snippets(self.db, query, item_ids)
 
     def iter_index_inputs(self) -> Iterator[tuple[str, str, str, str, str]]:
         """(id, content_hash, title, summary, text) of every item, for building indexes."""
@@ -417,11 +437,11 @@ class SqliteStore:
 
     def term_statistics(self, words: list[str], *, up_to_share: float = 1.0) -> tuple[int, dict[str, tuple[str, int]]]:
         """The number of items, and each word's indexed term with how many items hold it; see ``fulltext``."""
-        return fulltext.term_statistics(self.db, words, up_to_share=up_to_share)
+        return self.fulltext.term_statistics(self.db, words, up_to_share=up_to_share)
 
     def any_word_bm25(self, words: list[str], *, limit: int) -> list[tuple[str, float]]:
         """BM25 hits of items holding any of ``words``, best first; see ``fulltext.any_word_bm25``."""
-        return fulltext.any_word_bm25(self.db, words, limit=limit)
+        return self.fulltext.any_word_bm25(self.db, words, limit=limit)
 
 
 ITEM_COLUMNS = (
@@ -453,4 +473,10 @@ _UPSERT_ITEM = (
     + ", content_hash=excluded.content_hash, text_hash=excluded.text_hash, updated_at=excluded.updated_at"
     # New content: what was computed from the old content must be computed again.
     + ", enrichment=NULL"
+)
+
+UPSERT_RAW = (
+    "INSERT INTO raw_inputs (item_id, input, media_type, sha256, compressed, stored_at) VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (item_id) DO UPDATE SET input = excluded.input, media_type = excluded.media_type,"
+    " sha256 = excluded.sha256, compressed = excluded.compressed, stored_at = excluded.stored_at"
 )
