@@ -26,7 +26,7 @@ from shadowmatch_kb.model import IngestResult, Item, ItemFilter, SearchResult, n
 from shadowmatch_kb.pipeline import WritePipeline
 from shadowmatch_kb.progress import Progress
 from shadowmatch_kb.search.focus import speaks_of_self
-from shadowmatch_kb.store.lock import WriteLock
+from shadowmatch_kb.store.lock import SharedStoreLock, WriteLock
 from shadowmatch_kb.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
@@ -161,9 +161,9 @@ class KnowledgeBase:
         index = self.backends.index()
         return Searcher(self.store, index, self.backends.query_embedder if index is not None else None)
 
-    def writing(self) -> WriteLock:
-        """The write lock: one writer at a time; others wait for it."""
-        return self.pipeline.writing()
+    def writing(self, *, exclusive: bool = False) -> WriteLock | SharedStoreLock:
+        """The write lock: one writer at a time; others wait for it (see ``WritePipeline.writing``)."""
+        return self.pipeline.writing(exclusive=exclusive)
 
     # ----- writes (the pipeline) ----------------------------------------------------------------
 
@@ -237,7 +237,7 @@ class KnowledgeBase:
         """Import public occupation datasets (each as published); then embed the labels, so matching is warm."""
         from shadowmatch_kb.occupations.service import import_datasets, load_matcher
 
-        with self.writing():
+        with self.writing(exclusive=True):
             results = import_datasets(self.create_store().db, paths, progress=progress)
         # The matcher reads ESCO's labels and the ILO's tasks: either one changing means its vectors must too.
         if any(r.dataset in ("esco", "ilo_genai_2025") for r in results):

@@ -43,7 +43,7 @@ class KnowledgeBaseParts(Protocol):
 
     def create_store(self) -> SqliteStore: ...
 
-    def writing(self) -> AbstractContextManager[Any]: ...
+    def writing(self, *, exclusive: bool = False) -> AbstractContextManager[Any]: ...
 
     @property
     def backends(self) -> Backends: ...
@@ -82,7 +82,7 @@ def migrate(
     progress = progress or NullProgress()
     origin, destination = source.store, target.create_store()
     counts: dict[str, Any] = {"from": source.config.kb_label, "to": target.config.kb_label}
-    with target.writing():
+    with target.writing(exclusive=True):
         counts["items"] = _copy_items(origin, destination, progress)
         for table, columns in TABLES.items():
             counts[table] = copy_table(origin, destination, table, columns)

@@ -17,7 +17,7 @@ from shadowmatch_kb.embed.base import DEFAULT_MODEL
 from shadowmatch_kb.errors import InputError, LockTimeoutError, NotFoundError, ShadowmatchError
 from shadowmatch_kb.model import IngestResult, normalise_id
 from shadowmatch_kb.progress import NullProgress, Progress
-from shadowmatch_kb.store.lock import WriteLock
+from shadowmatch_kb.store.lock import SharedStoreLock, WriteLock
 from shadowmatch_kb.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
@@ -58,8 +58,12 @@ class WritePipeline:
         """The record store."""
         return self.record.read()
 
-    def writing(self) -> WriteLock:
-        """The write lock: one writer at a time; others wait for it."""
+    def writing(self, *, exclusive: bool = False) -> WriteLock | SharedStoreLock:
+        """The write lock: one writer at a time, others wait for it. In a knowledge base in Postgres, writers of
+        items share it, and only an ``exclusive`` writer (one that rebuilds shared state) holds it alone."""
+        if self.config.record_url:
+            timeout = self.config.lock_timeout
+            return SharedStoreLock(self.record.create().db, self.config.kb_label, exclusive=exclusive, timeout=timeout)
         return WriteLock(self.config.corpus_dir / "write.lock", timeout=self.config.lock_timeout)
 
     def ingest(
@@ -323,7 +327,7 @@ class WritePipeline:
         from shadowmatch_kb.index.sync import sync_index
 
         progress = progress or NullProgress()
-        with self.writing():
+        with self.writing(exclusive=True):
             self.store.rebuild_fts()
             old_meta = self.backends.index_meta()
             target = self.config.model or (str(old_meta["model"]) if old_meta else DEFAULT_MODEL)

@@ -112,3 +112,29 @@ def test_a_killed_import_leaves_a_consistent_record_and_a_rerun_completes(postgr
     assert after == {"ok": True, "problems": [], "notes": []}
     stats = finished(start_smkb(postgres_url, machine, "stats", "--json"))
     assert stats["index"]["pending"] == 0
+
+
+def test_two_crawlers_on_two_machines_fetch_each_page_once(postgres_url, demo_kb, tmp_path):
+    require_shared("extraction", "zyte")
+    require_shared("feeds")
+    from conftest import SHARED_DATA
+    from crawl_site import CrawlSite
+
+    machines = [workdir_with_model(demo_kb, tmp_path / f"machine{n}") for n in range(2)]
+    with CrawlSite(SHARED_DATA, crawl_delay=0.0, timeout_hint=1.0) as site:
+        register = start_smkb(
+            postgres_url, machines[0], "sources", "add", "news", site.url("/feed.xml"), "--allow-private", "--json"
+        )
+        finished(register)  # registered on one machine: the other finds it through the database
+        crawls = [
+            start_smkb(postgres_url, machine, "crawl", "--delay", "0.2", "--timeout", "2", "--json")
+            for machine in machines
+        ]
+        reports = [finished(crawl) for crawl in crawls]
+        articles = [request.path for request in site.seen("/articles/") if request.method == "GET"]
+    added = [report["counts"]["added"] for report in reports]
+    assert sorted(articles) == sorted(set(articles)), "a page was fetched by both crawlers"
+    # Every article of the feed was stored once, by one crawler or the other. (A crawl claims at most
+    # CLAIM_BATCH URLs at a time, but on one host the first crawler usually keeps ahead: each keeps its own
+    # politeness per host, so splitting one site's pages would not make it faster.)
+    assert sum(added) == stored_count(postgres_url) == len(set(articles)) >= 5, reports

@@ -281,7 +281,7 @@ def test_occupation_datasets_read_back_alike(both):
 
 
 def test_crawlers_sharing_a_frontier_claim_different_urls(postgres_url):
-    from shadowmatch_kb.store.frontier import Frontier, QueuedUrl
+    from shadowmatch_kb.store.frontier import CLAIM_BATCH, Frontier, QueuedUrl
 
     stores = [PostgresStore(postgres_url), PostgresStore(postgres_url)]
     first, second = Frontier(stores[0].db, run="first"), Frontier(stores[1].db, run="second")
@@ -294,10 +294,13 @@ def test_crawlers_sharing_a_frontier_claim_different_urls(postgres_url):
     first.record(done, "stored")
     assert first.queued_count(["news"]) == 9
     first.release()  # a crawl that stops hands back what it did not finish
-    assert {entry.url for entry in second.next_batch(["news"], 10)} == (mine | theirs) - {done}
+    assert first.claimed_elsewhere(["news"]) == 4  # the second crawl's
+    again = {entry.url for entry in second.next_batch(["news"], 10)}
+    assert len(again) == CLAIM_BATCH and again < (mine | theirs) - {done}  # no more than a batch at once
     # A claim lapses: a crawler killed mid-crawl does not hold its URLs for ever.
     stores[1].db.execute("UPDATE crawl_urls SET claimed_until = '2000-01-01T00:00:00Z' WHERE claimed_by = 'second'")
-    assert len(first.next_batch(["news"], 10)) == 9
+    assert first.claimed_elsewhere(["news"]) == 0
+    assert len(first.next_batch(["news"], 10)) == CLAIM_BATCH
     for store in stores:
         store.close()
 
@@ -355,3 +358,38 @@ def test_doctor_finds_damage_in_postgres(postgres_url):
     store.rebuild_fts()
     assert not any("full-text" in problem for problem in store.check())
     store.close()
+
+
+_HOLDER = """
+import sys, time
+from shadowmatch_kb.store.lock import SharedStoreLock
+from shadowmatch_kb.store.pg import PgConnection
+lock = SharedStoreLock(PgConnection(sys.argv[1]), "kb", exclusive=True)
+lock.acquire()
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def test_writers_share_the_lock_that_a_rebuild_holds_alone(postgres_url, tmp_path):
+    from shadowmatch_kb.errors import LockTimeoutError
+    from shadowmatch_kb.store.lock import SharedStoreLock
+    from shadowmatch_kb.store.pg import PgConnection
+
+    first, second = PgConnection(postgres_url), PgConnection(postgres_url)
+    with SharedStoreLock(first, "kb"), SharedStoreLock(second, "kb", timeout=1):
+        with pytest.raises(LockTimeoutError, match="has been writing to kb"):
+            SharedStoreLock(PgConnection(postgres_url), "kb", exclusive=True, timeout=0.3).acquire()
+    # A process that holds it alone and dies frees it, as a killed command would.
+    script = tmp_path / "holder.py"
+    script.write_text(_HOLDER)
+    holder = subprocess.Popen([sys.executable, str(script), postgres_url], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with pytest.raises(LockTimeoutError, match="has been rebuilding kb"):
+        SharedStoreLock(first, "kb", timeout=0.3).acquire()
+    holder.kill()
+    holder.wait()
+    with SharedStoreLock(first, "kb", timeout=30) as lock:
+        assert lock.waited < 30
+    first.close()
+    second.close()

@@ -38,6 +38,9 @@ from shadowmatch_kb.store.sqlite import RawInput
 __all__ = ["CrawlOptions", "Crawler", "PageStore", "start_extraction_workers"]
 
 _BATCH = 64
+# How often a crawl with nothing left to claim looks again while crawls elsewhere hold queued URLs of its
+# sources (they may find more).
+_POLL_OTHERS_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,10 @@ class Crawler:
             batch = self.frontier.next_batch(names, _BATCH, skip=self._in_flight)
             if not batch:
                 if not self._in_flight:
-                    return
+                    if not self.frontier.claimed_elsewhere(names):
+                        return
+                    await asyncio.sleep(_POLL_OTHERS_S)
+                    continue
                 # Wait for a URL to end: it may queue new ones.
                 self._done.clear()
                 await self._done.wait()

@@ -19,12 +19,14 @@ from urllib.parse import urlsplit
 from shadowmatch_kb.store.pg import dialect, insertion_order
 from shadowmatch_kb.store.sqlite import RAW_COMPRESSION
 
-__all__ = ["CLAIM_SECONDS", "Frontier", "FrontierEntry", "QueuedUrl"]
+__all__ = ["CLAIM_BATCH", "CLAIM_SECONDS", "Frontier", "FrontierEntry", "QueuedUrl"]
 
 ROLES = ("feed", "sitemap", "robots", "page")
 # How long a crawl's claim on a URL in a shared store holds: far longer than fetching one page takes, with its
 # retries and a polite crawl delay, yet short enough that the URLs of a crawler that was killed do not wait long.
 CLAIM_SECONDS = 900
+# The most URLs a crawl claims at once: about what its workers take on together.
+CLAIM_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Frontier:
         """``run`` names this crawl: a URL it has finished is not queued again until the next one."""
         self.db = db
         self.run = run or uuid.uuid4().hex
+        self.started = _now()
 
     def enqueue(self, entries: Iterable[QueuedUrl]) -> int:
         """Queue URLs (new ones, and known ones to revisit); returns how many were not queued before."""
@@ -85,7 +88,7 @@ class Frontier:
                 if host is None:
                     continue
                 row = self.db.execute(
-                    "SELECT queued, depth, last_run FROM crawl_urls WHERE url = ?", (entry.url,)
+                    "SELECT queued, depth, last_run, last_fetched FROM crawl_urls WHERE url = ?", (entry.url,)
                 ).fetchone()
                 if row is None:
                     self.db.execute(
@@ -97,6 +100,10 @@ class Frontier:
                     continue
                 if row[2] == self.run:
                     continue  # finished in this crawl already: links between pages must not loop
+                if row[3] is not None and row[3] > self.started:
+                    # Fetched by another crawl since this one began (crawlers sharing a frontier). Times are to the
+                    # second: a fetch in the second this crawl began is revisited, as a fetch before it would be.
+                    continue
                 if not row[0]:
                     added += 1
                 # A URL reached again keeps its first source; it may now be nearer to a start page.
@@ -118,6 +125,8 @@ class Frontier:
             return []
         if dialect(self.db) != "postgres":
             return self._queued(sources, limit, skip)
+        # A crawl claims no more than it can soon work on, so crawls elsewhere find work too.
+        limit = min(limit, CLAIM_BATCH)
         # Another crawler may claim what this one read before this one's claims land: read again, until this
         # crawl has claimed some URLs or none is left to claim (each round that ends empty handed, another
         # crawl has claimed URLs, so the rounds end).
@@ -166,6 +175,19 @@ class Frontier:
             self.db.execute("ROLLBACK")
             raise
         return claimed
+
+    def claimed_elsewhere(self, sources: Collection[str]) -> int:
+        """How many queued URLs of these sources crawls elsewhere hold now (always 0 in a file store)."""
+        if dialect(self.db) != "postgres" or not sources:
+            return 0
+        marks = ",".join("?" * len(sources))
+        return int(
+            self.db.execute(
+                f"SELECT count(*) FROM crawl_urls WHERE queued = 1 AND source IN ({marks})"
+                " AND claimed_by != ? AND claimed_until >= ?",
+                (*sources, self.run, _now()),
+            ).fetchone()[0]
+        )
 
     def release(self) -> None:
         """Give up this crawl's claims on URLs it did not finish (a crawl that stops calls it), so that another
