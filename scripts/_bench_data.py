@@ -280,6 +280,9 @@ def write_generated_kb(
     meta = {"kind": "pgvector" if postgres_url else "flat", "model": model, "dimension": dimension}
     if postgres_url:
         store.set_meta("index", json.dumps(meta))  # type: ignore[attr-defined]
+        # What a person would do after a bulk load, and what autovacuum does a little later anyway: give the
+        # planner its statistics, so the first queries are not timed while they are being gathered.
+        store.db.execute("VACUUM ANALYZE")
     else:
         (kb_dir / "indexes" / "index.json").write_text(json.dumps(meta))
     store.close()

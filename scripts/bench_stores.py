@@ -184,7 +184,7 @@ def measure_size(workdir: Path, demo: Path, admin_url: str, size: int) -> dict[s
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[10000, 100000])
-    parser.add_argument("--import-items", type=int, default=120)
+    parser.add_argument("--import-items", type=int, default=120, help="0 leaves the import figures out")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "smkb-bench-stores")
     args = parser.parse_args()
     missing = data_missing()
@@ -196,8 +196,9 @@ def main() -> int:
     server, admin_url = start_postgres(args.workdir / "postgres")
     try:
         report: dict[str, Any] = {"load_average_start": [round(n, 1) for n in os.getloadavg()]}
-        report["import"] = measure_imports(args.workdir, demo, admin_url, args.import_items)
-        log(f"import: {json.dumps(report['import'])}")
+        if args.import_items:
+            report["import"] = measure_imports(args.workdir, demo, admin_url, args.import_items)
+            log(f"import: {json.dumps(report['import'])}")
         report["sizes"] = {}
         for size in args.sizes:
             report["sizes"][str(size)] = measure_size(args.workdir, demo, admin_url, size)
