@@ -179,7 +179,8 @@ def _from_variable(rule: _Rule, variable: str, text: str) -> Any:
 
 def working_folder(record_url: str) -> Path:
     """This machine's working folder for a knowledge base in Postgres: one per database, in the user's cache."""
-    digest = hashlib.sha256(shown_url(record_url).encode()).hexdigest()[:16]
+    # postgres:// and postgresql:// name the same database.
+    digest = hashlib.sha256(shown_url(record_url).replace("postgres://", "postgresql://", 1).encode()).hexdigest()[:16]
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(cache) / "shadowmatch_kb" / f"kb-{digest}"
 

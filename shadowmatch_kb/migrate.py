@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from shadowmatch_kb.errors import UsageError
 from shadowmatch_kb.ingest.near_duplicates import FINGERPRINT_VERSION, band_keys, fingerprint
 from shadowmatch_kb.progress import NullProgress, Progress
 from shadowmatch_kb.store.pg import insertion_order
@@ -26,9 +27,10 @@ from shadowmatch_kb.store.records import StoredFingerprint, read_record, write_r
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
-    from shadowmatch_kb.backends import Backends
+    from shadowmatch_kb.backends import Backends, RecordStore
     from shadowmatch_kb.config import Config
     from shadowmatch_kb.index.base import VectorIndex
+    from shadowmatch_kb.pipeline import WritePipeline
     from shadowmatch_kb.store.sqlite import SqliteStore
 
 
@@ -55,6 +57,12 @@ class KnowledgeBaseParts(Protocol):
 
     def reindex(self, *, progress: Progress | None = None) -> dict[str, Any]: ...
 
+    @property
+    def pipeline(self) -> WritePipeline: ...
+
+    @property
+    def record(self) -> RecordStore: ...
+
 
 __all__ = ["TABLES", "copy_table", "migrate"]
 
@@ -80,6 +88,8 @@ def migrate(
 ) -> dict[str, Any]:
     """Copy ``source`` into ``target``; the counts of what was copied."""
     progress = progress or NullProgress()
+    if source.config.kb_label == target.config.kb_label:
+        raise UsageError(f"{source.config.kb_label} is the knowledge base being copied: name another with --to")
     origin, destination = source.store, target.create_store()
     counts: dict[str, Any] = {"from": source.config.kb_label, "to": target.config.kb_label}
     with target.writing(exclusive=True):
@@ -87,7 +97,11 @@ def migrate(
         for table, columns in TABLES.items():
             counts[table] = copy_table(origin, destination, table, columns)
         counts["files"] = _copy_files(source.config.kb_dir, target.config.kb_dir)
+        target.record.share_files()  # in Postgres, the copied files go to the database now, for every machine
         copied = _copy_vectors(source, target, progress)
+    if copied is None:
+        # The target keeps the index it has: only what it lacks is embedded (nothing, on a second run).
+        copied = target.pipeline.update_index(progress=progress) if target.backends.index_meta() else None
     counts["index"] = copied if copied is not None else target.reindex(progress=progress)
     return counts
 

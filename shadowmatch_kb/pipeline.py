@@ -322,6 +322,22 @@ class WritePipeline:
         index = self.backends.writable_index()
         sync_index(self.store, index, self.backends.doc_embedder, progress=progress)
 
+    def update_index(self, *, progress: Progress | None = None) -> dict[str, Any]:
+        """Embed what the index lacks (new and changed items) and drop what the record no longer has."""
+        from shadowmatch_kb.index.sync import sync_index
+
+        with self.writing():
+            report = sync_index(
+                self.store, self.backends.writable_index(), self.backends.doc_embedder, progress=progress
+            )
+        return {
+            "items": report.embedded,
+            "chunks": report.chunks,
+            "seconds": round(report.seconds, 2),
+            "model": self.backends.model_name,
+            "index": self.config.index_kind,
+        }
+
     def reindex(self, *, progress: Progress | None = None) -> dict[str, Any]:
         """Rebuild every derived index from ``corpus/`` (with the configured model)."""
         from shadowmatch_kb.index.sync import sync_index

@@ -101,17 +101,27 @@ def test_migrate_copies_a_folder_into_postgres_and_back_losslessly(postgres_url,
         save_dataset(kb.store.db, read_dataset(require_shared("occupations", "ilo_genai_exposure_2025")), "ilo")
         Frontier(kb.store.db).enqueue([QueuedUrl("https://news.example/a", "news", "article", 1, "2024-03-01")])
     (folder / "corpus" / "sector_aliases.toml").write_text('"care homes" = "Q"\n')
+    added = CliRunner().invoke(app, ["--kb", str(folder), "sources", "add", "news", "https://news.example/feed.xml"])
+    assert added.exit_code == 0, added.stderr
     monkeypatch.setenv("SMKB_WORKDIR", str(tmp_path / "workdir"))
 
     report = run(folder, "migrate", "--to", postgres_url, "--json")
     assert report["items"]["added"] == len(run(folder, "list", "--json")["items"])  # type: ignore[index]
-    assert report["files"] == ["corpus/sector_aliases.toml"]  # type: ignore[index]
+    assert report["files"] == ["corpus/sources.toml", "corpus/sector_aliases.toml"]  # type: ignore[index]
+    # The copied files are in the database at once: another machine finds the source.
+    monkeypatch.setenv("SMKB_WORKDIR", str(tmp_path / "another"))
+    assert [s["name"] for s in run(postgres_url, "sources", "list", "--json")["sources"]] == ["news"]  # type: ignore[index]
+    monkeypatch.setenv("SMKB_WORKDIR", str(tmp_path / "workdir"))
     # The vectors were copied, not made again: nothing was embedded.
     assert report["index"]["copied"] == report["items"]["added"] and report["index"]["items"] == 0  # type: ignore[index]
     assert export_of(postgres_url) == export_of(folder)
     question = "AI scribes for nurses"
     assert run(postgres_url, "search", question, "--json") == run(folder, "search", question, "--json")
-    assert run(folder, "migrate", "--to", postgres_url, "--json")["items"]["unchanged"] == report["items"]["added"]  # type: ignore[index]
+    again = run(folder, "migrate", "--to", postgres_url, "--json")
+    assert again["items"]["unchanged"] == report["items"]["added"]  # type: ignore[index]
+    assert again["index"]["items"] == 0  # type: ignore[index]  # a second run embeds nothing again
+    refused = CliRunner().invoke(app, ["--kb", postgres_url, "migrate", "--to", postgres_url])
+    assert refused.exit_code == 1 and "is the knowledge base being copied" in refused.stderr
 
     back = tmp_path / "back"
     assert run(postgres_url, "migrate", "--to", str(back), "--json")["index"]["items"] == 0  # type: ignore[index]
@@ -186,3 +196,13 @@ def test_an_edit_made_on_two_machines_at_once_is_kept(postgres_url, tmp_path):
     reconcile(db, right)
     assert not (right / "smkb.toml").exists()
     db.close()
+
+
+def test_a_missing_database_is_one_line_that_says_what_to_do(postgres_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("SMKB_WORKDIR", str(tmp_path))
+    missing = postgres_server.replace("/postgres?", "/no_such_kb?", 1)
+    for args in (["stats", "--json"], ["serve", "--port", "1"]):
+        result = CliRunner().invoke(app, ["--kb", missing, *args])
+        assert result.exit_code == 1, result.output
+        line = result.stderr.strip()
+        assert "\n" not in line and "does not exist" in line and "create it first" in line, line

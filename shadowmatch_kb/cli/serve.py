@@ -93,7 +93,7 @@ def serve(
 
     import uvicorn
 
-    from shadowmatch_kb.errors import UsageError
+    from shadowmatch_kb.errors import ShadowmatchError, UsageError
     from shadowmatch_kb.web.access_log import AccessLog
     from shadowmatch_kb.web.app import create_app
     from shadowmatch_kb.web.server import server_config
@@ -120,6 +120,10 @@ def serve(
         except (ValueError, UsageError) as exc:
             fail(str(exc), code=2)
         web = app.state.web
+        try:
+            web.kb.exists  # noqa: B018 - a database that cannot be reached is one line now, not a traceback later
+        except ShadowmatchError as exc:
+            fail(str(exc))
         log.debug(f"knowledge base opened in {time.perf_counter() - opening:.2f} s")
         if not quiet:
             sys.stderr.write(

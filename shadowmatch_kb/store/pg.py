@@ -118,7 +118,10 @@ class PgConnection:
         try:
             self.conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
         except psycopg.Error as exc:
-            raise BackendError(f"cannot open the knowledge base at {shown_url(url)}: {_first_line(exc)}") from exc
+            reason = _first_line(exc)
+            raise BackendError(
+                f"cannot open the knowledge base at {shown_url(url)}: {reason}{_advice(reason)}"
+            ) from exc
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
         """Run one statement; returns the cursor (``fetchone``, ``fetchall``, iteration)."""
@@ -175,6 +178,15 @@ def shown_url(url: str) -> str:
     """A URL as it may be shown: without its password."""
     url = re.sub(r"(://[^:/@]*):[^@/]*@", r"\1@", url)
     return re.sub(r"([?&])password=[^&]*&?", r"\1", url).rstrip("?&")
+
+
+def _advice(reason: str) -> str:
+    """What to do about the commonest reasons a connection is refused."""
+    if "database" in reason and "does not exist" in reason:
+        return "; create it first (createdb NAME, or CREATE DATABASE NAME), and smkb makes its tables"
+    if "password" in reason:
+        return "; give the password in PGPASSWORD or ~/.pgpass rather than in the URL"
+    return ""
 
 
 def _first_line(exc: BaseException) -> str:
