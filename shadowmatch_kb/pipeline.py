@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shadowmatch_kb.enrich.run import EnrichResult
     from shadowmatch_kb.fetch.async_http import FetcherFactory, FetchResponse
     from shadowmatch_kb.fetch.blocking import BlockingFetcher, Fetcher
+    from shadowmatch_kb.index.sync import SyncReport
 
 __all__ = ["WritePipeline"]
 
@@ -330,13 +331,7 @@ class WritePipeline:
             report = sync_index(
                 self.store, self.backends.writable_index(), self.backends.doc_embedder, progress=progress
             )
-        return {
-            "items": report.embedded,
-            "chunks": report.chunks,
-            "seconds": round(report.seconds, 2),
-            "model": self.backends.model_name,
-            "index": self.config.index_kind,
-        }
+        return self._index_report(report)
 
     def reindex(self, *, progress: Progress | None = None) -> dict[str, Any]:
         """Rebuild every derived index from ``corpus/`` (with the configured model)."""
@@ -351,6 +346,10 @@ class WritePipeline:
             report = sync_index(self.store, index, lambda: embedder, progress=progress)
             index.flush()
             self.backends.write_meta(embedder.model_name, embedder.dimension)
+        return self._index_report(report)
+
+    def _index_report(self, report: SyncReport) -> dict[str, Any]:
+        """What an index update did, as ``smkb reindex --json`` prints it."""
         return {
             "items": report.embedded,
             "chunks": report.chunks,
