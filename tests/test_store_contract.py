@@ -218,7 +218,7 @@ def test_the_crawl_frontier_behaves_alike(both):
                 again,
                 finished,
                 batch,
-                frontier.next_batch(["news"], 20),
+                frontier.next_batch(["news"], 8),  # a shared store claims at most CLAIM_BATCH (8) at once
                 frontier.queued_count(["news"]),
                 frontier.stored_body(batch[0].url),
                 frontier.outcome_counts(),
