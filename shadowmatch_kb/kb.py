@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from shadowmatch_kb import tracker
 from shadowmatch_kb.backends import Backends, RecordStore
 from shadowmatch_kb.brief.model import Briefing
 from shadowmatch_kb.config import Config
@@ -414,38 +415,26 @@ class KnowledgeBase:
         self, *, where: ItemFilter | None = None, by: str = "month", top: int | None = None, today: str | None = None
     ) -> TrendsReport:
         """The tracker over the items matching ``where``: series per period and emerging signals."""
-        from shadowmatch_kb.store.timeline import dated_items, signal_rows
         from shadowmatch_kb.trends.periods import check_by
-        from shadowmatch_kb.trends.service import TOP_SERIES, TrendsReport, build_trends
+        from shadowmatch_kb.trends.service import TrendsReport
 
         by = check_by(by)  # usage errors before any model loads
         where = self.checked_filter(where)
         if not self.exists:
             self._notices.append(f"no knowledge base in {self.config.kb_label} yet: nothing to count")
             return TrendsReport(by=by)
-        items = dated_items(self.store, where)
-        rows = signal_rows(self.store, [d.item_id for d in items]) if items else []
-        embedder = self.backends.signal_embedder() if rows else None
-        report = build_trends(items, rows, embedder, by=by, top=TOP_SERIES if top is None else top, today=today)
+        report = tracker.trends_report(self.store, self.backends.signal_embedder, where, by=by, top=top, today=today)
         self._notices.extend(report.notices)
         return report
 
     def digest(self, *, since: str, today: str | None = None) -> Digest:
         """What came in since a date (by published date) and the signals rising since then."""
-        from shadowmatch_kb.store.timeline import dated_items, signal_rows
-        from shadowmatch_kb.trends.digest import Digest, build_digest, parse_since
+        from shadowmatch_kb.trends.digest import Digest, parse_since
 
         if not self.exists:
             self._notices.append(f"no knowledge base in {self.config.kb_label} yet: nothing to digest")
             return Digest(since=parse_since(since))
-        store = self.store
-        rows = signal_rows(store)
-
-        def about(ids: list[str]) -> dict[str, tuple[str, str | None]]:
-            return {i: (row["title"], row["url"]) for i, row in store.brief_rows(ids).items()}
-
-        embedder = self.backends.signal_embedder() if rows else None
-        found = build_digest(dated_items(store), rows, embedder, since=since, today=today, about=about)
+        found = tracker.digest_report(self.store, self.backends.signal_embedder, since=since, today=today)
         self._notices.extend(found.notices)
         return found
 

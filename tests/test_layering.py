@@ -22,7 +22,7 @@ MAX_LINES = 500
 
 FOUNDATIONS = {"model", "errors", "config", "progress", "text", "formats", "store", "embed", "index", "fetch"}
 STAGES = {"extract", "ingest", "crawl", "enrich", "occupations", "search", "brief", "trends", "signal_clusters"}
-COMPOSER = {"kb", "backends", "pipeline", "health", "migrate"}
+COMPOSER = {"kb", "backends", "pipeline", "health", "migrate", "tracker"}
 INTERFACES = {"cli", "web", "__main__"}
 # What the interfaces may import besides themselves: the composer's face, the shapes, and the renderers.
 INTERFACE_ALLOWED = {
