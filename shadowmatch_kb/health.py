@@ -25,6 +25,7 @@ def stats_report(store: SqliteStore, backends: Backends) -> dict[str, Any]:
     from shadowmatch_kb.index.sync import pending_changes
 
     counts = store.stats()
+    counts["dates"] = _date_counts(store)
     counts["sectors"] = store.facet_counts("sectors")
     counts["themes"] = store.facet_counts("themes")
     meta = backends.index_meta()
@@ -52,6 +53,7 @@ def doctor_report(store: SqliteStore, backends: Backends) -> DoctorReport:
     from shadowmatch_kb.store.enrichment import items_to_enrich
 
     report = DoctorReport(problems=store.check())
+    report.problems.extend(_date_problems(store))
     if not report.problems and (unenriched := len(items_to_enrich(store))):
         report.notes.append(
             f"{unenriched} item(s) without computed fields yet (an import was interrupted?); "
@@ -77,3 +79,37 @@ def doctor_report(store: SqliteStore, backends: Backends) -> DoctorReport:
     if not backends.onnx_exported():
         report.notes.append("no ONNX export of the model yet: the next import or query builds it (a few seconds)")
     return report
+
+
+def _date_problems(store: SqliteStore) -> list[str]:
+    """One line per kind of published date the tracker cannot count, with the items to correct."""
+    import datetime
+
+    from shadowmatch_kb.store.timeline import doubtful_dates
+
+    by_doubt: dict[str, list[str]] = {}
+    for item_id, published, doubt in doubtful_dates(store, datetime.date.today().isoformat()):
+        by_doubt.setdefault(doubt, []).append(f"{item_id} ({published})")
+    problems = []
+    for doubt, shown in by_doubt.items():
+        more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
+        problems.append(
+            f"{len(shown)} item(s) dated {doubt}, kept out of the tracker (correct them at the source and "
+            f"import again): {', '.join(shown[:5])}{more}"
+        )
+    return problems
+
+
+def _date_counts(store: SqliteStore) -> dict[str, int]:
+    """Items the tracker cannot count by date: undated ones, and dates after today or before 1990."""
+    import datetime
+
+    from shadowmatch_kb.text.dates import EARLIEST_PLAUSIBLE
+
+    today = datetime.date.today().isoformat()
+    row = store.db.execute(
+        "SELECT sum(CASE WHEN published IS NULL THEN 1 ELSE 0 END), sum(CASE WHEN published > ? THEN 1 ELSE 0 END),"
+        " sum(CASE WHEN published < ? THEN 1 ELSE 0 END) FROM items",
+        (today, EARLIEST_PLAUSIBLE),
+    ).fetchone()
+    return {"undated": int(row[0] or 0), "after_today": int(row[1] or 0), "before_1990": int(row[2] or 0)}

@@ -9,6 +9,7 @@ re-exported here.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from functools import partial
@@ -27,6 +28,8 @@ from shadowmatch_kb.model import IngestResult, Item, ItemFilter, SearchResult, n
 from shadowmatch_kb.pipeline import WritePipeline
 from shadowmatch_kb.progress import Progress
 from shadowmatch_kb.search.focus import speaks_of_self
+from shadowmatch_kb.store import edits
+from shadowmatch_kb.store.edits import HistoryEntry, ListChange
 from shadowmatch_kb.store.lock import SharedStoreLock, WriteLock
 from shadowmatch_kb.store.sqlite import SqliteStore
 
@@ -47,7 +50,7 @@ if TYPE_CHECKING:
     from shadowmatch_kb.trends.digest import Digest as Digest
     from shadowmatch_kb.trends.service import TrendsReport as TrendsReport
 
-__all__ = ["Briefing", "DoctorReport", "IngestResult", "KnowledgeBase"]
+__all__ = ["Briefing", "DoctorReport", "HistoryEntry", "IngestResult", "KnowledgeBase", "ListChange"]
 
 
 class KnowledgeBase:
@@ -149,7 +152,13 @@ class KnowledgeBase:
         return self.config.corpus_dir / ALIASES_FILE
 
     def checked_filter(self, where: ItemFilter | None) -> ItemFilter | None:
-        """The filter with its sector as a section name; an unknown sector is a UsageError listing the names."""
+        """The filter with its sector as a section name; an unknown sector is a UsageError listing the names, and so
+        is a theme no item has (with the closest the items have)."""
+        theme = where.theme if where is not None else None
+        if theme and self.exists and not self.store.filtered_ids(ItemFilter(theme=theme), limit=1):
+            from shadowmatch_kb.text.themes import closest_themes
+
+            raise UsageError(closest_themes(theme, self.store.facet_counts("themes")))
         if where is None or not where.sector:
             return where
         return replace(where, sector=self.sector_vocabulary().section_name(where.sector))
@@ -266,6 +275,12 @@ class KnowledgeBase:
             self._occupation_matcher = load_matcher(self.store.db, self._occupation_cache, self.backends.query_embedder)
         return self._occupation_matcher
 
+    def occupation_datasets(self) -> dict[str, Any]:
+        """The imported occupation datasets with their year, licence and counts (`smkb occupations list`)."""
+        from shadowmatch_kb.occupations.store import dataset_overview
+
+        return dataset_overview(self.store.db)
+
     @property
     def _occupation_cache(self) -> Path:
         return self.config.indexes_dir / "occupations"
@@ -273,8 +288,12 @@ class KnowledgeBase:
     # ----- reads --------------------------------------------------------------------------
 
     def get(self, item_id: str) -> Item:
-        """One item; NotFoundError when the id is unknown."""
-        return self.store.get(normalise_id(item_id))
+        """One item by its id or a unique prefix of it (see ``resolve_id``); NotFoundError when none has it."""
+        return self.store.get(self.resolve_id(item_id))
+
+    def resolve_id(self, item_id: str) -> str:
+        """The full id of an id or of a unique prefix of 4 or more hex digits (UsageError when several share it)."""
+        return edits.resolve_id(self.store.db, item_id)
 
     def enrichment_record(self, item_id: str) -> dict[str, Any] | None:
         """How an item's fields were computed (method, model, language, sector confidences); None if never."""
@@ -295,24 +314,33 @@ class KnowledgeBase:
         *,
         add: Iterable[str] = (),
         remove: Iterable[str] = (),
-        sectors: list[str] | None = None,
-        themes: list[str] | None = None,
+        sectors: list[str] | ListChange | None = None,
+        themes: list[str] | ListChange | None = None,
     ) -> Item:
-        """Change an item's tags and correct its sectors or themes, as an analyst edit. Sectors are kept as
-        section names; an unknown one is a UsageError, checked before anything is written."""
-        item_id = normalise_id(item_id)
-        if sectors is not None:
-            vocabulary = self.sector_vocabulary()
-            sectors = [vocabulary.section_name(label) for label in _clean_list(sectors)]
+        """Change an item's tags, sectors and themes as one analyst edit, kept in its history. A list sets the field
+        whole; a ``ListChange`` adds and removes. Sectors are kept as section names; an unknown one is a UsageError,
+        checked before anything is written."""
+        item_id = self.resolve_id(item_id)
+        known = self.store.facet_counts("themes") if themes is not None else {}
+        naming = self.store.themes.naming(known)
+        changes = edits.changes_of(add, remove, sectors, themes, vocabulary=self.sector_vocabulary, theme_name=naming)
         with self.writing():
-            add = [t.strip() for t in add if t.strip()]
-            remove = [t.strip() for t in remove if t.strip()]
-            self.store.add_tags(item_id, add, remove)
-            if sectors is not None:
-                self.store.record_edit(item_id, "sectors", _clean_list(sectors))
-            if themes is not None:
-                self.store.record_edit(item_id, "themes", _clean_list(themes))
+            if not edits.apply_changes(self.store, item_id, changes):
+                self._notices.append(f"nothing changed: item {item_id[:12]} already reads as asked")
         return self.store.get(item_id)
+
+    def history(self, item_id: str) -> tuple[Item, list[HistoryEntry]]:
+        """An item and every analyst edit of it, oldest first."""
+        item = self.get(item_id)
+        return item, edits.history(self.store, item.id)
+
+    def undo(self, item_id: str) -> tuple[Item, list[HistoryEntry]]:
+        """Revert the item's last analyst edit not yet undone; the item after it and the undo's history rows.
+        UsageError when there is nothing to undo."""
+        item_id = self.resolve_id(item_id)
+        with self.writing():
+            reverted = edits.undo_last(self.store, item_id)
+        return self.store.get(item_id), reverted
 
     def related(self, item_id: str, *, k: int = 10) -> list[SearchResult]:
         """The items closest to one item by the embedding index, best first."""
@@ -386,7 +414,7 @@ class KnowledgeBase:
         """How many items the knowledge base holds and the date of the newest (for page footers)."""
         if not self.exists:
             return {"items": 0, "newest": None}
-        items, newest = self.store.size()
+        items, newest = self.store.size(datetime.date.today().isoformat())
         return {"items": items, "newest": newest}
 
     def version(self) -> int | None:
@@ -423,44 +451,28 @@ class KnowledgeBase:
         if not self.exists:
             self._notices.append(f"no knowledge base in {self.config.kb_label} yet: nothing to count")
             return TrendsReport(by=by)
-        report = tracker.trends_report(self.store, self.backends.signal_embedder, where, by=by, top=top, today=today)
+        model = tracker.SignalModel(self.backends.model_name, self.backends.signal_embedder)
+        report = tracker.trends_report(self.store, model, self.config.indexes_dir, where, by=by, top=top, today=today)
         self._notices.extend(report.notices)
         return report
 
-    def digest(self, *, since: str, today: str | None = None) -> Digest:
-        """What came in since a date (by published date) and the signals rising since then."""
+    def digest(self, *, since: str, today: str | None = None, by: str = "published") -> Digest:
+        """What came in since a date (``by`` published or imported date) and the signals rising since then."""
         from shadowmatch_kb.trends.digest import Digest, parse_since
 
         if not self.exists:
             self._notices.append(f"no knowledge base in {self.config.kb_label} yet: nothing to digest")
             return Digest(since=parse_since(since))
-        found = tracker.digest_report(self.store, self.backends.signal_embedder, since=since, today=today)
+        found = tracker.digest_report(self.store, self.backends.signal_embedder, since=since, today=today, by=by)
         self._notices.extend(found.notices)
         return found
 
     def export(self, fmt: str, *, handle: TextIO | None = None, path: Path | None = None) -> int:
-        """Write every item in ``fmt`` (jsonl, csv, md) to ``path`` (a folder for md) or else to ``handle``.
+        """Write every item in ``fmt`` (jsonl, csv, md) to ``path`` (a folder for md) or else to ``handle``; a file
+        appears whole or not at all. Returns the count of items written."""
+        from shadowmatch_kb.formats.export import export_items
 
-        A file appears whole or not at all; returns the count of items written.
-        """
-        from shadowmatch_kb.formats import export as exports
-
-        if fmt not in exports.FORMATS:
-            raise UsageError(f"unknown export format {fmt!r}: use {', '.join(exports.FORMATS)}")
-        if (handle is None) == (path is None):
-            raise UsageError("export writes to a file or to a stream: give one of them")
-        if fmt == "md":
-            return exports.write_posts(self.iter_all(), self._closest_pairs, folder=path, handle=handle)
-        write = (
-            (lambda out: exports.write_jsonl(self.iter_all(), out, partial(exports.lossless_extras, self.store)))
-            if fmt == "jsonl"
-            else (lambda out: exports.write_csv(self.iter_all(), out))
-        )
-        if path is None:
-            assert handle is not None
-            return write(handle)
-        with exports.atomic_text_file(path) as out:
-            return write(out)
+        return export_items(self.store, fmt, self.iter_all, self._closest_pairs, handle=handle, path=path)
 
     def _closest_pairs(self, item_id: str) -> list[tuple[str, str]]:
         return [(c.id, c.title) for c in self.closest(item_id, k=5)]
@@ -474,12 +486,3 @@ class KnowledgeBase:
     def doctor(self) -> DoctorReport:
         """Check the record and the index; problems need action, notes do not."""
         return doctor_report(self.store, self.backends)
-
-
-def _clean_list(values: list[str]) -> list[str]:
-    seen: list[str] = []
-    for value in values:
-        value = value.strip()
-        if value and value not in seen:
-            seen.append(value)
-    return seen

@@ -80,7 +80,7 @@ TABLES = {
 }  # fmt: skip
 _BATCH = 2000
 # Files of the working folder that people edit, by their place in it.
-_EDITED_FILES = ("smkb.toml", "corpus/sources.toml", "corpus/sector_aliases.toml")
+_EDITED_FILES = ("smkb.toml", "corpus/sources.toml", "corpus/sector_aliases.toml", "corpus/theme_aliases.toml")
 
 
 def migrate(

@@ -151,10 +151,12 @@ class WritePipeline:
     def _ingest_one(self, value: str, tags: list[str], fetcher: Fetcher | None) -> IngestResult:
         from shadowmatch_kb.ingest.duplicates import store_once
         from shadowmatch_kb.ingest.readers import printable, read_input
+        from shadowmatch_kb.text.dates import date_notes
 
         label = printable(value)
         try:
             loaded = read_input(value, fetcher=fetcher)
+            self.warnings.extend(f"{label}: {note}" for note in date_notes(loaded.item.published, loaded.unread_date))
             decision = store_once(self.store, loaded.item, loaded.raw, identical="link", tags=tags)
             # An unchanged input with a reason is a variant kept out: the one place its reason can be read.
             why = decision.reason if decision.outcome == "unchanged" else None

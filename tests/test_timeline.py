@@ -46,13 +46,15 @@ def _store(tmp_path):
     return store
 
 
-def test_dated_items_use_published_else_import_date_and_analyst_edits(tmp_path):
+def test_dated_items_carry_published_and_import_dates_and_analyst_edits(tmp_path):
     store = _store(tmp_path)
     store.record_edit("a" * 32, "sectors", ["Education"])
     found = {d.item_id: d for d in dated_items(store)}
     assert found["a" * 32].date == "2024-01-05" and found["a" * 32].dated_by == "published"
     assert found["a" * 32].sectors == ("education",)  # the correction wins, as its section's name
-    assert found["b" * 32].dated_by == "imported" and len(found["b" * 32].date) == 10
+    assert (
+        found["b" * 32].undated and found["b" * 32].date == found["b" * 32].imported and len(found["b" * 32].date) == 10
+    )
     assert found["c" * 32].duplicate_of == "a" * 32
     assert [d.item_id for d in dated_items(store)][0] == "d" * 32  # oldest first
     assert [d.item_id for d in dated_items(store, ItemFilter(theme="skills"))] == ["d" * 32]

@@ -19,7 +19,7 @@ from shadowmatch_kb.trends.emerging import EmergenceParams, emergence_scores, fl
 from shadowmatch_kb.trends.periods import period_of, period_range
 from shadowmatch_kb.trends.plot import sparkline
 from shadowmatch_kb.trends.series import Timeline, growth
-from shadowmatch_kb.trends.service import build_trends, count_sectors
+from shadowmatch_kb.trends.service import build_trends, count_sectors, split_future
 
 TODAY = "2025-06-30"
 
@@ -50,13 +50,18 @@ def test_counts_per_month_and_quarter_with_copies_counted_once_as_their_original
     assert by_month.counts(["c"]) == [1, 0, 0, 0]  # the copy alone still counts as its original
     by_quarter = Timeline(items, "quarter")
     assert by_quarter.periods == ["2024-Q1", "2024-Q2"] and by_quarter.counts(["a", "b", "c", "d"]) == [2, 1]
-    report = build_trends(items, [], None, by="month", today=TODAY)
+    # A third item in another quarter gives "Automation" the minimum support of a trend; "Skills" (one item) has not.
+    report = build_trends([*items, _dated("e", "2024-07-01", themes=["AUTOMATION"])], [], None, by="month", today=TODAY)
     automation = next(s for s in report.series if s.kind == "theme" and s.label.lower() == "automation")
-    assert automation.label == "Automation" and automation.counts == [2, 0, 0, 0]  # spellings merged
+    assert automation.label == "Automation" and automation.counts == [2, 0, 0, 0, 0, 0, 1]  # spellings merged
     document = report.to_dict()
-    assert document["periods"] == ["2024-01", "2024-02", "2024-03", "2024-04"]
-    points = next(s for s in document["series"] if s["label"] == "Skills")["points"]
-    assert points == [{"period": p, "count": c} for p, c in zip(document["periods"], [0, 0, 0, 1], strict=True)]
+    assert document["periods"] == ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06", "2024-07"]
+    assert "Skills" not in {s["label"] for s in document["series"]}
+    points = next(s for s in document["series"] if s["label"] == "Automation")["points"]
+    counts, shares = [2, 0, 0, 0, 0, 0, 1], [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+    assert points == [
+        {"period": p, "count": c, "share": s} for p, c, s in zip(document["periods"], counts, shares, strict=True)
+    ]
 
 
 def test_sectors_are_counted_per_isic_section_by_name_only() -> None:
@@ -66,9 +71,11 @@ def test_sectors_are_counted_per_isic_section_by_name_only() -> None:
         _dated("c", "2024-02-11", sectors=["Nursing", "education"]),  # a finer everyday label
         _dated("d", "2024-02-12", sectors=["space tourism"]),  # no section: stored as a tag, never counted
     ]
-    report = build_trends(items, [], None, by="month", today=TODAY)
+    # One more item in another quarter gives healthcare the minimum support of a trend; education (one item) has not.
+    later = _dated("e", "2024-05-02", sectors=["healthcare"])
+    report = build_trends([*items, later], [], None, by="month", today=TODAY)
     sectors = {s.label: s.total for s in report.series if s.kind == "sector"}
-    assert sectors == {"healthcare and social care": 3, "education": 1}
+    assert sectors == {"healthcare and social care": 4}
     assert count_sectors(items) == {"healthcare and social care": 3, "education": 1}
 
 
@@ -81,21 +88,24 @@ def test_growth_compares_the_recent_window_with_the_earlier_periods_smoothed() -
     assert sparkline([0, 1, 2, 4]) == "▁▃▅█" and sparkline([0, 0]) == "▁▁"
 
 
-def test_import_date_fallback_and_future_dates_left_out(tmp_path) -> None:
+def test_undated_future_and_implausible_dates_are_never_counted(tmp_path) -> None:
     store = SqliteStore(tmp_path / "kb.sqlite")
     for item in [Item("a" * 32, "Dated", published="2024-02-01", themes=["Skills"]),
                  Item("b" * 32, "Undated", themes=["Skills"]),
-                 Item("c" * 32, "Typo", published="2099-01-01", themes=["Skills"])]:  # fmt: skip
+                 Item("c" * 32, "Typo", published="2099-01-01", themes=["Skills"]),
+                 Item("d" * 32, "A number read as a year", published="1747-01-01", themes=["Skills"])]:  # fmt: skip
         store.put_item(item, content_hash=item.id, text_hash=item.id, raw=None)
     items = dated_items(store)
-    imported = next(d for d in items if d.item_id == "b" * 32)
-    assert imported.dated_by == "imported"
+    undated = next(d for d in items if d.item_id == "b" * 32)
+    assert undated.undated and undated.date == undated.imported  # the import day, for a briefing's recency only
+    kept, notices = split_future(items, "2098-12-31")
+    assert [d.item_id for d in kept] == ["a" * 32]
+    assert any("1 undated item(s) not counted" in n for n in notices)
+    assert any("after today" in n and "2099-01-01" in n for n in notices)
+    assert any("before 1990" in n and "1747-01-01" in n for n in notices)
     report = build_trends(items, [], None, by="quarter", today="2098-12-31")
-    skills = next(s for s in report.series if s.label == "Skills")
-    assert report.periods[0] == "2024-Q1" and report.periods[-1] == period_of(imported.date, "quarter")
-    assert skills.total == 2 and skills.counts[-1] >= 1  # the undated item counts on the day it was imported
-    assert "2099" not in " ".join(report.periods)
-    assert any("after today" in n and "2099-01-01" in n for n in report.notices)
+    assert report.periods == ["2024-Q1"]  # neither the import day nor 2099 nor 1747 opens a period
+    assert all(s.total <= 1 for s in report.series)
 
 
 def test_no_dated_items_gives_empty_series_and_a_notice() -> None:
@@ -221,6 +231,15 @@ def test_the_new_signal_that_takes_off_is_emerging_and_the_steady_one_is_not(emb
 
 
 @pytest.mark.slow
+def test_a_digest_calls_rising_only_what_two_items_state_since(embedder) -> None:
+    dated, rows = _rows_and_dates(constructed_items())
+    found = build_digest(dated, rows, embedder, since="2024-09-01", today="2025-06-30")
+    assert found.rising and all(signal["support_since"] >= 2 for signal in found.rising)
+    steady = [s for s in found.rising if f"{0:032x}" in s["items"]]
+    assert not steady  # the steady signal was stated once since (2024-10): shown under its item, not rising
+
+
+@pytest.mark.slow
 def test_the_chart_is_a_real_png(embedder, tmp_path) -> None:
     from shadowmatch_kb.trends.plot import write_chart
 
@@ -246,7 +265,7 @@ def dated_kb(tmp_path_factory, demo_kb) -> Path:
 
 @pytest.mark.slow
 def test_trends_json_follows_the_spec(dated_kb) -> None:
-    result = smkb("trends", "--json", kb=dated_kb)
+    result = smkb("trends", "--json", "--by", "month", kb=dated_kb)  # quarters are the default on thin months
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
     assert "2099-05-01" in result.stderr  # the future item is named in a warning, not counted

@@ -111,6 +111,15 @@ def test_unknown_ids_are_404_and_bad_parameters_400_never_a_traceback(client) ->
 
 
 @pytest.mark.slow
+def test_an_item_is_found_by_a_unique_prefix_of_its_id(client) -> None:
+    item_id = client.get("/api/search?q=robots+in+warehouses").json()["results"][0]["id"]
+    whole = client.get(f"/api/items/{item_id}").json()
+    assert client.get(f"/api/items/{item_id[:10]}").json()["id"] == whole["id"] == item_id
+    assert PageParser(client.get(f"/items/{item_id[:10]}").text).title.startswith(whole["title"][:30])
+    assert client.get(f"/api/items/{item_id[:3]}").status_code == 404  # too short to be an id's prefix
+
+
+@pytest.mark.slow
 def test_hostile_item_text_is_never_run_or_linked(demo_kb, tmp_path) -> None:
     kb = tmp_path / "kb"
     shutil.copytree(demo_kb, kb)

@@ -57,6 +57,13 @@ def stats(ctx: typer.Context, as_json: JsonOption = False, kb_dir: KbOption = No
             f"items           {counts['items']} ({counts['unique_items']} unique, {counts['duplicates']} duplicates)"
         )
         console.print(f"published       {counts['oldest'] or '-'} to {counts['newest'] or '-'}")
+        dates = counts["dates"]
+        if any(dates.values()):
+            console.print(
+                f"not counted     {dates['undated']} undated, {dates['after_today']} dated after today, "
+                f"{dates['before_1990']} before 1990 (the tracker leaves these out; `smkb doctor` lists the dates)",
+                markup=False,
+            )
         console.print(f"tags            {counts['tags']} on {counts['tagged_items']} item(s)")
         index = counts["index"]
         if index.get("built"):

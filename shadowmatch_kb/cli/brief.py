@@ -46,6 +46,7 @@ def brief(
             "pick it from the briefing's 'Is this you?' line or from `smkb occupations match`.",
         ),
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
     kb_dir: KbOption = None,
 ) -> None:
     """A one-page briefing on how the asker's work is changing.
@@ -58,6 +59,9 @@ def brief(
     words (when `smkb occupations import` has run), prompts for the shadow day and the sources. Every
     overview sentence and every signal cites an item of the knowledge base; a claim without one is dropped.
     """
+    if as_json and output_format not in ("md", "json"):
+        fail(f"--json and --format {output_format} ask for two formats: give one of them", code=2)
+    output_format = "json" if as_json else output_format
     if output_format not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}", code=2)
     since = check_date(since)

@@ -85,3 +85,25 @@ def match_command(
                 stdout().print(f"      {figure['dataset']}: {figure['measure']} = {shown}", markup=False)
         if found["missing_datasets"]:
             stdout().print(f"not imported: {', '.join(found['missing_datasets'])}", markup=False)
+
+
+@app.command("list")
+def list_command(ctx: typer.Context, as_json: JsonOption = False, kb_dir: KbOption = None) -> None:
+    """The imported occupation datasets: each one's year, licence and what it brought (figures, descriptions,
+    tasks, crosswalk rows), and how many occupation labels the knowledge base holds (from ESCO)."""
+    kb = open_kb(ctx, kb_dir)
+    with reporting_errors(ctx, kb):
+        overview = kb.occupation_datasets()
+        if as_json:
+            print_json(overview)
+            return
+        if not overview["datasets"]:
+            stderr().print("no occupation datasets imported yet: `smkb occupations import FOLDER...` adds them")
+        for dataset in overview["datasets"]:
+            counts = ", ".join(f"{n} {what}" for what, n in dataset["counts"].items() if n) or "nothing"
+            stdout().print(
+                f"{dataset['key']:20} {dataset['year']}  {dataset['licence']}  {dataset['name']}: {counts}",
+                markup=False,
+            )
+        if overview["labels"]:
+            stdout().print(f"{overview['labels']} occupation labels", markup=False)

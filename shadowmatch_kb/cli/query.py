@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from shadowmatch_kb.cli.items import (
+    IdArgument,
     JsonOption,
     KbOption,
     SectorOption,
@@ -35,22 +36,27 @@ def _print_results(results: list[SearchResult], as_json: bool) -> None:
     console = stdout()
     if not results:
         console.print("no results")
+    # The table gives the rank alone: fused scores (0.016 against 0.015) say nothing a person can use; the
+    # JSON keeps each result's "score" for scripts.
     for n, r in enumerate(results, start=1):
-        console.print(f"{n:2}. {r.title}  [dim]{r.published or ''}  {r.id}  {r.score:.3f}[/dim]")
+        console.print(f"{n:2}. {r.title}  [dim]{r.published or 'undated'}  {r.id}[/dim]")
         if r.snippet:
             console.print(f"    {r.snippet}", markup=False)
 
 
 def related(
     ctx: typer.Context,
-    item_id: Annotated[str, typer.Argument(metavar="ID", help="The item's id.")],
+    item_id: IdArgument,
     k: KOption = 10,
     as_json: JsonOption = False,
     kb_dir: KbOption = None,
 ) -> None:
-    """The items closest to one item, by the embedding index."""
+    """The items closest to one item, by the embedding index, closest first.
+
+    The list shows each item's rank, title, date and id; --json adds each one's "score" (the index's similarity).
+    """
     kb = open_kb(ctx, kb_dir)
-    with reporting_errors(ctx, kb):
+    with reporting_errors(ctx, kb), usage_errors():
         _print_results(kb.related(item_id, k=k), as_json)
 
 
@@ -69,7 +75,8 @@ def search(
 
     A question in which a person speaks of their own work ("I sort out billing complaints on the phone") is read
     as a briefing reads it when the occupation datasets are imported: the items most likely about that work
-    come first.
+    come first. The list shows the results in rank order with their dates and ids; --json adds each one's fused
+    "score", which orders results but is no measure of relevance on its own.
     """
     where = item_filter(sector, theme, tag, since)
     kb = open_kb(ctx, kb_dir)

@@ -5,6 +5,9 @@ in the themes of imported posts and analysts' corrections. An item's themes are 
 and blended: how close the item's text is to each theme (its name and description), and how the
 nearest labelled items were themed, each neighbour's vote weighted by its similarity and its
 weight (an analyst's correction counts more than an imported post).
+
+Themes are known by their canonical names (``text.themes``): "AI" in one post and "artificial intelligence"
+in another are one theme, and an item's themes are canonical names.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 
 from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.errors import BackendError
+from shadowmatch_kb.text import themes as theme_names
 
 __all__ = ["ThemeExample", "ThemeVocabulary", "load_seed_themes"]
 
@@ -47,7 +51,7 @@ def load_seed_themes() -> list[tuple[str, str]]:
 
 
 def _key(theme: str) -> str:
-    return " ".join(theme.casefold().split())
+    return theme_names.theme_key(theme)
 
 
 class ThemeVocabulary:
@@ -61,7 +65,12 @@ class ThemeVocabulary:
         examples: Sequence[ThemeExample] = (),
         neighbours: int = _NEIGHBOURS,
         vote_weight: float = _VOTE_WEIGHT,
+        names: theme_names.ThemeVocabulary | None = None,
     ) -> None:
+        """``names`` merges spellings of one theme (default: the merges shipped with the package)."""
+        names = names or theme_names.ThemeVocabulary.load()
+        extra_themes = names.canonical_list(extra_themes)
+        examples = [_canonical_example(e, names) for e in examples]
         self._embedder = embedder
         self._neighbours = neighbours
         self._vote_weight = vote_weight
@@ -70,7 +79,7 @@ class ThemeVocabulary:
         descriptions: list[str | None] = []
         example_themes = [theme for example in examples for theme in example.themes]
         for name, description in [*load_seed_themes(), *((t, None) for t in [*extra_themes, *example_themes])]:
-            cleaned = " ".join(name.split())
+            cleaned = names.canonical(name)
             if cleaned and _key(cleaned) not in self._index:
                 self._index[_key(cleaned)] = len(self._names)
                 self._names.append(cleaned)
@@ -139,6 +148,11 @@ class ThemeVocabulary:
             votes[self._example_labels[j]] += strength
         # Divided by the weights, not the similarities: a lone distant neighbour casts a faint vote, not a full one.
         return votes / float(self._example_weights[nearest].sum())
+
+
+def _canonical_example(example: ThemeExample, names: theme_names.ThemeVocabulary) -> ThemeExample:
+    """The example with its themes' canonical names."""
+    return ThemeExample(example.vector, tuple(names.canonical_list(example.themes)), example.weight)
 
 
 def _top_indices(values: np.ndarray, count: int) -> list[int]:

@@ -12,16 +12,27 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
+from shadowmatch_kb.errors import UsageError
 from shadowmatch_kb.formats.jsonl import record_extras
 from shadowmatch_kb.formats.signals_post import render_signals_post
 from shadowmatch_kb.model import Item
 from shadowmatch_kb.store.records import read_record
 from shadowmatch_kb.store.sqlite import SqliteStore
 
-__all__ = ["CSV_COLUMNS", "FORMATS", "atomic_text_file", "lossless_extras", "write_csv", "write_jsonl", "write_posts"]
+__all__ = [
+    "CSV_COLUMNS",
+    "FORMATS",
+    "atomic_text_file",
+    "export_items",
+    "lossless_extras",
+    "write_csv",
+    "write_jsonl",
+    "write_posts",
+]
 
 FORMATS = ("jsonl", "csv", "md")
 CSV_COLUMNS = (
@@ -113,3 +124,35 @@ def write_posts(items: Iterable[Item], closest: ClosestOf, *, folder: Path | Non
             handle.write(text + "\n")
         count += 1
     return count
+
+
+def export_items(
+    store: SqliteStore,
+    fmt: str,
+    items: Callable[[], Iterable[Item]],
+    closest: ClosestOf,
+    *,
+    handle: TextIO | None = None,
+    path: Path | None = None,
+) -> int:
+    """Write ``items()`` in ``fmt`` to ``path`` (a folder for md) or else to ``handle``; returns the count.
+
+    jsonl lines carry the record's extras from ``store``; md posts their ``closest`` items.
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown export format {fmt!r}: use {', '.join(FORMATS)}")
+    if (handle is None) == (path is None):
+        raise UsageError("export writes to a file or to a stream: give one of them")
+    if fmt == "md":
+        return write_posts(items(), closest, folder=path, handle=handle)
+
+    def write(out: TextIO) -> int:
+        if fmt == "jsonl":
+            return write_jsonl(items(), out, partial(lossless_extras, store))
+        return write_csv(items(), out)
+
+    if path is None:
+        assert handle is not None
+        return write(handle)
+    with atomic_text_file(path) as out:
+        return write(out)

@@ -4,6 +4,8 @@ A line is the item as `smkb show` gives it (analyst edits applied, tags by name)
 needs beside it:
 
 - ``analyst_edits``: ``[{"field", "value", "edited_at"}]``, oldest first (the last of a field wins);
+- ``history``: ``[{"change_no", "field", "action", "value", "previous", "edited_at", "undoes"}]``, every
+  analyst change as `smkb history` lists it, oldest first (left out when the item has none stored);
 - ``raw``: ``{"input", "media_type", "base64", "stored_at"}``, the bytes the item was read from;
 - ``record``: ``{"added_at", "updated_at", "content_hash", "text_hash", "enrichment", "unedited",
   "tags"}``: when the item was added and last changed, the hashes that make re-imports no-ops, how its
@@ -38,6 +40,8 @@ _SIGNAL_FIELDS = {f.name for f in dataclasses.fields(Signal)}
 def record_extras(record: ItemRecord) -> dict[str, Any]:
     """The keys a lossless line adds to the item's own: analyst edits, raw input, and the record's bookkeeping."""
     extras: dict[str, Any] = {"analyst_edits": [dataclasses.asdict(edit) for edit in record.edits]}
+    if record.history:
+        extras["history"] = record.history
     if record.raw is not None:
         extras["raw"] = {
             "input": record.raw.input,
@@ -71,10 +75,11 @@ def parse_line(text: str, *, now: str) -> ItemRecord:
     item = _item(data)
     kept = _mapping(data, "record")
     edits = [_edit(entry) for entry in _list(data, "analyst_edits", dict)]
+    history = [_history_row(entry) for entry in _list(data, "history", dict)]
     raw, stored_at = _raw(data)
     if kept is None:
         tags = [(tag, now) for tag in sorted(set(item.tags))]
-        return ItemRecord(item, now, now, None, None, None, tags, edits, raw, stored_at or now)
+        return ItemRecord(item, now, now, None, None, None, tags, edits, raw, stored_at or now, history)
     unedited = _mapping(kept, "unedited") or {}
     for name in ("sectors", "themes"):
         if name in unedited:
@@ -98,6 +103,7 @@ def parse_line(text: str, *, now: str) -> ItemRecord:
         edits,
         raw,
         stored_at,
+        history,
     )
 
 
@@ -134,6 +140,23 @@ def _edit(entry: dict[str, Any]) -> AnalystEdit:
     if name not in EDITABLE_FIELDS:
         raise ValueError(f"an analyst edit of {name!r}: only {' and '.join(EDITABLE_FIELDS)} are edited")
     return AnalystEdit(name, _strings(entry, "value"), _text(entry, "edited_at"))
+
+
+def _history_row(entry: dict[str, Any]) -> dict[str, Any]:
+    """One row of an item's change history, checked field by field."""
+    number, undoes = entry.get("change_no"), entry.get("undoes")
+    if not isinstance(number, int) or not (undoes is None or isinstance(undoes, int)):
+        raise ValueError("history: change_no and undoes must be whole numbers")
+    previous = None if entry.get("previous") is None else _strings(entry, "previous")
+    return {
+        "change_no": number,
+        "field": _text(entry, "field"),
+        "action": _text(entry, "action"),
+        "value": _strings(entry, "value"),
+        "previous": previous,
+        "edited_at": _text(entry, "edited_at"),
+        "undoes": undoes,
+    }
 
 
 def _raw(data: dict[str, Any]) -> tuple[RawInput, str | None]:

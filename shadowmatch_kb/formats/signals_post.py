@@ -91,6 +91,9 @@ class ParsedPost:
     reference_closest: list[str] = field(default_factory=list)
     heading_id: str | None = None
     extra_sections: dict[str, str] = field(default_factory=dict)
+    # The heading's date as written when it is not a date (``1747.0``): the post is then undated, and the
+    # import says so.
+    unread_date: str | None = None
 
 
 @dataclass
@@ -99,6 +102,7 @@ class _Heading:
     heading_id: str | None = None
     published: str | None = None
     post_url: str | None = None
+    unread_date: str | None = None
 
 
 def looks_like_signals_post(text: str) -> bool:
@@ -151,6 +155,7 @@ def parse_signals_post(text: str, *, item_id: str | None = None) -> ParsedPost:
     return ParsedPost(
         title=title or "",
         published=heading.published,
+        unread_date=heading.unread_date,
         post_url=post_url,
         url=(external.group(1) if external and external.group(1) else None) or post_url,
         summary=summary,
@@ -243,7 +248,10 @@ def _parse_heading(preamble: str) -> _Heading:
     match = _date_part(line)
     if match:
         rest = line[: match.start()]
-        found.published = _parse_date(match.group("date") or match.group("bare") or "")
+        written = (match.group("date") or match.group("bare") or "").strip()
+        found.published = _parse_date(written)
+        if found.published is None and written and written.lower() != _UNDATED:
+            found.unread_date = written
         found.post_url = match.group("url") or None
     rest = rest.strip()
     if rest.endswith(","):

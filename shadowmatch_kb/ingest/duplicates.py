@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from shadowmatch_kb.fetch.safety import page_address
 from shadowmatch_kb.ingest.near_duplicates import (
     FINGERPRINT_VERSION,
     THRESHOLD,
@@ -28,10 +30,13 @@ from shadowmatch_kb.ingest.near_duplicates import (
 from shadowmatch_kb.ingest.readers import is_url, text_hash
 from shadowmatch_kb.model import Item
 from shadowmatch_kb.store.fingerprints import FingerprintTable
+from shadowmatch_kb.store.records import now
 from shadowmatch_kb.store.sqlite import RawInput, SqliteStore
 
 __all__ = ["READER_VERSION", "StoreDecision", "content_hash_of", "store_once"]
 
+# A file named by an item's id (a Signals post) keeps that id.
+_HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 # Bumped when readers change what they make of the same bytes, so re-imports pick the change up.
 READER_VERSION = b"1"
 
@@ -75,7 +80,10 @@ def store_once(
     tags = tags or []
     content_hash = content_hash_of(raw.content)
     state = store.state(item.id)
-    if state is not None and state.content_hash == content_hash:
+    earlier = _stored_at_same_page(store, item, raw) if state is None else None
+    if earlier is not None:
+        item.id, state = earlier, store.state(earlier)
+    if state is not None and (state.content_hash == content_hash or _an_earlier_input(store, item.id, raw)):
         if tags:
             store.add_tags(item.id, tags, [])
         return StoreDecision("unchanged", item.id)
@@ -100,6 +108,8 @@ def store_once(
         if near:
             reason = f"near-duplicate of item {near[0]} (similarity {near[1]:.2f})"
     item.tags = tags
+    if earlier is not None:
+        _keep_stored_input(store, item.id, raw)
     store.put_item(item, content_hash=content_hash, text_hash=digest, raw=raw)
     table.save(item.id, FINGERPRINT_VERSION, found.to_bytes(), band_keys(found))
     return StoreDecision("updated" if state else "added", item.id, item.duplicate_of, reason)
@@ -132,3 +142,47 @@ def _kept_variant(store: SqliteStore, item: Item, raw: RawInput) -> str | None:
 def _version(item: Item) -> tuple[str, bool]:
     """What makes one version of an item newer: its date, then whether it names an external link."""
     return (item.published or "", bool(item.url) and item.url != item.source)
+
+
+def _stored_at_same_page(store: SqliteStore, item: Item, raw: RawInput) -> str | None:
+    """The stored item of the page ``item`` names, when it was stored under another id: the article saved as a
+    file and then imported by its URL, or its URL with and without a trailing slash or tracking parameters.
+
+    Only pages are merged: a Signals post names the article it is about, but is another document (and one named by
+    its id keeps that id, as Closest links name it), so two posts about one article stay two items.
+    """
+    if item.kind != "html" or (not is_url(raw.input) and _HEX_ID.match(Path(raw.input).stem.lower())):
+        return None
+    address = page_address(item.url)
+    if not address or not is_url(address):
+        return None
+    key = address.rstrip("/")
+    # The stored address may carry tracking parameters or a slash this one lacks: read the candidates that start
+    # like it (LIKE's wildcards escaped), then compare them spelled alike.
+    pattern = re.sub(r"([\\%_])", r"\\\1", key) + "%"
+    rows = store.db.execute(
+        "SELECT id, url FROM items WHERE url LIKE ? ESCAPE '\\' AND id != ? AND kind = 'html' AND duplicate_of IS NULL"
+        " ORDER BY added_at, id",
+        (pattern, item.id),
+    )
+    for row in rows:
+        if (page_address(row[1]) or "").rstrip("/") == key:
+            return str(row[0])
+    return None
+
+
+def _an_earlier_input(store: SqliteStore, item_id: str, raw: RawInput) -> bool:
+    """True when these bytes are an input the item was read from before another replaced it."""
+    digest = hashlib.sha256(raw.content).hexdigest()
+    found = store.db.execute("SELECT 1 FROM earlier_inputs WHERE item_id = ? AND sha256 = ?", (item_id, digest))
+    return found.fetchone() is not None
+
+
+def _keep_stored_input(store: SqliteStore, item_id: str, raw: RawInput) -> None:
+    """Keep the item's stored raw input (another file or URL of the same page) before ``raw`` replaces it."""
+    store.db.execute(
+        "INSERT INTO earlier_inputs (item_id, input, media_type, sha256, compressed, stored_at, replaced_at)"
+        " SELECT item_id, input, media_type, sha256, compressed, stored_at, ? FROM raw_inputs"
+        " WHERE item_id = ? AND input != ? ON CONFLICT DO NOTHING",
+        (now(), item_id, raw.input),
+    )

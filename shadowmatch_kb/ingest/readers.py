@@ -67,6 +67,8 @@ class LoadedInput:
 
     item: Item
     raw: RawInput
+    # What the input said of its date when that was not a date ("1747.0"): the item is stored undated.
+    unread_date: str | None = None
 
 
 def is_url(value: str) -> bool:
@@ -236,8 +238,8 @@ def _read_file(path: Path, label: str) -> LoadedInput:
         from shadowmatch_kb.formats.signals_post import looks_like_signals_post
 
         if looks_like_signals_post(text):
-            item = _item_from_post(text, item_id, label)
-            return LoadedInput(item, RawInput(where, media_type, content))
+            item, unread_date = _item_from_post(text, item_id, label)
+            return LoadedInput(item, RawInput(where, media_type, content), unread_date)
     item = _item_from_plain_text(text, item_id, label, markdown=media_type == "text/markdown")
     return LoadedInput(item, RawInput(where, media_type, content))
 
@@ -271,11 +273,12 @@ def decode_text(content: bytes, label: str) -> str:
     return text
 
 
-def _item_from_post(text: str, item_id: str, label: str) -> Item:
+def _item_from_post(text: str, item_id: str, label: str) -> tuple[Item, str | None]:
+    """The item of a Signals post, and its heading's date as written when that is not a date."""
     from shadowmatch_kb.formats.signals_post import parse_signals_post
 
     post = parse_signals_post(text, item_id=item_id)
-    return Item(
+    item = Item(
         id=item_id,
         title=post.title,
         url=post.url,
@@ -290,6 +293,7 @@ def _item_from_post(text: str, item_id: str, label: str) -> Item:
         reference_closest=[c for c in post.reference_closest if c != item_id],
         kind="signals_post",
     )
+    return item, post.unread_date
 
 
 def _item_from_plain_text(text: str, item_id: str, label: str, *, markdown: bool) -> Item:

@@ -14,6 +14,7 @@ __all__ = [
     "Exposure",
     "Label",
     "WorkText",
+    "dataset_overview",
     "figures_for",
     "imported_datasets",
     "labels",
@@ -135,6 +136,38 @@ def imported_datasets(db: sqlite3.Connection) -> dict[str, DatasetInfo]:
     """The datasets imported so far, by key."""
     rows = db.execute("SELECT key, name, year, licence, attribution FROM occupation_datasets ORDER BY key")
     return {row[0]: DatasetInfo(*row) for row in rows}
+
+
+def dataset_overview(db: sqlite3.Connection) -> dict[str, object]:
+    """The imported datasets, each with its name, year, licence, attribution, when it was imported and how many
+    figures, descriptions, tasks and crosswalk rows it brought; and the occupation labels held (from ESCO)."""
+    counts: dict[str, dict[str, int]] = {}
+    for key, measure, count in db.execute(
+        "SELECT dataset, measure = ?, count(*) FROM occupation_figures GROUP BY 1, 2", (DESCRIPTION,)
+    ):
+        kind = "descriptions" if measure else "figures"
+        counts.setdefault(key, {})[kind] = int(count)
+    for table, kind in (("occupation_tasks", "tasks"), ("occupation_crosswalk", "crosswalk")):
+        for key, count in db.execute(f"SELECT dataset, count(*) FROM {table} GROUP BY dataset"):  # noqa: S608
+            counts.setdefault(key, {})[kind] = int(count)
+    rows = db.execute(
+        "SELECT key, name, year, licence, attribution, imported_at FROM occupation_datasets ORDER BY key"
+    ).fetchall()
+    kinds = ("figures", "descriptions", "tasks", "crosswalk")
+    datasets = [
+        {
+            "key": row[0],
+            "name": row[1],
+            "year": int(row[2]),
+            "licence": row[3],
+            "attribution": row[4],
+            "imported_at": row[5],
+            "counts": {kind: counts.get(row[0], {}).get(kind, 0) for kind in kinds},
+        }
+        for row in rows
+    ]
+    labels_held = int(db.execute("SELECT count(*) FROM occupation_labels").fetchone()[0])
+    return {"datasets": datasets, "labels": labels_held}
 
 
 def labels(db: sqlite3.Connection) -> list[Label]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 
 from shadowmatch_kb.model import Item
 from shadowmatch_kb.store.records import now
@@ -37,6 +38,8 @@ def save_enrichment(store: SqliteStore, item: Item, marker: dict[str, object]) -
     (a label of the item's own that none takes is kept as its ``sector:`` tag), ``marker``'s
     ``sector_confidence`` per section."""
     vocabulary = store.sectors
+    # Themes by their one name, in the row and in its full-text row alike.
+    item = replace(item, themes=store.themes.canonical_list(item.themes))
     confidence = marker.get("sector_confidence")
     if isinstance(confidence, dict):
         marker = {**marker, "sector_confidence": section_confidence(vocabulary, confidence)}

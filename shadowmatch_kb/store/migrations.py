@@ -213,6 +213,27 @@ def _run_statements(db: sqlite3.Connection, script: str) -> None:
             db.execute(statement)
 
 
+def m008_edit_history_and_earlier_inputs(db: sqlite3.Connection) -> None:
+    """Every analyst change of an item's tags, sectors and themes, with the list before it (``store.edits``),
+    filled from the analyst edits and the dates of the tags kept so far; and the raw inputs an item had before
+    another input of the same page replaced them."""
+    from shadowmatch_kb.store.edits import EDIT_HISTORY_SQLITE, backfill_history
+
+    _run_statements(db, EDIT_HISTORY_SQLITE)
+    backfill_history(db)
+
+
+def m009_themes_are_canonical(db: sqlite3.Connection) -> None:
+    """Themes have one name each: items' themes and analysts' theme corrections become the theme vocabulary's
+    canonical names ("AI", "A.I." -> "artificial intelligence"), with the knowledge base's aliases; order is
+    kept and two spellings of one theme on an item become one."""
+    from shadowmatch_kb.store.sectors import record_dir
+    from shadowmatch_kb.store.themes import migrate_to_canonical_themes
+    from shadowmatch_kb.text.themes import ThemeVocabulary
+
+    migrate_to_canonical_themes(db, ThemeVocabulary.for_record(record_dir(db)))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "m001_create_items", m001_create_items),
     (2, "m002_fts_rows_follow_item_rowids", m002_fts_rows_follow_item_rowids),
@@ -221,6 +242,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (5, "m005_occupation_datasets", m005_occupation_datasets),
     (6, "m006_sectors_are_section_names", m006_sectors_are_section_names),
     (7, "m007_knowledge_base_identity", m007_knowledge_base_identity),
+    (8, "m008_edit_history_and_earlier_inputs", m008_edit_history_and_earlier_inputs),
+    (9, "m009_themes_are_canonical", m009_themes_are_canonical),
 ]
 
 

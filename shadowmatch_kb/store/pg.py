@@ -197,7 +197,7 @@ def _first_line(exc: BaseException) -> str:
 # ----- the schema ------------------------------------------------------------------------------------------------
 
 # Raise with every change to SCHEMA; a database made by an older version is brought forward by ``ensure_schema``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS items (
@@ -250,6 +250,30 @@ SCHEMA = (
         edited_at TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS analyst_edits_item ON analyst_edits(item_id, field)",
+    # Added in schema 2, with earlier_inputs. An item edited before has its history derived from analyst_edits
+    # and item_tags until its next change stores it (``store.edits``), so an upgraded database needs no copy.
+    """CREATE TABLE IF NOT EXISTS edit_history (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        item_id TEXT COLLATE "C" NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        change_no INTEGER NOT NULL,
+        field TEXT NOT NULL,
+        action TEXT NOT NULL,
+        value TEXT NOT NULL,
+        previous TEXT,
+        edited_at TEXT NOT NULL,
+        undoes INTEGER
+    )""",
+    "CREATE INDEX IF NOT EXISTS edit_history_item ON edit_history(item_id, change_no)",
+    """CREATE TABLE IF NOT EXISTS earlier_inputs (
+        item_id TEXT COLLATE "C" NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        input TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        compressed BYTEA NOT NULL,
+        stored_at TEXT NOT NULL,
+        replaced_at TEXT NOT NULL,
+        PRIMARY KEY (item_id, sha256)
+    )""",
     "CREATE TABLE IF NOT EXISTS kb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     # The files people edit (crawl sources, sector aliases, smkb.toml), shared by every machine (shared_files.py).
     "CREATE TABLE IF NOT EXISTS kb_files (name TEXT PRIMARY KEY, content TEXT NOT NULL)",
@@ -359,6 +383,7 @@ _SCHEMA_LOCK = 0x736D6B62  # "smkb"
 def ensure_schema(db: PgConnection) -> None:
     """Create the tables a knowledge base needs, once, even when several processes open it at the same moment."""
     found = db.execute("SELECT to_regclass('kb_meta') IS NOT NULL").fetchone()[0]
+    before: int | None = None  # the schema version of an older database being upgraded; None for a new one
     if found:
         row = db.execute("SELECT value FROM kb_meta WHERE key = 'schema_version'").fetchone()
         if row is not None and int(row[0]) == SCHEMA_VERSION:
@@ -372,8 +397,17 @@ def ensure_schema(db: PgConnection) -> None:
     try:
         db.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
         from shadowmatch_kb.store import pg_fulltext
+        from shadowmatch_kb.store.themes import upgrade_postgres_themes
 
+        if found:  # read under the lock: of two processes upgrading at once, the second finds the work done
+            row = db.execute("SELECT value FROM kb_meta WHERE key = 'schema_version'").fetchone()
+            before = int(row[0]) if row is not None else 0
         db.script((*SCHEMA, *pg_fulltext.SCHEMA))
+        # Data an upgrade rewrites once the tables are made, by the schema version that brought the change.
+        upgrade_steps = {3: upgrade_postgres_themes}
+        for version, step in sorted(upgrade_steps.items()):
+            if before is not None and before < version:
+                step(db)
         db.execute(
             "INSERT INTO kb_meta (key, value) VALUES ('kb_id', substr(md5(random()::text || clock_timestamp()::text),"
             " 1, 16)) ON CONFLICT DO NOTHING"

@@ -22,6 +22,7 @@ from shadowmatch_kb.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
     from shadowmatch_kb.text.sectors import SectorVocabulary
+    from shadowmatch_kb.text.themes import ThemeVocabulary
 
 __all__ = ["PostgresStore"]
 
@@ -66,6 +67,13 @@ class PostgresStore(SqliteStore):
         from shadowmatch_kb.text.sectors import SectorVocabulary
 
         return SectorVocabulary.for_record(self.aliases_dir)
+
+    @property
+    def themes(self) -> ThemeVocabulary:
+        """The shipped theme vocabulary with the merges of the working folder, if any."""
+        from shadowmatch_kb.text.themes import ThemeVocabulary
+
+        return ThemeVocabulary.for_record(self.aliases_dir)
 
     def meta(self, key: str) -> str | None:
         """A setting of the knowledge base kept with its record (such as what built its index)."""

@@ -74,6 +74,9 @@ class ItemRecord:
     edits: list[AnalystEdit] = field(default_factory=list)
     raw: RawInput | None = None
     raw_stored_at: str | None = None
+    # The stored history of analysts' changes (``store.edits``), oldest first: each row's change number, field,
+    # action, value, previous value, time and the change it undoes.
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_record(store: SqliteStore, item_id: str) -> ItemRecord | None:
@@ -95,6 +98,22 @@ def read_record(store: SqliteStore, item_id: str) -> ItemRecord | None:
         "SELECT input, media_type, compressed, stored_at FROM raw_inputs WHERE item_id = ?", (item_id,)
     ).fetchone()
     raw = RawInput(raw_row[0], raw_row[1], zlib.decompress(raw_row[2])) if raw_row else None
+    history = [
+        {
+            "change_no": int(r[0]),
+            "field": r[1],
+            "action": r[2],
+            "value": json.loads(r[3]),
+            "previous": None if r[4] is None else json.loads(r[4]),
+            "edited_at": r[5],
+            "undoes": None if r[6] is None else int(r[6]),
+        }
+        for r in db.execute(
+            "SELECT change_no, field, action, value, previous, edited_at, undoes FROM edit_history"
+            " WHERE item_id = ? ORDER BY id",
+            (item_id,),
+        )
+    ]
     return ItemRecord(
         item=Item(**data),
         added_at=row["added_at"],
@@ -106,6 +125,7 @@ def read_record(store: SqliteStore, item_id: str) -> ItemRecord | None:
         edits=edits,
         raw=raw,
         raw_stored_at=raw_row[3] if raw_row else None,
+        history=history,
     )
 
 
@@ -132,6 +152,7 @@ def write_record(store: SqliteStore, record: ItemRecord, fingerprint: StoredFing
             db.execute("INSERT INTO item_tags VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (record.item.id, tag, added_at))
         keep_unplaced_labels(db, vocabulary, record.item.id, labels, record.updated_at)
         _merge_edits(store, record, before.edits if before else [])
+        _merge_history(store, record, before.history if before else [])
         if fingerprint is not None:
             found = fingerprint
             FingerprintTable(db).write(record.item.id, found.version, found.signature, found.band_keys)
@@ -198,4 +219,26 @@ def _merge_edits(store: SqliteStore, record: ItemRecord, stored: list[AnalystEdi
     store.db.executemany(
         "INSERT INTO analyst_edits (item_id, field, value, edited_at) VALUES (?, ?, ?, ?)",
         [(record.item.id, e.field, json.dumps(e.value, ensure_ascii=False), e.edited_at) for e in missing],
+    )
+
+
+def _merge_history(store: SqliteStore, record: ItemRecord, stored: list[dict[str, Any]]) -> None:
+    """Add the record's history rows the item does not have yet, in the record's order."""
+    store.db.executemany(
+        "INSERT INTO edit_history (item_id, change_no, field, action, value, previous, edited_at, undoes)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                record.item.id,
+                h["change_no"],
+                h["field"],
+                h["action"],
+                json.dumps(h["value"], ensure_ascii=False),
+                None if h["previous"] is None else json.dumps(h["previous"], ensure_ascii=False),
+                h["edited_at"],
+                h["undoes"],
+            )
+            for h in record.history
+            if h not in stored
+        ],
     )

@@ -1,4 +1,5 @@
-"""The files people edit, shared through a knowledge base in Postgres: crawl sources, sector aliases, smkb.toml.
+"""The files people edit, shared through a knowledge base in Postgres: crawl sources, sector and theme aliases,
+smkb.toml.
 
 A folder knowledge base keeps them beside its record. A knowledge base in Postgres is used from many machines,
 each with its own working folder, and they must all crawl the same sources and read sectors the same way; so
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["SHARED_FILES", "reconcile"]
 
 # Paths in the working folder, as a folder knowledge base has them.
-SHARED_FILES = ("smkb.toml", "corpus/sources.toml", "corpus/sector_aliases.toml")
+SHARED_FILES = ("smkb.toml", "corpus/sources.toml", "corpus/sector_aliases.toml", "corpus/theme_aliases.toml")
 # Any number will do as long as no other part of the project takes the same advisory lock.
 _LOCK = 0x736D6B66  # "smkf"
 

@@ -15,7 +15,7 @@ import json
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -27,9 +27,11 @@ from shadowmatch_kb.store import fulltext
 from shadowmatch_kb.store.consistency import consistency_problems
 from shadowmatch_kb.store.migrations import apply_migrations, rebuild_fts_rows
 from shadowmatch_kb.store.pg import dialect
+from shadowmatch_kb.text.themes import merge_spellings
 
 if TYPE_CHECKING:
     from shadowmatch_kb.text.sectors import SectorVocabulary
+    from shadowmatch_kb.text.themes import ThemeVocabulary
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -120,6 +122,13 @@ class SqliteStore:
 
         return SectorVocabulary.for_record(self.path.parent if self.path is not None else None)
 
+    @property
+    def themes(self) -> ThemeVocabulary:
+        """The theme vocabulary of this record: the shipped merges with those in its folder, if any."""
+        from shadowmatch_kb.text.themes import ThemeVocabulary
+
+        return ThemeVocabulary.for_record(self.path.parent if self.path is not None else None)
+
     # ----- writes -------------------------------------------------------------------
 
     def put_item(self, item: Item, *, content_hash: str, text_hash: str, raw: RawInput | None) -> None:
@@ -141,6 +150,8 @@ class SqliteStore:
     def _write_item(self, item: Item, content_hash: str, text_hash: str, raw: RawInput | None, now: str) -> None:
         from shadowmatch_kb.store.sectors import keep_unplaced_labels
 
+        if item.themes:  # by their one name, in the row and in its full-text row alike
+            item = replace(item, themes=self.themes.canonical_list(item.themes))
         row = item.to_dict()
         values = {k: row[k] for k in ITEM_COLUMNS}
         vocabulary = self.sectors if item.sectors else None  # a crawled page has none: no vocabulary to load
@@ -351,7 +362,8 @@ class SqliteStore:
             params.append(where.tag)
         # Stored sectors are section names: any name of the section finds them ("Q", "nurses").
         sector = where.sector and (self.sectors.normalise(where.sector) or where.sector)
-        for field, value in (("sectors", sector), ("themes", where.theme)):
+        theme = where.theme and self.themes.canonical(where.theme)  # stored themes have one name each: "AI" finds them
+        for field, value in (("sectors", sector), ("themes", theme)):
             if not value:
                 continue
             elements = json_elements(self.db, effective_sql(field))
@@ -393,9 +405,11 @@ class SqliteStore:
         """How many items are stored."""
         return int(self.db.execute("SELECT count(*) FROM items").fetchone()[0])
 
-    def size(self) -> tuple[int, str | None]:
-        """The number of items and the newest published date, in one cheap query."""
-        row = self.db.execute("SELECT count(*), max(published) FROM items").fetchone()
+    def size(self, today: str) -> tuple[int, str | None]:
+        """The number of items and the newest published date up to ``today`` (a later one is a typo), in one query."""
+        row = self.db.execute(
+            "SELECT count(*), max(CASE WHEN published <= ? THEN published END) FROM items", (today,)
+        ).fetchone()
         return int(row[0]), row[1]
 
     def data_version(self) -> int:
@@ -429,7 +443,9 @@ class SqliteStore:
             values = edits.get(row[0], {}).get(field, json.loads(row[1]))
             for value in values if vocabulary is None else vocabulary.place(values).names:
                 counts[value] = counts.get(value, 0) + 1
-        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        # Themes: two spellings of one ("Productivity Gains", "productivity gains") are counted as one.
+        ranked = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        return merge_spellings(ranked) if field == "themes" else ranked
 
     def check(self) -> list[str]:
         """Consistency problems of the record (empty when healthy)."""

@@ -1,19 +1,23 @@
-"""Items seen through time: their Signals rows and their sectors and themes, each with the date it counts on.
+"""Items seen through time: their Signals rows and their sectors and themes, each with its dates.
 
-The date is the published date, else the day the item was imported (a page without a date still says
-something about the period it was found in). Analyst corrections of sectors and themes win, as on read.
+An item's ``date`` is its published date. An item whose source gave none is *undated*: its ``date`` is then the
+day it was imported, which a briefing may use for recency, but the tracker never counts it in a period (an
+archive imported today would otherwise read as this quarter's upturn). Analyst corrections of sectors and themes
+win, as on read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shadowmatch_kb.model import ItemFilter, Signal, SignalRow
+from shadowmatch_kb.store.pg import dialect
 from shadowmatch_kb.store.sqlite import SqliteStore, effective_sql
 
-__all__ = ["DatedItem", "dated_items", "signal_rows"]
+__all__ = ["DatedItem", "TrackerColumns", "dated_items", "doubtful_dates", "signal_rows", "tracker_columns"]
 
 _BATCH = 500
 
@@ -23,14 +27,20 @@ class DatedItem:
     """What the tracker counts of one item."""
 
     item_id: str
-    date: str  # YYYY-MM-DD: published, else imported
-    dated_by: str  # "published" or "imported"
+    date: str  # YYYY-MM-DD: published; for an undated item, the day it was imported
+    dated_by: str  # "published", or "undated" (no published date: ``date`` is the import day)
     sectors: tuple[str, ...]
     themes: tuple[str, ...]
     duplicate_of: str | None
     # How sure enrichment was of each sector it computed, by section name (as ``sectors`` are stored); sectors
     # an item states itself or an analyst set are not in it (they are as sure as can be: see ``sector_confidence``).
     computed_confidence: tuple[tuple[str, float], ...] = ()
+    imported: str = ""  # YYYY-MM-DD: the day the item was first imported
+
+    @property
+    def undated(self) -> bool:
+        """Whether the source gave no published date."""
+        return self.dated_by == "undated"
 
     def sector_confidence(self, label: str) -> float:
         """Enrichment's confidence in one of the item's sectors (a section name); 1.0 for a post's own or an
@@ -60,11 +70,12 @@ def dated_items(
                 DatedItem(
                     row["id"],
                     row["published"] or row["added"],
-                    "published" if row["published"] else "imported",
+                    "published" if row["published"] else "undated",
                     tuple(json.loads(row["sectors"])),
                     tuple(json.loads(row["themes"])),
                     row["duplicate_of"],
                     () if row["edited"] else _computed_confidence(row["enrichment"]),
+                    row["added"],
                 )
             )
     return sorted(found, key=lambda d: (d.date, d.item_id))
@@ -80,14 +91,27 @@ def _computed_confidence(record: str | None) -> tuple[tuple[str, float], ...]:
         return ()
 
 
+def doubtful_dates(store: SqliteStore, today: str) -> list[tuple[str, str, str]]:
+    """Items whose published date the tracker cannot count, as (id, date, why), latest first: after ``today`` or
+    before 1990 (``text.dates.date_doubt``)."""
+    from shadowmatch_kb.text.dates import EARLIEST_PLAUSIBLE, date_doubt
+
+    rows = store.db.execute(
+        "SELECT id, published FROM items WHERE published > ? OR published < ? ORDER BY published DESC, id",
+        (today, EARLIEST_PLAUSIBLE),
+    ).fetchall()
+    return [(row[0], row[1], date_doubt(row[1], today) or "") for row in rows]
+
+
 def signal_rows(store: SqliteStore, item_ids: Iterable[str] | None = None) -> list[SignalRow]:
-    """The Signals rows of the given items (all when None), each dated as the item is, in item order."""
+    """The Signals rows of the given items (all when None), each with its item's published date (None when
+    undated), in item order."""
     ids = None if item_ids is None else list(dict.fromkeys(item_ids))
-    sql = "SELECT id, published, substr(added_at, 1, 10) AS added, signals, duplicate_of FROM items"
+    sql = "SELECT id, published, signals, duplicate_of FROM items"
     by_id: dict[str, list[SignalRow]] = {}
     for rows in _select(store, sql, ids, extra="signals != '[]'"):
         for row in rows:
-            date = row["published"] or row["added"]
+            date = row["published"]
             by_id[row["id"]] = [
                 SignalRow(row["id"], Signal(**raw), date, row["duplicate_of"]) for raw in json.loads(row["signals"])
             ]
@@ -105,3 +129,44 @@ def _select(store: SqliteStore, sql: str, ids: list[str] | None, *, extra: str |
         marks = ",".join("?" * len(batch))
         where = f" WHERE id IN ({marks})" + (f" AND {extra}" if extra else "")
         yield store.db.execute(sql + where, batch).fetchall()
+
+
+@dataclass
+class TrackerColumns:
+    """Every item as the tracker counts it, a list per column, oldest first (in the order of ``dated_items``)."""
+
+    ids: list[str] = field(default_factory=list)
+    published: list[str | None] = field(default_factory=list)
+    duplicate_of: list[str | None] = field(default_factory=list)
+    signal_keys: list[int] = field(default_factory=list)  # a digest of its Signals rows as stored; 0: none
+    # "sectors" and "themes" as read (analyst edits win): (item number, value) pairs, each item's in list order.
+    facets: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+
+
+def tracker_columns(store: SqliteStore) -> TrackerColumns:
+    """Every item's id, dates, original, a digest of its Signals rows and its sectors and themes, in two passes
+    and without reading any item's JSON in Python (the lists are expanded by the database)."""
+    found = store.db.execute(
+        "SELECT id, published, substr(added_at, 1, 10), duplicate_of, signals FROM items"
+    ).fetchall()
+    found.sort(key=lambda row: (row[1] or row[2], row[0]))
+    columns = TrackerColumns(
+        [row[0] for row in found],
+        [row[1] for row in found],
+        [row[3] for row in found],
+        [_digest(row[4]) if row[4] and row[4] != "[]" else 0 for row in found],
+    )
+    number = {item_id: n for n, item_id in enumerate(columns.ids)}
+    for name in ("sectors", "themes"):
+        # A list's elements come in its order (a function scan of one item at a time, in either database).
+        if dialect(store.db) == "postgres":
+            elements = f"jsonb_array_elements_text(({effective_sql(name)})::jsonb) AS e(value)"
+        else:
+            elements = f"json_each({effective_sql(name)}) AS e"
+        pairs = store.db.execute(f"SELECT items.id, e.value FROM items, {elements}").fetchall()
+        columns.facets[name] = [(number[pair[0]], pair[1]) for pair in pairs if isinstance(pair[1], str)]
+    return columns
+
+
+def _digest(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")

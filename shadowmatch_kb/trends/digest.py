@@ -1,14 +1,16 @@
 """The digest: what came in since a date, and which signals rose since then.
 
-Items are dated as the tracker dates them: by published date, else by the day they were imported. A
-digest "since March" then tells what was *said* since March, also when an archive of older posts is
-imported today (dating by import would put a whole backfill in this week's digest). Copies of an
-earlier item (``duplicate_of`` set) are left out: they say nothing new.
+By default items are taken by their published date, as the tracker counts them: a digest "since March"
+tells what was *said* since March, also when an archive of older posts is imported today (dating by import
+would put a whole backfill in this week's digest). Undated items and dates the tracker cannot count (after
+today, before 1990) are not "new" then; asked ``by="imported"``, the digest lists what was *imported* since
+the date instead, undated items included. Copies of an earlier item (``duplicate_of`` set) are left out:
+they say nothing new. Rising signals are always judged on published dates.
 
-A signal cluster is *rising* since the date when
-* it is ``new``: first stated since then, by at least two independent items (a signal stated by a
-  single new item is already shown under that item), or
-* it is ``growing``: stated before the date and stated again since, by at least one independent item.
+A signal cluster is *rising* since the date when at least two independent items have stated it since then
+(one item is not a trend; its signals are shown under it), and it is
+* ``new``: first stated since then, or
+* ``growing``: stated before the date too.
 Rising signals are ordered by independent items since the date, then by items overall.
 """
 
@@ -27,7 +29,9 @@ from shadowmatch_kb.store.timeline import DatedItem
 from shadowmatch_kb.text.dates import parse_iso_date
 from shadowmatch_kb.trends.service import TREND_COSINE, dated_up_to_today
 
-__all__ = ["Digest", "build_digest", "parse_since"]
+__all__ = ["DIGEST_BY", "Digest", "build_digest", "parse_since"]
+
+DIGEST_BY = ("published", "imported")
 
 TOP_SIGNALS_PER_ITEM = 3
 RISING_SHOWN = 10
@@ -46,19 +50,27 @@ class Digest:
     """New items (newest first) and rising signals since a date."""
 
     since: str
+    by: str = "published"
     items: list[dict[str, Any]] = field(default_factory=list)
     rising: list[dict[str, Any]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``smkb digest --format json``."""
-        return {"since": self.since, "items": self.items, "rising": self.rising, "notices": self.notices}
+        return {
+            "since": self.since,
+            "by": self.by,
+            "items": self.items,
+            "rising": self.rising,
+            "notices": self.notices,
+        }
 
     def to_markdown(self) -> str:
         """The digest as Markdown: rising signals first, then the new items."""
         lines = [f"# Digest since {self.since}", ""]
-        lines.append(f"{len(self.items)} new item(s), {len(self.rising)} rising signal(s); items are dated by their")
-        lines += ["published date, else the day they were imported.", "", "## Rising signals", ""]
+        taken = "published" if self.by == "published" else "imported"
+        lines.append(f"{len(self.items)} item(s) {taken} since {self.since}, {len(self.rising)} rising signal(s).")
+        lines += ["", "## Rising signals", ""]
         titles = {item["id"]: item["title"] for item in self.items}
         for signal in self.rising or [{}]:
             if not signal:
@@ -76,7 +88,8 @@ class Digest:
             url, title = safe_url(item["url"]), markdown_text(item["title"])
             link = f"[{title}](<{url}>)" if url else title
             lines.append(f"### {link}")
-            lines += ["", f"{item['date']} ({item['dated_by']}) · `{item['id']}`", ""]
+            when = item["date"] or "undated"
+            lines += ["", f"{when} (imported {item['imported']}) · `{item['id']}`", ""]
             lines += [f"- {markdown_text(s['signal'])}: {markdown_text(s['change'])}" for s in item["signals"]]
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
@@ -90,14 +103,23 @@ def build_digest(
     since: str,
     today: str | None = None,
     about: Any = None,
+    by: str = "published",
 ) -> Digest:
-    """The digest from dated items and their rows; ``about(ids)`` gives each item's title and url."""
+    """The digest from dated items and their rows; ``about(ids)`` gives each item's title and url; ``by`` takes
+    the new items by their published date or by the day they were imported."""
     since = parse_since(since)
-    found = Digest(since=since)
+    if by not in DIGEST_BY:
+        raise UsageError(f"a digest takes items by {' or '.join(DIGEST_BY)} date, not {by!r}")
+    found = Digest(since=since, by=by)
     kept, rows, found.notices = dated_up_to_today(items, rows, today)
     clusters = cluster_rows(rows, embedder, threshold=TREND_COSINE) if rows and embedder is not None else []
     dates = {d.item_id: d for d in kept}
-    new = [d for d in reversed(kept) if d.date >= since and d.duplicate_of is None]
+    new = _new_items(items, kept, since, by)
+    if by == "published" and (unlisted := sum(1 for d in items if d.imported >= since and d.item_id not in dates)):
+        found.notices.append(
+            f"{unlisted} item(s) imported since {since} have no date the digest can count (undated, or dated after"
+            " today or before 1990): `smkb digest --imported` lists what was imported since then"
+        )
     details: Mapping[str, Any] = about([d.item_id for d in new]) if about and new else {}
     support_of = {id(row): cluster.support for cluster in clusters for row in cluster.rows}
     rows_of: dict[str, list[SignalRow]] = {}
@@ -112,8 +134,9 @@ def build_digest(
                 "id": d.item_id,
                 "title": title,
                 "url": url,
-                "date": d.date,
+                "date": None if d.undated else d.date,
                 "dated_by": d.dated_by,
+                "imported": d.imported,
                 "signals": [
                     {"signal": r.signal.signal, "change": r.signal.change, "support": support_of.get(id(r), 1)}
                     for r in own[:TOP_SIGNALS_PER_ITEM]
@@ -124,6 +147,14 @@ def build_digest(
     return found
 
 
+def _new_items(items: Sequence[DatedItem], kept: Sequence[DatedItem], since: str, by: str) -> list[DatedItem]:
+    """Originals published (``kept``: the countable ones) or imported since the date, newest first."""
+    if by == "published":
+        return [d for d in reversed(kept) if d.date >= since and d.duplicate_of is None]
+    found = [d for d in items if d.imported >= since and d.duplicate_of is None]
+    return sorted(found, key=lambda d: (d.imported, d.item_id), reverse=True)
+
+
 def _rising(clusters: list[SignalCluster], dates: Mapping[str, DatedItem], since: str) -> list[dict[str, Any]]:
     rising: list[dict[str, Any]] = []
     for cluster in clusters:
@@ -131,9 +162,9 @@ def _rising(clusters: list[SignalCluster], dates: Mapping[str, DatedItem], since
         sources_since = {r.source for r in recent}
         if not sources_since:
             continue
-        status = "new" if (cluster.first_seen or "") >= since else "growing"
-        if status == "new" and len(sources_since) < 2:
+        if len(sources_since) < 2:
             continue
+        status = "new" if (cluster.first_seen or "") >= since else "growing"
         items_since = sorted({r.item_id for r in recent}, key=lambda i: dates[i].date, reverse=True)
         rising.append(
             {

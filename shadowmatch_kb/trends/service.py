@@ -14,10 +14,11 @@ posts; at 0.6 catch-all clusters appear ("AI's impact on ..." of every kind). Se
 from __future__ import annotations
 
 import datetime
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.model import SignalRow
@@ -25,7 +26,20 @@ from shadowmatch_kb.signal_clusters import SignalCluster, cluster_rows
 from shadowmatch_kb.store.timeline import DatedItem
 from shadowmatch_kb.trends.emerging import EmergenceParams, emergence_scores, flag_emerging
 from shadowmatch_kb.trends.periods import check_by
-from shadowmatch_kb.trends.series import Series, Timeline, growth
+from shadowmatch_kb.trends.series import (
+    MIN_ITEMS,
+    MIN_QUARTERS,
+    Series,
+    Timeline,
+    annotate,
+    growth,
+    growth_explained,
+    rank,
+    rising_summary,
+)
+
+if TYPE_CHECKING:
+    from shadowmatch_kb.text.themes import ThemeVocabulary
 
 __all__ = [
     "TREND_COSINE",
@@ -39,7 +53,6 @@ __all__ = [
 
 TREND_COSINE = 0.65
 TOP_SERIES = 10
-_KIND_ORDER = {"signal": 0, "theme": 1, "sector": 2}
 
 
 @dataclass
@@ -69,13 +82,21 @@ class TrendsReport:
     emerging: list[EmergingSignal] = field(default_factory=list)
     params: EmergenceParams = field(default_factory=EmergenceParams)
     notices: list[str] = field(default_factory=list)
+    period_totals: list[int] = field(default_factory=list)  # independent items dated in each period
+    month_median: float = 0.0  # the median of independent items per month, which picks month or quarter
+    period_choice: str = ""  # why the series are counted per month or per quarter, in words
 
     def to_dict(self) -> dict[str, Any]:
         """The SPEC.md trends document, with the periods, emerging signals and method added."""
         return {
             "by": self.by,
+            "period_choice": self.period_choice,
             "periods": self.periods,
+            "period_totals": self.period_totals,
             "series": [s.to_dict(self.periods) for s in self.series],
+            "rising": [rising_summary(s, self.periods, self.period_totals, self.by) for s in self.series if s.rising],
+            "growth_explained": growth_explained(self.by),
+            "min_support": {"items": MIN_ITEMS, "quarters": MIN_QUARTERS},
             "emerging": [e.to_dict() for e in self.emerging],
             "method": {**self.params.to_dict(), "cluster_cosine": TREND_COSINE},
             "notices": self.notices,
@@ -83,21 +104,41 @@ class TrendsReport:
 
 
 def split_future(items: Sequence[DatedItem], today: str) -> tuple[list[DatedItem], list[str]]:
-    """The items dated up to ``today``, and a notice when some were dated later (a typo such as 2029)."""
-    kept = [d for d in items if d.date <= today]
-    future = [d for d in items if d.date > today]
-    if not future:
-        return kept, []
-    latest = max(d.date for d in future)
-    return kept, [
-        f"{len(future)} item(s) dated after today (latest {latest}) left out of the counts; correct their dates"
-    ]
+    """The items the tracker can count (a published date between 1990 and ``today``), and a notice for each kind
+    it cannot: undated items, and dates after today or before 1990 (a typo such as 2029, a number read as a year).
+    """
+    kept, notices = countable([None if d.undated else d.date for d in items], today)
+    return [items[n] for n in kept], notices
+
+
+def countable(published: Sequence[str | None], today: str) -> tuple[list[int], list[str]]:
+    """The positions of the dates the tracker counts, and the notices on the others (see ``split_future``)."""
+    from shadowmatch_kb.text.dates import date_doubt
+
+    kept: list[int] = []
+    undated = 0
+    doubted: dict[str, list[str]] = {}
+    for n, date in enumerate(published):
+        doubt = None if date is None else date_doubt(date, today)
+        if date is None:
+            undated += 1
+        elif doubt:
+            doubted.setdefault(doubt, []).append(date)
+        else:
+            kept.append(n)
+    notices = []
+    if undated:
+        notices.append(f"{undated} undated item(s) not counted in any period (their sources give no date)")
+    for doubt, dates in doubted.items():
+        shown = max(dates) if doubt == "after today" else min(dates)
+        notices.append(f"{len(dates)} item(s) dated {doubt} (e.g. {shown}) left out of the counts; correct their dates")
+    return kept, notices
 
 
 def dated_up_to_today(
     items: Sequence[DatedItem], rows: Sequence[SignalRow], today: str | None = None
 ) -> tuple[list[DatedItem], list[SignalRow], list[str]]:
-    """The items dated up to today and their rows, and the notice on those dated in the future."""
+    """The items the tracker counts and their rows, and the notices on those it leaves out (``split_future``)."""
     kept, notices = split_future(items, today or _today())
     kept_ids = {d.item_id for d in kept}
     return kept, [r for r in rows if r.item_id in kept_ids], notices
@@ -112,30 +153,45 @@ def build_trends(
     top: int = TOP_SERIES,
     today: str | None = None,
     params: EmergenceParams | None = None,
+    clusters: list[SignalCluster] | None = None,
+    themes: ThemeVocabulary | None = None,
+    until: str | None = None,
 ) -> TrendsReport:
-    """Series per period and emerging signals from dated items and their rows (``embedder`` groups the rows)."""
+    """Series per period and emerging signals from dated items and their rows (``embedder`` groups the rows, unless
+    ``clusters`` already holds them); themes are counted by their names in ``themes`` (default: the shipped ones);
+    the periods run to ``until`` (the newest date of the whole record, for a filtered view) when it is later."""
     report = TrendsReport(by=check_by(by), params=params or EmergenceParams())
     kept, rows, report.notices = dated_up_to_today(items, rows, today)
     if not kept:
-        report.notices.append("no dated items to count: ingest some items first (or widen --sector/--theme)")
+        report.notices.append(
+            "no dated items to count: ingest some items first, or widen the sector or theme asked for"
+        )
         return report
-    timeline = Timeline(kept, by)
+    timeline = Timeline(kept, by, until=until)
     report.periods = timeline.periods
-    if rows and embedder is not None:
-        _add_signal_series(report, cluster_rows(list(rows), embedder, threshold=TREND_COSINE), kept, timeline, top)
+    everything = [d.item_id for d in kept]
+    report.period_totals = timeline.counts(everything)
+    months = Timeline(kept, "month", until=until)
+    report.month_median = float(statistics.median(months.counts(everything)))
+    if clusters is None and rows and embedder is not None:  # else the caller grouped the kept rows already
+        clusters = cluster_rows(list(rows), embedder, threshold=TREND_COSINE)
+    if rows and clusters is not None:
+        _add_signal_series(report, clusters, months, timeline, top)
     for kind in ("theme", "sector"):
-        for label, ids in _facet_items(kept, kind).items():
+        for label, ids in _facet_items(kept, kind, themes).items():
             counts = timeline.counts(ids)
             report.series.append(Series(label, kind, counts, growth(counts, by), ids))
+    for s in report.series:
+        annotate(s, report.periods, report.period_totals, by)
+        s.item_months = months.independent(s.item_ids)
     report.series = _top_per_kind(report.series, top)
     return report
 
 
 def _add_signal_series(
-    report: TrendsReport, clusters: list[SignalCluster], kept: Sequence[DatedItem], timeline: Timeline, top: int
+    report: TrendsReport, clusters: list[SignalCluster], months: Timeline, timeline: Timeline, top: int
 ) -> None:
     # Emergence is judged on months whatever the display period, so --by does not change which signals emerge.
-    months = Timeline(kept, "month")
     histories = [months.counts(c.item_ids) for c in clusters]
     scores = emergence_scores(histories, report.params)
     flagged = flag_emerging(scores, [c.support for c in clusters], report.params)
@@ -161,21 +217,29 @@ def _add_signal_series(
         report.series[-1].emerging = i in flagged
 
 
-def _facet_items(items: Sequence[DatedItem], kind: str) -> dict[str, list[str]]:
+def _facet_items(items: Sequence[DatedItem], kind: str, themes: ThemeVocabulary | None = None) -> dict[str, list[str]]:
     """Items per theme or sector, the spellings of one label merged ("AI", "ai") under its commonest one.
 
-    Sectors are counted per ISIC section, by its name only (as the record stores them): the home page, the
-    tracker and a briefing name the same sectors.
+    Themes are counted by their canonical names (``themes``, a ``text.themes.ThemeVocabulary``; by default the
+    shipped merges): "AI" and "artificial intelligence" are one series, and uninformative themes ("technology")
+    are left out, as they stay on items but name the whole corpus, not a signal. Sectors are counted per ISIC
+    section, by its name only (as the record stores them): the home page, the tracker and a briefing name the
+    same sectors.
     """
     from shadowmatch_kb.text.sectors import SectorVocabulary
+    from shadowmatch_kb.text.themes import ThemeVocabulary, theme_key
 
     vocabulary = SectorVocabulary.load() if kind == "sector" else None
+    names: ThemeVocabulary = themes or ThemeVocabulary.load()
     by_key: dict[str, list[str]] = defaultdict(list)
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for d in items:
-        values = d.themes if vocabulary is None else vocabulary.place(d.sectors).names
+        if vocabulary is None:
+            values = [t for t in names.canonical_list(d.themes) if not names.is_uninformative(t)]
+        else:
+            values = vocabulary.place(d.sectors).names
         for value in dict.fromkeys(values):
-            key = " ".join(value.lower().split())
+            key = theme_key(value) if vocabulary is None else " ".join(value.lower().split())
             if key:
                 by_key[key].append(d.item_id)
                 spellings[key][value.strip()] += 1
@@ -183,15 +247,9 @@ def _facet_items(items: Sequence[DatedItem], kind: str) -> dict[str, list[str]]:
 
 
 def _top_per_kind(series: list[Series], top: int) -> list[Series]:
-    """Signals as chosen (top and emerging); the ``top`` themes and sectors by items counted."""
-    ranked = sorted(series, key=lambda s: (_KIND_ORDER[s.kind], -s.total, s.label.lower()))
-    kept: list[Series] = []
-    per_kind: Counter[str] = Counter()
-    for s in ranked:
-        if s.kind == "signal" or per_kind[s.kind] < top:
-            kept.append(s)
-            per_kind[s.kind] += 1
-    return kept
+    """Signals as chosen (top and emerging); the ``top`` themes and sectors; only series with the minimum
+    support (and emerging signals), rising ones first (``series.rank``)."""
+    return rank(series, top)
 
 
 def _today() -> str:

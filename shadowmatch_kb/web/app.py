@@ -20,7 +20,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -41,6 +41,9 @@ from shadowmatch_kb.web.guard import Guard
 from shadowmatch_kb.web.review import COOKIE, SESSION_S, WRITE_WAIT_S, ReviewError, read_json, redirect, values
 from shadowmatch_kb.web.state import READERS, REQUEST_TIMEOUT_S, ServerBusy, WebState
 
+if TYPE_CHECKING:
+    from shadowmatch_kb.kb import TrendsReport
+
 __all__ = ["MAX_BODY_BYTES", "MAX_QUERY_CHARS", "create_app"]
 
 HERE = Path(__file__).parent
@@ -54,7 +57,8 @@ EXAMPLES = [
     "I work in a bank processing loan applications.",
     "I teach maths at a secondary school.",
 ]
-_ITEM_ID = re.compile(r"^[0-9a-f]{32}$")
+# A whole id or a prefix of one (kb.get resolves a unique prefix); anything else is no item.
+_ITEM_ID = re.compile(r"^[0-9a-f]{4,32}$")
 # ASCII digits only: str.isdigit() is true for '²' and '٣', which int() refuses or reads otherwise.
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 
@@ -272,28 +276,31 @@ def _trends_args(request: Request) -> dict[str, Any]:
         "where": ItemFilter(
             sector=_text(request, "sector", MAX_FIELD_CHARS), theme=_text(request, "theme", MAX_FIELD_CHARS)
         ),
-        "by": _choice(request, "by", ("month", "quarter")),
+        # "auto": per quarter when months are too thin to compare (trends.plot.choose_period).
+        "by": _choice(request, "by", ("auto", "month", "quarter")),
     }
+
+
+def _trends_report(kb: KnowledgeBase, args: dict[str, Any]) -> TrendsReport:
+    from shadowmatch_kb.trends.plot import choose_period
+
+    asked = None if args["by"] == "auto" else args["by"]
+    return choose_period(kb.trends(where=args["where"], by=asked or "month"), asked)
 
 
 async def trends_page(request: Request) -> Response:
-    from shadowmatch_kb.web.chart import line_chart_svg
+    from shadowmatch_kb.web.chart import tracker_view
 
     args = _trends_args(request)
     state = _state(request)
-    report = await state.read(lambda kb: kb.trends(**args))
-    charts = {
-        kind: line_chart_svg(report.periods, [s for s in report.series if s.kind == kind][:6], title)
-        for kind, title in (("signal", "Signal clusters"), ("theme", "Themes"), ("sector", "Sectors"))
-        if any(s.kind == kind for s in report.series)
-    }
-    return await _page(request, "trends.html", report=report, charts=charts, args=args)
+    view = await state.read(lambda kb: tracker_view(kb, _trends_report(kb, args), args["where"]))
+    return await _page(request, "trends.html", args=args, **view)
 
 
 async def trends_api(request: Request) -> Response:
     state = _state(request)
     args = _trends_args(request)
-    report = await state.read(lambda kb: kb.trends(**args))
+    report = await state.read(lambda kb: _trends_report(kb, args))
     return JSONResponse(report.to_dict())
 
 
