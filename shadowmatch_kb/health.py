@@ -25,7 +25,10 @@ def stats_report(store: SqliteStore, backends: Backends) -> dict[str, Any]:
     from shadowmatch_kb.index.sync import pending_changes
 
     counts = store.stats()
-    counts["dates"] = _date_counts(store)
+    dates = _date_counts(store)
+    # The published range shown is the one the tracker counts: a typo such as 2029 is counted under "dates".
+    counts["oldest"], counts["newest"] = dates.pop("range")
+    counts["dates"] = dates
     counts["sectors"] = store.facet_counts("sectors")
     counts["themes"] = store.facet_counts("themes")
     meta = backends.index_meta()
@@ -100,8 +103,9 @@ def _date_problems(store: SqliteStore) -> list[str]:
     return problems
 
 
-def _date_counts(store: SqliteStore) -> dict[str, int]:
-    """Items the tracker cannot count by date: undated ones, and dates after today or before 1990."""
+def _date_counts(store: SqliteStore) -> dict[str, Any]:
+    """Items the tracker cannot count by date (undated ones, dates after today or before 1990), and the ``range``
+    of the dates it counts."""
     import datetime
 
     from shadowmatch_kb.text.dates import EARLIEST_PLAUSIBLE
@@ -109,7 +113,14 @@ def _date_counts(store: SqliteStore) -> dict[str, int]:
     today = datetime.date.today().isoformat()
     row = store.db.execute(
         "SELECT sum(CASE WHEN published IS NULL THEN 1 ELSE 0 END), sum(CASE WHEN published > ? THEN 1 ELSE 0 END),"
-        " sum(CASE WHEN published < ? THEN 1 ELSE 0 END) FROM items",
-        (today, EARLIEST_PLAUSIBLE),
+        " sum(CASE WHEN published < ? THEN 1 ELSE 0 END),"
+        " min(CASE WHEN published BETWEEN ? AND ? THEN published END),"
+        " max(CASE WHEN published BETWEEN ? AND ? THEN published END) FROM items",
+        (today, EARLIEST_PLAUSIBLE, EARLIEST_PLAUSIBLE, today, EARLIEST_PLAUSIBLE, today),
     ).fetchone()
-    return {"undated": int(row[0] or 0), "after_today": int(row[1] or 0), "before_1990": int(row[2] or 0)}
+    return {
+        "undated": int(row[0] or 0),
+        "after_today": int(row[1] or 0),
+        "before_1990": int(row[2] or 0),
+        "range": (row[3], row[4]),
+    }

@@ -147,6 +147,7 @@ def test_doctor_flags_dates_it_cannot_count(dated_kb) -> None:
 def test_stats_count_what_the_tracker_leaves_out(dated_kb) -> None:
     counts = json.loads(smkb("stats", "--json", kb=dated_kb).stdout)
     assert counts["dates"] == {"undated": 1, "after_today": 1, "before_1990": 1}
+    assert counts["oldest"] == counts["newest"] == "2024-03-05"  # the range the tracker counts
     assert "1 undated, 1 dated after today, 1 before 1990" in smkb("stats", kb=dated_kb).stdout
     listed = smkb("list", kb=dated_kb).stdout
     assert "after today" in listed and "undated" in listed

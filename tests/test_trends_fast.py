@@ -36,10 +36,19 @@ def _row_by_row(kb_dir: Path, where: ItemFilter | None, by: str | None) -> dict:
             index = ClusterIndex(None, embedder.model_name, TREND_COSINE)
             index.sync(signal_rows(store, [d.item_id for d in dated_items(store)]), lambda: embedder)
             clusters = index.clusters(dated_up_to_today(items, rows)[1], lambda: embedder)
-        counted, _ = split_future(dated_items(store), datetime.date.today().isoformat())
+        everyone = dated_items(store)
+        counted, _ = split_future(everyone, datetime.date.today().isoformat())
         until = max(d.date for d in counted)  # a filtered view runs to the whole record's newest date
         report = build_trends(
-            items, rows, None, by=by or "month", top=TOP_SERIES, clusters=clusters, themes=store.themes, until=until
+            items,
+            rows,
+            None,
+            by=by or "month",
+            top=TOP_SERIES,
+            clusters=clusters,
+            themes=store.themes,
+            until=until,
+            everyone=everyone,
         )
         return json.loads(json.dumps(choose_period(report, by).to_dict()))
 

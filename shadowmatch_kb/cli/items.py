@@ -156,7 +156,8 @@ def list_items(
         table.add_column("sectors", overflow="fold", ratio=1)
         today = datetime.date.today().isoformat()
         for item in found:
-            table.add_row(item.id, _shown_date(item.published, today), item.title, ", ".join(item.sectors))
+            title = item.title + (f"  (a copy of {item.duplicate_of[:12]})" if item.duplicate_of else "")
+            table.add_row(item.id, _shown_date(item.published, today), title, ", ".join(item.sectors))
         stdout().print(table)
         stderr().print(f"{len(found)} item(s)")
 

@@ -131,7 +131,9 @@ def _print_table(report: TrendsReport, titles: dict[str, str]) -> None:
         )
     console.print(table)
     console.print(f"Share: of all the items dated in {last}. {document['growth_explained']}", markup=False)
-    console.print(_marks_explained(report, last), markup=False)
+    from shadowmatch_kb.trends.plot import marks_explained
+
+    console.print(marks_explained(report), markup=False)
     rising = document["rising"]
     since = min((r["since"] for r in rising), default=report.periods[-1])
     console.print(f"\nRising since {since}:" if rising else "\nNothing is rising: no series has grown", markup=False)
@@ -150,24 +152,6 @@ def _print_table(report: TrendsReport, titles: dict[str, str]) -> None:
             )
     else:
         console.print(f"\n{_no_emerging(report)}", markup=False)
-
-
-def _marks_explained(report: TrendsReport, last: str) -> str:
-    """What ▲ and ★ mean, and how far the counts reach (the record may stop well before today)."""
-    import datetime
-
-    from shadowmatch_kb.trends.periods import period_of
-    from shadowmatch_kb.trends.series import RECENT_PERIODS, RISING_GROWTH, RISING_RECENT_ITEMS
-
-    window = RECENT_PERIODS[report.by]
-    now = period_of(datetime.date.today().isoformat(), report.by)
-    reach = f"Counted up to {last}, the {report.by} of the newest dated item" + (
-        f"; nothing is dated in the {report.by}s since (today is in {now})." if last < now else "."
-    )
-    return (
-        f"▲ rising: growth {RISING_GROWTH:g}× or more, at least {RISING_RECENT_ITEMS} items in the last {window} "
-        f"{report.by}s, and a larger share of the items than before. ★ emerging: see below. {reach}"
-    )
 
 
 def _no_emerging(report: TrendsReport) -> str:

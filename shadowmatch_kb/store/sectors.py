@@ -69,7 +69,7 @@ def migrate_to_section_names(db: sqlite3.Connection, vocabulary: SectorVocabular
     # Nothing has been tagged ``sector:`` by us before, so no tag is settled here: one an analyst added stays.
     rows = db.execute("SELECT id, sectors, enrichment FROM items").fetchall()
     for item_id, sectors, enrichment in rows:
-        labels = _labels(sectors)
+        labels = json_labels(sectors)
         names = keep_unplaced_labels(db, vocabulary, item_id, labels, now, settle=False)
         changed = names != labels
         record = _record(enrichment)
@@ -84,14 +84,15 @@ def migrate_to_section_names(db: sqlite3.Connection, vocabulary: SectorVocabular
             )
     edits = db.execute("SELECT id, item_id, value FROM analyst_edits WHERE field = 'sectors'").fetchall()
     for edit_id, item_id, value in edits:
-        labels = _labels(value)
+        labels = json_labels(value)
         names = keep_unplaced_labels(db, vocabulary, item_id, labels, now, settle=False)
         if names != labels:
             text = json.dumps(names, ensure_ascii=False)
             db.execute("UPDATE analyst_edits SET value = ? WHERE id = ?", (text, edit_id))
 
 
-def _labels(text: str | None) -> list[str]:
+def json_labels(text: str | None) -> list[str]:
+    """The labels of a JSON list held as text ([] for anything else)."""
     try:
         found = json.loads(text or "[]")
     except ValueError:

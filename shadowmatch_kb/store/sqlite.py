@@ -27,7 +27,6 @@ from shadowmatch_kb.store import fulltext
 from shadowmatch_kb.store.consistency import consistency_problems
 from shadowmatch_kb.store.migrations import apply_migrations, rebuild_fts_rows
 from shadowmatch_kb.store.pg import dialect
-from shadowmatch_kb.text.themes import merge_spellings
 
 if TYPE_CHECKING:
     from shadowmatch_kb.text.sectors import SectorVocabulary
@@ -434,18 +433,10 @@ class SqliteStore:
         return counts
 
     def facet_counts(self, field: str) -> dict[str, int]:
-        """How many unique items carry each sector or theme (analyst edits applied); sectors by section name."""
-        counts: dict[str, int] = {}
-        rows = self.db.execute(f"SELECT id, {field} FROM items WHERE duplicate_of IS NULL").fetchall()
-        edits = self._edits_of([row[0] for row in rows]) if rows else {}
-        vocabulary = self.sectors if field == "sectors" and rows else None
-        for row in rows:
-            values = edits.get(row[0], {}).get(field, json.loads(row[1]))
-            for value in values if vocabulary is None else vocabulary.place(values).names:
-                counts[value] = counts.get(value, 0) + 1
-        # Themes: two spellings of one ("Productivity Gains", "productivity gains") are counted as one.
-        ranked = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        return merge_spellings(ranked) if field == "themes" else ranked
+        """How many unique items carry each sector or theme (``store.facets``)."""
+        from shadowmatch_kb.store.facets import facet_counts
+
+        return facet_counts(self.db, effective_sql(field), self.sectors if field == "sectors" else None)
 
     def check(self) -> list[str]:
         """Consistency problems of the record (empty when healthy)."""

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from shadowmatch_kb.model import Item
+from shadowmatch_kb.store.sectors import json_labels as _labels
 from shadowmatch_kb.text.themes import ALIASES_FILE, ThemeVocabulary
 
 __all__ = ["migrate_to_canonical_themes", "upgrade_postgres_themes"]
@@ -71,11 +72,3 @@ def _fulltext(db: Any) -> Any:
     from shadowmatch_kb.store import fulltext
 
     return fulltext
-
-
-def _labels(text: str | None) -> list[str]:
-    try:
-        found = json.loads(text or "[]")
-    except ValueError:
-        return []
-    return [str(label) for label in found] if isinstance(found, list) else []

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from shadowmatch_kb.errors import InputError, UsageError
+from shadowmatch_kb.text.alias_files import aliases_file
 from shadowmatch_kb.text.sentences import MAX_TOKEN_CHARS
 
 __all__ = [
@@ -222,16 +223,8 @@ class SectorVocabulary:
         Read again whenever the file changes (a server sees an analyst's new alias); a file that cannot be
         read, or an alias that places nothing or contradicts the vocabulary, is an ``InputError``.
         """
-        if corpus_dir is None:
-            return _shipped()
-        path = corpus_dir / ALIASES_FILE
-        try:
-            found = path.stat()
-        except FileNotFoundError:
-            return _shipped()
-        except OSError as exc:
-            raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
-        return _with_aliases_file(str(path), found.st_mtime_ns, found.st_size)
+        found = aliases_file(corpus_dir, ALIASES_FILE)
+        return _shipped() if found is None else _with_aliases_file(*found)
 
     def with_aliases(self, aliases: dict[str, str]) -> SectorVocabulary:
         """This vocabulary and ``aliases`` (alias -> a section's name, letter or alias); ValueError if one

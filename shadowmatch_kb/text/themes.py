@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from shadowmatch_kb.errors import InputError
+from shadowmatch_kb.text.alias_files import aliases_file
 
 __all__ = ["ALIASES_FILE", "ThemeVocabulary", "closest_themes", "merge_spellings", "theme_key"]
 
@@ -114,16 +115,8 @@ class ThemeVocabulary:
         Read again whenever the file changes; a file that cannot be read or holds a malformed line is an
         ``InputError`` naming the file and the line.
         """
-        if corpus_dir is None:
-            return _shipped()
-        path = corpus_dir / ALIASES_FILE
-        try:
-            found = path.stat()
-        except FileNotFoundError:
-            return _shipped()
-        except OSError as exc:
-            raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
-        return _with_aliases_file(str(path), found.st_mtime_ns, found.st_size)
+        found = aliases_file(corpus_dir, ALIASES_FILE)
+        return _shipped() if found is None else _with_aliases_file(*found)
 
     @classmethod
     def with_aliases_text(cls, text: str, source: str) -> ThemeVocabulary:

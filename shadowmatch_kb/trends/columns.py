@@ -96,9 +96,12 @@ def columnar_trends(
         return report
     counted = _count(columns, kept, report.by, until)
     report.periods = counted.periods
-    everything = np.arange(len(kept))
-    report.period_totals = counted.counts(everything)
-    report.month_median = float(np.median(np.bincount(counted.source_month, minlength=len(counted.months))))
+    # Shares are of every item the record counts in a period, also in a filtered view: a sector's series is then
+    # judged as in the whole tracker (within its own view it would always be 100 %).
+    whole = counted if len(kept) == len(everywhere) else _count(columns, everywhere, report.by, until)
+    per_period = dict(zip(whole.periods, whole.counts(np.arange(len(everywhere))), strict=True))
+    report.period_totals = [per_period.get(p, 0) for p in report.periods]
+    report.month_median = float(np.median(np.bincount(whole.source_month, minlength=len(whole.months))))
     found = _signal_series(report, counted, grouping, rows_of, embedder, top) if grouping is not None else []
     found += _facet_series(columns, kept, counted, themes)
     report.series = [series for series, _ in found]

@@ -26,7 +26,7 @@ from shadowmatch_kb.formats.inert import markdown_text, safe_url
 from shadowmatch_kb.model import SignalRow
 from shadowmatch_kb.signal_clusters import SignalCluster, cluster_rows
 from shadowmatch_kb.store.timeline import DatedItem
-from shadowmatch_kb.text.dates import parse_iso_date
+from shadowmatch_kb.text.dates import date_doubt, parse_iso_date
 from shadowmatch_kb.trends.service import TREND_COSINE, dated_up_to_today
 
 __all__ = ["DIGEST_BY", "Digest", "build_digest", "parse_since"]
@@ -89,6 +89,8 @@ class Digest:
             link = f"[{title}](<{url}>)" if url else title
             lines.append(f"### {link}")
             when = item["date"] or "undated"
+            if item.get("date_doubt"):
+                when += f" ({item['date_doubt']}?)"
             lines += ["", f"{when} (imported {item['imported']}) · `{item['id']}`", ""]
             lines += [f"- {markdown_text(s['signal'])}: {markdown_text(s['change'])}" for s in item["signals"]]
             lines.append("")
@@ -136,6 +138,7 @@ def build_digest(
                 "url": url,
                 "date": None if d.undated else d.date,
                 "dated_by": d.dated_by,
+                "date_doubt": None if d.undated else date_doubt(d.date, today or _today()),
                 "imported": d.imported,
                 "signals": [
                     {"signal": r.signal.signal, "change": r.signal.change, "support": support_of.get(id(r), 1)}
@@ -152,7 +155,8 @@ def _new_items(items: Sequence[DatedItem], kept: Sequence[DatedItem], since: str
     if by == "published":
         return [d for d in reversed(kept) if d.date >= since and d.duplicate_of is None]
     found = [d for d in items if d.imported >= since and d.duplicate_of is None]
-    return sorted(found, key=lambda d: (d.imported, d.item_id), reverse=True)
+    # Newest import first; among one day's imports, the newest published first (undated last).
+    return sorted(found, key=lambda d: (d.imported, "" if d.undated else d.date, d.item_id), reverse=True)
 
 
 def _rising(clusters: list[SignalCluster], dates: Mapping[str, DatedItem], since: str) -> list[dict[str, Any]]:
@@ -181,3 +185,9 @@ def _rising(clusters: list[SignalCluster], dates: Mapping[str, DatedItem], since
         )
     rising.sort(key=lambda s: (-s["support_since"], -s["support"], s["signal"].lower()))
     return rising[:RISING_SHOWN]
+
+
+def _today() -> str:
+    import datetime
+
+    return datetime.date.today().isoformat()

@@ -14,12 +14,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shadowmatch_kb.errors import UsageError
-from shadowmatch_kb.trends.series import Series, annotate, growth_in_words, rank, recent_window, to_quarters
+from shadowmatch_kb.trends.periods import period_of
+from shadowmatch_kb.trends.series import (
+    RECENT_PERIODS,
+    RISING_GROWTH,
+    RISING_RECENT_ITEMS,
+    Series,
+    annotate,
+    growth_in_words,
+    rank,
+    recent_window,
+    to_quarters,
+)
 
 if TYPE_CHECKING:
     from shadowmatch_kb.trends.service import TrendsReport
 
-__all__ = ["QUARTERS_BELOW", "choose_period", "sparkline", "write_chart"]
+__all__ = ["QUARTERS_BELOW", "choose_period", "counted_reach", "marks_explained", "sparkline", "write_chart"]
 
 _BARS = "▁▂▃▄▅▆▇█"
 QUARTERS_BELOW = 10  # median items per month under which the tracker counts per quarter by default
@@ -49,6 +60,26 @@ def choose_period(report: TrendsReport, asked: str | None) -> TrendsReport:
         f"per quarter: half the months hold {held}, too few to compare month by month (ask for months to see them)"
     )
     return report
+
+
+def counted_reach(report: TrendsReport) -> str:
+    """How far the counts reach: the record may stop well before today, and "rising since" is then not "now"."""
+    import datetime
+
+    if not report.periods:
+        return ""
+    last, now = report.periods[-1], period_of(datetime.date.today().isoformat(), report.by)
+    reach = f"Counted up to {last}, the {report.by} of the newest dated item"
+    return reach + (f"; nothing is dated in the {report.by}s since (today is in {now})." if last < now else ".")
+
+
+def marks_explained(report: TrendsReport) -> str:
+    """What ▲ and ★ mean, and how far the counts reach."""
+    window = RECENT_PERIODS[report.by]
+    return (
+        f"▲ rising: growth {RISING_GROWTH:g}× or more, at least {RISING_RECENT_ITEMS} items in the last {window} "
+        f"{report.by}s, and a larger share of the items than before. ★ emerging: see below. {counted_reach(report)}"
+    )
 
 
 def write_chart(report: TrendsReport, path: str | Path) -> Path:

@@ -218,14 +218,14 @@ def growth_in_words(value: float, rising: bool = False) -> str:
     """Growth said for a person, briefly: rising (only a series marked so), up, a little up, steady, a little down
     or fading, and the ratio."""
     if value >= RISING_GROWTH:
-        return f"rising ({value:.1f}×)" if rising else f"up ({value:.1f}×)"
+        return f"rising ({value:.2f}×)" if rising else f"up ({value:.2f}×)"
     if value >= 1.15:
-        return f"a little up ({value:.1f}×)"
+        return f"a little up ({value:.2f}×)"
     if value > 0.87:
         return "steady"
     if value > 2 / 3:
-        return f"a little down ({value:.1f}×)"
-    return f"fading ({value:.1f}×)"
+        return f"a little down ({value:.2f}×)"
+    return f"fading ({value:.2f}×)"
 
 
 def growth_explained(by: str) -> str:
@@ -249,7 +249,7 @@ def rising_summary(series: Series, periods: Sequence[str], totals: Sequence[int]
     subject = {"signal": "Signal", "theme": "Items on", "sector": "Items in"}[series.kind]
     sentence = (
         f"{subject} “{series.label}” rose from {_rate(before, by)} to {_rate(now, by)} since {since} "
-        f"(from {share_before:.0%} to {share_now:.0%} of each {by}'s items)."
+        f"(from {share_before:.0%} to {share_now:.0%} of all the items of those {by}s)."
     )
     return {
         "label": series.label,

@@ -156,10 +156,12 @@ def build_trends(
     clusters: list[SignalCluster] | None = None,
     themes: ThemeVocabulary | None = None,
     until: str | None = None,
+    everyone: Sequence[DatedItem] | None = None,
 ) -> TrendsReport:
     """Series per period and emerging signals from dated items and their rows (``embedder`` groups the rows, unless
     ``clusters`` already holds them); themes are counted by their names in ``themes`` (default: the shipped ones);
-    the periods run to ``until`` (the newest date of the whole record, for a filtered view) when it is later."""
+    the periods run to ``until`` (the newest date of the whole record, for a filtered view) when it is later, and
+    shares are of ``everyone``'s items per period (the whole record, for a filtered view; default ``items``)."""
     report = TrendsReport(by=check_by(by), params=params or EmergenceParams())
     kept, rows, report.notices = dated_up_to_today(items, rows, today)
     if not kept:
@@ -169,10 +171,13 @@ def build_trends(
         return report
     timeline = Timeline(kept, by, until=until)
     report.periods = timeline.periods
-    everything = [d.item_id for d in kept]
-    report.period_totals = timeline.counts(everything)
     months = Timeline(kept, "month", until=until)
-    report.month_median = float(statistics.median(months.counts(everything)))
+    whole = kept if everyone is None else split_future(everyone, today or _today())[0]
+    all_ids = [d.item_id for d in whole]
+    overall = Timeline(whole, by, until=until)
+    per_period = dict(zip(overall.periods, overall.counts(all_ids), strict=True))
+    report.period_totals = [per_period.get(p, 0) for p in report.periods]
+    report.month_median = float(statistics.median(Timeline(whole, "month", until=until).counts(all_ids)))
     if clusters is None and rows and embedder is not None:  # else the caller grouped the kept rows already
         clusters = cluster_rows(list(rows), embedder, threshold=TREND_COSINE)
     if rows and clusters is not None:

@@ -87,7 +87,7 @@ THEME_CHOICES_FROM = 3  # themes in fewer items than this are left out of the se
 
 def tracker_view(kb: KnowledgeBase, report: TrendsReport, where: ItemFilter | None) -> dict[str, Any]:
     """Everything the tracker page shows: the report, its panels, the rising list with its items, the choices."""
-    from shadowmatch_kb.trends.plot import PANELS_PER_KIND
+    from shadowmatch_kb.trends.plot import PANELS_PER_KIND, counted_reach
 
     document = report.to_dict()
     window = {s.label: len(report.periods) - report.periods.index(r["since"]) for s, r in _rising(report, document)}
@@ -109,6 +109,7 @@ def tracker_view(kb: KnowledgeBase, report: TrendsReport, where: ItemFilter | No
     return {
         "report": report,
         "document": document,
+        "reach": counted_reach(report),
         "kinds": kinds,
         "rising": rising,
         "sectors": _sector_choices(kb, where.sector if where else None),
