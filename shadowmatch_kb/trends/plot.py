@@ -126,7 +126,7 @@ def _headline(report: TrendsReport) -> str:
     rising = sum(s.rising for s in report.series)
     return (
         f"Independent items per {report.by}, {span}: one panel per series, each on its own scale; "
-        f"{rising} rising (orange, ▲)"
+        f"{rising} rising (▲: the recent window in orange, the periods before it in blue)"
     )
 
 
