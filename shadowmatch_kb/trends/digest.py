@@ -16,6 +16,7 @@ Rising signals are ordered by independent items since the date, then by items ov
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +114,7 @@ def build_digest(
     if by not in DIGEST_BY:
         raise UsageError(f"a digest takes items by {' or '.join(DIGEST_BY)} date, not {by!r}")
     found = Digest(since=since, by=by)
+    today = today or datetime.date.today().isoformat()
     kept, rows, found.notices = dated_up_to_today(items, rows, today)
     clusters = cluster_rows(rows, embedder, threshold=TREND_COSINE) if rows and embedder is not None else []
     dates = {d.item_id: d for d in kept}
@@ -138,7 +140,7 @@ def build_digest(
                 "url": url,
                 "date": None if d.undated else d.date,
                 "dated_by": d.dated_by,
-                "date_doubt": None if d.undated else date_doubt(d.date, today or _today()),
+                "date_doubt": None if d.undated else date_doubt(d.date, today),
                 "imported": d.imported,
                 "signals": [
                     {"signal": r.signal.signal, "change": r.signal.change, "support": support_of.get(id(r), 1)}
@@ -185,9 +187,3 @@ def _rising(clusters: list[SignalCluster], dates: Mapping[str, DatedItem], since
         )
     rising.sort(key=lambda s: (-s["support_since"], -s["support"], s["signal"].lower()))
     return rising[:RISING_SHOWN]
-
-
-def _today() -> str:
-    import datetime
-
-    return datetime.date.today().isoformat()
