@@ -102,13 +102,34 @@ def demo_kb(tmp_path_factory) -> Path:
     return kb
 
 
+# The model's weights in an export; nothing changes them in place (a new export is written beside and renamed).
+_EXPORT_WEIGHTS = frozenset({"model.onnx", "model.onnx.data"})
+
+
+def _link_weights_copy_the_rest(source: str, target: str) -> object:
+    if Path(source).name in _EXPORT_WEIGHTS:
+        try:
+            os.link(source, target)
+            return target
+        except OSError:
+            pass  # another file system, or links refused: a plain copy
+    return shutil.copy2(source, target)
+
+
+def copy_kb(source: Path, target: Path) -> Path:
+    """Copy a knowledge-base folder (or part of one) for a test to change. The 87 MB of model weights in each
+    ONNX export are hard-linked, not copied: a full run copies the demo KB a few hundred times, and whole copies
+    once filled the disk CI shares."""
+    shutil.copytree(source, target, copy_function=_link_weights_copy_the_rest)
+    return target
+
+
 @pytest.fixture
 def seed_onnx(demo_kb):
-    """Copy the demo KB's ONNX export into a new KB, so each test need not export the model again."""
-    import shutil
+    """Give a new KB the demo KB's ONNX export, so each test need not export the model again."""
 
     def seed(kb: Path) -> None:
-        shutil.copytree(demo_kb / "indexes" / "onnx", kb / "indexes" / "onnx")
+        copy_kb(demo_kb / "indexes" / "onnx", kb / "indexes" / "onnx")
 
     return seed
 

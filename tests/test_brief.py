@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import HOSTILE_POST, PageParser, smkb
+from conftest import HOSTILE_POST, PageParser, copy_kb, smkb
 
 from shadowmatch_kb.brief.gate import apply_citation_gate
 from shadowmatch_kb.brief.model import Briefing, BriefSignal, Cited
@@ -142,7 +141,7 @@ def test_since_keeps_only_newer_items_and_copies_count_once(demo_kb, tmp_path) -
     assert found["sources"] and all(s["published"] >= "2024-06-01" for s in found["sources"])
     # A syndicated copy of a cited post adds no support and never appears beside its original.
     kb = tmp_path / "kb"
-    shutil.copytree(demo_kb, kb)
+    copy_kb(demo_kb, kb)
     first = _brief(kb, NURSE)
     original = first["sources"][0]["id"]
     text = smkb("show", original, "--format", "md", kb=kb).stdout
@@ -187,7 +186,7 @@ def test_md_output_and_usage_errors(demo_kb, tmp_path) -> None:
 @pytest.mark.slow
 def test_hostile_item_text_never_runs_or_links_in_a_briefing(demo_kb, tmp_path, seed_onnx) -> None:
     kb = tmp_path / "kb"
-    shutil.copytree(demo_kb, kb)
+    copy_kb(demo_kb, kb)
     post = tmp_path / "hostile.md"
     post.write_text(HOSTILE_POST, encoding="utf-8")
     assert smkb("ingest", str(post), kb=kb).exit_code == 0

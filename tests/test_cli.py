@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DEMO, smkb
+from conftest import DEMO, copy_kb, smkb
 
 from shadowmatch_kb.cli.app import app
 from shadowmatch_kb.formats.signals_post import parse_signals_post
@@ -28,7 +28,7 @@ def as_json(result) -> dict:
 def kb_copy(demo_kb, tmp_path) -> Path:
     """A private copy of the demo KB that a test may change."""
     target = tmp_path / "kb"
-    shutil.copytree(demo_kb, target)
+    copy_kb(demo_kb, target)
     return target
 
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import pytest
-from conftest import HOSTILE_POST, PageParser, smkb
+from conftest import HOSTILE_POST, PageParser, copy_kb, smkb
 
 from shadowmatch_kb.formats.signals_post import parse_signals_post, render_signals_post
 from shadowmatch_kb.model import Item, Signal
@@ -81,7 +80,7 @@ def test_ordinary_punctuation_survives_a_round_trip(title) -> None:
 @pytest.mark.slow
 def test_show_and_export_as_markdown_are_inert(demo_kb, tmp_path, seed_onnx) -> None:
     kb = tmp_path / "kb"
-    shutil.copytree(demo_kb, kb)
+    copy_kb(demo_kb, kb)
     post = tmp_path / "hostile.md"
     post.write_text(HOSTILE_POST, encoding="utf-8")
     assert smkb("ingest", str(post), kb=kb).exit_code == 0

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import DEMO, require_shared
+from conftest import DEMO, copy_kb, require_shared
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def finished(process: subprocess.Popen, timeout: float = 600) -> dict:
 
 def workdir_with_model(demo_kb: Path, place: Path) -> Path:
     """A working folder that starts with the demo KB's model export, so no test exports the model again."""
-    shutil.copytree(demo_kb / "indexes" / "onnx", place / "indexes" / "onnx")
+    copy_kb(demo_kb / "indexes" / "onnx", place / "indexes" / "onnx")
     return place
 
 

@@ -4,11 +4,10 @@ corpus. Every Postgres here is a real server with pgvector (``postgres_url``).""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DEMO
+from conftest import DEMO, copy_kb
 from typer.testing import CliRunner
 
 from shadowmatch_kb.cli.app import app
@@ -25,7 +24,7 @@ def run(kb: str | Path, *args: str, code: int = 0) -> dict | list:
 def postgres_kb(postgres_url, demo_kb, tmp_path, monkeypatch) -> str:
     """The demo corpus imported into a Postgres KB; its working folder starts with the demo KB's model export."""
     workdir = tmp_path / "workdir"
-    shutil.copytree(demo_kb / "indexes" / "onnx", workdir / "indexes" / "onnx")
+    copy_kb(demo_kb / "indexes" / "onnx", workdir / "indexes" / "onnx")
     monkeypatch.setenv("SMKB_WORKDIR", str(workdir))
     run(postgres_url, "ingest", str(DEMO), "--json")
     return postgres_url
@@ -94,7 +93,7 @@ def test_migrate_copies_a_folder_into_postgres_and_back_losslessly(postgres_url,
     from shadowmatch_kb.store.frontier import Frontier, QueuedUrl
 
     folder = tmp_path / "file_kb"
-    shutil.copytree(demo_kb, folder)
+    copy_kb(demo_kb, folder)
     first = run(folder, "list", "--json")["items"][0]["id"]  # type: ignore[index]
     CliRunner().invoke(app, ["--kb", str(folder), "tag", first, "--add", "checked", "--sector", "banking"])
     with KnowledgeBase.open(folder) as kb:

@@ -8,12 +8,11 @@ related items find the posts' own Closest links.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import require_shared
+from conftest import copy_kb, require_shared
 
 from shadowmatch_kb.errors import BackendError
 from shadowmatch_kb.index.flat import FlatIndex
@@ -228,7 +227,7 @@ def posts_kb(demo_kb, tmp_path_factory):
 
     posts = require_shared("signals_posts")
     target = tmp_path_factory.mktemp("posts") / "kb"
-    shutil.copytree(demo_kb, target)
+    copy_kb(demo_kb, target)
     with KnowledgeBase.open(target) as kb:
         assert all(r.status != "failed" for r in kb.ingest([str(posts)]))
     with KnowledgeBase.open(target) as kb:

@@ -7,11 +7,10 @@ variants) and the repository's demo corpus, imported with the real model.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DEMO, require_shared, smkb
+from conftest import DEMO, copy_kb, require_shared, smkb
 from test_ingest_variants import CURRENT_TITLES
 
 pytestmark = pytest.mark.slow
@@ -25,7 +24,7 @@ def as_json(result) -> dict:
 def new_kb(root: Path, demo_kb: Path) -> Path:
     """An empty KB with the demo KB's ONNX export, so the model is not exported again."""
     kb = root / "kb"
-    shutil.copytree(demo_kb / "indexes" / "onnx", kb / "indexes" / "onnx")
+    copy_kb(demo_kb / "indexes" / "onnx", kb / "indexes" / "onnx")
     return kb
 
 

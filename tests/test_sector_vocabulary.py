@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import DEMO, REPO, smkb
+from conftest import DEMO, REPO, copy_kb, smkb
 
 from shadowmatch_kb.errors import InputError, UsageError
 from shadowmatch_kb.formats.signals_post import parse_signals_post
@@ -194,7 +193,7 @@ def test_a_migration_killed_half_way_leaves_the_old_record_whole(tmp_path, monke
 @pytest.fixture
 def kb(demo_kb, tmp_path) -> Path:
     target = tmp_path / "kb"
-    shutil.copytree(demo_kb, target)
+    copy_kb(demo_kb, target)
     return target
 
 

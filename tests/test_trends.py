@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import require_shared, smkb
+from conftest import copy_kb, require_shared, smkb
 
 from shadowmatch_kb.model import Item, Signal, SignalRow
 from shadowmatch_kb.store.sqlite import SqliteStore
@@ -255,7 +255,7 @@ def dated_kb(tmp_path_factory, demo_kb) -> Path:
     from shadowmatch_kb.kb import KnowledgeBase
 
     kb_dir = tmp_path_factory.mktemp("dated_kb")
-    shutil.copytree(demo_kb / "indexes" / "onnx", kb_dir / "indexes" / "onnx")
+    copy_kb(demo_kb / "indexes" / "onnx", kb_dir / "indexes" / "onnx")
     with KnowledgeBase.open(kb_dir) as kb:
         store = kb.record.create()
         for item in constructed_items():

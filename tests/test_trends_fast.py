@@ -15,7 +15,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import DEMO, require_shared, smkb
+from conftest import DEMO, copy_kb, require_shared, smkb
 
 from shadowmatch_kb.model import ItemFilter
 
@@ -80,7 +80,7 @@ def _compare(kb_dir: Path) -> None:
 def posts_kb(tmp_path_factory, demo_kb) -> Path:
     folder = require_shared("signals_posts")
     kb = tmp_path_factory.mktemp("posts_kb")
-    shutil.copytree(demo_kb / "indexes" / "onnx", kb / "indexes" / "onnx")
+    copy_kb(demo_kb / "indexes" / "onnx", kb / "indexes" / "onnx")
     result = smkb("ingest", str(folder), "--json", kb=kb)
     assert result.exit_code == 0, result.stderr
     return kb
@@ -95,7 +95,7 @@ def test_columns_give_the_row_by_row_report_on_the_real_posts(posts_kb) -> None:
 def test_columns_give_the_row_by_row_report_on_the_demo_corpus(tmp_path, demo_kb) -> None:
     assert DEMO.is_dir()
     kb = tmp_path / "kb"
-    shutil.copytree(demo_kb, kb)  # a fresh copy: its kept grouping is built by the first call
+    copy_kb(demo_kb, kb)  # a fresh copy: its kept grouping is built by the first call
     shutil.rmtree(kb / "indexes" / "trend-clusters", ignore_errors=True)
     _compare(kb)
 
@@ -103,7 +103,7 @@ def test_columns_give_the_row_by_row_report_on_the_demo_corpus(tmp_path, demo_kb
 @pytest.mark.slow
 def test_a_changed_record_is_regrouped_and_counted_again(tmp_path, demo_kb) -> None:
     kb = tmp_path / "kb"
-    shutil.copytree(demo_kb, kb)
+    copy_kb(demo_kb, kb)
     shutil.rmtree(kb / "indexes" / "trend-clusters", ignore_errors=True)
     assert _columns(kb, "--by", "month") == _row_by_row(kb, None, "month")  # the kept grouping is built
     with sqlite3.connect(kb / "corpus" / "kb.sqlite") as db:  # a dated item re-enriched without Signals rows

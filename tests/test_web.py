@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import HOSTILE_POST, PageParser, smkb, smkb_serve
+from conftest import HOSTILE_POST, PageParser, copy_kb, smkb, smkb_serve
 
 NURSE = "I'm a nurse on a busy ward. How will AI change my job?"
 
@@ -122,7 +121,7 @@ def test_an_item_is_found_by_a_unique_prefix_of_its_id(client) -> None:
 @pytest.mark.slow
 def test_hostile_item_text_is_never_run_or_linked(demo_kb, tmp_path) -> None:
     kb = tmp_path / "kb"
-    shutil.copytree(demo_kb, kb)
+    copy_kb(demo_kb, kb)
     post = tmp_path / "hostile.md"
     post.write_text(HOSTILE_POST, encoding="utf-8")
     result = smkb("ingest", str(post), "--json", kb=kb)
@@ -164,7 +163,7 @@ def writable(demo_kb, tmp_path):
     from shadowmatch_kb.web.app import create_app
 
     kb = tmp_path / "kb"
-    shutil.copytree(demo_kb, kb)
+    copy_kb(demo_kb, kb)
     with TestClient(create_app(kb, analyst_token=TOKEN), raise_server_exceptions=False) as test_client:
         test_client.item_id = test_client.get("/api/search", params={"q": "nurses"}).json()["results"][0]["id"]
         yield test_client, kb
@@ -239,7 +238,7 @@ def test_reads_go_on_while_an_import_holds_the_write_lock_and_writes_wait_briefl
     from shadowmatch_kb.web.app import create_app
 
     kb = tmp_path / "kb"
-    shutil.copytree(demo_kb, kb)
+    copy_kb(demo_kb, kb)
     app = create_app(kb, analyst_token=TOKEN, write_wait=0.5)
     with TestClient(app, raise_server_exceptions=False) as client:
         item_id = client.get("/api/search", params={"q": "nurses"}).json()["results"][0]["id"]
@@ -261,7 +260,7 @@ def test_reads_go_on_while_an_import_holds_the_write_lock_and_writes_wait_briefl
 @pytest.mark.slow
 def test_items_imported_while_serving_show_on_the_next_request(demo_kb, tmp_path) -> None:
     kb = tmp_path / "kb"
-    shutil.copytree(demo_kb, kb)
+    copy_kb(demo_kb, kb)
     with _client(kb) as client:
         assert client.get("/healthz").json()["items"] == 44
         assert "44 items in the knowledge base" in client.get("/").text

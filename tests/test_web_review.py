@@ -4,10 +4,9 @@ trust, and odd values that must be refused with 400 rather than crash a request 
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
-from conftest import smkb
+from conftest import copy_kb, smkb
 
 TOKEN = "review-token-0123456789abcdef"  # 29 characters
 
@@ -26,7 +25,7 @@ def writable(demo_kb, tmp_path):
     from shadowmatch_kb.web.app import create_app
 
     kb = tmp_path / "kb"
-    shutil.copytree(demo_kb, kb)
+    copy_kb(demo_kb, kb)
     app = create_app(kb, analyst_token=TOKEN, warm=False, readers=1)
     with TestClient(app, raise_server_exceptions=False) as client:
         client.item_id = _first_item_id(kb)
