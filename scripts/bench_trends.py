@@ -6,8 +6,9 @@ Each item's rows compose real Signals rows of ../shared/data/signals_posts (else
 running number, so no two texts repeat; a row's vector is its real row's vector (bundled model) plus seeded noise
 strong enough that most rows stand alone, as in a real corpus of distinct rows (tens of thousands of clusters),
 computed from the text as a warm vector cache would return it: the figures are the tracker's, not the model's.
-Measured: cold (no kept grouping), warm (nothing new), and warm after 1k new items; each builds the whole report
-and its JSON. The baseline runs in a child process stopped after --baseline-cap seconds (reported as such).
+Measured: cold (no kept grouping), warm (nothing new), warm after 1k new items and warm again, in one process,
+then warm in a new process as `smkb trends` makes it; each builds the whole report and its JSON. The baseline
+runs in a child process stopped after --baseline-cap seconds (reported as such).
 Usage: python scripts/bench_trends.py [--sizes 10000 100000] [--baseline-cap 300]
 """
 
@@ -82,6 +83,15 @@ def report_json(kb_dir: Path, model: Seeded) -> dict:
         return json.loads(json.dumps(found.to_dict()))
 
 
+def warm_in_a_new_process(kb_dir: Path, base_vectors: np.ndarray, out: multiprocessing.Queue) -> None:
+    """A warm call as `smkb trends` makes it: in a process of its own (imports and opening not counted)."""
+    model = Seeded(base_vectors)
+    report_json(kb_dir, model)  # imports, the page cache
+    started = time.perf_counter()
+    report_json(kb_dir, model)
+    out.put(time.perf_counter() - started)
+
+
 def row_by_row(kb_dir: Path, model: Seeded, out: multiprocessing.Queue) -> None:
     from shadowmatch_kb.kb import KnowledgeBase
     from shadowmatch_kb.signal_clusters import cluster_rows
@@ -131,6 +141,12 @@ def main() -> int:
             document = report_json(kb_dir, model)
             figures[label] = round(time.perf_counter() - started, 2)
             print(f"{size}: {label} {figures[label]}", file=sys.stderr, flush=True)
+        spawn = multiprocessing.get_context("spawn")
+        queue_new = spawn.Queue()
+        child = spawn.Process(target=warm_in_a_new_process, args=(kb_dir, model.base, queue_new))
+        child.start()
+        figures["warm_new_process_s"] = round(queue_new.get(), 2)
+        child.join()
         state = next((kb_dir / "indexes" / "trend-clusters").glob("*.npz"))
         from shadowmatch_kb.trends.cluster_index import ClusterIndex
 
@@ -153,7 +169,7 @@ def main() -> int:
             figures["baseline_row_by_row_s"] = round(seconds, 2)
             figures["baseline_clusters"] = clusters
             figures["ratio_baseline_to_warm"] = round(seconds / max(figures["warm_s"], 1e-3), 1)
-        figures["warm_target_met"] = figures["warm_s"] <= TARGET_WARM_S
+        figures["warm_target_met"] = max(figures["warm_s"], figures["warm_new_process_s"]) <= TARGET_WARM_S
         report["sizes"][str(size)] = figures
     print(json.dumps(report, indent=2))
     return 0

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import require_shared
+from trend_clusters import clusters_of
 
 from shadowmatch_kb.formats.signals_post import parse_signals_post
 from shadowmatch_kb.model import Signal, SignalRow, row_text
@@ -84,12 +85,12 @@ def test_fresh_build_and_in_order_additions_equal_cluster_rows_on_the_real_posts
     path = state_path(tmp_path, model.model_name, THRESHOLD)
     fresh = ClusterIndex(path, model.model_name, THRESHOLD)
     fresh.sync(real_rows, lambda: embedder)
-    assert _shape(fresh.clusters(real_rows, lambda: embedder)) == expected
+    assert _shape(clusters_of(fresh, real_rows, lambda: embedder)) == expected
     # Read back in another instance: nothing embedded, same clusters.
     embedder.embedded = 0
     again = ClusterIndex(path, model.model_name, THRESHOLD)
     again.sync(real_rows, lambda: embedder)
-    assert embedder.embedded == 0 and _shape(again.clusters(real_rows, lambda: embedder)) == expected
+    assert embedder.embedded == 0 and _shape(clusters_of(again, real_rows, lambda: embedder)) == expected
     # Posts arriving in date order: the older part first, then the rest, which alone is embedded.
     dates = sorted(r.published or "9999" for r in real_rows)
     cutoff = dates[len(dates) * 2 // 3]
@@ -103,7 +104,7 @@ def test_fresh_build_and_in_order_additions_equal_cluster_rows_on_the_real_posts
     # these come from the vector cache).
     assert new <= set(embedder.texts) and set(embedder.texts) - new <= {row_text(r.signal) for r in older}
     assert growing.facts["late_rows"] == 0 and not growing.facts["rebuilt"]
-    assert _shape(growing.clusters(real_rows, lambda: embedder)) == expected
+    assert _shape(clusters_of(growing, real_rows, lambda: embedder)) == expected
 
 
 @pytest.mark.slow
@@ -118,7 +119,7 @@ def test_posts_arriving_out_of_date_order_drift_little_from_a_rebuild(real_rows,
         part = [r for r in real_rows if r.item_id in chosen]
         index.sync(part, lambda: model)
         agreements.append(index.facts)
-    found = index.clusters(real_rows, lambda: model)
+    found = clusters_of(index, real_rows, lambda: model)
     agreement = _pairs_agreement(found, rebuilt)
     assert sorted((r.item_id, row_text(r.signal)) for c in found for r in c.rows) == sorted(
         (r.item_id, row_text(r.signal)) for r in real_rows
@@ -148,14 +149,53 @@ def test_deleted_and_re_enriched_items_drop_out(tmp_path) -> None:
     now = [r for r in rows if r.item_id not in gone and r.item_id != "i0020"] + [changed]
     embedder.embedded = 0
     index.sync(now, lambda: embedder)
-    found = index.clusters(now, lambda: embedder)
+    found = clusters_of(index, now, lambda: embedder)
     placed = sorted((r.item_id, row_text(r.signal)) for c in found for r in c.rows)
     assert placed == sorted((r.item_id, row_text(r.signal)) for r in now)
     assert index.facts["removed_rows"] == sum(1 for r in rows if r.item_id in gone | {"i0020"})
     assert embedder.embedded >= 1 and not any(c.rows == [] for c in found)
     reread = ClusterIndex(tmp_path / "s.npz", "fake", THRESHOLD)
     reread.sync(now, lambda: embedder)
-    assert _shape(reread.clusters(now, lambda: embedder)) == _shape(found)
+    assert _shape(clusters_of(reread, now, lambda: embedder)) == _shape(found)
+
+
+def test_items_dated_among_the_old_ones_are_kept_in_the_callers_order(tmp_path, monkeypatch) -> None:
+    """New items often fall between old ones in date order. The kept state follows the caller's order, so that
+    the next call with nothing new sees it by comparing two lists (``sync_items``' fast path), and every row
+    keeps its cluster through the reordering."""
+    rows, embedder = _rows(60), Counting()
+    by_item: dict[str, list[SignalRow]] = {}
+    for row in rows:
+        by_item.setdefault(row.item_id, []).append(row)
+    keys = {
+        i: int(hashlib.sha1(repr([row_text(r.signal) for r in found]).encode()).hexdigest()[:15], 16)
+        for i, found in by_item.items()
+    }
+    read: list[str] = []
+
+    def rows_of(ids: list[str]) -> dict[str, list[SignalRow]]:
+        read.extend(ids)
+        return {i: by_item[i] for i in ids}
+
+    new = {"i0010", "i0030", "i0050"}
+    old = [i for i in by_item if i not in new]
+    index = ClusterIndex(tmp_path / "s.npz", "fake", THRESHOLD)
+    index.sync_items(old, [keys[i] for i in old], rows_of, lambda: embedder)
+    read.clear()
+    everyone = list(by_item)  # three items arrive, each between two old ones
+    index.sync_items(everyone, [keys[i] for i in everyone], rows_of, lambda: embedder)
+    assert new <= set(read) and index.facts["late_rows"] > 0 and not index.facts["rebuilt"]
+    again = ClusterIndex(tmp_path / "s.npz", "fake", THRESHOLD)
+    read.clear()
+    again.sync_items(everyone, [keys[i] for i in everyone], rows_of, lambda: embedder)
+    assert read == [] and again._ids == everyone  # kept in the caller's order
+    # The same two calls with the reordering left out: the same clusters, only stored in another order.
+    monkeypatch.setattr(ClusterIndex, "_order_as", lambda self, item_ids: None)
+    unordered = ClusterIndex(tmp_path / "u.npz", "fake", THRESHOLD)
+    unordered.sync_items(old, [keys[i] for i in old], rows_of, lambda: embedder)
+    unordered.sync_items(everyone, [keys[i] for i in everyone], rows_of, lambda: embedder)
+    assert unordered._ids != everyone
+    assert _shape(clusters_of(again, rows, lambda: embedder)) == _shape(clusters_of(unordered, rows, lambda: embedder))
 
 
 def test_another_model_or_threshold_or_a_damaged_file_is_rebuilt(tmp_path) -> None:
@@ -172,7 +212,7 @@ def test_another_model_or_threshold_or_a_damaged_file_is_rebuilt(tmp_path) -> No
         path.write_bytes(damage)
         index = ClusterIndex(path, "fake", THRESHOLD)
         index.sync(rows, lambda: embedder)
-        assert index.facts["rebuilt"] and _shape(index.clusters(rows, lambda: embedder)) == expected
+        assert index.facts["rebuilt"] and _shape(clusters_of(index, rows, lambda: embedder)) == expected
     assert ClusterIndex(path, "fake", THRESHOLD)._load()
 
 
@@ -194,6 +234,6 @@ def test_two_processes_grouping_at_once_leave_a_whole_state(tmp_path) -> None:
     index = ClusterIndex(path, "fake", THRESHOLD)
     index.sync(rows, lambda: embedder)
     assert index.facts["loaded"]  # one child's whole state, read and brought up to date
-    found = _shape(index.clusters(rows, lambda: embedder))
+    found = _shape(clusters_of(index, rows, lambda: embedder))
     assert sorted(r for _, rs in found for r in rs) == sorted((r.item_id, row_text(r.signal)) for r in rows)
     assert not list(tmp_path.glob(".tmp-*"))

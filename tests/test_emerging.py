@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from shadowmatch_kb.trends.emerging import EMERGENCE_METHODS, EmergenceParams, emergence_scores, flag_emerging
+from shadowmatch_kb.trends.emerging import (
+    EMERGENCE_METHODS,
+    EmergenceParams,
+    emergence_from_statements,
+    emergence_scores,
+    flag_emerging,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 MONTHS = 36
@@ -30,6 +36,42 @@ backtest = _load_backtest()
 def _background() -> list[list[int]]:
     """Clusters stated once each, spread over three years: what most of a real corpus looks like."""
     return [[1 if m == k else 0 for m in range(MONTHS)] for k in range(0, MONTHS, 2)]
+
+
+@pytest.mark.parametrize("method", EMERGENCE_METHODS)
+def test_scores_from_statements_equal_scores_from_the_monthly_matrix(method: str) -> None:
+    """The tracker scores clusters from one entry per item stating them (at 100k items a clusters-by-months
+    matrix is hundreds of MB); each method must give what it gives on the matrix, unstated clusters included."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    clusters, months = 300, MONTHS
+    cluster = np.concatenate([rng.integers(0, clusters - 20, 900), rng.integers(0, 40, 300)])  # 20 never stated
+    month = np.concatenate([rng.integers(0, months, 900), rng.integers(months - 4, months, 300)])
+    matrix = np.zeros((clusters, months), dtype=np.int64)
+    np.add.at(matrix, (cluster, month), 1)
+    params = EmergenceParams(method=method)
+    assert emergence_from_statements(cluster, month, clusters, months, params) == emergence_scores(matrix, params)
+    assert emergence_scores(matrix, params) == emergence_scores(matrix.tolist(), params)
+
+
+def test_age_surprise_is_support_over_what_clusters_had_reached_at_the_same_age() -> None:
+    """The definition, computed cluster by cluster, against the method's summed-by-birth-month arithmetic."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    matrix = (rng.random((200, MONTHS)) < 0.03).astype(np.int64) * rng.integers(1, 4, (200, MONTHS))
+    matrix[:5] = 0  # never stated
+    births = [int(np.flatnonzero(row)[0]) if row.any() else -1 for row in matrix]
+    expected = []
+    for age in range(MONTHS):
+        reached = [matrix[c, : b + age + 1].sum() for c, b in enumerate(births) if b >= 0 and b + age < MONTHS]
+        expected.append(sum(reached) / len(reached) if reached else 1.0)
+    want = [
+        round(matrix[c].sum() / expected[MONTHS - 1 - b], 4) if b >= 0 and MONTHS - 1 - b < 12 else None
+        for c, b in enumerate(births)
+    ]
+    assert emergence_scores(matrix, EmergenceParams()) == want
 
 
 def test_a_burst_is_flagged_a_steady_series_and_a_one_item_cluster_are_not() -> None:

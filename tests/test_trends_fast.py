@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DEMO, copy_kb, require_shared, smkb
+from trend_clusters import clusters_of
 
 from shadowmatch_kb.model import ItemFilter
 
@@ -35,7 +36,7 @@ def _row_by_row(kb_dir: Path, where: ItemFilter | None, by: str | None) -> dict:
         if rows:
             index = ClusterIndex(None, embedder.model_name, TREND_COSINE)
             index.sync(signal_rows(store, [d.item_id for d in dated_items(store)]), lambda: embedder)
-            clusters = index.clusters(dated_up_to_today(items, rows)[1], lambda: embedder)
+            clusters = clusters_of(index, dated_up_to_today(items, rows)[1], lambda: embedder)
         everyone = dated_items(store)
         counted, _ = split_future(everyone, datetime.date.today().isoformat())
         until = max(d.date for d in counted)  # a filtered view runs to the whole record's newest date
@@ -112,3 +113,16 @@ def test_a_changed_record_is_regrouped_and_counted_again(tmp_path, demo_kb) -> N
     after = _columns(kb, "--by", "month")
     assert after == _row_by_row(kb, None, "month")
     assert all(gone not in s["item_ids"] for s in after["series"] if s["kind"] == "signal")
+
+
+def test_lists_are_read_in_one_parse_and_a_damaged_one_counts_as_empty() -> None:
+    from shadowmatch_kb.store.timeline import _facet_column
+
+    whole = _facet_column(['["Jobs", "Skills"]', None, "[]", '["Skills"]'])
+    assert (whole.items.tolist(), whole.codes.tolist(), whole.values) == ([0, 0, 3], [0, 1, 1], ["Jobs", "Skills"])
+    # A damaged list, one holding two values, and values that are not names: each item is then read alone.
+    for odd in ("not json", '["a"], ["b"]', "{}", '[3, "Wages"]'):
+        found = _facet_column(['["Jobs"]', odd, '["Skills"]'])
+        named = [(found.items[n], found.values[c]) for n, c in enumerate(found.codes.tolist())]
+        assert named[0] == (0, "Jobs") and named[-1] == (2, "Skills"), odd
+        assert [name for item, name in named if item == 1] == (["Wages"] if odd.startswith("[3") else []), odd

@@ -19,7 +19,16 @@ import numpy as np
 from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.model import SignalRow, row_text
 
-__all__ = ["CELL_SIZE", "EXACT_CLUSTERS", "PROBES", "Centres", "embed_new", "stand_in", "write_atomically"]
+__all__ = [
+    "CELL_SIZE",
+    "EXACT_CLUSTERS",
+    "PROBES",
+    "Centres",
+    "embed_new",
+    "reorder_segments",
+    "stand_in",
+    "write_atomically",
+]
 
 # Up to this many clusters every centre is compared with each row (exact; about 0.3 ms a row at the limit).
 EXACT_CLUSTERS = 2048
@@ -180,3 +189,11 @@ def write_atomically(path: Path, arrays: dict[str, Any]) -> None:
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+
+
+def reorder_segments(starts: np.ndarray, values: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Segments of one flat array (segment k is ``values[starts[k]:starts[k + 1]]``) put in ``order``: the new
+    starts and values."""
+    lengths = np.diff(starts)[order]
+    new_starts = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    return new_starts, values[np.repeat(starts[order] - new_starts[:-1], lengths) + np.arange(new_starts[-1])]

@@ -11,18 +11,16 @@ Search (trends/centres.py): while there are at most ``EXACT_CLUSTERS`` clusters 
 fresh build gives exactly ``cluster_rows``' clusters for the same rows in the same order; beyond that a row is
 compared with the centres of its closest cells of a coarse quantiser only: approximate, and fast at any size.
 
-Columns: the state is arrays (each item's key and its rows' clusters, one flat array of rows), and a call reads
-Python objects only for the items that changed (``sync_items`` takes a key per item, a digest of its Signals rows
-as stored, and a function that reads the rows of the items it names). ``assignments`` gives the tracker the
-cluster of every row of the items it counts as arrays, with nothing parsed.
+Columns: the state is arrays (each item's key and its rows' clusters), and a call reads rows only for the items
+that changed (``sync_items`` takes a key per item and a function that reads the rows of the items it names).
+``assignments`` gives the cluster of every row of the items counted as arrays, with nothing parsed.
 
 Order: the pass depends on the order rows arrive in. Rows dated after all those placed (new posts) continue
 it as a rebuild would; rows dated earlier ("late") and removed rows make it drift from a rebuild, so once they
 add up to ``REBUILD_SHARE`` of all rows it is rebuilt (row vectors are cached: a rebuild costs grouping only).
 
-One ``.npz`` file replaced atomically holds it (the cluster sums, its bulk, are read only when rows move):
-concurrent writers each write a whole state, and a file that is unreadable, of another version, model or
-threshold is rebuilt; every item's key is checked on each call.
+One ``.npz`` file replaced atomically holds it (the cluster sums, its bulk, are read only when rows move);
+a file that is unreadable, of another version, model or threshold is rebuilt; every item's key is checked.
 """
 
 from __future__ import annotations
@@ -38,12 +36,18 @@ import numpy as np
 
 from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.model import SignalRow, row_text
-from shadowmatch_kb.signal_clusters import SignalCluster, latest_first
-from shadowmatch_kb.trends.centres import EXACT_CLUSTERS, PROBES, Centres, embed_new, stand_in, write_atomically
+from shadowmatch_kb.trends.centres import (
+    EXACT_CLUSTERS,
+    PROBES,
+    Centres,
+    embed_new,
+    reorder_segments,
+    write_atomically,
+)
 
 __all__ = ["EXACT_CLUSTERS", "PROBES", "REBUILD_SHARE", "ClusterIndex", "RowsOf", "state_path"]
 
-STATE_VERSION = 2  # 2: arrays read lazily, keys given by the caller
+STATE_VERSION = 3  # 2: arrays read lazily, keys given by the caller; 3: the tracker keys items by checksums
 # Late and removed rows since the last rebuild, as a share of all rows, beyond which the grouping is rebuilt.
 REBUILD_SHARE = 0.1
 _UNDATED = "9999"  # as in cluster_rows: rows without a date come last
@@ -71,8 +75,8 @@ class ClusterIndex:
     """The saved grouping of one knowledge base's Signals rows at one threshold (``path`` None: kept in memory).
 
     ``sync_items`` (or ``sync`` for rows in hand) brings it up to date with every item of the knowledge base;
-    ``assignments`` then gives the cluster of each row of any of those items, and ``clusters`` the clusters of
-    rows in hand, as ``cluster_rows`` would.
+    ``assignments`` then gives the cluster of each row of any of those items, ``representative`` and ``centre``
+    what words and places each cluster.
     """
 
     def __init__(self, path: Path | None, model_name: str, threshold: float) -> None:
@@ -132,6 +136,10 @@ class ClusterIndex:
         loaded = self._load()
         try:
             self.facts = {"loaded": loaded, "rebuilt": not loaded}
+            if loaded and self._ids == list(item_ids) and np.array_equal(self._keys, np.asarray(keys, np.uint64)):
+                # The common warm call: the same items with the same rows, compared as whole lists.
+                self.facts.update(new_rows=0, removed_rows=0, late_rows=0)
+                return
             saved_keys = self._keys.tolist()
             removed = [n for n, i in enumerate(self._ids) if current.get(i) != saved_keys[n]]
             position = self._positions()
@@ -165,6 +173,7 @@ class ClusterIndex:
         self._dimension = model.dimension
         self._merge_texts()
         self._compact()
+        self._order_as(item_ids)
         self._save()
 
     def _positions(self) -> dict[str, int]:
@@ -334,6 +343,15 @@ class ClusterIndex:
         self._text_keys, self._text_clusters = self._text_keys[renumbered >= 0], renumbered[renumbered >= 0]
         self._dead = set()
 
+    def _order_as(self, item_ids: Sequence[str]) -> None:
+        """Keep the items in the caller's order (new items are often dated among the old ones), so that the next
+        call with nothing new knows it from comparing two lists."""
+        position = self._positions()
+        order = np.asarray([position[i] for i in item_ids if i in position], dtype=np.int64)
+        if self._ids != list(item_ids) and len(order) == len(self._ids):  # else compared item by item next time
+            self._starts, self._row_clusters = reorder_segments(self._starts, self._row_clusters, order)
+            self._ids, self._keys, self._position = [self._ids[n] for n in order.tolist()], self._keys[order], None
+
     def assignments(self, item_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For every row of ``item_ids`` (placed by a sync; an item not placed has no rows): its item (an index
         into ``item_ids``), its number within the item and its cluster, items in the order given."""
@@ -357,46 +375,6 @@ class ClusterIndex:
             self._close()
         assert self._sums is not None
         return self._sums[cluster] / (float(np.linalg.norm(self._sums[cluster])) or 1.0)
-
-    def clusters(self, rows: Sequence[SignalRow], embedder: Callable[[], Embedder]) -> list[SignalCluster]:
-        """The clusters of ``rows`` (all placed by ``sync``), most supported first (then most recent).
-
-        A cluster lists only the given rows; when the row that words it best is not among them, the given row
-        closest to its centre stands for it (``embedder`` is called then only).
-        """
-        by_item: dict[str, list[tuple[int, SignalRow]]] = {}
-        for position, row in enumerate(rows):
-            by_item.setdefault(row.item_id, []).append((position, row))
-        item_ids = list(by_item)
-        owners, numbers, clusters = self.assignments(item_ids)
-        placed = np.bincount(owners, minlength=len(item_ids)).tolist()
-        for item_id, count in zip(item_ids, placed, strict=True):
-            if count < len(by_item[item_id]):
-                raise ValueError(f"row {count} of item {item_id} is not in the trend clusters: sync them first")
-        entries = [
-            ((by_item[item_ids[o]][n][1].published or _UNDATED, by_item[item_ids[o]][n][0]), item_ids[o], n, c)
-            for o, n, c in zip(owners.tolist(), numbers.tolist(), clusters.tolist(), strict=True)
-            if n < len(by_item[item_ids[o]])
-        ]
-        members: dict[int, list[Member]] = {}
-        for _, item_id, n, c in sorted(entries):
-            members.setdefault(c, []).append((item_id, n, by_item[item_id][n][1]))
-        found: list[SignalCluster] = []
-        missing: list[tuple[SignalCluster, int, list[Member]]] = []
-        for c in sorted(members):
-            rows_of = members[c]
-            cluster = SignalCluster(representative=rows_of[0][2], rows=[row for _, _, row in rows_of])
-            rep = next((row for item_id, n, row in rows_of if (item_id, n) == self.representative(c)), None)
-            if rep is None and len(rows_of) > 1:
-                missing.append((cluster, c, rows_of))
-            cluster.representative = rep or cluster.representative
-            found.append(cluster)
-        if missing:
-            vectors: dict[str, np.ndarray] = {}
-            embed_new(embedder(), [row_text(row.signal) for _, _, rows in missing for _, _, row in rows], vectors)
-            for cluster, c, members_of in missing:
-                cluster.representative = stand_in([row for _, _, row in members_of], self.centre(c), vectors)
-        return sorted(found, key=lambda cluster: (-cluster.support, latest_first(cluster.last_seen)))
 
     def _load(self, *, vectors: bool = False) -> bool:
         """Read the saved state (the sums too when ``vectors``); False (and an empty state) when there is none or
@@ -429,7 +407,7 @@ class ClusterIndex:
             return False
         self._ids, self._keys = ids.tolist(), np.asarray(keys, dtype=np.uint64)
         self._starts, self._row_clusters = np.asarray(starts, np.int64), np.asarray(row_clusters, np.int32)
-        self._rep_items, self._rep_rows = [str(i) for i in rep_items], [int(n) for n in rep_rows]
+        self._rep_items, self._rep_rows = rep_items, rep_rows  # lists of str and int, from tolist()
         ok = (text_clusters >= 0) & (text_clusters < clusters)
         self._text_keys, self._text_clusters = (
             np.asarray(text_keys, np.uint64)[ok],

@@ -23,7 +23,7 @@ import numpy as np
 from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.model import SignalRow, row_text
 from shadowmatch_kb.store.timeline import TrackerColumns
-from shadowmatch_kb.trends.emerging import EmergenceParams, emergence_scores, flag_emerging
+from shadowmatch_kb.trends.emerging import EmergenceParams, emergence_from_statements, flag_emerging
 from shadowmatch_kb.trends.periods import check_by, period_of, period_range
 from shadowmatch_kb.trends.series import Series, annotate, growth, rank
 from shadowmatch_kb.trends.service import EmergingSignal, TrendsReport
@@ -43,7 +43,7 @@ class _Counted:
     ids: list[str]  # of the items counted
     source: np.ndarray  # per item: its independent source (a number), copies sharing their original's
     is_original: np.ndarray  # per item: whether it is its source's original
-    dates: list[str]  # per item: its published date
+    days: np.ndarray  # per item: its published date as a number, YYYYMMDD
     source_month: np.ndarray  # per source: its month, as a number from the first month (0)
     months: list[str]  # the month axis
     periods: list[str]  # the display axis
@@ -121,21 +121,17 @@ def _count(columns: TrackerColumns, kept: list[int], by: str, until: str | None)
     ``series.Timeline``)."""
     ids = [columns.ids[n] for n in kept]
     dates = [cast(str, columns.published[n]) for n in kept]
-    date_of = dict(zip(ids, dates, strict=True))
+    as_number = {d: _day_number(d) for d in set(dates)}  # a few thousand distinct days among 100k items
+    days = np.asarray([as_number[d] for d in dates], dtype=np.int64)
+    keys = [columns.duplicate_of[n] or item_id for n, item_id in zip(kept, ids, strict=True)]
     number: dict[str, int] = {}
-    source_dates: list[str] = []
-    source = np.empty(len(kept), dtype=np.int64)
-    is_original = np.empty(len(kept), dtype=bool)
-    for position, (item_id, n, date) in enumerate(zip(ids, kept, dates, strict=True)):
-        key = columns.duplicate_of[n] or item_id
-        date = date_of.get(key, date)
-        found = number.setdefault(key, len(source_dates))
-        if found == len(source_dates):
-            source_dates.append(date)
-        elif date < source_dates[found]:
-            source_dates[found] = date
-        source[position], is_original[position] = found, key == item_id
-    absolute = np.asarray([int(d[:4]) * 12 + int(d[5:7]) - 1 for d in source_dates], dtype=np.int64)
+    source = np.asarray([number.setdefault(key, len(number)) for key in keys], dtype=np.int64)
+    is_original = np.asarray([key == item_id for key, item_id in zip(keys, ids, strict=True)], dtype=bool)
+    # A source counts on its original's date when the original is counted, else on its earliest copy's.
+    source_days = np.full(len(number), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(source_days, source, days)
+    source_days[source[is_original]] = days[is_original]
+    absolute = source_days // 10000 * 12 + source_days // 100 % 100 - 1
     first, last = int(absolute.min()), int(absolute.max())
     if until is not None:
         last = max(last, int(until[:4]) * 12 + int(until[5:7]) - 1)
@@ -145,7 +141,13 @@ def _count(columns: TrackerColumns, kept: list[int], by: str, until: str | None)
     else:
         periods = period_range(period_of(_month(first), "quarter"), period_of(_month(last), "quarter"), "quarter")
         source_period = absolute // 3 - first // 3
-    return _Counted(by, ids, source, is_original, dates, absolute - first, months, periods, source_period)
+    return _Counted(by, ids, source, is_original, days, absolute - first, months, periods, source_period)
+
+
+def _day_number(date: str) -> int:
+    """YYYY-MM-DD as the number YYYYMMDD (a month or a year alone on its first day), which sorts as the date."""
+    year, month, day = ([*date[:10].split("-"), "1", "1"])[:3]
+    return int(year) * 10000 + int(month) * 100 + int(day)
 
 
 def _month(absolute: int) -> str:
@@ -168,18 +170,17 @@ def _signal_series(
     sources = counted.source[owners]
     pairs = np.unique(local * (int(sources.max()) + 1) + sources)
     pair_cluster, pair_source = pairs // (int(sources.max()) + 1), pairs % (int(sources.max()) + 1)
-    months = len(counted.months)
-    flat = np.bincount(pair_cluster * months + counted.source_month[pair_source], minlength=len(present) * months)
-    history = flat.reshape(len(present), months)
-    support = history.sum(axis=1)
-    day = np.asarray([int(d.replace("-", "")) for d in counted.dates], dtype=np.int64)[owners]
+    pair_month = counted.source_month[pair_source]
+    support = np.bincount(pair_cluster, minlength=len(present))
+    day = counted.days[owners]
     last_seen = np.full(len(present), -1, dtype=np.int64)
     first_seen = np.full(len(present), 1 << 40, dtype=np.int64)
     np.maximum.at(last_seen, local, day)
     np.minimum.at(first_seen, local, day)
     # As ClusterIndex.clusters sorts them: most supported, then latest, then the order they were born in.
     order = np.lexsort((np.arange(len(present)), -last_seen, -support))
-    scores = emergence_scores(cast(Any, list(history[order])), report.params)
+    by_present = emergence_from_statements(pair_cluster, pair_month, len(present), len(counted.months), report.params)
+    scores = [by_present[i] for i in order.tolist()]
     supports = support[order].tolist()
     flagged = flag_emerging(scores, supports, report.params)
     shown = list(dict.fromkeys([*range(min(top, len(order))), *flagged]))
@@ -260,20 +261,19 @@ def _facet_series(
     position[kept] = np.arange(len(kept))
     found: list[tuple[Series, np.ndarray]] = []
     for kind, field in (("theme", "themes"), ("sector", "sectors")):
-        meaning: dict[str, tuple[str, str] | None] = {}  # a value as stored -> (its name, its key), None: not counted
-        for _, value in columns.facets.get(field, []):
-            if value not in meaning:
-                meaning[value] = _theme(value, names, theme_key) if kind == "theme" else _sector(value, sectors)
-        spelled = {pair: n for n, pair in enumerate(dict.fromkeys(m for m in meaning.values() if m))}
-        keys = {key: n for n, key in enumerate(dict.fromkeys(key for _, key in spelled))}
-        pairs = [
-            (p, spelled[m])
-            for item, value in columns.facets.get(field, [])
-            if (p := position[item]) >= 0 and (m := meaning[value])
-        ]
-        if not pairs:
+        column = columns.facets.get(field)
+        if column is None or not len(column.items):
             continue
-        items, spellings = (np.asarray(x, dtype=np.int64) for x in zip(*pairs, strict=True))
+        # Each distinct value is named once: (its name, its key), None when it is not counted.
+        meaning = [_theme(v, names, theme_key) if kind == "theme" else _sector(v, sectors) for v in column.values]
+        spelled = {pair: n for n, pair in enumerate(dict.fromkeys(m for m in meaning if m))}
+        keys = {key: n for n, key in enumerate(dict.fromkeys(key for _, key in spelled))}
+        spelling_of = np.asarray([spelled[m] if m else -1 for m in meaning], dtype=np.int64)
+        items, spellings = position[column.items], spelling_of[column.codes]
+        counted_pair = (items >= 0) & (spellings >= 0)
+        if not counted_pair.any():
+            continue
+        items, spellings = items[counted_pair], spellings[counted_pair]
         key_of = np.asarray([keys[key] for _, key in spelled], dtype=np.int64)
         # One entry per item and key (themes) or name (sectors), the first in the item's list (canonical_list).
         distinct = key_of[spellings] if kind == "theme" else spellings

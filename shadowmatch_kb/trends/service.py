@@ -115,23 +115,21 @@ def countable(published: Sequence[str | None], today: str) -> tuple[list[int], l
     """The positions of the dates the tracker counts, and the notices on the others (see ``split_future``)."""
     from shadowmatch_kb.text.dates import date_doubt
 
-    kept: list[int] = []
-    undated = 0
+    items_on = Counter(published)  # each distinct date is judged once: 100k items fall on a few thousand days
+    undated = items_on.pop(None, 0)
+    doubt_of = {date: date_doubt(date, today) for date in items_on if date is not None}
+    kept = [n for n, date in enumerate(published) if date is not None and doubt_of[date] is None]
     doubted: dict[str, list[str]] = {}
-    for n, date in enumerate(published):
-        doubt = None if date is None else date_doubt(date, today)
-        if date is None:
-            undated += 1
-        elif doubt:
+    for date, doubt in doubt_of.items():  # in the order first met
+        if doubt:
             doubted.setdefault(doubt, []).append(date)
-        else:
-            kept.append(n)
     notices = []
     if undated:
         notices.append(f"{undated} undated item(s) not counted in any period (their sources give no date)")
     for doubt, dates in doubted.items():
         shown = max(dates) if doubt == "after today" else min(dates)
-        notices.append(f"{len(dates)} item(s) dated {doubt} (e.g. {shown}) left out of the counts; correct their dates")
+        left_out = sum(items_on[date] for date in dates)
+        notices.append(f"{left_out} item(s) dated {doubt} (e.g. {shown}) left out of the counts; correct their dates")
     return kept, notices
 
 
