@@ -51,7 +51,7 @@ class _Counted:
 
     def counts(self, positions: np.ndarray) -> list[int]:
         """Independent items among ``positions`` per display period."""
-        found = np.bincount(self.source_period[np.unique(self.source[positions])], minlength=len(self.periods))
+        found = np.bincount(self.source_period[_distinct(self.source[positions])], minlength=len(self.periods))
         return [int(x) for x in found]
 
     def independent(self, positions: np.ndarray) -> dict[str, str]:
@@ -166,9 +166,11 @@ def _signal_series(
     owners, numbers, clusters = grouping.assignments(counted.ids)
     if not len(owners):
         return []
-    present, local = np.unique(clusters, return_inverse=True)
+    seen = np.zeros(int(clusters.max()) + 1, dtype=bool)
+    seen[clusters] = True
+    present, local = np.flatnonzero(seen), (np.cumsum(seen) - 1)[clusters]  # np.unique's, without sorting rows
     sources = counted.source[owners]
-    pairs = np.unique(local * (int(sources.max()) + 1) + sources)
+    pairs = _distinct(local * (int(sources.max()) + 1) + sources)
     pair_cluster, pair_source = pairs // (int(sources.max()) + 1), pairs % (int(sources.max()) + 1)
     pair_month = counted.source_month[pair_source]
     support = np.bincount(pair_cluster, minlength=len(present))
@@ -191,7 +193,7 @@ def _signal_series(
     labels = _representatives(chosen, owners, numbers, present[order], counted, grouping, read, embedder)
     found: list[tuple[Series, np.ndarray]] = []
     for i in shown:
-        positions = np.unique(owners[chosen[i]])
+        positions = _distinct(owners[chosen[i]])
         item_ids = [counted.ids[p] for p in positions.tolist()]
         label = labels[i]
         if i in flagged:
@@ -210,6 +212,12 @@ def _signal_series(
         found.append((Series(label.signal.signal, "signal", counts, growth(counts, report.by), item_ids), positions))
         found[-1][0].emerging = i in flagged
     return found
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of whole numbers by one sort (numpy's own is several times slower on 400k rows)."""
+    ordered = np.sort(values)
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))] if len(ordered) else ordered
 
 
 def _date(day: int) -> str:
@@ -285,7 +293,7 @@ def _facet_series(
         bounds = np.searchsorted(item_keys[order], np.arange(len(keys) + 1))
         met, first_met = np.unique(item_keys, return_index=True)
         for k in met[np.argsort(first_met)].tolist():  # keys in the order first met, as a dict keeps them
-            positions = np.unique(items[order[bounds[k] : bounds[k + 1]]])
+            positions = _distinct(items[order[bounds[k] : bounds[k + 1]]])
             counts = counted.counts(positions)
             found.append((Series(labels[k], kind, counts, growth(counts, counted.by)), positions))
     return found
