@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import random
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -128,49 +129,55 @@ def main() -> int:
     report: dict = {"material": str(folder), "base_rows": len(base), "threshold": TREND_COSINE, "noise": NOISE}
     report["sizes"] = {}
     for size in args.sizes:
-        kb_dir = Path(tempfile.mkdtemp()) / "kb"
-        with KnowledgeBase.open(kb_dir) as kb:
-            store = kb.record.create()
-            store.put_items((item, item.id, item.id, None) for item in items(size, 0, base, facets))
-        figures: dict = {"items": size}
-        for label in ("cold_s", "warm_s", "after_1k_new_items_s", "warm_again_s"):
-            if label == "after_1k_new_items_s":
-                with KnowledgeBase.open(kb_dir) as kb:
-                    kb.store.put_items((item, item.id, item.id, None) for item in items(1000, size, base, facets))
-            started = time.perf_counter()
-            document = report_json(kb_dir, model)
-            figures[label] = round(time.perf_counter() - started, 2)
-            print(f"{size}: {label} {figures[label]}", file=sys.stderr, flush=True)
-        spawn = multiprocessing.get_context("spawn")
-        queue_new = spawn.Queue()
-        child = spawn.Process(target=warm_in_a_new_process, args=(kb_dir, model.base, queue_new))
-        child.start()
-        figures["warm_new_process_s"] = round(queue_new.get(), 2)
-        child.join()
-        state = next((kb_dir / "indexes" / "trend-clusters").glob("*.npz"))
-        from shadowmatch_kb.trends.cluster_index import ClusterIndex
-
-        kept = ClusterIndex(state, model.model_name, TREND_COSINE)
-        kept._load()
-        figures.update(
-            clusters=kept.cluster_count, series=len(document["series"]), state_mb=round(state.stat().st_size / 1e6, 1)
-        )
-        queue: multiprocessing.Queue = multiprocessing.Queue()
-        child = multiprocessing.get_context("fork").Process(target=row_by_row, args=(kb_dir, model, queue))
-        child.start()
-        child.join(args.baseline_cap)
-        if child.is_alive():
-            child.kill()
+        scratch = Path(tempfile.mkdtemp(prefix="smkb-bench-trends-"))
+        try:  # a 100k knowledge base and its kept grouping take about 0.8 GB
+            kb_dir = scratch / "kb"
+            with KnowledgeBase.open(kb_dir) as kb:
+                store = kb.record.create()
+                store.put_items((item, item.id, item.id, None) for item in items(size, 0, base, facets))
+            figures: dict = {"items": size}
+            for label in ("cold_s", "warm_s", "after_1k_new_items_s", "warm_again_s"):
+                if label == "after_1k_new_items_s":
+                    with KnowledgeBase.open(kb_dir) as kb:
+                        kb.store.put_items((item, item.id, item.id, None) for item in items(1000, size, base, facets))
+                started = time.perf_counter()
+                document = report_json(kb_dir, model)
+                figures[label] = round(time.perf_counter() - started, 2)
+                print(f"{size}: {label} {figures[label]}", file=sys.stderr, flush=True)
+            spawn = multiprocessing.get_context("spawn")
+            queue_new = spawn.Queue()
+            child = spawn.Process(target=warm_in_a_new_process, args=(kb_dir, model.base, queue_new))
+            child.start()
+            figures["warm_new_process_s"] = round(queue_new.get(), 2)
             child.join()
-            figures["baseline_row_by_row_s"] = f"> {args.baseline_cap:g} (stopped at the cap)"
-            figures["ratio_baseline_to_warm"] = f"> {round(args.baseline_cap / max(figures['warm_s'], 1e-3), 1)}"
-        else:
-            seconds, clusters = queue.get()
-            figures["baseline_row_by_row_s"] = round(seconds, 2)
-            figures["baseline_clusters"] = clusters
-            figures["ratio_baseline_to_warm"] = round(seconds / max(figures["warm_s"], 1e-3), 1)
-        figures["warm_target_met"] = max(figures["warm_s"], figures["warm_new_process_s"]) <= TARGET_WARM_S
-        report["sizes"][str(size)] = figures
+            state = next((kb_dir / "indexes" / "trend-clusters").glob("*.npz"))
+            from shadowmatch_kb.trends.cluster_index import ClusterIndex
+
+            kept = ClusterIndex(state, model.model_name, TREND_COSINE)
+            kept._load()
+            figures.update(
+                clusters=kept.cluster_count,
+                series=len(document["series"]),
+                state_mb=round(state.stat().st_size / 1e6, 1),
+            )
+            queue: multiprocessing.Queue = multiprocessing.Queue()
+            child = multiprocessing.get_context("fork").Process(target=row_by_row, args=(kb_dir, model, queue))
+            child.start()
+            child.join(args.baseline_cap)
+            if child.is_alive():
+                child.kill()
+                child.join()
+                figures["baseline_row_by_row_s"] = f"> {args.baseline_cap:g} (stopped at the cap)"
+                figures["ratio_baseline_to_warm"] = f"> {round(args.baseline_cap / max(figures['warm_s'], 1e-3), 1)}"
+            else:
+                seconds, clusters = queue.get()
+                figures["baseline_row_by_row_s"] = round(seconds, 2)
+                figures["baseline_clusters"] = clusters
+                figures["ratio_baseline_to_warm"] = round(seconds / max(figures["warm_s"], 1e-3), 1)
+            figures["warm_target_met"] = max(figures["warm_s"], figures["warm_new_process_s"]) <= TARGET_WARM_S
+            report["sizes"][str(size)] = figures
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     print(json.dumps(report, indent=2))
     return 0
 

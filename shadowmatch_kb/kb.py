@@ -158,7 +158,7 @@ class KnowledgeBase:
         if theme and self.exists and not self.store.filtered_ids(ItemFilter(theme=theme), limit=1):
             from shadowmatch_kb.text.themes import closest_themes
 
-            raise UsageError(closest_themes(theme, self.store.facet_counts("themes")))
+            raise UsageError(closest_themes(theme, self.store.facet_counts("themes"), self.store.themes))
         if where is None or not where.sector:
             return where
         return replace(where, sector=self.sector_vocabulary().section_name(where.sector))

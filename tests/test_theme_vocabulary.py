@@ -244,6 +244,12 @@ def test_a_theme_no_item_has_is_a_usage_error_naming_the_closest(themed_kb) -> N
         assert "no item has the theme 'large langauge model'; closest themes: large language models" in " ".join(
             result.stderr.split()
         )
+    # Nothing spelled like it: the commonest themes that say something, not those every item has.
+    result = smkb("list", "--theme", "quarterly zebra census", kb=kb)
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.split())
+    assert "most common themes: " in message and LLM in message
+    assert not {"AI", AI, "technology", "Technology"} & set(message.split("themes: ")[1].split(" (")[0].split(", "))
 
 
 # ----- Postgres --------------------------------------------------------------------------------------------------

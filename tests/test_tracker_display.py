@@ -109,6 +109,16 @@ def test_the_command_says_the_period_shares_rising_and_growth_in_words(demo_kb) 
     assert "emerging" in table.stdout.lower()
 
 
+def test_on_an_80_column_terminal_labels_wrap_between_words(demo_kb, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    table = smkb("trends", kb=demo_kb)
+    assert table.exit_code == 0, table.stderr
+    document = json.loads(smkb("trends", "--json", kb=demo_kb).stdout)
+    text = " ".join(table.stdout.split())
+    words = {word for series in document["series"] for word in series["label"].split() if len(word) <= 16}
+    assert words and all(word in text for word in words), sorted(w for w in words if w not in text)
+
+
 def _browser_missing() -> str | None:
     from pathlib import Path
 

@@ -115,11 +115,13 @@ def _print_table(report: TrendsReport, titles: dict[str, str]) -> None:
     shown = max(8, min(len(report.periods), console.width - 96))
     first, last = report.periods[-shown:][0], report.periods[-1]
     title = f"Independent items {report.period_choice or 'per ' + report.by}; {first} … {last}"
-    table = Table(title=title, title_justify="left")
+    # No outer edge and short headers: on an 80-column terminal the label keeps about 20 columns and wraps
+    # between words instead of breaking them ("productivi / ty gains").
+    table = Table(title=title, title_justify="left", show_edge=False)
     table.add_column("kind", no_wrap=True)
-    table.add_column("label", overflow="fold", ratio=1)
+    table.add_column("label", overflow="fold", ratio=1, min_width=16)
     table.add_column(f"{report.by}s", no_wrap=True)
-    table.add_column("items (all)", justify="right", no_wrap=True)
+    table.add_column("items", justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
     table.add_column("growth", no_wrap=True)
     document = report.to_dict()
@@ -130,7 +132,10 @@ def _print_table(report: TrendsReport, titles: dict[str, str]) -> None:
             s.kind, mark + s.label, sparkline(s.counts[-shown:]), str(s.total), share, entry["growth_in_words"]
         )
     console.print(table)
-    console.print(f"Share: of all the items dated in {last}. {document['growth_explained']}", markup=False)
+    console.print(
+        f"Items: in all {report.by}s. Share: of all the items dated in {last}. {document['growth_explained']}",
+        markup=False,
+    )
     from shadowmatch_kb.trends.plot import marks_explained
 
     console.print(marks_explained(report), markup=False)

@@ -289,14 +289,15 @@ def merge_spellings(counts: dict[str, int]) -> dict[str, int]:
     return dict(sorted(named.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def closest_themes(theme: str, counts: dict[str, int]) -> str:
+def closest_themes(theme: str, counts: dict[str, int], vocabulary: ThemeVocabulary | None = None) -> str:
     """The one-line error for a theme no item has: the themes items have that are spelled most like it, else the
-    commonest."""
+    commonest that say something (every item is about "artificial intelligence": no help to someone looking)."""
     import difflib
 
     near = difflib.get_close_matches(theme_key(theme), [theme_key(t) for t in counts], n=5, cutoff=0.6)
     named = {theme_key(t): t for t in counts}
-    shown = [named[key] for key in near] or list(counts)[:5]
+    telling = [t for t in counts if vocabulary is None or not vocabulary.is_uninformative(t)]
+    shown = [named[key] for key in near] or telling[:5]
     kind = "closest" if near else "most common"
     listed = ", ".join(shown) if shown else "none yet"
     return f"no item has the theme {theme!r}; {kind} themes: {listed} (`smkb stats` lists them)"
