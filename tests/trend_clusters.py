@@ -11,10 +11,7 @@ from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.model import SignalRow, row_text
 from shadowmatch_kb.signal_clusters import SignalCluster, latest_first
 from shadowmatch_kb.trends.centres import embed_new, stand_in
-from shadowmatch_kb.trends.cluster_index import ClusterIndex
-
-_UNDATED = "9999"  # as in cluster_rows: rows without a date come last
-Member = tuple[str, int, SignalRow]
+from shadowmatch_kb.trends.cluster_index import _UNDATED, ClusterIndex, Member
 
 
 def clusters_of(

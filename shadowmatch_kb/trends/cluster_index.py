@@ -346,9 +346,11 @@ class ClusterIndex:
     def _order_as(self, item_ids: Sequence[str]) -> None:
         """Keep the items in the caller's order (new items are often dated among the old ones), so that the next
         call with nothing new knows it from comparing two lists."""
+        if self._ids == list(item_ids):
+            return
         position = self._positions()
         order = np.asarray([position[i] for i in item_ids if i in position], dtype=np.int64)
-        if self._ids != list(item_ids) and len(order) == len(self._ids):  # else compared item by item next time
+        if len(order) == len(self._ids):  # else compared item by item next time
             self._starts, self._row_clusters = reorder_segments(self._starts, self._row_clusters, order)
             self._ids, self._keys, self._position = [self._ids[n] for n in order.tolist()], self._keys[order], None
 

@@ -170,8 +170,9 @@ def _signal_series(
     seen[clusters] = True
     present, local = np.flatnonzero(seen), (np.cumsum(seen) - 1)[clusters]  # np.unique's, without sorting rows
     sources = counted.source[owners]
-    pairs = _distinct(local * (int(sources.max()) + 1) + sources)
-    pair_cluster, pair_source = pairs // (int(sources.max()) + 1), pairs % (int(sources.max()) + 1)
+    span = int(sources.max()) + 1  # one number per (cluster, source) pair
+    pairs = _distinct(local * span + sources)
+    pair_cluster, pair_source = pairs // span, pairs % span
     pair_month = counted.source_month[pair_source]
     support = np.bincount(pair_cluster, minlength=len(present))
     day = counted.days[owners]
