@@ -56,7 +56,9 @@ def main() -> int:
     )
     parser.add_argument("--no-pages", action="store_true", help="Do not print the briefings to PDF.")
     parser.add_argument("--split", choices=["dev", "test", "both"], default="both")
-    parser.add_argument("--show", action="store_true", help="Add each question's rankings to the report.")
+    parser.add_argument(
+        "--show", action="store_true", help="Add each development question's and job's figures to the report."
+    )
     args = parser.parse_args()
     if not (SHARED_DATA / "signals_posts").is_dir() or not (SHARED_DATA / "occupations").is_dir():
         print(json.dumps({"skipped": f"{SHARED_DATA} lacks signals_posts/ or occupations/"}))
@@ -96,9 +98,9 @@ def main() -> int:
     }
     for split in splits:
         report[split] = _summary([r for r in rows if r["split"] == split], [j for j in job_rows if j["split"] == split])
-    if args.show:
-        report["per_question"] = rows
-        report["per_job"] = job_rows
+    if args.show:  # the test part's items stay unseen: only its totals are printed, so nobody tunes on them
+        report["per_question"] = [r for r in rows if r["split"] == "dev"]
+        report["per_job"] = [j for j in job_rows if j["split"] == "dev"]
     print(json.dumps(report, indent=2))
     return 0
 

@@ -232,11 +232,12 @@ def test_a_figure_stands_among_the_unit_groups_of_its_dataset_and_measure() -> N
         Exposure("ilo_genai_2025", "mean task score", 0.53, "ILO", "2512", "Software developers"), standing
     )
     assert mean["percentile"] == 50.0  # two of the four unit groups score lower
-    four_in_five = "(four in five of them score between 0.18 and 0.53)"  # the 10th and 90th percentile, by rank
-    assert mean["plain"].endswith(f"0.53, higher than 50% of the occupations in the ILO index {four_in_five}.")
+    four_in_five = "four in five of them score between 0.18 and 0.53"  # the 10th and 90th percentile, by rank
+    # The standing first, then the number with the middle of its scale.
+    assert mean["plain"].endswith(f": higher than 50% of the occupations in the ILO index (0.53; {four_in_five}).")
     low = explained(Exposure("ilo_genai_2025", "mean task score", 0.27, "ILO", "2212", "Radiologists"), standing)
     assert low["percentile"] == 25.0 and low["plain"].endswith(
-        f"0.27, lower than 75% of the occupations in the ILO index {four_in_five}."
+        f": lower than 75% of the occupations in the ILO index (0.27; {four_in_five})."
     )
     lowest = explained(Exposure("ilo_genai_2025", "mean task score", 0.18, "ILO", "7126", "Plumbers"), standing)
     assert lowest["percentile"] == 0.0 and "as low as any of the occupations in the ILO index" in lowest["plain"]

@@ -34,6 +34,7 @@ from shadowmatch_kb.brief.retrieve import (
 )
 from shadowmatch_kb.errors import UsageError
 from shadowmatch_kb.model import Item, row_text
+from shadowmatch_kb.occupations.wording import question_words
 from shadowmatch_kb.occupations.work_sectors import work_sectors
 from shadowmatch_kb.search.focus import focus_terms, focus_text
 from shadowmatch_kb.signal_clusters import SignalCluster, cluster_rows, latest_first
@@ -173,9 +174,13 @@ def build_briefing(
     # On thin evidence no signal is sure to be close to the work: the items' own sentences speak, named.
     lead = None if found.thin else lead_sentence(briefing.signals)
     stated = {i for signal in briefing.signals for i in signal.sources}
-    picked = overview(evidence[:OVERVIEW_ITEMS], targets, embedder, OVERVIEW_SENTENCES - bool(lead), stated=stated)
+    # The person's work in words: their own, their occupation's names and its main sector ("logistics" for a driver).
+    own_work = set(question_words(" ".join([*reading.terms, reading.occupation or "", *reading.sectors[:1]])))
+    picked = overview(
+        evidence[:OVERVIEW_ITEMS], targets, embedder, OVERVIEW_SENTENCES - bool(lead), stated=stated, own_work=own_work
+    )
     briefing.overview = ([lead] if lead else []) + picked
-    apply_citation_gate(briefing, items)
+    apply_citation_gate(briefing, items, today)
     briefing.coverage = _coverage(found, briefing)
     briefing.notice = _notice(found, briefing)
     briefing.prompts = _prompts(briefing)

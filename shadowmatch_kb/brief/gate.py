@@ -4,21 +4,24 @@ Every overview sentence and every signal must cite at least one item that is in 
 among the evidence; a claim that cites none is dropped, never written. Only cited items are listed as
 sources, numbered in the order of ``items`` (the evidence, most relevant first), so source 1 is the item
 most about the question. A link is
-shown only when it is the item's own URL and an http(s) one, so hostile text cannot smuggle in a link.
+shown only when it is the item's own URL and an http(s) one, so hostile text cannot smuggle in a link; a date
+only when it can be right (not after today, not before 1990), since a mentor reads it as when the news is from.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 
 from shadowmatch_kb.brief.model import Briefing, Cited, Source
 from shadowmatch_kb.formats.inert import safe_url
 from shadowmatch_kb.model import Item
+from shadowmatch_kb.text.dates import date_doubt
 
 __all__ = ["apply_citation_gate", "safe_url"]
 
 
-def apply_citation_gate(briefing: Briefing, items: Mapping[str, Item]) -> list[str]:
+def apply_citation_gate(briefing: Briefing, items: Mapping[str, Item], today: datetime.date | None = None) -> list[str]:
     """Drop every uncited claim of ``briefing`` in place, number its sources; returns what was dropped."""
     dropped: list[str] = []
 
@@ -45,8 +48,14 @@ def apply_citation_gate(briefing: Briefing, items: Mapping[str, Item]) -> list[s
     cited = {i for claim in briefing.overview for i in claim.sources}
     cited |= {i for signal in briefing.signals for i in signal.sources}
     order = [item_id for item_id in items if item_id in cited]
+    day = (today or datetime.date.today()).isoformat()
     briefing.sources = [
-        Source(number, item_id, items[item_id].title, safe_url(items[item_id].url), items[item_id].published)
+        Source(number, item_id, items[item_id].title, safe_url(items[item_id].url), _shown_date(items[item_id], day))
         for number, item_id in enumerate(order, start=1)
     ]
     return dropped
+
+
+def _shown_date(item: Item, today: str) -> str | None:
+    """The item's date as the briefing shows it: None (shown as undated) when it cannot be right."""
+    return item.published if date_doubt(item.published, today) is None else None

@@ -36,6 +36,7 @@ _TASK_LISTS = (
 # reader take pressure-testing pipes for work a chatbot could do.
 _LOW_MOST_OPEN = "Even the tasks the ILO rates most open to generative AI in this job are rated low"
 _md = markdown_text
+_SOC_CODE = re.compile(r"^\d{2}-\d{4}")  # a US Standard Occupational Classification code ("29-1171.00")
 
 
 def _cites(briefing: Briefing, ids: list[str]) -> str:
@@ -67,9 +68,20 @@ def _horizon(text: str) -> str:
     return _HORIZON_LEAD.sub("", text, count=1)
 
 
-def _figure_text(figure: dict[str, Any]) -> str:
-    """A figure in plain words when the matcher gives them, else its measure and value."""
-    return str(figure.get("plain") or f"{figure['measure']}: {_value(figure['value'])}")
+def _figure_text(figure: dict[str, Any], isco: str) -> str:
+    """A figure in plain words when the matcher gives them, else its measure and value; a figure a dataset gives
+    another occupation (reached through a crosswalk: a US one, or one ESCO occupation of the group) names it."""
+    text = str(figure.get("plain") or f"{figure['measure']}: {_value(figure['value'])}")
+    code, label = str(figure.get("code") or ""), " ".join(str(figure.get("label") or "").split())
+    if code == isco or not label:
+        return text
+    kind = "the US occupation" if _SOC_CODE.match(code) else "the occupation"
+    return f"{text.rstrip('.')}; this figure is for {kind} “{label}”, the closest one it scores."
+
+
+def _speaks_of_ilo(occupation: dict[str, Any], figures: list[dict[str, Any]]) -> bool:
+    """Whether the section shows anything of the ILO's (a figure or a task list), which its note explains."""
+    return any(f["dataset"].startswith("ilo") for f in figures) or any(occupation.get(k) for k, _ in _TASK_LISTS)
 
 
 def _task(text: str) -> str:
@@ -169,10 +181,10 @@ def _occupation_markdown(briefing: Briefing) -> list[str]:
     if others:
         lines += [f"*Is this you? If not, the closest others are {', '.join(others)}.*", ""]
     figures = headline_figures(top)
-    if figures:
+    if _speaks_of_ilo(top, figures):
         lines += [f"*{_WHAT_FIGURES_MEASURE}*", ""]
     for f in figures:
-        lines.append(f"- {_md(_figure_text(f))}")
+        lines.append(f"- {_md(_figure_text(f, top['isco']))}")
     for key, label in _task_lists(top):
         if top.get(key):
             tasks = "; ".join(_md(_task(t["task"])) for t in top[key][:TASKS_SHOWN])
@@ -323,10 +335,10 @@ def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
         listed = ", ".join(others)
         parts.append(f'<p class="small alternatives">Is this you? If not, the closest others are {listed}.</p>')
     figures = headline_figures(top)
-    if figures:
+    if _speaks_of_ilo(top, figures):
         parts.append(f'<p class="small">{_WHAT_FIGURES_MEASURE}</p>')
     parts.append("<ul>")
-    parts += [f"<li>{_e(_figure_text(f))}</li>" for f in figures]
+    parts += [f"<li>{_e(_figure_text(f, top['isco']))}</li>" for f in figures]
     for key, label in _task_lists(top):
         if top.get(key):
             tasks = "; ".join(_e(_task(t["task"])) for t in top[key][:TASKS_SHOWN])

@@ -158,8 +158,8 @@ def _plain(figure: Exposure, percentile: float | None, standing: FigureStanding)
         standing_words = f"lower than {100 - percentile:.0f}% of {among}"
     else:
         standing_words = f"higher than {percentile:.0f}% of {among}"
-    # A scale of 1 to 5 on which nearly every job scores 3.3 to 3.7 reads wrongly without its middle: 3.35 looks
-    # middling and is low.
+    # The standing leads and the number follows with its middle: on a scale of 1 to 5 on which nearly every job
+    # scores 3.3 to 3.7, "3.39" read first looks middling and is low (a mentor's reading, session 8's review).
     middle = standing.middle(figure)
-    spread = f" (four in five of them score between {middle[0]:.2f} and {middle[1]:.2f})" if middle else ""
-    return f"{what}: {figure.value:.2f}, {standing_words}{spread}."
+    spread = f"; four in five of them score between {middle[0]:.2f} and {middle[1]:.2f}" if middle else ""
+    return f"{what}: {standing_words} ({figure.value:.2f}{spread})."

@@ -41,6 +41,9 @@ DATASETS = {
     "onet": "O*NET occupation data (onet_occupation_data)",
 }
 _TASKS_SHOWN = 3
+# The ILO scores a task from 0 to 1; tasks a tenth apart or less are scored alike, and one group in six has no
+# task further from its others than that: calling some of them "most open" would mislead.
+_TASK_SPREAD = 0.1
 # Part of the lexicon cache's key: raise it when the way label words are read (wording.question_words) changes.
 _LEXICON_FORMAT = 1
 _ALTERNATIVES = 3  # the close groups after the best, for a briefing to ask "Is this you?"
@@ -193,23 +196,29 @@ def _tasks_by_closeness(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The group's most and least exposed ILO tasks, each the closest to what the person said first.
 
-    The most exposed are chosen among the tasks scored above the group's median, the least exposed among those
-    below it (a middle task of an odd count in neither), so "I'm a radiologist" is not shown the childbirth
-    tasks its ISCO group (specialist doctors) also holds.
+    The most exposed are chosen among the tasks in the top third of the group's range of scores, the least
+    exposed among those in its bottom third, so "I'm a radiologist" is not shown the childbirth tasks its ISCO
+    group (specialist doctors) also holds, and two tasks the ILO scores alike (0.17 and 0.165) are never shown on
+    opposite sides. A group whose tasks all score within ``_TASK_SPREAD`` of each other has neither list.
     """
     if not tasks:
         return [], []
     closeness = matcher.closeness(text, isco, [t for t, _ in tasks]) if matcher is not None else [0.0] * len(tasks)
-    scored = [
+    scored: list[dict[str, Any]] = [
         {"task": repair_mojibake(t), "score": s, "closeness": round(c, 4)}
         for (t, s), c in zip(tasks, closeness, strict=True)
     ]
-    half = max(len(scored) // 2, 1)  # tasks_for gives them most exposed first
+    low, high = min(s for _, s in tasks), max(s for _, s in tasks)
+    if high - low < _TASK_SPREAD:
+        return [], []
+    band = (high - low) / 3
 
     def closest(part: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return sorted(part, key=lambda task: -task["closeness"])[:_TASKS_SHOWN]
 
-    return closest(scored[:half]), closest(scored[len(scored) - len(scored) // 2 :]) if len(scored) > 1 else []
+    return closest([t for t in scored if t["score"] >= high - band]), closest(
+        [t for t in scored if t["score"] <= low + band]
+    )
 
 
 def _standing(db: sqlite3.Connection) -> FigureStanding:

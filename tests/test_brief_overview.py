@@ -1,0 +1,65 @@
+"""Which of the cited items' own sentences the overview gives a mentor, and the dates a briefing shows.
+
+The blind mentor review of session 8 found overview lines written by an item's author for another reader ("For a
+bank worker, this means ...", read by an accountant), lines that set a study's scene while its result went
+unsaid, and a source dated years after today. These tests pin each down with the fake ``WordsEmbedder``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from test_search_unit import WordsEmbedder
+
+from shadowmatch_kb.brief.gate import apply_citation_gate
+from shadowmatch_kb.brief.model import Briefing, Cited
+from shadowmatch_kb.brief.overview import overview
+from shadowmatch_kb.brief.render import to_markdown
+from shadowmatch_kb.model import Item
+
+TARGET = "ward nurses write patient notes"
+
+
+def _item(n: int, summary: str, published: str | None = "2024-01-01") -> Item:
+    return Item(f"{n:032x}", f"Title {n}", url=f"https://example.org/{n}", published=published, summary=summary)
+
+
+def _texts(evidence: list[Item], own_work: set[str], count: int = 3) -> list[str]:
+    embedder = WordsEmbedder()
+    targets = embedder.embed_batch([TARGET])
+    return [c.text for c in overview(evidence, targets, embedder, count, stated=set(), own_work=own_work)]
+
+
+def test_a_sentence_addressed_to_another_kind_of_worker_is_left_out() -> None:
+    # The addressed sentence is the closer one: only the reader it names keeps it out.
+    for_bankers = "For a bank worker, this means ward nurses write patient notes."
+    plain = "Nurses on every ward keep writing patient notes by hand on each shift."
+    chosen = _texts([_item(1, f"{for_bankers} {plain}")], own_work={"nurse", "ward"})
+    assert chosen == [plain]
+
+
+def test_a_sentence_addressed_to_the_persons_own_work_stays() -> None:
+    for_nurses = "For ward nurses, this means patient notes written with software."
+    chosen = _texts([_item(1, for_nurses)], own_work={"nurse", "ward"})
+    assert chosen == [for_nurses]
+    # "For example, ..." names no reader.
+    example = "For example, that means ward nurses write patient notes by voice."
+    assert _texts([_item(2, example)], own_work={"accountant"}) == [example]
+
+
+def test_a_sentence_with_the_finding_leads_one_that_only_sets_the_scene() -> None:
+    # The scene is a little closer to the question (cosine 0.79 against 0.75): the result still leads.
+    scene = "A trial followed ward nurses who write patient notes."
+    finding = "Ward nurses write patient notes 20 percent faster with drafting software."
+    chosen = _texts([_item(1, f"{scene} {finding}")], own_work=set(), count=1)
+    assert chosen == [finding]
+
+
+def test_a_date_after_today_is_shown_as_undated() -> None:
+    future, fine = _item(1, "x", published="2029-08-30"), _item(2, "y", published="2025-03-01")
+    briefing = Briefing("q", None, [], 2)
+    briefing.overview = [Cited("From the future.", [future.id]), Cited("From last year.", [fine.id])]
+    apply_citation_gate(briefing, {future.id: future, fine.id: fine}, today=date(2026, 12, 6))
+    assert [s.published for s in briefing.sources] == [None, "2025-03-01"]
+    markdown = to_markdown(briefing)
+    assert "2029" not in markdown and "(undated)" in markdown and "(2025-03-01)" in markdown

@@ -1,0 +1,77 @@
+"""What the briefing's occupation section shows a mentor: the ILO's task lists, whose figures they read, and
+the note on what the ILO measures.
+
+Session 8's blind mentor review read "Driving and tending passenger, vans, cars or taxis" (ILO score 0.173) among
+the tasks most open to generative AI and "Driving and tending cars, vans or small trucks to deliver mail" (0.165)
+among the least; a nurse's GPT-4 figure that belongs to US nurse practitioners without saying so; and the ILO's
+note above a section with no ILO figure under it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shadowmatch_kb.brief.model import Briefing
+from shadowmatch_kb.brief.render import to_html, to_markdown
+from shadowmatch_kb.occupations.service import _tasks_by_closeness
+
+# The ILO's task scores of car, taxi and van drivers (ISCO 8322), as its index gives them.
+DRIVER_TASKS = [
+    ("Determining most appropriate route;", 0.735),
+    ("Operating telecommunications equipment to report location;", 0.485),
+    ("Collecting fares, payments for deliveries, or documents certifying deliveries;", 0.35),
+    ("Driving and tending passenger, vans, cars or taxis;", 0.173),
+    ("Driving and tending cars, vans or small trucks to deliver mail or goods;", 0.165),
+    ("Assisting physically challenged passengers;", 0.123),
+    ("Assisting passengers with handling of luggage;", 0.1),
+    ("Operating equipment to facilitate the loading and unloading;", 0.08),
+]
+
+
+def test_tasks_the_ilo_scores_alike_are_never_on_opposite_sides() -> None:
+    most, least = _tasks_by_closeness(None, "I drive a van", "8322", DRIVER_TASKS)
+    # The top third of the group's range (0.08 to 0.735) holds the route alone; both driving tasks are in the bottom.
+    assert [t["score"] for t in most] == [0.735]
+    assert {t["score"] for t in least} <= {0.173, 0.165, 0.123, 0.1, 0.08} and len(least) == 3
+    assert min(t["score"] for t in most) - max(t["score"] for t in least) >= (0.735 - 0.08) / 3
+
+
+def test_a_group_whose_tasks_all_score_alike_has_no_most_or_least_list() -> None:
+    alike = [("Scanning goods;", 0.42), ("Taking payment;", 0.41), ("Bagging goods;", 0.35)]
+    assert _tasks_by_closeness(None, "I work on the till", "5230", alike) == ([], [])
+    apart = [("Scanning goods;", 0.46), ("Taking payment;", 0.41), ("Bagging goods;", 0.35)]
+    assert _tasks_by_closeness(None, "I work on the till", "5230", apart) != ([], [])
+
+
+def _figure(dataset: str, code: str, label: str, plain: str) -> dict[str, Any]:
+    return {"dataset": dataset, "code": code, "label": label, "measure": "m", "value": 0.1, "plain": plain}
+
+
+def _briefing(occupation: dict[str, Any]) -> Briefing:
+    briefing = Briefing("I'm a staff nurse on a surgical ward", None, [], 0)
+    briefing.occupations = [{"isco": "2221", "label": "Nursing professionals", "score": 0.8} | occupation]
+    return briefing
+
+
+def test_a_figure_for_another_occupation_says_whose_it_is() -> None:
+    own = _figure("ilo_genai_2025", "2221", "Nursing professionals", "The ILO figure: low.")
+    us = _figure("gpts_are_gpts", "29-1171.00", "Nurse Practitioners", "The GPT-4 share: lower than 76% (0.04).")
+    esco = _figure("nesta_automation", "http://data.europa.eu/esco/occupation/8d3e", "general care nurse", "Nesta.")
+    for figure in (own, us, esco):
+        figure["attribution"] = figure["dataset"]
+    briefing = _briefing({"exposure": [own, us, esco]})
+    for page in (to_markdown(briefing), to_html(briefing)):
+        assert "this figure is for the US occupation “Nurse Practitioners”, the closest one it scores." in page
+        assert "this figure is for the occupation “general care nurse”" in page
+        assert "The ILO figure: low." in page and "for the occupation “Nursing professionals”" not in page
+
+
+def test_the_ilo_note_stands_only_above_something_of_the_ilos() -> None:
+    nesta = _figure("nesta_automation", "2221", "Nursing professionals", "Nesta: lower than 80%.")
+    nesta["attribution"] = "Nesta"
+    without = _briefing({"exposure": [nesta]})
+    assert "The ILO's grades and tasks rate" not in to_markdown(without)
+    assert "The ILO's grades and tasks rate" not in to_html(without)
+    with_tasks = _briefing({"exposure": [nesta], "most_exposed_tasks": [{"task": "Keeping patient records;"}]})
+    assert "The ILO's grades and tasks rate" in to_markdown(with_tasks)
+    assert "The ILO's grades and tasks rate" in to_html(with_tasks)
