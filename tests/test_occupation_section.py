@@ -75,3 +75,14 @@ def test_the_ilo_note_stands_only_above_something_of_the_ilos() -> None:
     with_tasks = _briefing({"exposure": [nesta], "most_exposed_tasks": [{"task": "Keeping patient records;"}]})
     assert "The ILO's grades and tasks rate" in to_markdown(with_tasks)
     assert "The ILO's grades and tasks rate" in to_html(with_tasks)
+
+
+def test_the_gpts_are_gpts_figure_shown_is_its_headline_measure() -> None:
+    from shadowmatch_kb.brief.render import headline_figures
+
+    alpha = _figure("gpts_are_gpts", "29-1171.00", "Nurse Practitioners", "Alpha.") | {
+        "measure": "GPT-4 rated exposure alpha (E1)"
+    }
+    beta = alpha | {"measure": "human rated exposure beta (E1 + 0.5*E2)", "plain": "Beta."}
+    shown = headline_figures({"isco": "2221", "exposure": [alpha, beta]})
+    assert [f["plain"] for f in shown] == ["Beta."]
