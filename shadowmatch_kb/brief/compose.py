@@ -81,6 +81,11 @@ SUPPORT_BONUS = 0.03
 # How much the items' own estimated relevance (0..1) weighs beside a row's cosine: from the least to the most
 # likely item, about the spread of cosines between a loose and a close row.
 ITEM_RELEVANCE_WEIGHT = 0.3
+# A change stated with both its ends ("from one cashier per lane to one attendant for many kiosks") tells a mentor
+# what changes; "Adoption of AI in education" does not. Between two signals equally on the question, the first
+# leads: it weighs as one more independent source would.
+BOTH_ENDS_BONUS = SUPPORT_BONUS
+_BOTH_ENDS = re.compile(r"\bfrom\b.+\bto\b|→|->", re.I | re.S)
 
 
 def checked_question(question: str) -> str:
@@ -220,7 +225,13 @@ def _signals(
 
     def score(cluster: SignalCluster) -> float:
         stated_by = max(item_relevance.get(i, 0.0) for i in cluster.item_ids)
-        return relevance(cluster) + ITEM_RELEVANCE_WEIGHT * stated_by + SUPPORT_BONUS * (cluster.support - 1)
+        both_ends = any(_BOTH_ENDS.search(row.signal.change) for row in cluster.rows)
+        return (
+            relevance(cluster)
+            + ITEM_RELEVANCE_WEIGHT * stated_by
+            + SUPPORT_BONUS * (cluster.support - 1)
+            + BOTH_ENDS_BONUS * both_ends
+        )
 
     scored = [(score(c), c) for c in clusters if relevance(c) >= SIGNAL_FLOOR]
     scored.sort(key=lambda p: (-p[0], min(position[i] for i in p[1].item_ids), latest_first(p[1].last_seen)))
