@@ -58,8 +58,9 @@ def test_the_gate_drops_uncited_claims_and_numbers_only_cited_sources() -> None:
     # Numbered in the evidence's order (most relevant first); the item nobody cites is not listed.
     assert [(s.number, s.id) for s in briefing.sources] == [(1, "a" * 32), (2, "b" * 32)]
     markdown = to_markdown(briefing)
-    # An item's own sentence is shown with the title of the item it comes from.
-    assert f"- *Title {'b' * 32}* (2024): Supported. [2]" in markdown and "**Cited signal** [1][2]" in markdown
+    # An item's own sentence is shown with the title, site and year of the item it comes from.
+    assert f"- *Title {'b' * 32}* (example.org, 2024): Supported. [2]" in markdown
+    assert "**Cited signal** [1][2]" in markdown
     assert "Unsupported" not in markdown and "Ghost" not in markdown and "c" * 32 not in markdown
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlsplit
 
 from shadowmatch_kb.brief.model import Briefing, Cited, Source, rated_low
 from shadowmatch_kb.formats.inert import markdown_text
@@ -157,13 +157,16 @@ def to_markdown(briefing: Briefing) -> str:
 
 
 def _setting(briefing: Briefing, claim: Cited) -> tuple[str, str] | None:
-    """Where an item's own sentence comes from (its title and year), so "The study found..." names its study."""
+    """Where an item's own sentence comes from: its title, and its site and year ("gov.uk, 2023"), so "The study
+    found..." names its study, and a mentor can tell a government report from a personal blog at a glance."""
     if not claim.is_quote or not claim.sources:
         return None
     source = next((s for s in briefing.sources if s.id == claim.sources[0]), None)
     if source is None:
         return None
-    return source.title, (source.published or "")[:4]
+    site = urlsplit(source.url).hostname or "" if source.url else ""
+    site = site.removeprefix("www.")
+    return source.title, ", ".join(part for part in (site, (source.published or "")[:4]) if part)
 
 
 def _setting_md(briefing: Briefing, claim: Cited) -> str:
