@@ -86,3 +86,87 @@ def test_the_gpts_are_gpts_figure_shown_is_its_headline_measure() -> None:
     beta = alpha | {"measure": "human rated exposure beta (E1 + 0.5*E2)", "plain": "Beta."}
     shown = headline_figures({"isco": "2221", "exposure": [alpha, beta]})
     assert [f["plain"] for f in shown] == ["Beta."]
+
+
+class _Closeness:
+    """Stands in for the matcher's ``closeness``: a fixed cosine of the person's words with each task."""
+
+    def __init__(self, by_task: dict[str, float]) -> None:
+        self.by_task = by_task
+
+    def closeness(self, text: str, isco: str, texts: list[str]) -> list[float]:
+        return [self.by_task[t] for t in texts]
+
+
+def test_tasks_far_from_the_persons_work_are_not_shown() -> None:
+    # The ILO's tasks of translators and other linguists (2643), and how close each is to a translator's words.
+    tasks = [
+        ("Revising and correcting translated material.", 0.7, 0.494),
+        ("Translating from one language into another;", 0.64, 0.506),
+        ("Interpreting from a spoken or a signed language into another;", 0.535, 0.325),
+        ("Studying relationships between ancient parent languages;", 0.4, 0.166),
+    ]
+    matcher = _Closeness({t: c for t, _, c in tasks})
+    most, least = _tasks_by_closeness(matcher, "I translate leaflets", "2643", [(t, s) for t, s, _ in tasks])  # type: ignore[arg-type]
+    shown = [t["task"] for t in most + least]
+    assert "Studying relationships between ancient parent languages;" not in shown
+    assert [t["task"] for t in least] == ["Interpreting from a spoken or a signed language into another;"]
+    # Of the tasks left (0.535 to 0.7), the top third holds revising alone.
+    assert [t["task"] for t in most] == ["Revising and correcting translated material."]
+
+
+def test_a_task_the_ilo_file_leaves_unnamed_is_never_shown(tmp_path) -> None:
+    import sqlite3
+
+    from shadowmatch_kb.occupations.store import tasks_for, work_texts
+    from shadowmatch_kb.store.migrations import apply_migrations
+
+    db = sqlite3.connect(tmp_path / "kb.sqlite")
+    apply_migrations(db)
+    db.executemany(
+        "INSERT INTO occupation_tasks VALUES (?, ?, ?, ?)",
+        [("ilo", "7126", "nan", 0.35), ("ilo", "7126", "Installing sinks and toilets;", 0.098)],
+    )
+    assert tasks_for(db, "7126") == [("Installing sinks and toilets;", 0.098)]
+    assert [w.text for w in work_texts(db)] == ["Installing sinks and toilets;"]
+    db.close()
+
+
+def test_nesta_leads_with_its_risk_category_and_no_standing_reads_100_percent() -> None:
+    from shadowmatch_kb.brief.render import headline_figures
+
+    risk = _figure("nesta_automation", "7126", "Plumbers", "Risk 3.39.") | {"measure": "overall automation risk"}
+    category = risk | {"measure": "automation risk category", "plain": "Low risk: Nesta places this job ..."}
+    assert [f["plain"] for f in headline_figures({"isco": "7126", "exposure": [risk, category]})] == [category["plain"]]
+
+
+def test_the_top_and_bottom_figures_never_read_beyond_99_percent(tmp_path) -> None:
+    import sqlite3
+
+    from shadowmatch_kb.occupations.datasets import ILO_INFO
+    from shadowmatch_kb.occupations.explain import FigureStanding, explained
+    from shadowmatch_kb.occupations.records import ISCO08, DatasetRecords, Figure
+    from shadowmatch_kb.occupations.store import Exposure, save_dataset
+    from shadowmatch_kb.store.migrations import apply_migrations
+
+    db = sqlite3.connect(tmp_path / "kb.sqlite")
+    apply_migrations(db)
+    codes = [f"{n:04d}" for n in range(1000, 1300)]  # 300 unit groups, scores 0.000 to 0.299
+    figures = [Figure(ISCO08, code, "mean task score", n / 1000, "") for n, code in enumerate(codes)]
+    save_dataset(db, DatasetRecords(info=ILO_INFO, figures=figures), "ilo")
+    standing = FigureStanding(db)
+    top = explained(Exposure("ilo_genai_2025", "mean task score", 0.299, "ILO", "1299", "Top"), standing)
+    near_bottom = explained(Exposure("ilo_genai_2025", "mean task score", 0.002, "ILO", "1002", "Low"), standing)
+    top_words, bottom_words = str(top["plain"]), str(near_bottom["plain"])
+    assert top["percentile"] == 99.7 and "higher than 99% of" in top_words and "100%" not in top_words
+    assert near_bottom["percentile"] == 0.7 and "lower than 99% of" in bottom_words
+    db.close()
+
+
+def test_when_the_near_tasks_score_alike_every_task_is_read() -> None:
+    # A group the person chose that is far from their words: its two near tasks score alike, so all are read.
+    tasks = [("Cutting sheet metal;", 0.5, 0.30), ("Bending sheet metal;", 0.48, 0.29), ("Welding seams;", 0.1, 0.05)]
+    matcher = _Closeness({t: c for t, _, c in tasks})
+    most, least = _tasks_by_closeness(matcher, "I fix boilers", "7213", [(t, s) for t, s, _ in tasks])  # type: ignore[arg-type]
+    assert [t["task"] for t in most] == ["Cutting sheet metal;", "Bending sheet metal;"]
+    assert [t["task"] for t in least] == ["Welding seams;"]

@@ -36,7 +36,10 @@ _TASK_LISTS = (
 # reader take pressure-testing pipes for work a chatbot could do.
 _LOW_MOST_OPEN = "Even the tasks the ILO rates most open to generative AI in this job are rated low"
 _md = markdown_text
-_HEADLINE_MEASURE = {"gpts_are_gpts": "human rated exposure beta (E1 + 0.5*E2)"}
+_HEADLINE_MEASURE = {
+    "gpts_are_gpts": "human rated exposure beta (E1 + 0.5*E2)",
+    "nesta_automation": "automation risk category",  # "Low risk" reads at once; 3.39 on a 1-5 scale does not
+}
 _SOC_CODE = re.compile(r"^\d{2}-\d{4}")  # a US Standard Occupational Classification code ("29-1171.00")
 
 
@@ -62,7 +65,7 @@ def headline_figures(occupation: dict[str, Any]) -> list[dict[str, Any]]:
 def _dataset_order(figure: dict[str, Any]) -> tuple[int, int]:
     # The ILO's index speaks of generative AI and of tasks, as a mentor's question does: it leads. Of a dataset's
     # measures, its headline one comes first (GPTs are GPTs leads with beta, rated by people; alpha, the narrowest,
-    # read 0.04 for nurses where beta reads 0.31).
+    # read 0.04 for nurses where beta reads 0.31; Nesta leads with its risk category).
     headline = _HEADLINE_MEASURE.get(figure["dataset"])
     return (0 if figure["dataset"].startswith("ilo") else 1, 0 if figure.get("measure") == headline else 1)
 

@@ -154,10 +154,10 @@ def _plain(figure: Exposure, percentile: float | None, standing: FigureStanding)
     # Said from the nearer end: "lower than 84%" reads right where "higher than 16%" of a 3.4 out of 5 misleads.
     if percentile < 0.5:
         standing_words = f"as low as any of {among}"
-    elif percentile < 50:
-        standing_words = f"lower than {100 - percentile:.0f}% of {among}"
+    elif percentile < 50:  # at most 99%: "lower than 100%" would say what only "as low as any" may
+        standing_words = f"lower than {min(100 - percentile, 99):.0f}% of {among}"
     else:
-        standing_words = f"higher than {percentile:.0f}% of {among}"
+        standing_words = f"higher than {min(percentile, 99):.0f}% of {among}"
     # The standing leads and the number follows with its middle: on a scale of 1 to 5 on which nearly every job
     # scores 3.3 to 3.7, "3.39" read first looks middling and is low (a mentor's reading, session 8's review).
     middle = standing.middle(figure)

@@ -44,6 +44,9 @@ _TASKS_SHOWN = 3
 # The ILO scores a task from 0 to 1; tasks a tenth apart or less are scored alike, and one group in six has no
 # task further from its others than that: calling some of them "most open" would mislead.
 _TASK_SPREAD = 0.1
+# Tasks whose closeness to the person's words (cosine) falls this far below the closest task's are another kind
+# of work within the same group (chosen by reading the tasks of twelve workers' questions, none of the eval's).
+_TASK_CLOSENESS_MARGIN = 0.2
 # Part of the lexicon cache's key: raise it when the way label words are read (wording.question_words) changes.
 _LEXICON_FORMAT = 1
 _ALTERNATIVES = 3  # the close groups after the best, for a briefing to ask "Is this you?"
@@ -196,10 +199,12 @@ def _tasks_by_closeness(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The group's most and least exposed ILO tasks, each the closest to what the person said first.
 
-    The most exposed are chosen among the tasks in the top third of the group's range of scores, the least
-    exposed among those in its bottom third, so "I'm a radiologist" is not shown the childbirth tasks its ISCO
-    group (specialist doctors) also holds, and two tasks the ILO scores alike (0.17 and 0.165) are never shown on
-    opposite sides. A group whose tasks all score within ``_TASK_SPREAD`` of each other has neither list.
+    Only tasks near the person's own work are read: within ``_TASK_CLOSENESS_MARGIN`` of the closest, so "I'm a
+    radiologist" is not shown the childbirth tasks its ISCO group (specialist doctors) also holds, nor a translator
+    the study of ancient languages (when the near tasks all score alike, all tasks are read). Of those, the most
+    exposed are chosen in the top third of their range of scores and the least exposed in its bottom third, so two
+    tasks the ILO scores alike (0.17 and 0.165) are never shown on opposite sides; when they all score within
+    ``_TASK_SPREAD`` of each other there is neither list.
     """
     if not tasks:
         return [], []
@@ -208,9 +213,13 @@ def _tasks_by_closeness(
         {"task": repair_mojibake(t), "score": s, "closeness": round(c, 4)}
         for (t, s), c in zip(tasks, closeness, strict=True)
     ]
-    low, high = min(s for _, s in tasks), max(s for _, s in tasks)
-    if high - low < _TASK_SPREAD:
+    nearest = max(t["closeness"] for t in scored)
+    near = [t for t in scored if t["closeness"] >= nearest - _TASK_CLOSENESS_MARGIN]
+    if _spread(near) >= _TASK_SPREAD:  # else the group's tasks are all far from the words: read them all
+        scored = near
+    if _spread(scored) < _TASK_SPREAD:
         return [], []
+    low, high = min(t["score"] for t in scored), max(t["score"] for t in scored)
     band = (high - low) / 3
 
     def closest(part: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -219,6 +228,10 @@ def _tasks_by_closeness(
     return closest([t for t in scored if t["score"] >= high - band]), closest(
         [t for t in scored if t["score"] <= low + band]
     )
+
+
+def _spread(tasks: list[dict[str, Any]]) -> float:
+    return max(t["score"] for t in tasks) - min(t["score"] for t in tasks) if tasks else 0.0
 
 
 def _standing(db: sqlite3.Connection) -> FigureStanding:

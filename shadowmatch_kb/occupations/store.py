@@ -221,9 +221,16 @@ def figures_for(db: sqlite3.Connection, isco: str, esco_uris: list[str]) -> list
     return found
 
 
+# A task the ILO's file scores without its text ("nan", once, for plumbers): its score counts in the group's mean,
+# as published, but there is nothing to show or to compare a person's words with.
+_NAMED_TASK = "lower(trim(task)) NOT IN ('nan', 'none', 'null', '')"
+
+
 def tasks_for(db: sqlite3.Connection, isco: str) -> list[tuple[str, float]]:
-    """The scored tasks of an ISCO-08 unit group, most exposed first."""
-    rows = db.execute("SELECT task, score FROM occupation_tasks WHERE isco = ? ORDER BY score DESC, task", (isco,))
+    """The scored tasks of an ISCO-08 unit group that have a text, most exposed first."""
+    rows = db.execute(
+        f"SELECT task, score FROM occupation_tasks WHERE isco = ? AND {_NAMED_TASK} ORDER BY score DESC, task", (isco,)
+    )
     return [(row[0], float(row[1])) for row in rows]
 
 
@@ -237,7 +244,7 @@ def work_texts(db: sqlite3.Connection) -> list[WorkText]:
         (ESCO, DESCRIPTION),
     )
     found = [WorkText(isco, text, "description") for isco, text in descriptions]
-    tasks = db.execute(f"SELECT isco, task FROM occupation_tasks ORDER BY {insertion_order(db)}")
+    tasks = db.execute(f"SELECT isco, task FROM occupation_tasks WHERE {_NAMED_TASK} ORDER BY {insertion_order(db)}")
     found += [WorkText(isco, task, "task") for isco, task in tasks]
     return list(dict.fromkeys(found))
 
