@@ -343,7 +343,8 @@ def test_occupations_attach_only_above_the_floor_and_only_when_asked(parts) -> N
     nurse = {"isco": "2221", "label": "Nursing professionals", "score": 0.9}
     nurse["most_exposed_tasks"] = [{"task": "Write up patient notes."}]
     porter = {"isco": "9629", "label": "Porters", "score": 0.2}
-    answer = {"occupations": [nurse], "alternatives": [porter], "missing_datasets": ["onet"]}
+    midwife = {"isco": "2222", "label": "Midwifery professionals", "score": 0.7}  # 0.78 of the first: offered
+    answer = {"occupations": [nurse], "alternatives": [midwife, porter], "missing_datasets": ["onet"]}
     calls = []
 
     def matcher(text: str, k: int) -> dict:
@@ -353,7 +354,7 @@ def test_occupations_attach_only_above_the_floor_and_only_when_asked(parts) -> N
     briefing = build_briefing(QUESTION, **parts, occupations=matcher, today=TODAY)
     assert calls == [(QUESTION, 1)]  # the best one with its figures; the close others by name only
     assert [o["label"] for o in briefing.occupations] == ["Nursing professionals"]
-    assert briefing.alternatives == [porter]
+    assert briefing.alternatives == [midwife]  # the porter scores under 0.7 of the first: not a likely "you"
     assert briefing.missing_datasets == ["onet"]
     assert any('"Write up patient notes"' in prompt for prompt in briefing.prompts)
     # Under the floor the matcher is not sure enough to name anyone, unless the person chose the group.
