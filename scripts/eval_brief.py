@@ -17,6 +17,8 @@ datasets with the real ``occupations import``; then, for every question:
   reciprocal-rank fusion (target: nDCG@10 >= 1.3x the best baseline);
 * the share of cited sources with grade >= 1 (target >= 0.85);
 * briefings that say the knowledge base holds nothing while a relevant item exists (target 0);
+* the share of the briefing's signals graded on the person's work (>= 1) in ``eval_brief_signal_labels.json``
+  (graded blind; a signal shown that was not graded is counted apart, as unlabelled);
 * the occupation named by the briefing itself (top-1 in the labelled groups; target >= 0.9 on the job
   descriptions), and the pages the printed briefing takes (A4, headless chromium, target <= 2).
 
@@ -38,6 +40,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 QUESTIONS = Path(__file__).with_name("eval_brief_set.json")
+SIGNAL_LABELS = Path(__file__).with_name("eval_brief_signal_labels.json")
 CHROMIUM = Path("/usr/bin/chromium")
 DEPTH = 200
 TARGET_RATIO = 1.3
@@ -76,10 +79,13 @@ def main() -> int:
         ids_by_key = _import(kb)
         import_seconds = time.perf_counter() - started
         bm25 = PlainBM25((item.id, f"{item.title}\n{item.summary}\n{item.text}") for item in kb.iter_all())
+        signal_grades = _signal_grades(kb, ids_by_key)
         kb.brief("warm-up question about nurses")  # loads the model, the matcher and the caches once
         printer = None if args.no_pages else _Printer.start()
         try:
-            rows = [_question(kb, bm25, q, ids_by_key, printer) for q in questions if q["split"] in splits]
+            rows = [
+                _question(kb, bm25, q, ids_by_key, printer, signal_grades) for q in questions if q["split"] in splits
+            ]
         finally:
             if printer is not None:
                 printer.close()
@@ -118,7 +124,42 @@ def _import(kb: Any) -> dict[str, str]:
     return {key: originals.get(item_id, item_id) for key, item_id in ids.items()}
 
 
-def _question(kb: Any, bm25: PlainBM25, q: dict[str, Any], ids: dict[str, str], printer: Any) -> dict[str, Any]:
+def _signal_grades(kb: Any, ids: dict[str, str]) -> dict[tuple[str, str, str], int]:
+    """(question, item counted, the row's text) -> its blind grade, from ``eval_brief_signal_labels.json``."""
+    from shadowmatch_kb.model import row_text
+
+    originals = _originals(kb)
+    grades: dict[tuple[str, str, str], int] = {}
+    for label in json.loads(SIGNAL_LABELS.read_text(encoding="utf-8"))["rows"]:
+        item = kb.get(ids[label["item"]])  # the row is counted for the item its page counts as
+        text = row_text(item.signals[label["row"]])
+        grades[(label["question"], originals.get(item.id, item.id), text)] = label["grade"]
+    return grades
+
+
+def _signal_counts(kb: Any, briefing: Any, question: str, grades: dict[tuple[str, str, str], int]) -> dict[str, int]:
+    """How many signals the briefing shows, how many are graded on the person's work, how many were not graded."""
+    from shadowmatch_kb.model import Signal, row_text
+
+    originals = _originals(kb)
+    on_work = unlabelled = 0
+    for signal in briefing.signals:
+        text = row_text(Signal(signal.signal, signal.change))
+        found = [grades.get((question, originals.get(i, i), text)) for i in signal.sources]
+        known = [g for g in found if g is not None]
+        on_work += bool(known) and max(known) >= 1
+        unlabelled += not known
+    return {"shown": len(briefing.signals), "on_work": on_work, "unlabelled": unlabelled}
+
+
+def _question(
+    kb: Any,
+    bm25: PlainBM25,
+    q: dict[str, Any],
+    ids: dict[str, str],
+    printer: Any,
+    signal_grades: dict[tuple[str, str, str], int],
+) -> dict[str, Any]:
     originals = _originals(kb)
     grades: dict[str, int] = {}
     for key, grade in q["grades"].items():
@@ -152,6 +193,7 @@ def _question(kb: Any, bm25: PlainBM25, q: dict[str, Any], ids: dict[str, str], 
         "cited": len(cited),
         "cited_relevant": sum(grades.get(i, 0) >= 1 for i in cited),
         "wrongly_holds_nothing": says_nothing and relevant > 0,
+        "signals": _signal_counts(kb, briefing, text, signal_grades),
         "occupation_named": top,
         "occupation_right": top in q["isco"],
         "brief_seconds": round(seconds, 3),
@@ -182,6 +224,7 @@ def _summary(rows: list[dict[str, Any]], jobs: list[dict[str, Any]]) -> dict[str
     p5 = {n: round(statistics.mean(r["precision_at_5"][n] for r in graded), 3) for n in names} if graded else {}
     best = max(("bm25", "dense", "bm25_dense_rrf"), key=lambda n: ndcg.get(n, 0.0))
     cited = sum(r["cited"] for r in rows)
+    signals = {key: sum(r["signals"][key] for r in rows) for key in ("shown", "on_work", "unlabelled")}
     summary: dict[str, Any] = {
         "questions": len(rows),
         "questions_with_relevant_items": len(graded),
@@ -194,6 +237,9 @@ def _summary(rows: list[dict[str, Any]], jobs: list[dict[str, Any]]) -> dict[str
         "cited_sources_relevant": round(sum(r["cited_relevant"] for r in rows) / max(cited, 1), 3),
         "cited_sources": cited,
         "wrongly_holds_nothing": sum(r["wrongly_holds_nothing"] for r in rows),
+        "signals_shown": signals["shown"],
+        "signals_on_work": round(signals["on_work"] / max(signals["shown"] - signals["unlabelled"], 1), 3),
+        "signals_unlabelled": signals["unlabelled"],
         "occupation_top1_questions": round(statistics.mean(r["occupation_right"] for r in rows), 3) if rows else None,
         "warm_brief_seconds_median": round(statistics.median(r["brief_seconds"] for r in rows), 3) if rows else None,
     }
