@@ -61,8 +61,8 @@ def test_a_figure_for_another_occupation_says_whose_it_is() -> None:
         figure["attribution"] = figure["dataset"]
     briefing = _briefing({"exposure": [own, us, esco]})
     for page in (to_markdown(briefing), to_html(briefing)):
-        assert "this figure is for the US occupation “Nurse Practitioners”, the closest one it scores." in page
-        assert "this figure is for the occupation “general care nurse”" in page
+        assert "; figure for the US occupation “Nurse Practitioners”." in page
+        assert "; figure for the occupation “general care nurse”." in page
         assert "The ILO figure: low." in page and "for the occupation “Nursing professionals”" not in page
 
 
@@ -170,3 +170,12 @@ def test_when_the_near_tasks_score_alike_every_task_is_read() -> None:
     most, least = _tasks_by_closeness(matcher, "I fix boilers", "7213", [(t, s) for t, s, _ in tasks])  # type: ignore[arg-type]
     assert [t["task"] for t in most] == ["Cutting sheet metal;", "Bending sheet metal;"]
     assert [t["task"] for t in least] == ["Welding seams;"]
+
+
+def test_a_catch_all_group_reads_other_not_not_elsewhere_classified() -> None:
+    briefing = _briefing({"exposure": []})
+    briefing.occupations[0]["label"] = "Process control technicians not elsewhere classified"
+    briefing.alternatives = [{"isco": "2269", "label": "Health professionals not elsewhere classified", "score": 0.5}]
+    for page in (to_markdown(briefing), to_html(briefing)):
+        assert "Process control technicians (other)" in page and "Health professionals (other) (2269)" in page
+        assert "elsewhere classified" not in page

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shadowmatch_kb.brief.gate import apply_citation_gate
-from shadowmatch_kb.brief.model import Briefing, BriefSignal, rated_low
+from shadowmatch_kb.brief.model import Briefing, BriefSignal, everyday_label, rated_low
 from shadowmatch_kb.brief.overview import lead_sentence, overview, plain
 from shadowmatch_kb.brief.readability import grade_level
 from shadowmatch_kb.brief.retrieve import (
@@ -289,7 +289,7 @@ def _people(occupations: list[dict[str, Any]]) -> str | None:
     """The occupation as a reader would name it in a sentence: "plumbers and pipe fitters"."""
     if not occupations:
         return None
-    label = " ".join(str(occupations[0]["label"]).split())
+    label = everyday_label(occupations[0]["label"])
     return label if label[:2].isupper() else label[:1].lower() + label[1:]
 
 

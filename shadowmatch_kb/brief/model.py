@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,3 +119,12 @@ def rated_low(occupation: dict[str, Any]) -> bool:
         and str(f.get("value", "")).strip().lower() in _LOW_GRADES
         for f in occupation.get("exposure", ())
     )
+
+
+# ISCO's catch-all groups end "not elsewhere classified", a classifier's phrase no mentor uses.
+_CATCH_ALL = re.compile(r"\s+not elsewhere classified\b", re.I)
+
+
+def everyday_label(label: object) -> str:
+    """An ISCO-08 group's title as a briefing shows it: one line, "(other)" for "not elsewhere classified"."""
+    return _CATCH_ALL.sub(" (other)", " ".join(str(label).split()))

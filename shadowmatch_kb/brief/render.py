@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
-from shadowmatch_kb.brief.model import Briefing, Cited, Source, rated_low
+from shadowmatch_kb.brief.model import Briefing, Cited, Source, everyday_label, rated_low
 from shadowmatch_kb.formats.inert import markdown_text
 
 __all__ = ["EXPOSURE_FIGURES", "briefing_html", "headline_figures", "to_html", "to_markdown"]
@@ -83,7 +83,7 @@ def _figure_text(figure: dict[str, Any], isco: str) -> str:
     if code == isco or not label:
         return text
     kind = "the US occupation" if _SOC_CODE.match(code) else "the occupation"
-    return f"{text.rstrip('.')}; this figure is for {kind} “{label}”, the closest one it scores."
+    return f"{text.rstrip('.')}; figure for {kind} “{label}”."
 
 
 def _speaks_of_ilo(occupation: dict[str, Any], figures: list[dict[str, Any]]) -> bool:
@@ -186,8 +186,9 @@ def _occupation_markdown(briefing: Briefing) -> list[str]:
             return ["## Your occupation", "", f"*{_NO_OCCUPATION_DATA}*", ""]
         return []
     top = briefing.occupations[0]
-    lines = [f"## Your occupation: {_md(top['label'])}", "", f"*International job code (ISCO-08): {top['isco']}.*", ""]
-    others = [f"{_md(o['label'])} ({o['isco']})" for o in briefing.alternatives]
+    heading = f"## Your occupation: {_md(everyday_label(top['label']))}"
+    lines = [heading, "", f"*International job code (ISCO-08): {top['isco']}.*", ""]
+    others = [f"{_md(everyday_label(o['label']))} ({o['isco']})" for o in briefing.alternatives]
     if others:
         lines += [f"*Is this you? If not, the closest others are {', '.join(others)}.*", ""]
     figures = headline_figures(top)
@@ -338,7 +339,7 @@ def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
             return ["<h2>Your occupation</h2>", f'<p class="small">{_NO_OCCUPATION_DATA}</p>']
         return []
     top = briefing.occupations[0]
-    parts = [f"<h2>Your occupation: {_e(top['label'])}</h2>"]
+    parts = [f"<h2>Your occupation: {_e(everyday_label(top['label']))}</h2>"]
     parts.append(f'<p class="small">International job code (ISCO-08): {_e(top["isco"])}.</p>')
     others = [_alternative_html(briefing, o, reask_link) for o in briefing.alternatives]
     if others:
@@ -360,7 +361,7 @@ def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
 
 
 def _alternative_html(briefing: Briefing, occupation: dict[str, Any], reask_link: str | None) -> str:
-    text = f"{_e(occupation['label'])} ({_e(occupation['isco'])})"
+    text = f"{_e(everyday_label(occupation['label']))} ({_e(occupation['isco'])})"
     if reask_link is None:
         return text
     href = reask_link.format(question=quote_plus(briefing.question), isco=quote_plus(str(occupation["isco"])))
