@@ -167,8 +167,7 @@ def _setting(briefing: Briefing, claim: Cited) -> tuple[str, str] | None:
     source = next((s for s in briefing.sources if s.id == claim.sources[0]), None)
     if source is None:
         return None
-    site = urlsplit(source.url).hostname or "" if source.url else ""
-    site = site.removeprefix("www.")
+    site = ((urlsplit(source.url).hostname or "") if source.url else "").removeprefix("www.")
     return source.title, ", ".join(part for part in (site, (source.published or "")[:4]) if part)
 
 

@@ -215,11 +215,13 @@ def _tasks_by_closeness(
     ]
     nearest = max(t["closeness"] for t in scored)
     near = [t for t in scored if t["closeness"] >= nearest - _TASK_CLOSENESS_MARGIN]
-    if _spread(near) >= _TASK_SPREAD:  # else the group's tasks are all far from the words: read them all
+    low, high = _score_range(near)
+    if high - low >= _TASK_SPREAD:
         scored = near
-    if _spread(scored) < _TASK_SPREAD:
-        return [], []
-    low, high = min(t["score"] for t in scored), max(t["score"] for t in scored)
+    else:  # the tasks near the words all score alike: read the group's tasks
+        low, high = _score_range(scored)
+        if high - low < _TASK_SPREAD:
+            return [], []
     band = (high - low) / 3
 
     def closest(part: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -230,8 +232,9 @@ def _tasks_by_closeness(
     )
 
 
-def _spread(tasks: list[dict[str, Any]]) -> float:
-    return max(t["score"] for t in tasks) - min(t["score"] for t in tasks) if tasks else 0.0
+def _score_range(tasks: list[dict[str, Any]]) -> tuple[float, float]:
+    scores = [t["score"] for t in tasks]
+    return min(scores), max(scores)
 
 
 def _standing(db: sqlite3.Connection) -> FigureStanding:
