@@ -183,10 +183,13 @@ def build_briefing(
     # On thin evidence no signal is sure to be close to the work: the items' own sentences speak, named.
     lead = None if found.thin else lead_sentence(briefing.signals)
     stated = {i for signal in briefing.signals for i in signal.sources}
-    # The person's work in words: their own, their occupation's names and its main sector ("logistics" for a driver).
-    own_work = set(question_words(" ".join([*reading.terms, reading.occupation or "", *reading.sectors[:1]])))
     picked = overview(
-        evidence[:OVERVIEW_ITEMS], targets, embedder, OVERVIEW_SENTENCES - bool(lead), stated=stated, own_work=own_work
+        evidence[:OVERVIEW_ITEMS],
+        targets,
+        embedder,
+        OVERVIEW_SENTENCES - bool(lead),
+        stated=stated,
+        own_work=own_work(reading),
     )
     briefing.overview = ([lead] if lead else []) + picked
     apply_citation_gate(briefing, items, today)
@@ -198,6 +201,12 @@ def build_briefing(
         "prompts": grade_level(" ".join(briefing.prompts)),
     }
     return briefing
+
+
+def own_work(reading: Reading) -> set[str]:
+    """The person's work in words (as ``question_words`` reads them): their own, their occupation's names and its
+    main sector ("logistics" for a lorry driver)."""
+    return set(question_words(" ".join([*reading.terms, reading.occupation or "", *reading.sectors[:1]])))
 
 
 def _signals(
