@@ -63,3 +63,37 @@ def test_a_date_after_today_is_shown_as_undated() -> None:
     assert [s.published for s in briefing.sources] == [None, "2025-03-01"]
     markdown = to_markdown(briefing)
     assert "2029" not in markdown and "(undated)" in markdown and "(2025-03-01)" in markdown
+
+
+def test_a_sentence_naming_the_persons_own_work_leads_an_equally_close_one() -> None:
+    # Both are as close to the question (five shared words of seven); one names the asker's occupation.
+    theirs = "Ward nurses write patient notes, says a surgeons survey."
+    other = "Ward nurses write patient notes, says a doctors survey."
+    embedder = WordsEmbedder()
+    targets = embedder.embed_batch([TARGET])
+    assert (
+        abs(
+            float(embedder.embed_batch([theirs])[0] @ targets[0]) - float(embedder.embed_batch([other])[0] @ targets[0])
+        )
+        < 1e-6
+    )
+    evidence = [_item(1, f"{other} {theirs}")]
+    assert _texts(evidence, own_work={"surgeon"}, count=1) == [theirs]
+    assert _texts(evidence, own_work={"doctor"}, count=1) == [other]
+
+
+def test_the_persons_work_in_words_holds_their_words_occupation_and_main_sector() -> None:
+    from shadowmatch_kb.brief.compose import own_work
+    from shadowmatch_kb.brief.retrieve import Reading
+    from shadowmatch_kb.occupations.wording import question_words
+
+    reading = Reading(
+        "I drive an articulated lorry",
+        ["drive", "articulated", "lorry"],
+        ["transport and logistics", "wholesale and retail trade"],
+        "Heavy truck and lorry drivers. lorry driver",
+    )
+    words = own_work(reading)
+    # Words as question_words reads them (plurals folded: "logistics" -> "logistic").
+    assert set(question_words("articulated lorry truck drivers logistics")) <= words
+    assert not set(question_words("retail")) & words  # the second sector is not the person's own
