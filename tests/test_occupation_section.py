@@ -179,3 +179,16 @@ def test_a_catch_all_group_reads_other_not_not_elsewhere_classified() -> None:
     for page in (to_markdown(briefing), to_html(briefing)):
         assert "Process control technicians (other)" in page and "Health professionals (other) (2269)" in page
         assert "elsewhere classified" not in page
+
+
+def test_a_catch_all_group_reads_other_in_a_sentence() -> None:
+    from shadowmatch_kb.brief.compose import _people
+
+    assert _people([{"label": "Process control technicians not elsewhere classified"}]) == (
+        "other process control technicians"
+    )
+    assert (
+        _people([{"label": "ICT operations technicians not elsewhere classified"}])
+        == "other ICT operations technicians"
+    )
+    assert _people([{"label": "Plumbers and pipe fitters"}]) == "plumbers and pipe fitters"

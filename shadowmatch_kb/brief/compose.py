@@ -299,7 +299,10 @@ def _people(occupations: list[dict[str, Any]]) -> str | None:
     if not occupations:
         return None
     label = everyday_label(occupations[0]["label"])
-    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+    other = label.endswith(" (other)")  # in a sentence: "other process control technicians"
+    label = label.removesuffix(" (other)")
+    label = label if label[:2].isupper() else label[:1].lower() + label[1:]
+    return f"other {label}" if other else label
 
 
 def _coverage(found: Retrieval, briefing: Briefing) -> str:
