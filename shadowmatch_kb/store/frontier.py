@@ -27,6 +27,8 @@ ROLES = ("feed", "sitemap", "robots", "page")
 CLAIM_SECONDS = 900
 # The most URLs a crawl claims at once: about what its workers take on together.
 CLAIM_BATCH = 8
+# Any number will do as long as no other part of the project takes the same advisory lock.
+_FRONTIER_LOCK = 0x736D6B71  # "smkq"
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,20 @@ class Frontier:
         self.run = run or uuid.uuid4().hex
         self.started = _now()
 
+    def _begin_write(self) -> None:
+        """Open a transaction that changes several URLs. In a shared store crawlers on other machines run the
+        same transactions, so they take turns: otherwise two that both find a URL new would both insert it (a
+        duplicate key), and two that change the same URLs in another order would wait on each other (a
+        deadlock). A file store's ``BEGIN IMMEDIATE`` already takes turns."""
+        self.db.execute("BEGIN IMMEDIATE")
+        if dialect(self.db) == "postgres":
+            self.db.execute("SELECT pg_advisory_xact_lock(?)", (_FRONTIER_LOCK,))
+
     def enqueue(self, entries: Iterable[QueuedUrl]) -> int:
         """Queue URLs (new ones, and known ones to revisit); returns how many were not queued before."""
         now = _now()
         added = 0
-        self.db.execute("BEGIN IMMEDIATE")
+        self._begin_write()
         try:
             for entry in entries:
                 host = _host(entry.url)
@@ -160,7 +171,7 @@ class Frontier:
         update then holds the row, and this one finds the claim when the row is free again)."""
         until = (datetime.now(UTC) + timedelta(seconds=CLAIM_SECONDS)).strftime("%Y-%m-%dT%H:%M:%SZ")
         claimed = []
-        self.db.execute("BEGIN")
+        self._begin_write()
         try:
             for entry in entries:
                 row = self.db.execute(
