@@ -115,6 +115,7 @@ def test_a_nurse_gets_healthcare_signals_every_one_cited(demo_kb) -> None:
     for source in found["sources"]:
         item = json.loads(smkb("show", source["id"], "--format", "json", kb=demo_kb).stdout)
         assert "healthcare and social care" in {resolver.normalise(s) for s in item["sectors"]}, item["title"]
+        assert source["about"] == item["sectors"][:2]  # the source list says so
     # The markdown cites only numbered sources and links only the items' own URLs.
     markdown = found["markdown"]
     assert {int(n) for n in CITATION.findall(markdown)} == set(range(1, len(found["sources"]) + 1))

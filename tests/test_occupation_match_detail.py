@@ -15,11 +15,11 @@ import pytest
 from conftest import require_shared, smkb
 from test_occupations import DATASETS, match_words
 
-from shadowmatch_kb.occupations.datasets import ILO_INFO
+from shadowmatch_kb.occupations.datasets import GPTS_INFO, ILO_INFO
 from shadowmatch_kb.occupations.esco import ESCO_INFO
 from shadowmatch_kb.occupations.explain import FigureStanding, explained
 from shadowmatch_kb.occupations.match import OccupationMatcher
-from shadowmatch_kb.occupations.records import ISCO08, DatasetRecords, EscoOccupation, Figure
+from shadowmatch_kb.occupations.records import ISCO08, ONET_SOC, DatasetRecords, EscoOccupation, Figure
 from shadowmatch_kb.occupations.service import load_matcher, match_question
 from shadowmatch_kb.occupations.store import (
     Exposure,
@@ -248,6 +248,29 @@ def test_a_figure_stands_among_the_unit_groups_of_its_dataset_and_measure() -> N
     assert "(1 of the 3 occupations in the ILO index are graded so.)" in grade["plain"]
     odd = explained(Exposure("elsewhere", "a measure", "odd", "", "1", ""), standing)
     assert odd["plain"] == "A measure: odd." and {"dataset", "measure", "value", "attribution"} <= set(odd)
+
+
+def test_a_share_of_tasks_reads_as_a_percentage_before_its_standing() -> None:
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    apply_migrations(db)
+    measure = "human rated exposure beta (E1 + 0.5*E2)"
+    shares = {"47-2152.00": 0.06, "43-4051.00": 0.53, "15-1252.00": 0.7, "29-1171.00": 0.004}
+    figures = [Figure(ONET_SOC, code, measure, value, "") for code, value in shares.items()]
+    save_dataset(db, DatasetRecords(info=GPTS_INFO, figures=figures), "gpts")
+    standing = FigureStanding(db)
+
+    def plain(code: str) -> str:
+        figure = Exposure("gpts_are_gpts", measure, shares[code], "", code, "", scheme=ONET_SOC)
+        return str(explained(figure, standing)["plain"])
+
+    assert plain("47-2152.00") == (
+        "A GPT-4-class model could speed up about 6% of this job's tasks, counting half of those that need extra "
+        "software built on it (rated by people, GPTs are GPTs study): lower than 75% of the occupations in that study."
+    )
+    assert plain("15-1252.00").startswith("A GPT-4-class model could speed up about 70% of this job's tasks")
+    assert plain("15-1252.00").endswith(": higher than 75% of the occupations in that study.")
+    # A share under half a percent is not rounded to a "0%" that would say no task at all.
+    assert "speed up under 1% of this job's tasks" in plain("29-1171.00")
 
 
 def test_esco_descriptions_are_kept_as_what_the_work_is(tmp_path) -> None:

@@ -18,7 +18,10 @@ from shadowmatch_kb.formats.inert import safe_url
 from shadowmatch_kb.model import Item
 from shadowmatch_kb.text.dates import date_doubt
 
-__all__ = ["apply_citation_gate", "safe_url"]
+__all__ = ["ABOUT_SECTORS", "apply_citation_gate", "safe_url"]
+
+# The sectors a source is said to be about: an item is mostly about one, sometimes two; more only lengthen the line.
+ABOUT_SECTORS = 2
 
 
 def apply_citation_gate(briefing: Briefing, items: Mapping[str, Item], today: datetime.date | None = None) -> list[str]:
@@ -50,7 +53,14 @@ def apply_citation_gate(briefing: Briefing, items: Mapping[str, Item], today: da
     order = [item_id for item_id in items if item_id in cited]
     day = (today or datetime.date.today()).isoformat()
     briefing.sources = [
-        Source(number, item_id, items[item_id].title, safe_url(items[item_id].url), _shown_date(items[item_id], day))
+        Source(
+            number,
+            item_id,
+            items[item_id].title,
+            safe_url(items[item_id].url),
+            _shown_date(items[item_id], day),
+            items[item_id].sectors[:ABOUT_SECTORS],
+        )
         for number, item_id in enumerate(order, start=1)
     ]
     return dropped

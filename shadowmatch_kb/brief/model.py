@@ -40,6 +40,9 @@ class Source:
     title: str
     url: str | None
     published: str | None
+    # The item's own sectors (at most ``gate.ABOUT_SECTORS``): a mentor sees that a study of bank call centres is
+    # about banking before taking it for their energy company's.
+    about: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -96,7 +99,14 @@ class Briefing:
             ],
             "prompts": self.prompts,
             "sources": [
-                {"number": s.number, "id": s.id, "title": s.title, "url": s.url, "published": s.published}
+                {
+                    "number": s.number,
+                    "id": s.id,
+                    "title": s.title,
+                    "url": s.url,
+                    "published": s.published,
+                    "about": s.about,
+                }
                 for s in self.sources
             ],
             "evidence_count": self.evidence_count,

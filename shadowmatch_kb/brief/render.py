@@ -152,9 +152,8 @@ def to_markdown(briefing: Briefing) -> str:
     if briefing.sources:
         lines += ["## Sources", ""]
         for source in briefing.sources:
-            when = source.published or "undated"
             link = f" <{source.url}>" if source.url else ""
-            lines.append(f"{source.number}. {_md(source.title)} ({when}){link}")
+            lines.append(f"{source.number}. {_md(source.title)} ({_md(_when_and_about(source))}){link}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -322,8 +321,15 @@ def briefing_html(briefing: Briefing, *, item_link: str | None = None, reask_lin
     return "\n".join(parts)
 
 
+def _when_and_about(source: Source) -> str:
+    """A source's date and what it is about: "2024-02-27; on banking and insurance" (sector names hold commas and
+    "and" themselves, so a second one reads "..., and on retail and wholesale trade")."""
+    about = "".join(f"{', and' if n else ';'} on {sector}" for n, sector in enumerate(source.about))
+    return f"{source.published or 'undated'}{about}"
+
+
 def _source_html(source: Source, item_link: str | None) -> str:
-    when = f' <span class="small">({_e(source.published or "undated")})</span>'
+    when = f' <span class="small">({_e(_when_and_about(source))})</span>'
     if item_link is None:
         title = f'<a href="{_e(source.url)}">{_e(source.title)}</a>' if source.url else _e(source.title)
         return title + when

@@ -45,15 +45,22 @@ _GRADES: dict[tuple[str, str], dict[str, str]] = {
 }
 _GRADED_IN = {"ilo_genai_2025": "the ILO index", "nesta_automation": "Nesta's study"}
 
-# What each numeric figure measures, in a phrase that the standing completes.
+# What each share of tasks counts, in a sentence its percentage completes: "about 6% of this job's tasks" reads at
+# once where "0.06" needs the scale explained (the reviews of session 8 found the figures long).
 _GPT = {
-    "alpha (E1)": "The share of this job's tasks a GPT-4-class model could do twice as fast at equal quality",
-    "beta (E1 + 0.5*E2)": "The share of this job's tasks a GPT-4-class model could speed up, counting half of those "
+    "alpha (E1)": "A GPT-4-class model could do {share} of this job's tasks twice as fast at equal quality",
+    "beta (E1 + 0.5*E2)": "A GPT-4-class model could speed up {share} of this job's tasks, counting half of those "
     "that need extra software built on it",
-    "gamma (E1 + E2)": "The share of this job's tasks a GPT-4-class model could speed up, alone or with extra "
+    "gamma (E1 + E2)": "A GPT-4-class model could speed up {share} of this job's tasks, alone or with extra "
     "software built on it",
 }
 _RATERS = {"GPT-4 rated": "rated by GPT-4", "human rated": "rated by people"}
+_SHARES: dict[tuple[str, str], str] = {
+    ("gpts_are_gpts", f"{raters} exposure {grade}"): f"{share} ({rated}, GPTs are GPTs study)"
+    for grade, share in _GPT.items()
+    for raters, rated in _RATERS.items()
+}
+# What each other numeric figure measures, in a phrase that the standing completes.
 _MEASURES: dict[tuple[str, str], str] = {
     ("ilo_genai_2025", "mean task score"): "The average of the ILO's scores for this job's tasks, from 0 "
     "(generative AI could not do the task) to 1 (it could do all of it)",
@@ -70,13 +77,6 @@ _MEASURES: dict[tuple[str, str], str] = {
     ("working_with_ai", "AI applicability score"): "How much of this job's work people already bring to Microsoft's "
     "Bing Copilot and get done (Microsoft's study of real conversations; the highest score is about 0.5)",
 }
-_MEASURES.update(
-    {
-        ("gpts_are_gpts", f"{raters} exposure {grade}"): f"{share} ({rated}, GPTs are GPTs study)"
-        for grade, share in _GPT.items()
-        for raters, rated in _RATERS.items()
-    }
-)
 _SCORED_BY = {
     "ilo_genai_2025": "the occupations in the ILO index",
     "nesta_automation": "the occupations Nesta scored",
@@ -149,7 +149,6 @@ def _plain(figure: Exposure, percentile: float | None, standing: FigureStanding)
         where = _GRADED_IN.get(figure.dataset, "this dataset")
         return f"{sentence} ({same} of the {total} occupations in {where} are graded so.)" if total else sentence
     assert isinstance(figure.value, float)
-    what = _MEASURES.get(key, f"{figure.measure.capitalize()} ({figure.dataset})")
     among = _SCORED_BY.get(figure.dataset, "the occupations in this dataset")
     # Said from the nearer end: "lower than 84%" reads right where "higher than 16%" of a 3.4 out of 5 misleads.
     if percentile < 0.5:
@@ -158,8 +157,22 @@ def _plain(figure: Exposure, percentile: float | None, standing: FigureStanding)
         standing_words = f"lower than {min(100 - percentile, 99):.0f}% of {among}"
     else:
         standing_words = f"higher than {min(percentile, 99):.0f}% of {among}"
+    if key in _SHARES:  # a share of tasks says itself as a percentage; the standing follows
+        return f"{_SHARES[key].format(share=_percent(figure.value))}: {standing_words}."
+    what = _MEASURES.get(key, f"{figure.measure.capitalize()} ({figure.dataset})")
     # The standing leads and the number follows with its middle: on a scale of 1 to 5 on which nearly every job
     # scores 3.3 to 3.7, "3.39" read first looks middling and is low (a mentor's reading, session 8's review).
     middle = standing.middle(figure)
     spread = f"; four in five of them score between {middle[0]:.2f} and {middle[1]:.2f}" if middle else ""
     return f"{what}: {standing_words} ({figure.value:.2f}{spread})."
+
+
+def _percent(share: float) -> str:
+    """A share of tasks in words: "about 6%", "none", "all"; "under 1%" rather than a rounded "0%" that says none."""
+    if share <= 0.0:
+        return "none"
+    if share >= 1.0:
+        return "all"
+    if share < 0.005:
+        return "under 1%"
+    return f"about {share:.0%}"

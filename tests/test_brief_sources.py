@@ -1,0 +1,53 @@
+"""What a briefing's source list tells a mentor about each item: its date, and the sectors it is about.
+
+The blind mentor reviews of session 8 found evidence about another job shown without a caveat: a study of bank call
+centres cited to someone at an energy company's contact centre read as if it were about their own work.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from shadowmatch_kb.brief.gate import ABOUT_SECTORS, apply_citation_gate
+from shadowmatch_kb.brief.model import Briefing, Cited
+from shadowmatch_kb.brief.render import to_html, to_markdown
+from shadowmatch_kb.model import Item
+
+
+def _briefing(*items: Item) -> Briefing:
+    briefing = Briefing("I take calls about energy bills", None, ["business support services"], len(items))
+    briefing.overview = [Cited(f"Said by {item.title}.", [item.id]) for item in items]
+    apply_citation_gate(briefing, {item.id: item for item in items}, today=date(2026, 12, 6))
+    return briefing
+
+
+def test_each_source_says_which_sectors_it_is_about() -> None:
+    bank = Item(
+        "a" * 32,
+        "Bank chatbot",
+        url="https://bank.example/a",
+        published="2024-02-27",
+        sectors=["banking and insurance"],
+    )
+    professions = "law, accounting and professional services"
+    study = Item(
+        "b" * 32,
+        "Exposure study",
+        url="https://gov.example/b",
+        published="2023-11-28",
+        sectors=[professions, "banking and insurance", "education"],
+    )
+    blog = Item("c" * 32, "A blog post", url="https://blog.example/c")  # no sector, no date
+    briefing = _briefing(bank, study, blog)
+
+    assert [s.about for s in briefing.sources] == [["banking and insurance"], study.sectors[:ABOUT_SECTORS], []]
+    markdown = to_markdown(briefing).split("## Sources")[1]
+    assert "1. Bank chatbot (2024-02-27; on banking and insurance) <https://bank.example/a>" in markdown
+    # Sector names hold commas and "and" themselves: the second one is set apart.
+    assert "(2023-11-28; on law, accounting and professional services, and on banking and insurance)" in markdown
+    assert "education" not in markdown
+    assert "3. A blog post (undated) <https://blog.example/c>" in markdown
+    html = to_html(briefing)
+    assert "(2024-02-27; on banking and insurance)" in html
+    assert json.loads(json.dumps(briefing.to_dict("")["sources"]))[0]["about"] == ["banking and insurance"]
