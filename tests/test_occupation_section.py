@@ -77,6 +77,16 @@ def test_the_ilo_note_stands_only_above_something_of_the_ilos() -> None:
     assert "The ILO's grades and tasks rate" in to_html(with_tasks)
 
 
+def test_the_least_open_tasks_say_that_machines_are_not_rated() -> None:
+    scanning = {
+        "exposure": [],
+        "most_exposed_tasks": [{"task": "Keeping sales records;"}],
+        "least_exposed_tasks": [{"task": "Scanning goods;"}],
+    }
+    for page in (to_markdown(_briefing(scanning)), to_html(_briefing(scanning))):
+        assert "and these least open to it (no rating of robots or other machines):" in page
+
+
 def test_the_gpts_are_gpts_figure_shown_is_its_headline_measure() -> None:
     from shadowmatch_kb.brief.render import headline_figures
 

@@ -387,21 +387,27 @@ def _prompts(briefing: Briefing) -> list[str]:
     signals = briefing.signals
     if signals:
         prompts.append(
-            f'Talk about "{plain(signals[0].signal)}". Have you seen it at work yet? What would it change in your day?'
+            f'Talk about "{plain(signals[0].signal)}". Does it match what you see at work? What would it change in '
+            "your day?"
         )
     occupation = briefing.occupations[0] if briefing.occupations else None
+    # The ILO lists the tasks of a whole group of occupations: a written translator does not interpret at
+    # conferences, a contracts solicitor may never plead in court. The host shows a task only if it is theirs.
     if occupation and occupation.get("most_exposed_tasks"):
         task = plain(occupation["most_exposed_tasks"][0]["task"])
         if rated_low(occupation):  # even its "most open" task is rated low: ask whether AI helps at all
-            prompts.append(f'Show your visitor this task: "{task}". Could a chatbot help with any part of it?')
+            prompts.append(
+                f'If you do this task, show it to your visitor: "{task}". Could a chatbot help with any part of it?'
+            )
         else:
             prompts.append(
-                f'Show your visitor this task: "{task}". Which parts could AI help with? Who checks the result?'
+                f'If you do this task, show it to your visitor: "{task}". Which parts could AI help with? '
+                "Who checks the result?"
             )
     if occupation and occupation.get("least_exposed_tasks"):
         task = plain(occupation["least_exposed_tasks"][0]["task"])
         prompts.append(
-            f'Now show a task the ILO rates least open to generative AI: "{task}". Is it still yours in '
+            f'The ILO rates this task least open to generative AI: "{task}". If you do it, is it still yours in '
             "ten years? What other technology could change it?"
         )
     if len(signals) > 1:

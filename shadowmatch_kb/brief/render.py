@@ -30,7 +30,9 @@ _WHAT_FIGURES_MEASURE = (
 _NO_OCCUPATION_DATA = "No public research on occupations is available here yet."
 _TASK_LISTS = (
     ("most_exposed_tasks", "Of this job's tasks, the ILO rates these most open to generative AI"),
-    ("least_exposed_tasks", "and these least open to it"),
+    # Said again where it matters: a cashier asking about self-checkouts read "scanning" among the least open tasks
+    # and took it for a rating of the machines (session 9's review), though the note above the section says so.
+    ("least_exposed_tasks", "and these least open to it (no rating of robots or other machines)"),
 )
 # In a job the ILO grades not or minimally exposed even its "most open" tasks are rated low: said so, lest a
 # reader take pressure-testing pipes for work a chatbot could do.

@@ -1,0 +1,37 @@
+"""The questions a briefing gives the host for the shadow day.
+
+The blind mentor review of session 9 found prompts that told a written translator to show their visitor
+conference interpreting and a contracts solicitor to show pleading in court: the ILO lists the tasks of a whole
+group of occupations, and a host may do few of them. A signal may be a statistic, not something seen at work.
+"""
+
+from __future__ import annotations
+
+from shadowmatch_kb.brief.compose import _prompts
+from shadowmatch_kb.brief.model import Briefing, BriefSignal
+
+TRANSLATOR = {
+    "isco": "2643",
+    "label": "Translators, interpreters and other linguists",
+    "exposure": [{"dataset": "ilo_genai_2025", "measure": "exposure gradient", "value": "Exposed: Gradient 3"}],
+    "most_exposed_tasks": [{"task": "Revising and correcting translated material"}],
+    "least_exposed_tasks": [{"task": "Interpreting from a spoken language into another at conferences"}],
+}
+
+
+def test_the_host_shows_an_ilo_task_only_if_it_is_theirs() -> None:
+    briefing = Briefing("I translate medical leaflets from French into English", None, [], 1)
+    briefing.occupations = [TRANSLATOR]
+    briefing.signals = [BriefSignal("Finance tops UK sector exposure list", "", "", "", ["a" * 32], 1)]
+    prompts = _prompts(briefing)
+
+    most = next(p for p in prompts if "Revising and correcting translated material" in p)
+    assert most.startswith("If you do this task, show it to your visitor:")
+    least = next(p for p in prompts if "at conferences" in p)
+    assert least.startswith("The ILO rates this task least open to generative AI:") and "If you do it," in least
+    assert not any(p.startswith(("Show your visitor", "Now show")) for p in prompts)
+    # A signal may be a figure from a study: the host says whether it matches their work, not whether they saw it.
+    assert prompts[0] == (
+        'Talk about "Finance tops UK sector exposure list". Does it match what you see at work? '
+        "What would it change in your day?"
+    )
