@@ -244,7 +244,9 @@ def test_a_figure_stands_among_the_unit_groups_of_its_dataset_and_measure() -> N
     grade = explained(
         Exposure("ilo_genai_2025", "exposure gradient", "Exposed: Gradient 4", "ILO", "4222", ""), standing
     )
-    assert grade["percentile"] is None and grade["plain"].startswith("Gradient 4 is the ILO's highest exposure group")
+    assert grade["percentile"] is None and grade["plain"].startswith(
+        "The ILO places this job in its highest exposure group (gradient 4 of 4): generative AI could do most"
+    )
     assert "(1 of the 3 occupations in the ILO index are graded so.)" in grade["plain"]
     odd = explained(Exposure("elsewhere", "a measure", "odd", "", "1", ""), standing)
     assert odd["plain"] == "A measure: odd." and {"dataset", "measure", "value", "attribution"} <= set(odd)
@@ -264,8 +266,8 @@ def test_a_share_of_tasks_reads_as_a_percentage_before_its_standing() -> None:
         return str(explained(figure, standing)["plain"])
 
     assert plain("47-2152.00") == (
-        "A GPT-4-class model could speed up about 6% of this job's tasks, counting half of those that need extra "
-        "software built on it (rated by people, GPTs are GPTs study): lower than 75% of the occupations in that study."
+        "A GPT-4-class model could speed up about 6% of this job's tasks, half-counting those that need extra "
+        "software (rated by people, GPTs are GPTs study): lower than 75% of the occupations in that study."
     )
     assert plain("15-1252.00").startswith("A GPT-4-class model could speed up about 70% of this job's tasks")
     assert plain("15-1252.00").endswith(": higher than 75% of the occupations in that study.")

@@ -22,18 +22,20 @@ __all__ = ["FigureStanding", "explained"]
 
 # What each graded figure means, by dataset, measure and grade.
 _GRADES: dict[tuple[str, str], dict[str, str]] = {
+    # The plain reading leads and the ILO's own name of the grade follows: "Gradient 3" read first is jargon (session
+    # 9's review).
     ("ilo_genai_2025", "exposure gradient"): {
-        "Not Exposed": "Not exposed: by the ILO's reading, generative AI could do few if any of this job's tasks.",
-        "Minimal Exposure": "Minimal exposure: generative AI could do only a small part of this job's tasks, too "
-        "little for the ILO to count it among the exposed jobs.",
-        "Exposed: Gradient 1": "Gradient 1 is the lowest of the ILO's four exposed groups: generative AI could do some "
-        "of this job's tasks, but most of the work still needs a person.",
-        "Exposed: Gradient 2": "Gradient 2 of the ILO's four exposed groups: generative AI could do a fair share of "
-        "this job's tasks, while others still need a person.",
-        "Exposed: Gradient 3": "Gradient 3 is the ILO's second-highest exposure group: generative AI could do many of "
-        "this job's tasks, so the work is likely to change.",
-        "Exposed: Gradient 4": "Gradient 4 is the ILO's highest exposure group: generative AI could do most of this "
-        "job's tasks, so the job may change the most.",
+        "Not Exposed": "The ILO rates this job not exposed: generative AI could do few if any of its tasks.",
+        "Minimal Exposure": "The ILO rates this job minimally exposed: generative AI could do only a small part of "
+        "its tasks, too little to count it among the exposed jobs.",
+        "Exposed: Gradient 1": "The ILO places this job in the lowest of its four exposed groups (gradient 1): "
+        "generative AI could do some of its tasks, but most of the work still needs a person.",
+        "Exposed: Gradient 2": "The ILO places this job in the second-lowest of its four exposed groups (gradient 2): "
+        "generative AI could do a fair share of its tasks, while others still need a person.",
+        "Exposed: Gradient 3": "The ILO places this job in its second-highest exposure group (gradient 3 of 4): "
+        "generative AI could do many of its tasks, so the work is likely to change.",
+        "Exposed: Gradient 4": "The ILO places this job in its highest exposure group (gradient 4 of 4): generative "
+        "AI could do most of its tasks, so the job may change the most.",
     },
     ("nesta_automation", "automation risk category"): {
         "High risk": "High risk: Nesta places this job among those whose tasks machine learning suits best and that "
@@ -49,10 +51,9 @@ _GRADED_IN = {"ilo_genai_2025": "the ILO index", "nesta_automation": "Nesta's st
 # once where "0.06" needs the scale explained (the reviews of session 8 found the figures long).
 _GPT = {
     "alpha (E1)": "A GPT-4-class model could do {share} of this job's tasks twice as fast at equal quality",
-    "beta (E1 + 0.5*E2)": "A GPT-4-class model could speed up {share} of this job's tasks, counting half of those "
-    "that need extra software built on it",
-    "gamma (E1 + E2)": "A GPT-4-class model could speed up {share} of this job's tasks, alone or with extra "
-    "software built on it",
+    "beta (E1 + 0.5*E2)": "A GPT-4-class model could speed up {share} of this job's tasks, half-counting those that "
+    "need extra software",
+    "gamma (E1 + E2)": "A GPT-4-class model could speed up {share} of this job's tasks, alone or with extra software",
 }
 _RATERS = {"GPT-4 rated": "rated by GPT-4", "human rated": "rated by people"}
 _SHARES: dict[tuple[str, str], str] = {
