@@ -1,4 +1,4 @@
-"""The questions a briefing gives the host for the shadow day.
+"""The questions a briefing gives the host for the shadow day, and its first sentence.
 
 The blind mentor review of session 9 found prompts that told a written translator to show their visitor
 conference interpreting and a contracts solicitor to show pleading in court: the ILO lists the tasks of a whole
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from shadowmatch_kb.brief.compose import _prompts
 from shadowmatch_kb.brief.model import Briefing, BriefSignal
+from shadowmatch_kb.brief.overview import lead_sentence
 
 TRANSLATOR = {
     "isco": "2643",
@@ -35,3 +36,18 @@ def test_the_host_shows_an_ilo_task_only_if_it_is_theirs() -> None:
         'Talk about "Finance tops UK sector exposure list". Does it match what you see at work? '
         "What would it change in your day?"
     )
+
+
+def test_the_first_sentence_names_the_closest_change_found_and_how_many_report_it() -> None:
+    lorries = BriefSignal("Trucks run highways with no driver", "From drivers to software", "", "", ["a" * 32], 1)
+    lead = lead_sentence([lorries])
+    assert lead is not None and lead.sources == ["a" * 32] and not lead.is_quote
+    # Said as the closest the knowledge base holds, not as a claim about the job itself.
+    assert lead.text == (
+        "Closest to your work among the changes found: Trucks run highways with no driver (from drivers to "
+        "software); one source reports it."
+    )
+    lorries.support = 3
+    supported = lead_sentence([lorries])
+    assert supported is not None and supported.text.endswith("; 3 independent sources report it.")
+    assert lead_sentence([]) is None

@@ -82,7 +82,9 @@ def lead_sentence(signals: list[BriefSignal]) -> Cited | None:
     change = plain(top.change)
     said = f"{plain(top.signal)} ({change[:1].lower() + change[1:]})" if change else plain(top.signal)
     who = f"{top.support} independent sources report it" if top.support >= 2 else "one source reports it"
-    return Cited(f"The change closest to this work: {said}; {who}.", top.sources, is_quote=False)
+    # "Among the changes found": the closest the knowledge base holds, which may be about neighbouring work (driverless
+    # lorries for a van driver); "the change closest to this work" read as a claim about the job itself (session 9).
+    return Cited(f"Closest to your work among the changes found: {said}; {who}.", top.sources, is_quote=False)
 
 
 def overview(
