@@ -97,3 +97,22 @@ def test_the_persons_work_in_words_holds_their_words_occupation_and_main_sector(
     # Words as question_words reads them (plurals folded: "logistics" -> "logistic").
     assert set(question_words("articulated lorry truck drivers logistics")) <= words
     assert not set(question_words("retail")) & words  # the second sector is not the person's own
+
+
+def test_a_long_finding_keeps_its_main_clause_and_a_limiting_but_is_never_cut() -> None:
+    # Session 9's review: a trial's 32-word result was too long for the overview, so its set-up was shown instead.
+    result = (
+        "Ward nurses write patient notes 19 percent faster with software, although they had expected the notes to "
+        "take them longer than before and still believed afterwards that nothing had really changed at all."
+    )
+    assert len(result.split()) > 30
+    assert _texts([_item(1, result)], own_work=set(), count=1) == [
+        "Ward nurses write patient notes 19 percent faster with software."
+    ]
+    # "but only ..." limits what comes before: cut there, the sentence would claim more than its item.
+    limited = (
+        "Ward nurses write patient notes 19 percent faster with software, but only on the two wards of one "
+        "hospital that took part in the trial and only for the notes written at the end of each shift."
+    )
+    assert len(limited.split()) > 30
+    assert _texts([_item(2, limited)], own_work=set(), count=1) == []
