@@ -202,3 +202,33 @@ def test_a_catch_all_group_reads_other_in_a_sentence() -> None:
         == "other ICT operations technicians"
     )
     assert _people([{"label": "Plumbers and pipe fitters"}]) == "plumbers and pipe fitters"
+
+
+def test_the_us_figure_is_that_of_the_best_matching_esco_occupation(tmp_path) -> None:
+    """Session 9's reviews read a ward nurse's GPT-4 figure for US nurse practitioners: the crosswalk of the
+    second-best ESCO occupation ("specialist nurse") spoke before that of the best ("nurse responsible for general
+    care", registered nurses), in the order the database returned them."""
+    import sqlite3
+
+    from shadowmatch_kb.occupations.datasets import GPTS_INFO, NESTA_INFO
+    from shadowmatch_kb.occupations.records import ESCO, ONET_SOC, CrosswalkLink, DatasetRecords, Figure
+    from shadowmatch_kb.occupations.store import figures_for, save_dataset
+    from shadowmatch_kb.store.migrations import apply_migrations
+
+    db = sqlite3.connect(tmp_path / "kb.sqlite", isolation_level=None)
+    apply_migrations(db)
+    general, specialist = "http://data.europa.eu/esco/occupation/general", "http://data.europa.eu/esco/occupation/spec"
+    crosswalk = [  # the second best first, as a database may return it
+        CrosswalkLink(ONET_SOC, "29-1171.00", ESCO, specialist),
+        CrosswalkLink(ONET_SOC, "29-1141.00", ESCO, general),
+    ]
+    save_dataset(db, DatasetRecords(info=NESTA_INFO, crosswalk=crosswalk), "nesta")
+    measure = "human rated exposure beta (E1 + 0.5*E2)"
+    figures = [
+        Figure(ONET_SOC, "29-1171.00", measure, 0.31, "Nurse Practitioners"),
+        Figure(ONET_SOC, "29-1141.00", measure, 0.38, "Registered Nurses"),
+    ]
+    save_dataset(db, DatasetRecords(info=GPTS_INFO, figures=figures), "gpts")
+
+    assert [f.label for f in figures_for(db, "2221", [general, specialist])] == ["Registered Nurses"]
+    assert [f.label for f in figures_for(db, "2221", [specialist, general])] == ["Nurse Practitioners"]

@@ -188,14 +188,16 @@ def figures_for(db: sqlite3.Connection, isco: str, esco_uris: list[str]) -> list
     wanted: list[tuple[str, str]] = [(ISCO08, isco)] + [(ESCO, uri) for uri in esco_uris]
     if esco_uris:
         marks = ",".join("?" * len(esco_uris))
-        onet = [
-            row[0]
-            for row in db.execute(
-                f"SELECT DISTINCT from_code FROM occupation_crosswalk WHERE to_scheme = ? AND to_code IN ({marks})"  # noqa: S608
-                " AND from_scheme = ?",
-                [ESCO, *esco_uris, ONET_SOC],
-            )
-        ]
+        links = db.execute(
+            f"SELECT from_code, to_code FROM occupation_crosswalk WHERE to_scheme = ? AND to_code IN ({marks})"  # noqa: S608
+            " AND from_scheme = ?",
+            [ESCO, *esco_uris, ONET_SOC],
+        ).fetchall()
+        # The US occupation of the best ESCO occupation speaks first: a staff nurse's figure is that of registered
+        # nurses (the crosswalk of "nurse responsible for general care"), not of nurse practitioners (that of
+        # "specialist nurse", the second best), whatever order the database returns them in.
+        rank = {uri: n for n, uri in enumerate(esco_uris)}
+        onet = list(dict.fromkeys(code for code, uri in sorted(links, key=lambda link: (rank[link[1]], link[0]))))
         socs = list(dict.fromkeys(c[:7] for c in onet))
         # The crosswalk speaks O*NET-SOC 2010; datasets coded in the 2019 taxonomy share most 6-digit SOC
         # codes with it, so an O*NET code of the same SOC occupation stands in when the exact code is absent.
