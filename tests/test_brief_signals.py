@@ -29,3 +29,19 @@ def test_a_change_with_both_ends_leads_an_equally_close_one_without() -> None:
     chosen = _signals(store, [notes], embedder, targets, {notes.id: 0.9})
     assert [s.change for s in chosen] == [BOTH_ENDS.change, VAGUE.change]
     store.close()
+
+
+def test_a_horizon_that_restates_its_column_reads_once() -> None:
+    from shadowmatch_kb.brief.render import _horizon
+
+    # Under the heading "In 10 years:", "In a decade, ..." said it twice (session 9's review).
+    for lead in (
+        "In 10 years, ",
+        "Within ten years: ",
+        "In a decade, ",
+        "Over the next decade, ",
+        "in the next 10 years ",
+    ):
+        assert _horizon(f"{lead}most notes are dictated") == "most notes are dictated"
+    assert _horizon("By 2030 most notes are dictated") == "By 2030 most notes are dictated"
+    assert _horizon("Decades of paper notes end") == "Decades of paper notes end"

@@ -20,7 +20,9 @@ __all__ = ["EXPOSURE_FIGURES", "briefing_html", "headline_figures", "to_html", "
 EXPOSURE_FIGURES = 1  # figures shown per dataset; the JSON keeps them all
 HEADLINE_DATASETS = 3  # datasets whose figure is shown, the ILO's first
 TASKS_SHOWN = 2
-_HORIZON_LEAD = re.compile(r"^\s*(?:in|within|over)\s+(?:the\s+next\s+)?(?:10|ten)\s+years\s*[,:;-]?\s*", re.I)
+_HORIZON_LEAD = re.compile(
+    r"^\s*(?:in|within|over)\s+(?:the\s+next\s+|a\s+)?(?:(?:10|ten)\s+years|decade)\s*[,:;-]?\s*", re.I
+)
 # What the ILO's index measures, said once: it rates tasks for generative AI, so it says nothing of robots or
 # self-driving vehicles (a lorry driver's "minimal exposure" is not about driving).
 _WHAT_FIGURES_MEASURE = (
