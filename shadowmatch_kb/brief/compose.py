@@ -395,15 +395,13 @@ def _prompts(briefing: Briefing) -> list[str]:
     # conferences, a contracts solicitor may never plead in court. The host shows a task only if it is theirs.
     if occupation and occupation.get("most_exposed_tasks"):
         task = plain(occupation["most_exposed_tasks"][0]["task"])
-        if rated_low(occupation):  # even its "most open" task is rated low: ask whether AI helps at all
-            prompts.append(
-                f'If you do this task, show it to your visitor: "{task}". Could a chatbot help with any part of it?'
-            )
-        else:
-            prompts.append(
-                f'If you do this task, show it to your visitor: "{task}". Which parts could AI help with? '
-                "Who checks the result?"
-            )
+        # Even its "most open" task rated low: ask whether AI helps at all.
+        ask = (
+            "Could a chatbot help with any part of it?"
+            if rated_low(occupation)
+            else "Which parts could AI help with? Who checks the result?"
+        )
+        prompts.append(f'If you do this task, show it to your visitor: "{task}". {ask}')
     if occupation and occupation.get("least_exposed_tasks"):
         task = plain(occupation["least_exposed_tasks"][0]["task"])
         prompts.append(

@@ -50,18 +50,11 @@ def apply_citation_gate(briefing: Briefing, items: Mapping[str, Item], today: da
 
     cited = {i for claim in briefing.overview for i in claim.sources}
     cited |= {i for signal in briefing.signals for i in signal.sources}
-    order = [item_id for item_id in items if item_id in cited]
+    order = [(item_id, item) for item_id, item in items.items() if item_id in cited]
     day = (today or datetime.date.today()).isoformat()
     briefing.sources = [
-        Source(
-            number,
-            item_id,
-            items[item_id].title,
-            safe_url(items[item_id].url),
-            _shown_date(items[item_id], day),
-            items[item_id].sectors[:ABOUT_SECTORS],
-        )
-        for number, item_id in enumerate(order, start=1)
+        Source(number, item_id, item.title, safe_url(item.url), _shown_date(item, day), item.sectors[:ABOUT_SECTORS])
+        for number, (item_id, item) in enumerate(order, start=1)
     ]
     return dropped
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = ["BriefSignal", "Briefing", "Cited", "Source", "rated_low"]
@@ -98,17 +98,7 @@ class Briefing:
                 for s in self.signals
             ],
             "prompts": self.prompts,
-            "sources": [
-                {
-                    "number": s.number,
-                    "id": s.id,
-                    "title": s.title,
-                    "url": s.url,
-                    "published": s.published,
-                    "about": s.about,
-                }
-                for s in self.sources
-            ],
+            "sources": [asdict(s) for s in self.sources],
             "evidence_count": self.evidence_count,
             "notice": self.notice,
             "coverage": self.coverage,
