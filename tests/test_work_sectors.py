@@ -37,3 +37,12 @@ def test_every_row_is_an_isco_group() -> None:
         codes = {row["code"] for row in csv.DictReader(handle)}
     unknown = [code for code in _table() if code != "0" and code not in codes]
     assert unknown == []
+
+
+def test_a_group_unlike_its_parent_names_its_own_sector() -> None:
+    # ISCO-08 files shelf fillers under transport and storage labourers (933), but they stack shelves in shops: a
+    # supermarket worker matched to them was told about warehouse robots.
+    assert work_sectors("9333") == ("H",) and work_sectors("9334") == ("G",)
+    assert work_sectors("8342") == ("F",) and work_sectors("8344") == ("H",)  # earthmovers build, forklifts store
+    assert work_sectors("5223") == ("G",) and work_sectors("5246") == ("I",)  # a café counter serves food
+    assert work_sectors("9121") == ("S",) and work_sectors("9123") == ("N",)  # window cleaning is building cleaning

@@ -30,6 +30,12 @@ _WHAT_FIGURES_MEASURE = (
     "images on request) could do this job's tasks, not robots or self-driving vehicles."
 )
 _NO_OCCUPATION_DATA = "No public research on occupations is available here yet."
+# Reviews read an ILO grade of "not exposed" beside a 53 % share of tasks, or a lawyer's "minimal" beside an item's
+# "44 percent of legal tasks", as contradictions: each study asks its own question, which its line says.
+_FIGURES_DIFFER = (
+    "The studies measure different things, each said on its line, so their figures can differ from one another and "
+    "from those in the items."
+)
 _TASK_LISTS = (
     ("most_exposed_tasks", "Of this job's tasks, the ILO rates these most open to generative AI"),
     # Said again where it matters: a cashier asking about self-checkouts read "scanning" among the least open tasks
@@ -93,6 +99,10 @@ def _figure_text(figure: dict[str, Any], isco: str) -> str:
 def _speaks_of_ilo(occupation: dict[str, Any], figures: list[dict[str, Any]]) -> bool:
     """Whether the section shows anything of the ILO's (a figure or a task list), which its note explains."""
     return any(f["dataset"].startswith("ilo") for f in figures) or any(occupation.get(k) for k, _ in _TASK_LISTS)
+
+
+def _several_studies(figures: list[dict[str, Any]]) -> bool:
+    return len({f["dataset"] for f in figures}) > 1
 
 
 def _task(text: str) -> str:
@@ -202,6 +212,8 @@ def _occupation_markdown(briefing: Briefing) -> list[str]:
         if top.get(key):
             tasks = "; ".join(_md(_task(t["task"])) for t in top[key][:TASKS_SHOWN])
             lines.append(f"- *{label}:* {tasks}")
+    if _several_studies(figures):
+        lines += ["", f"*{_FIGURES_DIFFER}*"]
     if figures:
         lines += ["", "*Figures from:* " + " · ".join(_md(a) for a in _attributions(figures))]
     return [*lines, ""]
@@ -364,6 +376,8 @@ def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
             tasks = "; ".join(_e(_task(t["task"])) for t in top[key][:TASKS_SHOWN])
             parts.append(f"<li><em>{label}:</em> {tasks}</li>")
     parts.append("</ul>")
+    if _several_studies(figures):
+        parts.append(f'<p class="small">{_FIGURES_DIFFER}</p>')
     if figures:
         parts.append('<p class="small">Figures from: ' + " · ".join(_e(a) for a in _attributions(figures)) + "</p>")
     return parts
