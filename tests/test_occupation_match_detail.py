@@ -117,6 +117,24 @@ def test_every_figure_is_explained_with_where_the_occupation_stands(kb) -> None:
 
 
 @pytest.mark.slow
+def test_each_task_shown_says_where_it_stands_among_all_the_ilos_tasks(kb) -> None:
+    from shadowmatch_kb.brief.model import rated_low, still_open
+
+    agent = match_words(kb, "I answer phones in a call centre", k=1)["occupations"][0]
+    db = sqlite3.connect(kb / "corpus" / "kb.sqlite")
+    try:
+        scores = sorted(row[0] for row in db.execute("SELECT score FROM occupation_tasks"))
+    finally:
+        db.close()
+    for task in agent["most_exposed_tasks"] + agent["least_exposed_tasks"]:
+        assert task["percentile"] == round(100 * bisect_left(scores, task["score"]) / len(scores), 1)
+    # Even the least open tasks of a contact-centre job score above most tasks of any job; a plumber's most open don't.
+    assert still_open(agent) and not rated_low(agent)
+    plumber = match_words(kb, "I'm a plumber, I fix boilers and leaks", k=1)["occupations"][0]
+    assert rated_low(plumber) and not still_open(plumber)
+
+
+@pytest.mark.slow
 def test_a_group_the_person_chose_comes_first_with_its_figures(kb) -> None:
     """The web page's "Is this you?" links re-ask with the group the person picked."""
     from shadowmatch_kb.kb import KnowledgeBase

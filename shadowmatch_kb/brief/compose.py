@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shadowmatch_kb.brief.gate import apply_citation_gate
-from shadowmatch_kb.brief.model import Briefing, BriefSignal, everyday_label, rated_low
+from shadowmatch_kb.brief.model import Briefing, BriefSignal, everyday_label, rated_low, still_open
 from shadowmatch_kb.brief.overview import lead_sentence, overview, plain
 from shadowmatch_kb.brief.readability import grade_level
 from shadowmatch_kb.brief.retrieve import (
@@ -404,10 +404,16 @@ def _prompts(briefing: Briefing) -> list[str]:
         prompts.append(f'If you do this task, show it to your visitor: "{task}". {ask}')
     if occupation and occupation.get("least_exposed_tasks"):
         task = plain(occupation["least_exposed_tasks"][0]["task"])
-        prompts.append(
-            f'The ILO rates this task least open to generative AI: "{task}". If you do it, is it still yours in '
-            "ten years? What other technology could change it?"
-        )
+        if still_open(occupation):  # least open in this job, yet more open than most tasks: not a safe harbour
+            prompts.append(
+                "Of this job's tasks the ILO rates this one least open to generative AI, though more open than most: "
+                f'"{task}". If you do it, which part of it could AI take on in ten years?'
+            )
+        else:
+            prompts.append(
+                f'The ILO rates this task least open to generative AI: "{task}". If you do it, is it still yours in '
+                "ten years? What other technology could change it?"
+            )
     if len(signals) > 1:
         prompts.append(
             f'Ask your visitor what they make of "{plain(signals[1].signal)}". Would it change what they want to learn?'

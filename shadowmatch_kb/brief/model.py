@@ -6,7 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["BriefSignal", "Briefing", "Cited", "Source", "rated_low"]
+__all__ = ["BriefSignal", "Briefing", "Cited", "Source", "rated_low", "still_open"]
 
 
 @dataclass
@@ -107,18 +107,32 @@ class Briefing:
         }
 
 
-# The ILO's two lowest grades: generative AI could do few or none of the job's tasks, its "most open" included.
+# The ILO's two lowest grades: generative AI could do few or none of the job's tasks.
 _LOW_GRADES = frozenset({"not exposed", "minimal exposure"})
+# Where a task stands among all the tasks the ILO scores (percentile, 0-100): under the middle it is rated low, over
+# it more open than most. A job's grade does not tell: in every job graded "minimal exposure" the most open task
+# scores above the middle (a lawyer's 0.56, above nine in ten), and in a job graded 4 of 4 the least open may too.
+MIDDLE_TASK = 50.0
 
 
 def rated_low(occupation: dict[str, Any]) -> bool:
-    """Whether the ILO grades an occupation (as a briefing holds it) not exposed or minimally exposed."""
+    """Whether even the job's most open tasks, as listed, are rated low among all the ILO's tasks; for tasks listed
+    without their standing, whether the ILO grades the job not or minimally exposed."""
+    standings = [task.get("percentile") for task in occupation.get("most_exposed_tasks") or ()]
+    if standings and all(p is not None for p in standings):
+        return all(p < MIDDLE_TASK for p in standings)
     return any(
         f.get("dataset") == "ilo_genai_2025"
         and f.get("measure") == "exposure gradient"
         and str(f.get("value", "")).strip().lower() in _LOW_GRADES
         for f in occupation.get("exposure", ())
     )
+
+
+def still_open(occupation: dict[str, Any]) -> bool:
+    """Whether even the job's least open tasks, as listed, are more open than most of the ILO's tasks."""
+    standings = [task.get("percentile") for task in occupation.get("least_exposed_tasks") or ()]
+    return bool(standings) and all(p is not None and p >= MIDDLE_TASK for p in standings)
 
 
 # ISCO's catch-all groups end "not elsewhere classified", a classifier's phrase no mentor uses.

@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
-from shadowmatch_kb.brief.model import Briefing, Cited, Source, everyday_label, rated_low
+from shadowmatch_kb.brief.model import Briefing, Cited, Source, everyday_label, rated_low, still_open
 from shadowmatch_kb.formats.inert import markdown_text
 
 __all__ = ["EXPOSURE_FIGURES", "briefing_html", "headline_figures", "to_html", "to_markdown"]
@@ -42,9 +42,14 @@ _TASK_LISTS = (
     # and took it for a rating of the machines (session 9's review), though the note above the section says so.
     ("least_exposed_tasks", "and these least open to it (no rating of robots or other machines)"),
 )
-# In a job the ILO grades not or minimally exposed even its "most open" tasks are rated low: said so, lest a
-# reader take pressure-testing pipes for work a chatbot could do.
+# When even a job's "most open" tasks are rated low among all the ILO's tasks, it is said so, lest a reader take
+# pressure-testing pipes for work a chatbot could do; when even its "least open" are more open than most, that is
+# said too: a contact-centre agent read a task scored 0.6 (above nine in ten of all tasks) as safe (session 10).
 _LOW_MOST_OPEN = "Even the tasks the ILO rates most open to generative AI in this job are rated low"
+_OPEN_LEAST = (
+    "and these the least open in this job, though more open than most tasks the ILO rates (no rating of robots or "
+    "other machines)"
+)
 _md = markdown_text
 _HEADLINE_MEASURE = {
     "gpts_are_gpts": "human rated exposure beta (E1 + 0.5*E2)",
@@ -118,9 +123,12 @@ def _value(value: object) -> str:
 
 def _task_lists(occupation: dict[str, Any]) -> list[tuple[str, str]]:
     """The occupation's task lists and how each is introduced."""
-    if not rated_low(occupation):
-        return list(_TASK_LISTS)
-    return [(key, _LOW_MOST_OPEN if key == "most_exposed_tasks" else label) for key, label in _TASK_LISTS]
+    labels = dict(_TASK_LISTS)
+    if rated_low(occupation):
+        labels["most_exposed_tasks"] = _LOW_MOST_OPEN
+    if still_open(occupation):
+        labels["least_exposed_tasks"] = _OPEN_LEAST
+    return list(labels.items())
 
 
 def _attributions(figures: list[dict[str, Any]]) -> list[str]:

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from shadowmatch_kb.occupations.records import ISCO08
-from shadowmatch_kb.occupations.store import Exposure, numbers_of, values_of
+from shadowmatch_kb.occupations.store import Exposure, numbers_of, task_scores, values_of
 
 __all__ = ["FigureStanding", "explained"]
 
@@ -97,6 +97,7 @@ class FigureStanding:
     stamp: tuple[object, ...] = ()
     _numbers: dict[tuple[str, str, str, int], list[float]] = field(default_factory=dict)
     _grades: dict[tuple[str, str, str, int], Counter[str]] = field(default_factory=dict)
+    _task_scores: list[float] | None = None
 
     def percentile(self, figure: Exposure) -> float | None:
         """The share of the dataset's occupations (0-100) with a lower figure of the same measure; None for a grade."""
@@ -123,6 +124,15 @@ class FigureStanding:
             self._grades[key] = values_of(self.db, *key)
         counts = self._grades[key]
         return counts.get(str(figure.value), 0), sum(counts.values())
+
+    def task_percentile(self, score: float) -> float | None:
+        """The share (0-100) of all the tasks the ILO scores, in every occupation, that score lower than ``score``: a
+        job's "least open" task may still be more open than most (a contact-centre agent's score 0.6, above nine in
+        ten of all tasks). None when no task is imported."""
+        if self._task_scores is None:
+            self._task_scores = task_scores(self.db)
+        scores = self._task_scores
+        return round(100.0 * bisect_left(scores, score) / len(scores), 1) if scores else None
 
 
 def _code_length(figure: Exposure) -> int:

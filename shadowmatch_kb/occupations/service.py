@@ -170,6 +170,8 @@ def match_question(
     for match in found[:k]:
         figures = figures_for(db, match.isco, list(match.esco_uris))
         most, least = _tasks_by_closeness(matcher, text, match.isco, tasks_for(db, match.isco))
+        for task in [*most, *least]:
+            task["percentile"] = standing.task_percentile(task["score"])
         occupations.append(
             {
                 "isco": match.isco,

@@ -19,6 +19,7 @@ __all__ = [
     "imported_datasets",
     "labels",
     "numbers_of",
+    "task_scores",
     "save_dataset",
     "tasks_for",
     "values_of",
@@ -234,6 +235,12 @@ def tasks_for(db: sqlite3.Connection, isco: str) -> list[tuple[str, float]]:
         f"SELECT task, score FROM occupation_tasks WHERE isco = ? AND {_NAMED_TASK} ORDER BY score DESC, task", (isco,)
     )
     return [(row[0], float(row[1])) for row in rows]
+
+
+def task_scores(db: sqlite3.Connection) -> list[float]:
+    """Every score the ILO gives a named task, of every group, lowest first."""
+    rows = db.execute(f"SELECT score FROM occupation_tasks WHERE {_NAMED_TASK} ORDER BY score")
+    return [float(row[0]) for row in rows]
 
 
 def work_texts(db: sqlite3.Connection) -> list[WorkText]:
