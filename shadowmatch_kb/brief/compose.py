@@ -179,7 +179,12 @@ def build_briefing(
     briefing.notices = list(found.notices)
     targets = np.asarray(embedder.embed_batch([reading.focus] + ([reading.occupation] if reading.occupation else [])))
     relevance = {e.item_id: e.relevance for e in found.evidence}
-    briefing.signals = _signals(store, evidence, embedder, targets, relevance)
+    # Items standing in for a question nothing is likely about are the closest the knowledge base holds, not news
+    # of the person's work: each gives its one closest signal, shown as theirs (a local reporter was offered four
+    # rows of an article on the US intelligence community as the changes in their work).
+    limit = len(evidence) if found.standing_in else MAX_SIGNALS
+    briefing.signals = _signals(store, evidence, embedder, targets, relevance, limit=limit)
+    briefing.standing_in = found.standing_in
     # On thin evidence no signal is sure to be close to the work: the items' own sentences speak, named.
     lead = None if found.thin else lead_sentence(briefing.signals)
     stated = {i for signal in briefing.signals for i in signal.sources}
@@ -215,8 +220,10 @@ def _signals(
     embedder: Embedder,
     targets: np.ndarray,
     item_relevance: dict[str, float],
+    *,
+    limit: int = MAX_SIGNALS,
 ) -> list[BriefSignal]:
-    """The evidence's Signals rows merged into distinct signals, those on the question first.
+    """The evidence's Signals rows merged into distinct signals, those on the question first, at most ``limit``.
 
     A signal's relevance is its closest row's cosine with what the person does or their occupation
     (``targets``); signals under ``SIGNAL_FLOOR`` are off the question and dropped however often they are
@@ -254,10 +261,10 @@ def _signals(
     chosen: list[SignalCluster] = []
     cited: set[str] = set()
     for cluster in ranked:
-        if len(chosen) < MAX_SIGNALS and not set(cluster.item_ids) <= cited:
+        if len(chosen) < limit and not set(cluster.item_ids) <= cited:
             chosen.append(cluster)
             cited.update(cluster.item_ids)
-    chosen += [c for c in ranked if c not in chosen][: MAX_SIGNALS - len(chosen)]
+    chosen += [c for c in ranked if c not in chosen][: limit - len(chosen)]
     chosen.sort(key=ranked.index)
     return [
         BriefSignal(
@@ -337,7 +344,9 @@ def _coverage(found: Retrieval, briefing: Briefing) -> str:
             )
         text = f"The knowledge base holds nothing yet on {' or '.join(missing)}"
         return text + (f", and {far_text}." if far else ".")
-    text = "This briefing rests on " + _join(held) + "."
+    # Items standing in are not evidence on the work, only the nearest the knowledge base has: said so.
+    opening = "The closest the knowledge base holds, quoted below: " if found.standing_in else "This briefing rests on "
+    text = opening + _join(held) + "."
     if missing:
         lacks = "No item in the knowledge base is " + " or ".join(
             f"close to the work of {what}" if what == people else f"mainly about {what}" for what in missing

@@ -64,6 +64,7 @@ class Briefing:
     coverage: str = ""  # what it holds: on the occupation, its sector, the wider picture
     readability: dict[str, float] = field(default_factory=dict)  # Flesch-Kincaid grade of overview, prompts
     notices: list[str] = field(default_factory=list)  # for the person running it (no index yet, ...)
+    standing_in: bool = False  # no item is likely about the work: the closest few stand in, one signal each
 
     def number_of(self, item_id: str) -> int:
         """The citation number of a source."""
@@ -102,6 +103,7 @@ class Briefing:
             "evidence_count": self.evidence_count,
             "notice": self.notice,
             "coverage": self.coverage,
+            "standing_in": self.standing_in,
             "readability": self.readability,
             "markdown": markdown,
         }

@@ -106,6 +106,11 @@ def _speaks_of_ilo(occupation: dict[str, Any], figures: list[dict[str, Any]]) ->
     return any(f["dataset"].startswith("ilo") for f in figures) or any(occupation.get(k) for k, _ in _TASK_LISTS)
 
 
+def _signals_heading(briefing: Briefing) -> str:
+    # Rows of items that only stand in are not the changes in the person's work: the heading says whose they are.
+    return "Signals in the closest items" if briefing.standing_in else "Signals of change"
+
+
 def _several_studies(figures: list[dict[str, Any]]) -> bool:
     return len({f["dataset"] for f in figures}) > 1
 
@@ -154,7 +159,7 @@ def to_markdown(briefing: Briefing) -> str:
         lines += [f"- {_setting_md(briefing, c)}{_md(c.text)} {_cites(briefing, c.sources)}" for c in briefing.overview]
         lines.append("")
     if briefing.signals:
-        lines += ["## Signals of change", ""]
+        lines += [f"## {_signals_heading(briefing)}", ""]
         for n, s in enumerate(briefing.signals, start=1):
             lines.append(f"{n}. **{_md(s.signal)}** {_cites(briefing, s.sources)}")
             for label, value in (
@@ -321,7 +326,7 @@ def briefing_html(briefing: Briefing, *, item_link: str | None = None, reask_lin
         parts.append("</ul>")
     if briefing.signals:
         parts += [
-            "<h2>Signals of change</h2>",
+            f"<h2>{_signals_heading(briefing)}</h2>",
             '<table class="signals"><thead><tr><th scope="col">Signal</th><th scope="col">Change</th>'
             '<th scope="col">In 10 years</th><th scope="col">Driven by</th></tr></thead><tbody>',
         ]

@@ -130,6 +130,7 @@ class Retrieval:
     candidates: int
     notices: list[str] = field(default_factory=list)
     of_sector: int = 0  # items found of the person's sector, cited or not
+    standing_in: bool = False  # no item reached the floor: the evidence is the closest few, not items on the work
 
     def count(self, tier: str) -> int:
         """How many evidence items are of one tier."""
@@ -154,15 +155,17 @@ def retrieve(
     relevance reaches the model's ``cite_floor``; when none does, the ``FALLBACK_ITEMS`` closest that reach
     ``FALLBACK_FLOOR`` (the briefing then says it holds little on this work)."""
     candidates, notices, count = score_candidates(searcher, reading, vocabulary, since=since, today=today)
+    standing_in = False
     if notices:  # no index: words alone cannot tell an item's subject, the sector can
         found = [e for e in candidates if e.in_sector]
     else:
         found = [e for e in candidates if e.relevance >= _model(reading).cite_floor]
         if not found:  # the closest few, by the model or by meaning alone (a worker no sector names)
             found = [e for e in candidates if e.relevance >= FALLBACK_FLOOR or e.similarity >= WIDER_FLOOR]
-            found = found[:FALLBACK_ITEMS]
+            found, standing_in = found[:FALLBACK_ITEMS], bool(found)
     of_sector = sum(e.in_sector for e in candidates)
-    return Retrieval(reading.sectors, _one_per_page(searcher, found, limit), count, notices, of_sector)
+    evidence = _one_per_page(searcher, found, limit)
+    return Retrieval(reading.sectors, evidence, count, notices, of_sector, standing_in)
 
 
 def _one_per_page(searcher: Searcher, found: list[Evidence], limit: int) -> list[Evidence]:

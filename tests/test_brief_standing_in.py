@@ -1,0 +1,69 @@
+"""When no item is likely about the person's work, the closest few stand in: quoted and named as the closest the
+knowledge base holds, each with its one closest signal under a heading that says whose signals they are.
+
+Session 10's blind reviews: a local reporter's only evidence was an article on the US intelligence community, and
+four of its rows were offered as the changes in their work.
+"""
+
+from __future__ import annotations
+
+from test_brief_unit import (  # noqa: F401  (parts and resolver are fixtures)
+    HEALTH,
+    QUESTION,
+    TODAY,
+    RankedSearcher,
+    cosine_for,
+    item,
+    make_store,
+    parts,
+    reading,
+    resolver,
+)
+
+from shadowmatch_kb.brief import compose
+from shadowmatch_kb.brief.render import to_html, to_markdown
+from shadowmatch_kb.brief.retrieve import FALLBACK_FLOOR, WITHOUT_OCCUPATION, retrieve
+
+
+def test_retrieval_says_when_its_items_only_stand_in(resolver) -> None:  # noqa: F811
+    likely, unlikely = item(1, "2024-01-01", ["nursing"]), item(2, "2024-01-01", ["nursing"])
+    floor = WITHOUT_OCCUPATION.cite_floor
+    searcher = RankedSearcher(make_store(likely, unlikely), {likely.id: cosine_for(floor + 0.1, in_sector=True)})
+    assert not retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY).standing_in
+    closest = {unlikely.id: cosine_for((floor + FALLBACK_FLOOR) / 2, in_sector=True)}
+    found = retrieve(RankedSearcher(make_store(unlikely), closest), reading([HEALTH]), resolver.vocabulary, today=TODAY)
+    assert [e.item_id for e in found.evidence] == [unlikely.id] and found.standing_in
+
+
+def test_items_standing_in_are_quoted_and_give_one_signal_each(parts, monkeypatch) -> None:  # noqa: F811
+    question = "Nurses review AI drafts: how will AI scribes that draft clinical notes change hospital nursing?"
+
+    def first_item(standing: bool):
+        def retrieval(*args, **kwargs):
+            found = retrieve(*args, **kwargs)
+            found.evidence, found.standing_in = found.evidence[:1], standing
+            return found
+
+        return retrieval
+
+    monkeypatch.setattr(compose, "retrieve", first_item(False))
+    usual = compose.build_briefing(question, **parts, today=TODAY)
+    assert len(usual.signals) == 2 and not usual.standing_in  # an item likely on the work gives each of its rows
+    assert "This briefing rests on" in usual.coverage and "## Signals of change" in to_markdown(usual)
+
+    monkeypatch.setattr(compose, "retrieve", first_item(True))
+    briefing = compose.build_briefing(question, **parts, today=TODAY)
+    assert briefing.standing_in and briefing.to_dict("")["standing_in"] is True
+    assert briefing.signals == usual.signals[:1]
+    assert all(claim.is_quote for claim in briefing.overview)  # each named by its item, no lead claiming the work
+    assert "The closest the knowledge base holds, quoted below: " in briefing.coverage
+    assert "## Signals in the closest items" in to_markdown(briefing) and "Signals of change" not in to_html(briefing)
+
+
+def test_an_item_standing_in_gives_only_its_closest_signal(parts) -> None:  # noqa: F811
+    store, embedder = parts["store"], parts["embedder"]
+    first = store.get_many([f"{1:032x}"])[f"{1:032x}"]  # two rows: AI scribes draft notes; nurses review AI drafts
+    targets = embedder.embed_batch(["nurses review AI scribes drafts of clinical notes"])
+    both = compose._signals(store, [first], embedder, targets, {})
+    assert len(both) == 2
+    assert compose._signals(store, [first], embedder, targets, {}, limit=1) == both[:1]
