@@ -55,3 +55,24 @@ def test_most_open_tasks_are_called_low_by_their_standing_not_the_jobs_grade() -
     assert rated_low(plumber.occupations[0])
     assert "Even the tasks the ILO rates most open to generative AI in this job are rated low" in to_markdown(plumber)
     assert any("Could a chatbot help with any part of it?" in p for p in _prompts(plumber))
+
+
+def test_a_long_task_statement_is_quoted_up_to_a_comma_and_marked_cut() -> None:
+    from shadowmatch_kb.brief.model import short_task
+
+    reporter = (
+        "Collecting local, national and international news through interviews, investigation and observation, "
+        "attending public events, seeking out records, reviewing written work, attending film and stage performances;"
+    )
+    assert short_task(reporter) == (
+        "Collecting local, national and international news through interviews, investigation and observation, "
+        "attending public events …"
+    )
+    agent = "Promoting goods and services by telephone or electronic mail, following scripts and working from lists;"
+    assert short_task(agent) == agent.rstrip(";")  # short enough: whole, without the list's stop
+    spaced = "Interpreting from a spoken or a signed language into another spoken or signed language , in particular "
+    assert " ," not in short_task(spaced + "at conferences, meetings and similar occasions, and ensuring the meaning")
+    briefing = _briefing(most=[97.0], least=[88.0])
+    briefing.occupations[0]["most_exposed_tasks"][0]["task"] = reporter
+    assert "attending public events …" in to_markdown(briefing) and "stage performances" not in to_html(briefing)
+    assert any("attending public events …" in prompt for prompt in _prompts(briefing))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shadowmatch_kb.brief.gate import apply_citation_gate
-from shadowmatch_kb.brief.model import Briefing, BriefSignal, everyday_label, rated_low, still_open
+from shadowmatch_kb.brief.model import Briefing, BriefSignal, everyday_label, rated_low, short_task, still_open
 from shadowmatch_kb.brief.overview import lead_sentence, overview, plain
 from shadowmatch_kb.brief.readability import grade_level
 from shadowmatch_kb.brief.retrieve import (
@@ -403,7 +403,7 @@ def _prompts(briefing: Briefing) -> list[str]:
     # The ILO lists the tasks of a whole group of occupations: a written translator does not interpret at
     # conferences, a contracts solicitor may never plead in court. The host shows a task only if it is theirs.
     if occupation and occupation.get("most_exposed_tasks"):
-        task = plain(occupation["most_exposed_tasks"][0]["task"])
+        task = short_task(occupation["most_exposed_tasks"][0]["task"])
         # Even its "most open" task rated low: ask whether AI helps at all.
         ask = (
             "Could a chatbot help with any part of it?"
@@ -412,7 +412,7 @@ def _prompts(briefing: Briefing) -> list[str]:
         )
         prompts.append(f'If you do this task, show it to your visitor: "{task}". {ask}')
     if occupation and occupation.get("least_exposed_tasks"):
-        task = plain(occupation["least_exposed_tasks"][0]["task"])
+        task = short_task(occupation["least_exposed_tasks"][0]["task"])
         if still_open(occupation):  # least open in this job, yet more open than most tasks: not a safe harbour
             prompts.append(
                 "Of this job's tasks the ILO rates this one least open to generative AI, though more open than most: "

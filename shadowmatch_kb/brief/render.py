@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
-from shadowmatch_kb.brief.model import Briefing, Cited, Source, everyday_label, rated_low, still_open
+from shadowmatch_kb.brief.model import Briefing, Cited, Source, everyday_label, rated_low, short_task, still_open
 from shadowmatch_kb.formats.inert import markdown_text
 
 __all__ = ["EXPOSURE_FIGURES", "briefing_html", "headline_figures", "to_html", "to_markdown"]
@@ -30,8 +30,8 @@ _WHAT_FIGURES_MEASURE = (
     "images on request) could do this job's tasks, not robots or self-driving vehicles."
 )
 _NO_OCCUPATION_DATA = "No public research on occupations is available here yet."
-# Reviews read an ILO grade of "not exposed" beside a 53 % share of tasks, or a lawyer's "minimal" beside an item's
-# "44 percent of legal tasks", as contradictions: each study asks its own question, which its line says.
+# Reviews read an ILO grade of "not exposed" beside a 53 % share of tasks as a contradiction: each study asks its
+# own question, which its line says. Said only where the studies shown lean opposite ways.
 _FIGURES_DIFFER = (
     "The studies measure different things, each said on its line, so their figures can differ from one another and "
     "from those in the items."
@@ -111,13 +111,24 @@ def _signals_heading(briefing: Briefing) -> str:
     return "Signals in the closest items" if briefing.standing_in else "Signals of change"
 
 
-def _several_studies(figures: list[dict[str, Any]]) -> bool:
-    return len({f["dataset"] for f in figures}) > 1
+def _figures_disagree(figures: list[dict[str, Any]]) -> bool:
+    """Whether one study shown puts the job high and another low: only then is the note on what each measures
+    needed (reviewers read it, shown every time, as boilerplate)."""
+    leans = {_lean(figure) for figure in figures} - {None}
+    return leans == {"high", "low"}
 
 
-def _task(text: str) -> str:
-    # The ILO's task statements end in the ";" of the list they were taken from.
-    return " ".join(text.split()).rstrip(";.,: ")
+def _lean(figure: dict[str, Any]) -> str | None:
+    """Whether a figure puts the job high or low among the occupations of its study; None when in the middle."""
+    value = str(figure.get("value", "")).strip().lower()
+    if value in ("not exposed", "minimal exposure", "low risk"):
+        return "low"
+    if value in ("exposed: gradient 3", "exposed: gradient 4", "high risk"):
+        return "high"
+    percentile = figure.get("percentile")
+    if isinstance(percentile, int | float):
+        return "high" if percentile >= 2 * 100 / 3 else "low" if percentile <= 100 / 3 else None
+    return None
 
 
 def _value(value: object) -> str:
@@ -223,9 +234,9 @@ def _occupation_markdown(briefing: Briefing) -> list[str]:
         lines.append(f"- {_md(_figure_text(f, top['isco']))}")
     for key, label in _task_lists(top):
         if top.get(key):
-            tasks = "; ".join(_md(_task(t["task"])) for t in top[key][:TASKS_SHOWN])
+            tasks = "; ".join(_md(short_task(t["task"])) for t in top[key][:TASKS_SHOWN])
             lines.append(f"- *{label}:* {tasks}")
-    if _several_studies(figures):
+    if _figures_disagree(figures):
         lines += ["", f"*{_FIGURES_DIFFER}*"]
     if figures:
         lines += ["", "*Figures from:* " + " · ".join(_md(a) for a in _attributions(figures))]
@@ -386,10 +397,10 @@ def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
     parts += [f"<li>{_e(_figure_text(f, top['isco']))}</li>" for f in figures]
     for key, label in _task_lists(top):
         if top.get(key):
-            tasks = "; ".join(_e(_task(t["task"])) for t in top[key][:TASKS_SHOWN])
+            tasks = "; ".join(_e(short_task(t["task"])) for t in top[key][:TASKS_SHOWN])
             parts.append(f"<li><em>{label}:</em> {tasks}</li>")
     parts.append("</ul>")
-    if _several_studies(figures):
+    if _figures_disagree(figures):
         parts.append(f'<p class="small">{_FIGURES_DIFFER}</p>')
     if figures:
         parts.append('<p class="small">Figures from: ' + " · ".join(_e(a) for a in _attributions(figures)) + "</p>")
