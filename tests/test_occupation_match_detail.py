@@ -284,8 +284,8 @@ def test_a_share_of_tasks_reads_as_a_percentage_before_its_standing() -> None:
         return str(explained(figure, standing)["plain"])
 
     assert plain("47-2152.00") == (
-        "A GPT-4-class model could speed up about 6% of this job's tasks, half-counting those that need extra "
-        "software (rated by people, GPTs are GPTs study): lower than 75% of the occupations in that study."
+        "A GPT-4-class model could speed up about 6% of this job's tasks, a task that needs more software built on "
+        "it counting as half (rated by people, GPTs are GPTs study): lower than 75% of the occupations in that study."
     )
     assert plain("15-1252.00").startswith("A GPT-4-class model could speed up about 70% of this job's tasks")
     assert plain("15-1252.00").endswith(": higher than 75% of the occupations in that study.")
