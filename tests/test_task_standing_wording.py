@@ -58,7 +58,7 @@ def test_most_open_tasks_are_called_low_by_their_standing_not_the_jobs_grade() -
 
 
 def test_a_long_task_statement_is_quoted_up_to_a_comma_and_marked_cut() -> None:
-    from shadowmatch_kb.brief.model import short_task
+    from shadowmatch_kb.brief.overview import short_task
 
     reporter = (
         "Collecting local, national and international news through interviews, investigation and observation, "

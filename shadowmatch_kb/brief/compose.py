@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shadowmatch_kb.brief.gate import apply_citation_gate
-from shadowmatch_kb.brief.model import Briefing, BriefSignal, everyday_label, rated_low, short_task, still_open
-from shadowmatch_kb.brief.overview import lead_sentence, overview, plain
+from shadowmatch_kb.brief.model import Briefing, BriefSignal, everyday_label, rated_low, still_open
+from shadowmatch_kb.brief.overview import lead_sentence, overview, plain, short_task
 from shadowmatch_kb.brief.readability import grade_level
 from shadowmatch_kb.brief.retrieve import (
     FALLBACK_FLOOR,

@@ -6,7 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["BriefSignal", "Briefing", "Cited", "Source", "rated_low", "short_task", "still_open"]
+__all__ = ["BriefSignal", "Briefing", "Cited", "Source", "rated_low", "still_open"]
 
 
 @dataclass
@@ -120,8 +120,8 @@ MIDDLE_TASK = 50.0
 def rated_low(occupation: dict[str, Any]) -> bool:
     """Whether even the job's most open tasks, as listed, are rated low among all the ILO's tasks; for tasks listed
     without their standing, whether the ILO grades the job not or minimally exposed."""
-    standings = [task.get("percentile") for task in occupation.get("most_exposed_tasks") or ()]
-    if standings and all(p is not None for p in standings):
+    standings = _standings(occupation, "most_exposed_tasks")
+    if standings is not None:
         return all(p < MIDDLE_TASK for p in standings)
     return any(
         f.get("dataset") == "ilo_genai_2025"
@@ -133,26 +133,16 @@ def rated_low(occupation: dict[str, Any]) -> bool:
 
 def still_open(occupation: dict[str, Any]) -> bool:
     """Whether even the job's least open tasks, as listed, are more open than most of the ILO's tasks."""
-    standings = [task.get("percentile") for task in occupation.get("least_exposed_tasks") or ()]
-    return bool(standings) and all(p is not None and p >= MIDDLE_TASK for p in standings)
+    standings = _standings(occupation, "least_exposed_tasks")
+    return standings is not None and all(p >= MIDDLE_TASK for p in standings)
 
 
-# A task statement longer than this (give or take a few words) is cut at a comma before it: the ILO's run to 30
-# words ("Collecting local, national and international news through interviews, ..., attending film and stage
-# performances"), which reviewers found slow to read, on the page and in the prompts.
-TASK_WORDS = 16
-
-
-def short_task(text: str) -> str:
-    """An ILO task statement as a briefing quotes it: one line, without the stop of the list it came from; one much
-    longer than ``TASK_WORDS`` words is cut at its last comma within them and marked "…" (the JSON keeps it whole)."""
-    words = " ".join(text.split()).replace(" ,", ",").rstrip(";.,: ").split(" ")
-    if len(words) <= TASK_WORDS + 4:
-        return " ".join(words)
-    head = words[:TASK_WORDS]
-    commas = [n for n, word in enumerate(head) if word.endswith(",") and n >= TASK_WORDS // 3]
-    kept = head[: commas[-1] + 1] if commas else head
-    return " ".join(kept).rstrip(",;:") + " …"
+def _standings(occupation: dict[str, Any], key: str) -> list[float] | None:
+    """The percentiles of one task list, or None when it is empty or a task lacks its standing."""
+    standings = [task.get("percentile") for task in occupation.get(key) or ()]
+    if not standings or any(p is None for p in standings):
+        return None
+    return [float(p) for p in standings]
 
 
 # ISCO's catch-all groups end "not elsewhere classified", a classifier's phrase no mentor uses.

@@ -141,6 +141,24 @@ def plain(text: str) -> str:
     return " ".join(text.split()).rstrip(".;,: ")
 
 
+# A task statement longer than this (give or take a few words) is cut at a comma before it: the ILO's run to 30
+# words ("Collecting local, national and international news through interviews, ..., attending film and stage
+# performances"), which reviewers found slow to read, on the page and in the prompts.
+TASK_WORDS = 16
+
+
+def short_task(text: str) -> str:
+    """An ILO task statement as a briefing quotes it: one line, without the stop of the list it came from; one much
+    longer than ``TASK_WORDS`` words is cut at its last comma within them and marked "…" (the JSON keeps it whole)."""
+    words = plain(text).replace(" ,", ",").split(" ")
+    if len(words) <= TASK_WORDS + 4:
+        return " ".join(words)
+    head = words[:TASK_WORDS]
+    commas = [n for n, word in enumerate(head) if word.endswith(",") and n >= TASK_WORDS // 3]
+    kept = head[: commas[-1] + 1] if commas else head
+    return " ".join(kept).rstrip(",;:") + " …"
+
+
 def _sentences(text: str) -> list[str]:
     found = [_main_clause(" ".join(s.text.split())) for s in split_sentences(text)[:8]]
     return [s for s in found if _MIN_WORDS <= len(s.split()) <= OVERVIEW_MAX_WORDS and not is_junk_sentence(s)]

@@ -12,7 +12,8 @@ import re
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
-from shadowmatch_kb.brief.model import Briefing, Cited, Source, everyday_label, rated_low, short_task, still_open
+from shadowmatch_kb.brief.model import Briefing, Cited, Source, everyday_label, rated_low, still_open
+from shadowmatch_kb.brief.overview import short_task
 from shadowmatch_kb.formats.inert import markdown_text
 
 __all__ = ["EXPOSURE_FIGURES", "briefing_html", "headline_figures", "to_html", "to_markdown"]

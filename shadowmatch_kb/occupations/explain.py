@@ -107,8 +107,7 @@ class FigureStanding:
         key = (figure.dataset, figure.measure, figure.scheme, _code_length(figure))
         if key not in self._numbers:
             self._numbers[key] = numbers_of(self.db, *key)
-        numbers = self._numbers[key]
-        return round(100.0 * bisect_left(numbers, figure.value) / len(numbers), 1) if numbers else None
+        return _share_below(self._numbers[key], figure.value)
 
     def middle(self, figure: Exposure) -> tuple[float, float] | None:
         """The 10th and 90th percentile of the measure over the dataset's occupations (None for a grade): where four
@@ -132,8 +131,12 @@ class FigureStanding:
         ten of all tasks). None when no task is imported."""
         if self._task_scores is None:
             self._task_scores = task_scores(self.db)
-        scores = self._task_scores
-        return round(100.0 * bisect_left(scores, score) / len(scores), 1) if scores else None
+        return _share_below(self._task_scores, score)
+
+
+def _share_below(numbers: list[float], value: float) -> float | None:
+    """The share (0-100, one decimal) of sorted ``numbers`` lower than ``value``; None when there are none."""
+    return round(100.0 * bisect_left(numbers, value) / len(numbers), 1) if numbers else None
 
 
 def _code_length(figure: Exposure) -> int:
