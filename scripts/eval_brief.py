@@ -16,7 +16,8 @@ datasets with the real ``occupations import``; then, for every question:
   Porter stemming; ``_eval_rankings.PlainBM25``), the bundled model's dense ranking, and their
   reciprocal-rank fusion (target: nDCG@10 >= 1.3x the best baseline);
 * the share of cited sources with grade >= 1 (target >= 0.85);
-* briefings that say the knowledge base holds nothing while a relevant item exists (target 0);
+* briefings that cite no item (and so say the knowledge base holds nothing) while a relevant item exists
+  (target 0);
 * the share of the briefing's signals graded on the person's work (>= 1) in ``eval_brief_signal_labels.json``
   (graded blind; a signal shown that was not graded is counted apart, as unlabelled);
 * the occupation named by the briefing itself (top-1 in the labelled groups; target >= 0.9 on the job
@@ -181,7 +182,7 @@ def _question(
     cited = _unique(originals.get(s.id, s.id) for s in briefing.sources)
     rankings["brief_sources"] = cited
     relevant = sum(g >= 1 for g in grades.values())
-    says_nothing = briefing.evidence_count == 0
+    says_nothing = not briefing.sources  # judged on the page: items found but none shown would say nothing too
     top = briefing.occupations[0]["isco"] if briefing.occupations else None
     row: dict[str, Any] = {
         "split": q["split"],

@@ -195,6 +195,7 @@ def build_briefing(
         OVERVIEW_SENTENCES - bool(lead),
         stated=stated,
         own_work=own_work(reading),
+        must_cite=set() if found.standing_in else set(items),
     )
     briefing.overview = ([lead] if lead else []) + picked
     apply_citation_gate(briefing, items, today)

@@ -95,11 +95,17 @@ def overview(
     *,
     stated: Set[str] = frozenset(),
     own_work: Set[str] = frozenset(),
+    must_cite: Set[str] = frozenset(),
 ) -> list[Cited]:
     """The items' own summary sentences, plain ones preferred, each close to what the person does or their
     occupation (``targets``): first the best of each item no chosen signal states (``stated``), most relevant
     item first, up to ``OVERVIEW_MOST``; then others up to ``count`` in all. ``own_work``: the words (as
-    ``question_words`` reads them) that name the person's work, from their question and their occupation."""
+    ``question_words`` reads them) that name the person's work, from their question and their occupation.
+
+    An item of ``must_cite`` (one retrieval judged likely on the person's work or sector) gives its best sentence
+    even when none reaches ``OVERVIEW_FLOOR``: a claims handler's briefing found the survey of UK financial firms
+    and, with no sentence of it that close to handling claims, showed nothing and said the knowledge base held
+    nothing close."""
     candidates = [
         _Candidate(sentence, item.id, 0.0)
         for item in evidence
@@ -114,8 +120,12 @@ def overview(
         penalty = GRADE_PENALTY * max(0.0, sentence_grade(candidate.text) - PLAIN_GRADE)
         bonus = FINDING_BONUS * bool(_FINDING.search(candidate.text))
         bonus += OWN_WORK_BONUS * bool(own_work & set(question_words(candidate.text)))
-        candidate.score = similarity - penalty + bonus if similarity >= OVERVIEW_FLOOR else -1.0
-    on_topic = [i for i, c in enumerate(candidates) if c.score > -1.0]
+        candidate.score = similarity - penalty + bonus
+    on_topic = [i for i, s in enumerate(closeness.tolist()) if s >= OVERVIEW_FLOOR]
+    for item_id in must_cite - {candidates[i].item_id for i in on_topic}:
+        own = [i for i, c in enumerate(candidates) if c.item_id == item_id]
+        on_topic += [max(own, key=lambda i: candidates[i].score)] if own else []
+    on_topic.sort()
     candidates, vectors = [candidates[i] for i in on_topic], vectors[on_topic]
     unstated = [item.id for item in evidence if item.id not in stated]
     chosen: list[int] = []
