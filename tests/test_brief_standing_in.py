@@ -21,8 +21,9 @@ from test_brief_unit import (  # noqa: F401  (parts and resolver are fixtures)
 )
 
 from shadowmatch_kb.brief import compose
+from shadowmatch_kb.brief.model import Briefing, Source
 from shadowmatch_kb.brief.render import to_html, to_markdown
-from shadowmatch_kb.brief.retrieve import FALLBACK_FLOOR, WITHOUT_OCCUPATION, retrieve
+from shadowmatch_kb.brief.retrieve import FALLBACK_FLOOR, WITHOUT_OCCUPATION, Evidence, Retrieval, retrieve
 
 
 def test_retrieval_says_when_its_items_only_stand_in(resolver) -> None:  # noqa: F811
@@ -67,3 +68,21 @@ def test_an_item_standing_in_gives_only_its_closest_signal(parts) -> None:  # no
     both = compose._signals(store, [first], embedder, targets, {})
     assert len(both) == 2
     assert compose._signals(store, [first], embedder, targets, {}, limit=1) == both[:1]
+
+
+def test_an_item_standing_in_from_other_work_is_not_called_close_to_the_work() -> None:
+    # Session 11: "No item ... is close to the work of bricklayers ... The closest the knowledge base holds, quoted
+    # below: 1 item closest to the work you describe" said and unsaid the same thing in two sentences.
+    robots = Evidence(f"{1:032x}", 0.1, 0.3, 0.1, False, "wider", "2024-01-01", relevance=0.1)
+    briefing = Briefing("q", None, ["construction"], 1)
+    briefing.occupations = [{"isco": "7112", "label": "Bricklayers and related workers"}]
+    briefing.sources = [Source(1, robots.item_id, "t", None, None)]
+
+    def coverage(standing_in: bool) -> str:
+        return compose._coverage(Retrieval(["construction"], [robots], 10, [], 0, standing_in), briefing)
+
+    assert coverage(True) == (
+        "No item in the knowledge base is close to the work of bricklayers and related workers or mainly about the "
+        "construction sector. The closest the knowledge base holds, quoted below: 1 item on other work."
+    )
+    assert coverage(False).endswith("This briefing rests on 1 item closest to the work you describe.")

@@ -327,8 +327,9 @@ def _coverage(found: Retrieval, briefing: Briefing) -> str:
         held.append(f"{_items(counts['occupation'])} close to the work of {people}")
     if counts["sector"] and sector:
         held.append(f"{_items(counts['sector'])} about {sector}")
-    if counts["wider"]:
-        held.append(f"{_items(counts['wider'])} closest to the work you describe")
+    if counts["wider"]:  # standing in, such an item is not close to the work, only the nearest there is
+        wider = "on other work" if found.standing_in else "closest to the work you describe"
+        held.append(f"{_items(counts['wider'])} {wider}")
     # An item close to the occupation may be of its sector too: the sector is missing only when none is.
     has = {"occupation": counts["occupation"] > 0, "sector": any(e.in_sector for e in cited)}
     missing = [what for what, tier in ((people, "occupation"), (sector, "sector")) if what and not has[tier]]
