@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from test_brief_unit import HEALTH, TODAY, RankedSearcher, item, make_store, reading, resolver  # noqa: F401
+
 from shadowmatch_kb.brief.gate import ABOUT_SECTORS, apply_citation_gate
 from shadowmatch_kb.brief.model import Briefing, Cited
 from shadowmatch_kb.brief.render import to_html, to_markdown
+from shadowmatch_kb.brief.retrieve import retrieve
 from shadowmatch_kb.model import Item
+from shadowmatch_kb.store.enrichment import save_enrichment
 
 
 def _briefing(*items: Item) -> Briefing:
@@ -51,3 +55,19 @@ def test_each_source_says_which_sectors_it_is_about() -> None:
     html = to_html(briefing)
     assert "(2024-02-27; on banking and insurance)" in html
     assert json.loads(json.dumps(briefing.to_dict("")["sources"]))[0]["about"] == ["banking and insurance"]
+
+
+def test_a_source_names_only_the_sectors_enrichment_was_sure_of(resolver) -> None:  # noqa: F811
+    # Session 11's reviews: a recruiter's briefing said no item was mainly about business support services, while
+    # its first source said it was on them (enrichment had computed that sector at low confidence).
+    unsure = item(1, "2024-01-01", [HEALTH, "education"])
+    store = make_store(unsure)
+    save_enrichment(store, unsure, {"sector_confidence": {HEALTH: 0.9, "education": 0.4}})
+    searcher = RankedSearcher(store, {unsure.id: 0.3})
+    found = retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY)
+    assert unsure.sectors == [HEALTH, "education"] and [e.sure_sectors for e in found.evidence] == [(HEALTH,)]
+
+    briefing = Briefing("q", None, [HEALTH], 1)
+    briefing.overview = [Cited("Said.", [unsure.id])]
+    apply_citation_gate(briefing, {unsure.id: unsure}, today=TODAY, about={unsure.id: found.evidence[0].sure_sectors})
+    assert [s.about for s in briefing.sources] == [[HEALTH]]

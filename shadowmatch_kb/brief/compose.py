@@ -198,7 +198,7 @@ def build_briefing(
         must_cite=set() if found.standing_in else set(items),
     )
     briefing.overview = ([lead] if lead else []) + picked
-    apply_citation_gate(briefing, items, today)
+    apply_citation_gate(briefing, items, today, about={e.item_id: e.sure_sectors for e in found.evidence})
     briefing.coverage = _coverage(found, briefing)
     briefing.notice = _notice(found, briefing)
     briefing.prompts = _prompts(briefing)

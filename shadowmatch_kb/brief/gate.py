@@ -11,7 +11,7 @@ only when it can be right (not after today, not before 1990), since a mentor rea
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from shadowmatch_kb.brief.model import Briefing, Cited, Source
 from shadowmatch_kb.formats.inert import safe_url
@@ -24,8 +24,16 @@ __all__ = ["ABOUT_SECTORS", "apply_citation_gate", "safe_url"]
 ABOUT_SECTORS = 2
 
 
-def apply_citation_gate(briefing: Briefing, items: Mapping[str, Item], today: datetime.date | None = None) -> list[str]:
-    """Drop every uncited claim of ``briefing`` in place, number its sources; returns what was dropped."""
+def apply_citation_gate(
+    briefing: Briefing,
+    items: Mapping[str, Item],
+    today: datetime.date | None = None,
+    about: Mapping[str, Sequence[str]] | None = None,
+) -> list[str]:
+    """Drop every uncited claim of ``briefing`` in place, number its sources; returns what was dropped.
+
+    ``about``: the sectors each source is said to be about, when not all of the item's (those enrichment was sure
+    of: a source line naming a sector the coverage line says no item is mainly about reads as a contradiction)."""
     dropped: list[str] = []
 
     def keep(claims: list[Cited]) -> list[Cited]:
@@ -53,7 +61,14 @@ def apply_citation_gate(briefing: Briefing, items: Mapping[str, Item], today: da
     order = [(item_id, item) for item_id, item in items.items() if item_id in cited]
     day = (today or datetime.date.today()).isoformat()
     briefing.sources = [
-        Source(number, item_id, item.title, safe_url(item.url), _shown_date(item, day), item.sectors[:ABOUT_SECTORS])
+        Source(
+            number,
+            item_id,
+            item.title,
+            safe_url(item.url),
+            _shown_date(item, day),
+            list((about or {}).get(item_id, item.sectors))[:ABOUT_SECTORS],
+        )
         for number, (item_id, item) in enumerate(order, start=1)
     ]
     return dropped

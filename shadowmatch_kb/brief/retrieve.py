@@ -119,6 +119,7 @@ class Evidence:
     date: str
     keyword: float = 0.0  # what the person's own words add (0 when no word of theirs is in the item)
     relevance: float = 0.0  # estimated chance the item is on the person's work or sector
+    sure_sectors: tuple[str, ...] = ()  # the item's sectors enrichment was sure of (what a source says it is about)
 
 
 @dataclass
@@ -228,8 +229,9 @@ def score_candidates(
         relevance = model.chance(similarity, near_occupation, in_sector, words)
         tier = "occupation" if near_occupation >= OCCUPATION_FLOOR else "sector" if in_sector else "wider"
         score = relevance * _recency(item.date, today)
+        sure = tuple(label for label in item.sectors if item.sector_confidence(label) >= SECTOR_CONFIDENCE_FLOOR)
         found.append(
-            Evidence(item_id, score, similarity, near_occupation, in_sector, tier, item.date, words, relevance)
+            Evidence(item_id, score, similarity, near_occupation, in_sector, tier, item.date, words, relevance, sure)
         )
     found.sort(key=lambda e: (-e.score, e.item_id))
     return found, notices, len(candidates)
