@@ -12,7 +12,7 @@ own templates filled with those signals and the occupation's tasks. The citation
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +81,9 @@ ALTERNATIVE_SHARE = 0.7
 # A signal is on the question when one of its rows is this close (cosine) to what the person does or their
 # occupation; each further independent item stating it adds a little, so support orders near-equals.
 SIGNAL_FLOOR = 0.3
+# ... and the best signal of an item likely on the work that has none above it, at least this close (on the
+# development questions this showed four more signals, each graded on the person's work).
+KEPT_ITEM_SIGNAL_FLOOR = 0.2
 SUPPORT_BONUS = 0.03
 # How much the items' own estimated relevance (0..1) weighs beside a row's cosine: from the least to the most
 # likely item, about the spread of cosines between a loose and a close row.
@@ -183,7 +186,8 @@ def build_briefing(
     # of the person's work: each gives its one closest signal, shown as theirs (a local reporter was offered four
     # rows of an article on the US intelligence community as the changes in their work).
     limit = len(evidence) if found.standing_in else MAX_SIGNALS
-    briefing.signals = _signals(store, evidence, embedder, targets, relevance, limit=limit)
+    kept = set() if found.standing_in else set(items)
+    briefing.signals = _signals(store, evidence, embedder, targets, relevance, limit=limit, must_show=kept)
     briefing.standing_in = found.standing_in
     # On thin evidence no signal is sure to be close to the work: the items' own sentences speak, named.
     lead = None if found.thin else lead_sentence(briefing.signals)
@@ -195,7 +199,7 @@ def build_briefing(
         OVERVIEW_SENTENCES - bool(lead),
         stated=stated,
         own_work=own_work(reading),
-        must_cite=set() if found.standing_in else set(items),
+        must_cite=kept,
     )
     briefing.overview = ([lead] if lead else []) + picked
     apply_citation_gate(briefing, items, today, about={e.item_id: e.sure_sectors for e in found.evidence})
@@ -223,6 +227,7 @@ def _signals(
     item_relevance: dict[str, float],
     *,
     limit: int = MAX_SIGNALS,
+    must_show: Set[str] = frozenset(),
 ) -> list[BriefSignal]:
     """The evidence's Signals rows merged into distinct signals, those on the question first, at most ``limit``.
 
@@ -255,6 +260,14 @@ def _signals(
         )
 
     scored = [(score(c), c) for c in clusters if relevance(c) >= SIGNAL_FLOOR]
+    # An item retrieval judged likely on the work (``must_show``) gives its best signal under the floor too, if that
+    # is at least loosely on the question: a claims handler's briefing found the survey of financial firms and
+    # showed none of its rows; a chores app's row in an item on nursing stays out.
+    heard = {i for _, c in scored for i in c.item_ids}
+    for item_id in sorted(must_show - heard, key=lambda i: position.get(i, len(position))):
+        own = [c for c in clusters if item_id in c.item_ids and relevance(c) >= KEPT_ITEM_SIGNAL_FLOOR]
+        if own:
+            scored.append(max(((score(c), c) for c in own), key=lambda p: p[0]))
     scored.sort(key=lambda p: (-p[0], min(position[i] for i in p[1].item_ids), latest_first(p[1].last_seen)))
     # First the best signal of each item not yet cited, so one long table cannot fill the briefing alone and
     # every relevant item has its say; then the next best of any.
