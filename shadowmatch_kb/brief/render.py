@@ -26,9 +26,20 @@ _HORIZON_LEAD = re.compile(
 )
 # What the ILO's index measures, said once: it rates tasks for generative AI, so it says nothing of robots or
 # self-driving vehicles (a lorry driver's "minimal exposure" is not about driving).
-_WHAT_FIGURES_MEASURE = (
-    "The ILO's grades and tasks rate how far generative AI (chatbots and other tools that produce text, code or "
-    "images on request) could do this job's tasks, not robots or self-driving vehicles."
+_ILO_MEASURES = (
+    "the ILO's grades and tasks rate how far generative AI (chatbots and other tools that produce text, code or "
+    "images on request) could do this job's tasks"
+)
+_WHAT_FIGURES_MEASURE = f"T{_ILO_MEASURES[1:]}, not robots or self-driving vehicles."
+# A question about robots, machines or vehicles that drive themselves is not answered by figures on generative AI:
+# three of twelve hosts in session 11's review asked so and read the figures as dodging the question.
+_ASKS_OF_MACHINES = re.compile(
+    r"\b(?:robot\w*|machines?|self-driving|driverless|autonomous|drives? (?:itself|themselves))\b", re.I
+)
+_MACHINES_NOT_RATED = "You asked about robots or machines, which none of these studies rates"
+_NESTA_ON_MACHINES = (
+    "Nesta's risk rates how well machine learning suits them, counting tasks that need dexterity or physical work "
+    "among those machines find hard"
 )
 _NO_OCCUPATION_DATA = "No public research on occupations is available here yet."
 # Reviews read an ILO grade of "not exposed" beside a 53 % share of tasks as a contradiction: each study asks its
@@ -100,6 +111,24 @@ def _figure_text(figure: dict[str, Any], isco: str) -> str:
         return text
     kind = "the US occupation" if _SOC_CODE.match(code) else "the occupation"
     return f"{text.rstrip('.')}; figure for {kind} “{label}”."
+
+
+def _what_figures_measure(question: str, occupation: dict[str, Any], figures: list[dict[str, Any]]) -> str | None:
+    """The note on what the figures measure: the ILO's (when any of its are shown), and for a question about robots or
+    machines, that no study shown rates them (with what Nesta's risk does count, when it is shown)."""
+    ilo = _speaks_of_ilo(occupation, figures)
+    if not (figures and _ASKS_OF_MACHINES.search(_what_is_asked(question))):
+        return _WHAT_FIGURES_MEASURE if ilo else None
+    said = [_ILO_MEASURES] if ilo else []
+    said += [_NESTA_ON_MACHINES] if any(f["dataset"] == "nesta_automation" for f in figures) else []
+    return f"{_MACHINES_NOT_RATED}: {'; '.join(said)}." if said else f"{_MACHINES_NOT_RATED}."
+
+
+def _what_is_asked(question: str) -> str:
+    """The sentences that ask ("Could robots do this?"), not those that tell ("I run a sewing machine."); the last
+    sentence when none ends in a question mark."""
+    sentences = re.split(r"(?<=[.?!])\s+", question.strip())
+    return " ".join(s for s in sentences if s.endswith("?")) or sentences[-1]
 
 
 def _speaks_of_ilo(occupation: dict[str, Any], figures: list[dict[str, Any]]) -> bool:
@@ -229,8 +258,8 @@ def _occupation_markdown(briefing: Briefing) -> list[str]:
     if others:
         lines += [f"*Is this you? If not, the closest others are {', '.join(others)}.*", ""]
     figures = headline_figures(top)
-    if _speaks_of_ilo(top, figures):
-        lines += [f"*{_WHAT_FIGURES_MEASURE}*", ""]
+    if note := _what_figures_measure(briefing.question, top, figures):
+        lines += [f"*{note}*", ""]
     for f in figures:
         lines.append(f"- {_md(_figure_text(f, top['isco']))}")
     for key, label in _task_lists(top):
@@ -392,8 +421,8 @@ def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
         listed = ", ".join(others)
         parts.append(f'<p class="small alternatives">Is this you? If not, the closest others are {listed}.</p>')
     figures = headline_figures(top)
-    if _speaks_of_ilo(top, figures):
-        parts.append(f'<p class="small">{_WHAT_FIGURES_MEASURE}</p>')
+    if note := _what_figures_measure(briefing.question, top, figures):
+        parts.append(f'<p class="small">{html.escape(note, quote=False)}</p>')
     parts.append("<ul>")
     parts += [f"<li>{_e(_figure_text(f, top['isco']))}</li>" for f in figures]
     for key, label in _task_lists(top):
