@@ -76,3 +76,29 @@ def test_a_long_task_statement_is_quoted_up_to_a_comma_and_marked_cut() -> None:
     briefing.occupations[0]["most_exposed_tasks"][0]["task"] = reporter
     assert "attending public events …" in to_markdown(briefing) and "stage performances" not in to_html(briefing)
     assert any("attending public events …" in prompt for prompt in _prompts(briefing))
+
+
+def test_a_long_task_without_a_comma_is_cut_where_a_clause_starts_or_quoted_whole() -> None:
+    # Session 11's reviews: "... to prospective buyers or tenants and explaining terms of …" read as a broken question.
+    from shadowmatch_kb.brief.overview import TASK_WORDS_MOST, short_task
+
+    showing = (
+        "Showing properties to be sold or leased to prospective buyers or tenants and explaining terms of sale or "
+        "conditions of rental or leasing;"
+    )
+    assert short_task(showing) == "Showing properties to be sold or leased to prospective buyers or tenants …"
+    planning = (
+        "Planning and organizing negotiations and procedures for determination of wage structures and level and for "
+        "consultation with workers on conditions of employment;"
+    )  # no comma, no clause starting: whole rather than cut mid-phrase
+    assert short_task(planning) == planning.rstrip(";")
+    ensuring = (
+        "Managing physical facilities and making sure all buildings and equipment are maintained to ensure the centre "
+        "is a safe area for children, staff and visitors"
+    )
+    assert (
+        short_task(ensuring)
+        == "Managing physical facilities and making sure all buildings and equipment are maintained …"
+    )
+    late = " ".join(["word"] * (TASK_WORDS_MOST + 2)) + ", and the rest of a very long statement"
+    assert short_task(late) == late  # a comma past the window is no place to cut either

@@ -155,18 +155,32 @@ def plain(text: str) -> str:
 # words ("Collecting local, national and international news through interviews, ..., attending film and stage
 # performances"), which reviewers found slow to read, on the page and in the prompts.
 TASK_WORDS = 16
+# Where no comma falls within those words, a clause may start a little later (up to this many words in): before
+# "and <doing>" or an adjunct such as "to ensure". A task with no such place is quoted whole: session 11's reviews
+# read "... and explaining terms of …", cut mid-phrase, as a question printed broken.
+TASK_WORDS_MOST = 24
+_ADJUNCTS = frozenset({("to", "ensure"), ("such", "as"), ("in", "order"), ("so", "that"), ("in", "accordance")})
 
 
 def short_task(text: str) -> str:
     """An ILO task statement as a briefing quotes it: one line, without the stop of the list it came from; one much
-    longer than ``TASK_WORDS`` words is cut at its last comma within them and marked "…" (the JSON keeps it whole)."""
+    longer than ``TASK_WORDS`` words is cut where a part of it ends (its last comma within them, else the first place
+    a clause starts within ``TASK_WORDS_MOST``) and marked "…"; with no such place it stays whole. The JSON keeps
+    every task whole."""
     words = plain(text).replace(" ,", ",").split(" ")
     if len(words) <= TASK_WORDS + 4:
         return " ".join(words)
-    head = words[:TASK_WORDS]
-    commas = [n for n, word in enumerate(head) if word.endswith(",") and n >= TASK_WORDS // 3]
-    kept = head[: commas[-1] + 1] if commas else head
-    return " ".join(kept).rstrip(",;:") + " …"
+    ends = [n for n in range(TASK_WORDS // 3, min(TASK_WORDS_MOST, len(words) - 1)) if _part_ends(words, n)]
+    within = [n for n in ends if n < TASK_WORDS] or ends[:1]
+    if not within:
+        return " ".join(words)
+    return " ".join(words[: within[-1] + 1]).rstrip(",;:") + " …"
+
+
+def _part_ends(words: list[str], n: int) -> bool:
+    """Whether a part of a task ends at word ``n``: at a comma, or before "and <doing>" or an adjunct."""
+    after = (words[n + 1], words[n + 2] if n + 2 < len(words) else "")
+    return words[n].endswith((",", ";")) or (after[0] == "and" and after[1].endswith("ing")) or after in _ADJUNCTS
 
 
 def _sentences(text: str) -> list[str]:
