@@ -73,6 +73,16 @@ def test_a_plumber_who_fixes_boilers_is_a_plumber_with_close_alternatives(kb) ->
 
 
 @pytest.mark.slow
+def test_a_dental_nurse_is_not_offered_university_teaching(kb) -> None:
+    # ESCO's "nursing lecturer" labels bring 2310 close; "Is this you?" offers it only to someone who teaches.
+    question = "I'm a dental nurse. I pass the instruments, mix fillings and keep the surgery sterile."
+    found = match_words(kb, question)
+    assert found["occupations"][0]["isco"] == "3251" and len(found["alternatives"]) == 3
+    assert "2310" not in [a["isco"] for a in found["alternatives"]]
+    assert "2310" in [m["isco"] for m in match_words(kb, question, k=6)["occupations"]]  # close, but not offered
+
+
+@pytest.mark.slow
 def test_what_a_person_does_finds_the_group_without_a_title(kb) -> None:
     """No label says "leak" or "drain" with "bathroom": ESCO's descriptions and the ILO's tasks do."""
     found = match_words(kb, "I fix leaks, unblock drains and fit new bathrooms in people's homes")

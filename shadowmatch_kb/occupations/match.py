@@ -33,7 +33,7 @@ from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.occupations.store import Label, WorkText
 from shadowmatch_kb.occupations.wording import about_the_work, doer_noun, job_title, question_words
 
-__all__ = ["Lexicon", "OccupationMatch", "OccupationMatcher", "doer_noun", "question_words"]
+__all__ = ["Lexicon", "OccupationMatch", "OccupationMatcher", "doer_noun", "offered_alternatives", "question_words"]
 
 # Weights measured on the questions of scripts/eval_occupations.py and the dev half of its job descriptions
 # (never on their test half). Neighbouring weights score within one question of these.
@@ -57,6 +57,18 @@ _OWN_VERB = re.compile(r"^\s*i\s+(?:([a-z]+ly)\s+)?([a-z]+)\b(.*)", re.I | re.S)
 # How the lexicon reads label words (``wording.question_words``); a lexicon kept on disk in another format is
 # refused, so its cache is rebuilt. Raise it when that reading changes.
 _LEXICON_FORMAT = 2
+_MANAGERS = "1"  # ISCO-08 major group 1
+# Groups a close match names for many people who are not in them, offered as "Is this you?" only to someone who
+# says so: managers (ISCO-08 major group 1) to someone who runs something, and university and vocational teachers
+# (a label for each subject: "nursing lecturer") to someone who speaks of teaching. On the development descriptions
+# and questions, 20 manager groups and 6 teacher groups were offered that way ("Restaurant managers" to a waiter,
+# "University and higher education teachers" to a ward nurse), none of them the person's.
+_TEACHERS = ("2310", "2320")
+_TEACHES = re.compile(
+    r"\b(?:teach\w*|lesson\w*|class\w*|pupils?|students?|school\w*|lectur\w*|tutor\w*|courses?|educat\w*|"
+    r"universit\w*|college\w*|professor\w*|academic\w*|research\w*|train\w*)\b",
+    re.I,
+)
 _SUPPORT = 0.1  # the share of a group's second and third best labels added to its best
 _ROWS_READ = 400  # the best labels read for that share
 
@@ -389,3 +401,19 @@ class _LabelPairs:
         return any(
             re.search(rf"\b{re.escape(first)}\w*\s+{re.escape(second)}\b", self._labels[r].label.lower()) for r in rows
         )
+
+
+def offered_alternatives(found: Sequence[OccupationMatch], text: str, count: int) -> list[OccupationMatch]:
+    """Up to ``count`` of the groups after the first of ``found`` to offer a person as "Is this you?": not managers
+    to someone who says nothing of running anything, nor university or vocational teachers to someone who says
+    nothing of teaching, unless the first is of that kind itself."""
+    if not found:
+        return []
+    first = found[0].isco
+
+    def offered(isco: str) -> bool:
+        if isco.startswith(_MANAGERS) and not (first.startswith(_MANAGERS) or _RUNS_THINGS.search(text)):
+            return False
+        return not (isco in _TEACHERS and first not in _TEACHERS and not _TEACHES.search(text))
+
+    return [m for m in found[1:] if offered(m.isco)][:count]

@@ -16,7 +16,7 @@ import numpy as np
 from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.errors import ShadowmatchError
 from shadowmatch_kb.occupations.explain import FigureStanding, explained
-from shadowmatch_kb.occupations.match import Lexicon, OccupationMatcher
+from shadowmatch_kb.occupations.match import Lexicon, OccupationMatcher, offered_alternatives
 from shadowmatch_kb.occupations.store import (
     Label,
     figures_for,
@@ -164,7 +164,8 @@ def match_question(
     group ("Is this you?"), and which datasets were not imported. ``isco`` puts a group the person chose first."""
     imported = imported_datasets(db)
     missing = [key for key in DATASETS if key not in imported]
-    found = matcher.match(text, max(k, 1 + _ALTERNATIVES), first=isco) if matcher is not None else []
+    # More than the alternatives shown: some of the closest are not offered (see ``offered_alternatives``).
+    found = matcher.match(text, max(k, 1 + 2 * _ALTERNATIVES), first=isco) if matcher is not None else []
     standing = _standing(db)
     occupations = []
     for match in found[:k]:
@@ -185,7 +186,7 @@ def match_question(
         )
     alternatives = [
         {"isco": m.isco, "label": m.label, "score": m.score, "matched_label": m.matched_label}
-        for m in found[1 : 1 + _ALTERNATIVES]
+        for m in offered_alternatives(found, text, _ALTERNATIVES)
     ]
     return {
         "question": text,

@@ -1,0 +1,33 @@
+"""Which close groups a person is offered as "Is this you?": not managers to someone who runs nothing, nor university
+or vocational teachers to someone who teaches nothing.
+
+Session 11's reviews found "University and higher education teachers" offered to a dental nurse (ESCO has a lecturer
+label for every subject); on the development questions "Restaurant managers" was offered to a waiter.
+"""
+
+from __future__ import annotations
+
+from shadowmatch_kb.occupations.match import OccupationMatch, offered_alternatives
+
+
+def _found(*codes: str) -> list[OccupationMatch]:
+    return [OccupationMatch(code, f"group {code}", 0.5, f"label {code}", ()) for code in codes]
+
+
+def _offered(text: str, *codes: str, count: int = 3) -> list[str]:
+    return [m.isco for m in offered_alternatives(_found(*codes), text, count)]
+
+
+def test_managers_and_lecturers_are_offered_only_to_those_who_say_so() -> None:
+    found = ("3251", "2261", "2310", "1342", "3214", "5321")
+    assert _offered("I'm a dental nurse, I pass the instruments", *found) == ["2261", "3214", "5321"]
+    assert _offered("I'm a dental nurse and I run the practice", *found) == ["2261", "1342", "3214"]
+    assert _offered("I'm a dental nurse and I teach students at the college", *found) == ["2261", "2310", "3214"]
+    assert _offered("I'm a dental nurse", *found, count=2) == ["2261", "3214"]
+
+
+def test_a_first_group_of_managers_or_lecturers_keeps_its_kind_among_the_others() -> None:
+    assert _offered("I look after the budget of a care home", "1343", "1342", "3412") == ["1342", "3412"]
+    assert _offered("I mark essays on anatomy", "2310", "2320", "2221") == ["2320", "2221"]
+    assert _offered("anything", "2342", "2341") == ["2341"]  # early childhood and primary teachers are not filtered
+    assert offered_alternatives([], "anything", 3) == []
