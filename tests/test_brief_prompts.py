@@ -36,6 +36,13 @@ def test_the_host_shows_an_ilo_task_only_if_it_is_theirs() -> None:
         'Talk about "Finance tops UK sector exposure list". Does it match what you see at work? '
         "What would it change in your day?"
     )
+    # Session 11's reviews: a bricklayer asked whether factory robots, the nearest the knowledge base held, "match
+    # what you see at work". A signal that only stands in is asked about as what it is.
+    briefing.standing_in = True
+    assert _prompts(briefing)[0] == (
+        'The nearest the knowledge base holds: "Finance tops UK sector exposure list". Could something like it reach '
+        "your work? What would it change in your day?"
+    )
 
 
 def test_the_first_sentence_names_the_closest_change_found_and_how_many_report_it() -> None:

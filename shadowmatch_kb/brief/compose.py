@@ -409,7 +409,12 @@ def _prompts(briefing: Briefing) -> list[str]:
     """Three to five questions to talk about during the shadow day, in plain words."""
     prompts: list[str] = []
     signals = briefing.signals
-    if signals:
+    if signals and briefing.standing_in:  # only the nearest there is, not news of their work: not asked as if it were
+        prompts.append(
+            f'The nearest the knowledge base holds: "{plain(signals[0].signal)}". Could something like it reach your '
+            "work? What would it change in your day?"
+        )
+    elif signals:
         prompts.append(
             f'Talk about "{plain(signals[0].signal)}". Does it match what you see at work? What would it change in '
             "your day?"
