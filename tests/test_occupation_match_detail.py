@@ -83,6 +83,22 @@ def test_a_dental_nurse_is_not_offered_university_teaching(kb) -> None:
 
 
 @pytest.mark.slow
+def test_a_us_figure_comes_through_the_first_esco_occupation_the_crosswalk_knows(kb) -> None:
+    # The crosswalk knows ESCO's "lawyer" but none of a solicitor's three best labels: the figure came through
+    # none of them. A plumber's is that of US plumbers (found through its SOC code) before any lesser label's.
+    def us(question: str) -> set[str]:
+        exposure = match_words(kb, question)["occupations"][0]["exposure"]
+        return {f["label"] for f in exposure if f["dataset"] == "gpts_are_gpts"}
+
+    assert us("I'm a solicitor doing conveyancing and contracts, lots of reading documents and drafting.") == {
+        "Lawyers"
+    }
+    assert us("I'm a plumber, most days I'm under someone's sink or swapping a part on a boiler.") == {
+        "Plumbers, Pipefitters, and Steamfitters"
+    }
+
+
+@pytest.mark.slow
 def test_what_a_person_does_finds_the_group_without_a_title(kb) -> None:
     """No label says "leak" or "drain" with "bathroom": ESCO's descriptions and the ILO's tasks do."""
     found = match_words(kb, "I fix leaks, unblock drains and fit new bathrooms in people's homes")

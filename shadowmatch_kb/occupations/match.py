@@ -70,6 +70,7 @@ _TEACHES = re.compile(
     re.I,
 )
 _SUPPORT = 0.1  # the share of a group's second and third best labels added to its best
+_ESCO_URIS = 8  # the ESCO occupations a match names, best first (what a group's figures are looked up through)
 _ROWS_READ = 400  # the best labels read for that share
 
 
@@ -81,7 +82,7 @@ class OccupationMatch:
     label: str
     score: float
     matched_label: str
-    esco_uris: tuple[str, ...]  # ESCO occupations of the group whose labels matched, best first
+    esco_uris: tuple[str, ...]  # ESCO occupations of the group, those whose labels matched best first
 
 
 @dataclass(frozen=True)
@@ -371,7 +372,13 @@ class OccupationMatcher:
         found = []
         for group in order:
             rows = self._by_group[self._group_starts[group] : self._group_ends[group]]
-            best = [int(r) for r in rows[np.argsort(-named_by[rows], kind="stable")[:3]]]
+            ranked = [int(r) for r in rows[np.argsort(-named_by[rows], kind="stable")]]
+            best = ranked[:3]
+            # The occupations of the three best labels first, then the group's others by their best label: a US
+            # figure comes through the first of them that the crosswalk knows (four of the twelve hosts of session
+            # 11's review, a tester among them, had none through their three best labels alone).
+            uris = dict.fromkeys(u for u in (self.labels[r].esco_uri for r in best) if u)
+            uris.update(dict.fromkeys(u for u in (self.labels[r].esco_uri for r in ranked[3:]) if u))
             isco = self.groups[group]
             found.append(
                 OccupationMatch(
@@ -379,7 +386,7 @@ class OccupationMatcher:
                     label=self.group_label.get(isco, self.labels[best[0]].label),
                     score=round(min(1.0, float(total[group])), 4),  # a stated title's standing can pass 1
                     matched_label=self.labels[best[0]].label,
-                    esco_uris=tuple(dict.fromkeys(u for u in (self.labels[r].esco_uri for r in best) if u)),
+                    esco_uris=tuple(uris)[:_ESCO_URIS],
                 )
             )
         return found

@@ -199,11 +199,12 @@ def figures_for(db: sqlite3.Connection, isco: str, esco_uris: list[str]) -> list
         # "specialist nurse", the second best), whatever order the database returns them in.
         rank = {uri: n for n, uri in enumerate(esco_uris)}
         onet = list(dict.fromkeys(code for code, uri in sorted(links, key=lambda link: (rank[link[1]], link[0]))))
-        socs = list(dict.fromkeys(c[:7] for c in onet))
         # The crosswalk speaks O*NET-SOC 2010; datasets coded in the 2019 taxonomy share most 6-digit SOC
-        # codes with it, so an O*NET code of the same SOC occupation stands in when the exact code is absent.
-        wanted += [(ONET_SOC, code) for code in onet] + [(SOC2018, soc) for soc in socs]
-        wanted += [(ONET_SOC, f"{soc}.%") for soc in socs]
+        # codes with it, so an O*NET code of the same SOC occupation stands in when the exact code is absent, before
+        # the next ESCO occupation's code is tried (a plumber's figure is that of plumbers, found so, not that of
+        # the sewer pipe cleaners of a lesser label).
+        for code in onet:
+            wanted += [(ONET_SOC, code), (SOC2018, code[:7]), (ONET_SOC, f"{code[:7]}.%")]
     seen: set[tuple[str, str]] = set()
     for scheme, code in wanted:
         rows = db.execute(
