@@ -264,7 +264,7 @@ def _signals(
     # is at least loosely on the question: a claims handler's briefing found the survey of financial firms and
     # showed none of its rows; a chores app's row in an item on nursing stays out.
     heard = {i for _, c in scored for i in c.item_ids}
-    for item_id in sorted(must_show - heard, key=lambda i: position.get(i, len(position))):
+    for item_id in (i for i in position if i in must_show and i not in heard):  # in the evidence's order
         own = [c for c in clusters if item_id in c.item_ids and relevance(c) >= KEPT_ITEM_SIGNAL_FLOOR]
         if own:
             scored.append(max(((score(c), c) for c in own), key=lambda p: p[0]))

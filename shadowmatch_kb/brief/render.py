@@ -15,6 +15,7 @@ from urllib.parse import quote_plus, urlsplit
 from shadowmatch_kb.brief.model import Briefing, Cited, Source, everyday_label, rated_low, still_open
 from shadowmatch_kb.brief.overview import short_task
 from shadowmatch_kb.formats.inert import markdown_text
+from shadowmatch_kb.occupations.wording import what_is_asked
 
 __all__ = ["EXPOSURE_FIGURES", "briefing_html", "headline_figures", "to_html", "to_markdown"]
 
@@ -30,7 +31,7 @@ _ILO_MEASURES = (
     "the ILO's grades and tasks rate how far generative AI (chatbots and other tools that produce text, code or "
     "images on request) could do this job's tasks"
 )
-_WHAT_FIGURES_MEASURE = f"T{_ILO_MEASURES[1:]}, not robots or self-driving vehicles."
+_WHAT_FIGURES_MEASURE = f"{_ILO_MEASURES[0].upper()}{_ILO_MEASURES[1:]}, not robots or self-driving vehicles."
 # A question about robots, machines or vehicles that drive themselves is not answered by figures on generative AI:
 # three of twelve hosts in session 11's review asked so and read the figures as dodging the question.
 _ASKS_OF_MACHINES = re.compile(
@@ -117,18 +118,11 @@ def _what_figures_measure(question: str, occupation: dict[str, Any], figures: li
     """The note on what the figures measure: the ILO's (when any of its are shown), and for a question about robots or
     machines, that no study shown rates them (with what Nesta's risk does count, when it is shown)."""
     ilo = _speaks_of_ilo(occupation, figures)
-    if not (figures and _ASKS_OF_MACHINES.search(_what_is_asked(question))):
+    if not (figures and _ASKS_OF_MACHINES.search(what_is_asked(question))):
         return _WHAT_FIGURES_MEASURE if ilo else None
     said = [_ILO_MEASURES] if ilo else []
     said += [_NESTA_ON_MACHINES] if any(f["dataset"] == "nesta_automation" for f in figures) else []
     return f"{_MACHINES_NOT_RATED}: {'; '.join(said)}." if said else f"{_MACHINES_NOT_RATED}."
-
-
-def _what_is_asked(question: str) -> str:
-    """The sentences that ask ("Could robots do this?"), not those that tell ("I run a sewing machine."); the last
-    sentence when none ends in a question mark."""
-    sentences = re.split(r"(?<=[.?!])\s+", question.strip())
-    return " ".join(s for s in sentences if s.endswith("?")) or sentences[-1]
 
 
 def _speaks_of_ilo(occupation: dict[str, Any], figures: list[dict[str, Any]]) -> bool:

@@ -225,11 +225,11 @@ def score_candidates(
         item = facets[item_id]
         similarity, near_occupation = focus.get(item_id, 0.0), occupation.get(item_id, 0.0)
         words = keyword_bonus.get(item_id, 0.0)
-        in_sector = _in_sector(item, reading.sectors, vocabulary)
+        sure = _sure_sectors(item)
+        in_sector = _in_sector(sure, reading.sectors, vocabulary)
         relevance = model.chance(similarity, near_occupation, in_sector, words)
         tier = "occupation" if near_occupation >= OCCUPATION_FLOOR else "sector" if in_sector else "wider"
         score = relevance * _recency(item.date, today)
-        sure = tuple(label for label in item.sectors if item.sector_confidence(label) >= SECTOR_CONFIDENCE_FLOOR)
         found.append(
             Evidence(item_id, score, similarity, near_occupation, in_sector, tier, item.date, words, relevance, sure)
         )
@@ -259,13 +259,13 @@ def _original(item_id: str, facets: dict[str, DatedItem], since: str | None) -> 
     return target
 
 
-def _in_sector(item: DatedItem, sectors: list[str], vocabulary: SectorVocabulary) -> bool:
-    if not sectors:
-        return False
-    return any(
-        vocabulary.normalise(label) in sectors and item.sector_confidence(label) >= SECTOR_CONFIDENCE_FLOOR
-        for label in item.sectors
-    )
+def _sure_sectors(item: DatedItem) -> tuple[str, ...]:
+    """The item's sectors enrichment was sure of (one it states itself or an analyst set is sure)."""
+    return tuple(label for label in item.sectors if item.sector_confidence(label) >= SECTOR_CONFIDENCE_FLOOR)
+
+
+def _in_sector(sure: tuple[str, ...], sectors: list[str], vocabulary: SectorVocabulary) -> bool:
+    return any(vocabulary.normalise(label) in sectors for label in sure)
 
 
 def _recency(day: str, today: date) -> float:

@@ -70,8 +70,8 @@ _TEACHES = re.compile(
     re.I,
 )
 _SUPPORT = 0.1  # the share of a group's second and third best labels added to its best
-_ESCO_URIS = 8  # the ESCO occupations a match names, best first (what a group's figures are looked up through)
 _ROWS_READ = 400  # the best labels read for that share
+_ESCO_URIS = 8  # the ESCO occupations a match names, best first (what a group's figures are looked up through)
 
 
 @dataclass(frozen=True)
@@ -374,11 +374,10 @@ class OccupationMatcher:
             rows = self._by_group[self._group_starts[group] : self._group_ends[group]]
             ranked = [int(r) for r in rows[np.argsort(-named_by[rows], kind="stable")]]
             best = ranked[:3]
-            # The occupations of the three best labels first, then the group's others by their best label: a US
-            # figure comes through the first of them that the crosswalk knows (four of the twelve hosts of session
-            # 11's review, a tester among them, had none through their three best labels alone).
-            uris = dict.fromkeys(u for u in (self.labels[r].esco_uri for r in best) if u)
-            uris.update(dict.fromkeys(u for u in (self.labels[r].esco_uri for r in ranked[3:]) if u))
+            # The group's occupations by their best label, those of the three best labels first: a US figure comes
+            # through the first of them that the crosswalk knows (four of the twelve hosts of session 11's review, a
+            # tester among them, had none through their three best labels alone).
+            uris = dict.fromkeys(u for u in (self.labels[r].esco_uri for r in ranked) if u)
             isco = self.groups[group]
             found.append(
                 OccupationMatch(

@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Container
 
-__all__ = ["GENERIC", "about_the_work", "doer_noun", "job_title", "question_words", "stem"]
+__all__ = ["GENERIC", "about_the_work", "doer_noun", "job_title", "question_words", "stem", "what_is_asked"]
 
 # Words of a mentor's question that say nothing about which job it is.
 GENERIC = frozenset(
@@ -69,6 +69,13 @@ def about_the_work(text: str) -> str:
     sentences = _SENTENCE.split(text.strip())
     said = [sentence for sentence in sentences if not sentence.rstrip().endswith("?")]
     return " ".join(said) if said else text
+
+
+def what_is_asked(text: str) -> str:
+    """The sentences of a question that ask ("Could robots do this?"), not those about the work ("I run a sewing
+    machine."); the last sentence when none ends in a question mark."""
+    sentences = _SENTENCE.split(text.strip())
+    return " ".join(s for s in sentences if s.rstrip().endswith("?")) or sentences[-1]
 
 
 def question_words(text: str) -> list[str]:
