@@ -43,7 +43,9 @@ _WORK_WEIGHTS = {"description": 0.3, "task": 0.3}  # ... against what the work i
 _WORK_READ = {"description": 3, "task": 2}  # a group's closeness is the mean of its closest few work texts
 _TITLE_WEIGHT = 0.6  # a title said outright, against everything else the question says
 _FAMILY_SIZE = 3  # labels of one group that a title ends, at least, to call them its family
-_TITLE_STANDING = 0.2  # how far the group a title belongs to (see ``title_standing``) leads among those naming it
+_TITLE_STANDING = 0.5  # how far the group a title belongs to (see ``title_standing``) leads among those naming it:
+# 0.2 to 1.0 name the same groups on every development description and question but one; under 0.5 a Year 2
+# teaching assistant was named a university teacher, through ESCO's one "teaching assistant" label (2310)
 # Labels of those who run the work; a question that names no such role is more likely about doing it.
 _SENIOR = re.compile(r"\b(?:manager|managers|supervisor|director|head|chief|executive|lead|leader|owner)\b", re.I)
 _SENIOR_PENALTY = 0.9

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
@@ -204,16 +205,13 @@ def figures_for(db: sqlite3.Connection, isco: str, esco_uris: list[str]) -> list
         # the next ESCO occupation's code is tried (a plumber's figure is that of plumbers, found so, not that of
         # the sewer pipe cleaners of a lesser label).
         for code in onet:
-            wanted += [(ONET_SOC, code), (SOC2018, code[:7]), (ONET_SOC, f"{code[:7]}.%")]
+            wanted += [(ONET_SOC, code), (SOC2018, code[:7]), (ONET_SOC, f"{code[:7]}.%"), (_RENAMED, code)]
     seen: set[tuple[str, str]] = set()
     for scheme, code in wanted:
-        rows = db.execute(
-            "SELECT dataset, measure, value, number, label, code FROM occupation_figures WHERE scheme = ?"
-            f" AND code {'LIKE' if code.endswith('%') else '='} ?"
-            # Descriptions say what an occupation is, not a figure.
-            f" AND measure != ? ORDER BY code, {insertion_order(db)}",
-            (scheme, code, DESCRIPTION),
-        )
+        if scheme == _RENAMED:
+            rows = _figures_of_renamed(db, code, seen)
+        else:
+            rows = _figures_of(db, scheme, code)
         for dataset, measure, value, number, label, own_code in rows:
             if (dataset, measure) in seen:
                 continue  # the closest occupation speaks for the group; the others would repeat it
@@ -223,6 +221,57 @@ def figures_for(db: sqlite3.Connection, isco: str, esco_uris: list[str]) -> list
                          own_code, label, scheme)
             )  # fmt: skip
     return found
+
+
+def _figures_of(db: sqlite3.Connection, scheme: str, code: str) -> list[tuple]:
+    """The figures (not descriptions, which say what an occupation is) filed under one code, or a code pattern."""
+    return db.execute(
+        "SELECT dataset, measure, value, number, label, code FROM occupation_figures WHERE scheme = ?"
+        f" AND code {'LIKE' if code.endswith('%') else '='} ? AND measure != ? ORDER BY code, {insertion_order(db)}",
+        (scheme, code, DESCRIPTION),
+    ).fetchall()
+
+
+# The crosswalk speaks O*NET-SOC 2010; the 2019 taxonomy (GPTs are GPTs, Working with AI) renumbered some occupations
+# outright: "Software Developers, Applications" (15-1132) became "Software Developers" (15-1252), "Taxi Drivers and
+# Chauffeurs" (53-3041) became "Taxi Drivers" (53-3054). Such a code's figures are those of the occupation of its
+# major group whose title shares at least this share of its title's words (O*NET's own title, when imported); its
+# neighbours by number are other work ("Ambulance Drivers" for a taxi driver, through 53-30).
+_RENAMED = "renamed"
+_SAME_TITLE = 0.5
+_TITLE_FILLER = frozenset({"and", "or", "except", "all", "other", "the", "of"})
+
+
+def _figures_of_renamed(db: sqlite3.Connection, code: str, seen: set[tuple[str, str]]) -> list[tuple]:
+    """The figures, for datasets and measures not yet ``seen``, of the occupation a renumbered O*NET-SOC 2010
+    ``code`` became, found by its title within its major group; none when the code's title is unknown."""
+    title = db.execute(
+        "SELECT label FROM occupation_figures WHERE scheme = ? AND code = ? AND measure = ? LIMIT 1",
+        (ONET_SOC, code, DESCRIPTION),
+    ).fetchone()
+    if title is None:
+        return []
+    words = _title_words(title[0])
+    found: list[tuple] = []
+    for scheme in (ONET_SOC, SOC2018):
+        titles = db.execute(
+            "SELECT DISTINCT code, label FROM occupation_figures WHERE scheme = ? AND code LIKE ? AND measure != ?",
+            (scheme, f"{code[:3]}%", DESCRIPTION),
+        ).fetchall()
+        shared = [(_overlap(words, _title_words(label)), other) for other, label in titles if label]
+        best = max(shared, default=(0.0, ""))
+        if best[0] >= _SAME_TITLE:
+            found += [row for row in _figures_of(db, scheme, best[1]) if (row[0], row[1]) not in seen]
+    return found
+
+
+def _title_words(title: str) -> set[str]:
+    words = (w.lower().rstrip("s") for w in re.findall(r"[A-Za-z]+", title))
+    return {w for w in words if w and w not in _TITLE_FILLER}
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 # A task the ILO's file scores without its text ("nan", once, for plumbers): its score counts in the group's mean,
