@@ -26,6 +26,8 @@ def test_a_question_about_robots_is_told_the_studies_do_not_rate_them() -> None:
         "I lay bricks on housing sites. Will robots or AI ever do bricklaying?",
         "I drive passenger trains. Will trains drive themselves soon?",
         "I work in a care home. Could machines ever do my job?",
+        # Session 12: a hotel receptionist asked about check-in kiosks and was not told.
+        "I'm on the front desk of a city hotel. Will check-in kiosks and AI put receptionists out of work?",
     ):
         markdown, html = _rendered(question, "ilo_genai_2025", "nesta_automation")
         assert f"*{ASKED}: the ILO's grades and tasks rate how far generative AI" in markdown, question

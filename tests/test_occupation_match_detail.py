@@ -315,13 +315,13 @@ def test_a_share_of_tasks_reads_as_a_percentage_before_its_standing() -> None:
         return str(explained(figure, standing)["plain"])
 
     assert plain("47-2152.00") == (
-        "A GPT-4-class model could speed up about 6% of this job's tasks, a task that needs more software built on "
-        "it counting as half (rated by people, GPTs are GPTs study): lower than 75% of the occupations in that study."
+        "A GPT-4-class model could do about 6% of this job's tasks in half the time, some of them only with extra "
+        "software built for it (rated by people, GPTs are GPTs study): lower than 75% of the occupations in that study."
     )
-    assert plain("15-1252.00").startswith("A GPT-4-class model could speed up about 70% of this job's tasks")
+    assert plain("15-1252.00").startswith("A GPT-4-class model could do about 70% of this job's tasks in half the")
     assert plain("15-1252.00").endswith(": higher than 75% of the occupations in that study.")
     # A share under half a percent is not rounded to a "0%" that would say no task at all.
-    assert "speed up under 1% of this job's tasks" in plain("29-1171.00")
+    assert "could do under 1% of this job's tasks" in plain("29-1171.00")
 
 
 def test_esco_descriptions_are_kept_as_what_the_work_is(tmp_path) -> None:

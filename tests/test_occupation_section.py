@@ -150,6 +150,25 @@ def test_nesta_leads_with_its_risk_category_and_no_standing_reads_100_percent() 
     assert [f["plain"] for f in headline_figures({"isco": "7126", "exposure": [risk, category]})] == [category["plain"]]
 
 
+def test_a_grade_that_says_only_in_the_middle_is_not_shown_and_takes_no_other_figure_in() -> None:
+    # Nesta's "neither high nor low risk" is the grade of three in four occupations: both of session 12's reviewers
+    # read it as telling the host nothing. Its number stays out too, as does a fourth dataset.
+    from shadowmatch_kb.brief.render import headline_figures
+
+    ilo = _figure("ilo_genai_2025", "4224", "Hotel receptionists", "ILO grade.") | {"measure": "exposure gradient"}
+    risk = _figure("nesta_automation", "4224", "Hotel receptionists", "Risk 3.1.") | {"measure": "overall automation risk"}
+    middle = risk | {"measure": "automation risk category", "value": "Other", "plain": "Neither high nor low risk."}
+    gpts = _figure("gpts_are_gpts", "43-4081.00", "Hotel Desk Clerks", "GPTs.") | {
+        "measure": "human rated exposure beta (E1 + 0.5*E2)"
+    }
+    copilot = _figure("working_with_ai", "43-4081", "Hotel Desk Clerks", "Copilot.")
+    occupation = {"isco": "4224", "exposure": [ilo, risk, middle, gpts, copilot]}
+    assert [f["plain"] for f in headline_figures(occupation)] == ["ILO grade.", "GPTs."]
+    high = middle | {"value": "High risk", "plain": "High risk."}
+    occupation["exposure"] = [ilo, risk, high, gpts, copilot]
+    assert [f["plain"] for f in headline_figures(occupation)] == ["ILO grade.", "High risk.", "GPTs."]
+
+
 def test_the_top_and_bottom_figures_never_read_beyond_99_percent(tmp_path) -> None:
     import sqlite3
 

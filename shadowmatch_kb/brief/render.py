@@ -35,7 +35,9 @@ _WHAT_FIGURES_MEASURE = f"{_ILO_MEASURES[0].upper()}{_ILO_MEASURES[1:]}, not rob
 # A question about robots, machines or vehicles that drive themselves is not answered by figures on generative AI:
 # three of twelve hosts in session 11's review asked so and read the figures as dodging the question.
 _ASKS_OF_MACHINES = re.compile(
-    r"\b(?:robot\w*|machines?|self-driving|driverless|autonomous|drives? (?:itself|themselves))\b", re.I
+    r"\b(?:robot\w*|machines?|kiosks?|self-checkouts?|self-driving|driverless|autonomous"
+    r"|drives? (?:itself|themselves))\b",
+    re.I,
 )
 _MACHINES_NOT_RATED = "You asked about robots or machines, which none of these studies rates"
 _NESTA_ON_MACHINES = (
@@ -68,6 +70,10 @@ _HEADLINE_MEASURE = {
     "gpts_are_gpts": "human rated exposure beta (E1 + 0.5*E2)",
     "nesta_automation": "automation risk category",  # "Low risk" reads at once; 3.39 on a 1-5 scale does not
 }
+# A grade that says only "in the middle", shown as a dataset's headline, takes its place and says nothing: Nesta's
+# "neither high nor low risk" is the grade of 321 of the 421 occupations it scores, and both reviewers of session 12
+# read the line as telling the host nothing.
+_MIDDLE_GRADES = {("nesta_automation", "automation risk category"): "Other"}
 _SOC_CODE = re.compile(r"^\d{2}-\d{4}")  # a US Standard Occupational Classification code ("29-1171.00")
 
 
@@ -86,7 +92,8 @@ def headline_figures(occupation: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         if per_dataset.get(figure["dataset"], 0) < EXPOSURE_FIGURES:
             per_dataset[figure["dataset"]] = per_dataset.get(figure["dataset"], 0) + 1
-            shown.append(figure)
+            if str(figure.get("value", "")).strip() != _MIDDLE_GRADES.get((figure["dataset"], figure.get("measure"))):
+                shown.append(figure)
     return shown
 
 
