@@ -116,3 +116,29 @@ def test_a_long_finding_keeps_its_main_clause_and_a_limiting_but_is_never_cut() 
     )
     assert len(limited.split()) > 30
     assert _texts([_item(2, limited)], own_work=set(), count=1) == []
+
+
+def test_a_sentence_that_points_back_is_quoted_only_with_the_one_before_it() -> None:
+    # Session 12's reviews: "An earlier Stanford study had found ... far more often" and "Clients are also moving
+    # work ..." made sense only inside their article, and the Bank of England's finding ("They found that 75
+    # percent ...") was never quoted because it starts by pointing back; the sentence naming who surveyed whom was.
+    from shadowmatch_kb.brief.overview import PASSAGE_MAX_WORDS, _passages
+
+    setup = "The Bank of England surveyed banks, insurers and other regulated firms in 2024."
+    finding = "They found that 75 percent of firms already use AI, up from 58 percent in 2022."
+    earlier = "An earlier study had found that general chatbots made up legal facts far more often."
+    also = "Clients are also moving work from the most expensive firms to cheaper ones."
+    even = "Even these tools gave false answers to at least one in six of the test questions."
+    assert _passages(f"{setup} {finding}") == [setup, f"{setup} {finding}"]
+    # Only a finding is worth the sentence before it: a remark that adds to a finding stays out, as before.
+    grew = "Law firm profits grew 13 percent in 2025 as demand stayed strong."
+    assert _passages(f"{grew} {also}") == [grew] and _passages(f"{grew} {finding}") == [grew]
+    # Pointing back from the middle of a sentence counts too, and a sentence is never paired with one that itself
+    # points back.
+    assert _passages(f"{even} {earlier} {also}") == []
+    instead = "Instead, firms should let staff explore new AI tools at work."
+    answered = "In schools, while AI brings cheating, it also offers tutoring to every pupil."
+    assert _passages(f"{instead} {answered}") == [answered]  # an "also" its own "while" answers is no pointer
+    # A pair too long to read as one is not quoted.
+    long_setup = "Researchers " + "carefully " * (PASSAGE_MAX_WORDS - len(finding.split()) - 2) + "asked firms."
+    assert _passages(f"{long_setup} {finding}") == [long_setup] and len(long_setup.split()) <= 30

@@ -156,7 +156,9 @@ def test_a_grade_that_says_only_in_the_middle_is_not_shown_and_takes_no_other_fi
     from shadowmatch_kb.brief.render import headline_figures
 
     ilo = _figure("ilo_genai_2025", "4224", "Hotel receptionists", "ILO grade.") | {"measure": "exposure gradient"}
-    risk = _figure("nesta_automation", "4224", "Hotel receptionists", "Risk 3.1.") | {"measure": "overall automation risk"}
+    risk = _figure("nesta_automation", "4224", "Hotel receptionists", "Risk 3.1.") | {
+        "measure": "overall automation risk"
+    }
     middle = risk | {"measure": "automation risk category", "value": "Other", "plain": "Neither high nor low risk."}
     gpts = _figure("gpts_are_gpts", "43-4081.00", "Hotel Desk Clerks", "GPTs.") | {
         "measure": "human rated exposure beta (E1 + 0.5*E2)"

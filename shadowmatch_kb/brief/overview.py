@@ -42,10 +42,24 @@ OVERVIEW_MAX_WORDS = 30
 OVERVIEW_MOST = 5
 # Sentences that lean on the one before ("This means...", "For most other jobs...") read badly alone.
 _LEANS_ON_CONTEXT = re.compile(
-    r"^(?:this|that|these|those|it|its|they|their|he|she|such|however|but|also|and|or|so|other|"
+    r"^(?:(?:even|only|all|both) )?(?:this|that|these|those|it|its|they|their|he|she|such|however|but|also|and|or|"
+    r"so|other|instead|"
     r"for (?:most )?other|in (?:this|that|addition)|as a result|meanwhile|similarly|still)\b",
     re.I,
 )
+# ... as do those that point back anywhere in them: session 12's reviewers read "An earlier Stanford study had found
+# that general-purpose chatbots made up legal facts far more often" and "Clients are also moving work ..." as
+# sentences that make sense only inside their article.
+# An "also" answering a "while" or "not only" of its own sentence points nowhere outside it.
+_REFERS_BACK = re.compile(
+    r"\b(?:(?:an|the) earlier|the same)\b"
+    r"|^(?!.*\b(?:while|whilst|although|though|whereas|not only)\b.*\balso\b).*\balso\b",
+    re.I,
+)
+# Such a sentence is quoted with the one before it when the two together are at most this long: the Bank of
+# England's finding ("They found that 75 percent of firms already use AI ...") follows the sentence naming who
+# surveyed whom, and the overview quoted that set-up alone.
+PASSAGE_MAX_WORDS = 45
 
 
 # What a mentor needs from a study is its result, not its method: a sentence with a figure of change or a verb of
@@ -109,8 +123,8 @@ def overview(
     candidates = [
         _Candidate(sentence, item.id, 0.0)
         for item in evidence
-        for sentence in _sentences(item.summary or item.text)
-        if not _LEANS_ON_CONTEXT.match(sentence) and not _addressed_elsewhere(sentence, own_work)
+        for sentence in _passages(item.summary or item.text)
+        if not _addressed_elsewhere(sentence, own_work)
     ]
     if not candidates:
         return []
@@ -183,9 +197,34 @@ def _part_ends(words: list[str], n: int) -> bool:
     return words[n].endswith((",", ";")) or (after[0] == "and" and after[1].endswith("ing")) or after in _ADJUNCTS
 
 
-def _sentences(text: str) -> list[str]:
+def _passages(text: str) -> list[str]:
+    """The text's sentences that read alone, and each finding that leans on the sentence before ("They found that 75
+    percent of firms ...") quoted with it when that one reads alone, sets the finding up and the two are short
+    enough to read as one."""
     found = [_main_clause(" ".join(s.text.split())) for s in split_sentences(text)[:8]]
-    return [s for s in found if _MIN_WORDS <= len(s.split()) <= OVERVIEW_MAX_WORDS and not is_junk_sentence(s)]
+    readable = [_MIN_WORDS <= len(s.split()) <= OVERVIEW_MAX_WORDS and not is_junk_sentence(s) for s in found]
+    passages = []
+    for n, sentence in enumerate(found):
+        if not readable[n]:
+            continue
+        if not _leans_on_context(sentence):
+            passages.append(sentence)
+        elif n and readable[n - 1] and not _leans_on_context(found[n - 1]) and _is_finding_of(sentence, found[n - 1]):
+            pair = f"{found[n - 1]} {sentence}"
+            if len(pair.split()) <= PASSAGE_MAX_WORDS:
+                passages.append(pair)
+    return passages
+
+
+def _is_finding_of(sentence: str, before: str) -> bool:
+    """Whether ``sentence`` states a finding that ``before``, stating none, sets up ("They found that 75 percent ..."
+    after who surveyed whom); a remark that only adds to a finding ("Clients are also moving work ...") is not
+    worth the second sentence it costs."""
+    return bool(_FINDING.search(sentence)) and not _FINDING.search(before)
+
+
+def _leans_on_context(sentence: str) -> bool:
+    return bool(_LEANS_ON_CONTEXT.match(sentence) or _REFERS_BACK.search(sentence))
 
 
 # Where a long sentence's main clause ends and a clause that only adds to it begins: what comes before stays true
