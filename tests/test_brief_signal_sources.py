@@ -78,3 +78,19 @@ def test_the_bundled_model_keeps_draft_notes_and_draft_replies_apart(tmp_path, s
     replies_notes, replies_again = float(vectors[0] @ vectors[1]), float(vectors[0] @ vectors[2])
     assert MERGE_COSINE <= replies_notes < SAME_CLAIM  # one theme, two claims: grouped, not cited together
     assert replies_again >= SAME_CLAIM  # the same claim in other words is cited together
+
+
+def test_an_item_gives_at_most_two_signals_however_many_rows_are_on_the_question() -> None:
+    # Session 12's reviews: four rows of one essay on media businesses filled a copywriter's briefing, and a legal
+    # secretary's ended with a law firm's revenue outside New York.
+    rows = [Signal(f"Essay row {n}", f"from {n} to {n + 1}") for n in range(4)]
+    other = Signal("Kiosks handle check-in", "from a clerk for every guest to self-service")
+    essay = item(1, "2024-01-01", ["media"], summary="An essay.", signals=rows)
+    study = item(2, "2024-01-01", ["hospitality"], summary="A study.", signals=[other])
+    store = make_store(essay, study)
+    cosines = {row_text(r): c for r, c in zip(rows, (0.9, 0.8, 0.7, 0.6), strict=True)} | {row_text(other): 0.5}
+    embedder = Angles({QUESTION: 1.0, **cosines})
+    targets = embedder.embed_batch([QUESTION])
+    shown = compose._signals(store, [essay, study], embedder, targets, {essay.id: 0.5, study.id: 0.5})
+    assert [s.signal for s in shown] == ["Essay row 0", "Essay row 1", other.signal]
+    assert compose.SIGNALS_PER_ITEM == 2 and compose.MAX_SIGNALS >= 4  # the limit, not the page, keeps rows out
