@@ -100,6 +100,13 @@ def test_a_us_figure_comes_through_the_first_esco_occupation_the_crosswalk_knows
     # of the same title stands in, not a neighbour by number (a black-cab driver was compared with ambulance
     # drivers in session 12's review, and a software developer had no US figure).
     assert us("I drive a black cab in the city, mostly airport runs and late-night fares.") == {"Taxi Drivers"}
+    # ... and is explained like any other (a first version filed it under no scheme, and the page printed
+    # "Human rated exposure beta (e1 + 0.5*e2): 0.13559322033898305").
+    cab = match_words(kb, "I drive a black cab in the city, mostly airport runs and late-night fares.")
+    (share,) = [
+        f for f in cab["occupations"][0]["exposure"] if f["measure"] == "human rated exposure beta (E1 + 0.5*E2)"
+    ]
+    assert share["plain"].startswith("With a GPT-4-class model, a person could do about 25% of this job's tasks")
     assert us("I'm a software developer writing Python for a bank") == {"Computer Programmers"}  # as crosswalked
 
 
@@ -315,10 +322,11 @@ def test_a_share_of_tasks_reads_as_a_percentage_before_its_standing() -> None:
         return str(explained(figure, standing)["plain"])
 
     assert plain("47-2152.00") == (
-        "A GPT-4-class model could do about 6% of this job's tasks in half the time, some of them only with extra "
-        "software built for it (rated by people, GPTs are GPTs study): lower than 75% of the occupations in that study."
+        "With a GPT-4-class model, a person could do about 6% of this job's tasks in half the time, some of them only "
+        "with extra software built for it (rated by people, GPTs are GPTs study): lower than 75% of the occupations in "
+        "that study."
     )
-    assert plain("15-1252.00").startswith("A GPT-4-class model could do about 70% of this job's tasks in half the")
+    assert plain("15-1252.00").startswith("With a GPT-4-class model, a person could do about 70% of this job's tasks")
     assert plain("15-1252.00").endswith(": higher than 75% of the occupations in that study.")
     # A share under half a percent is not rounded to a "0%" that would say no task at all.
     assert "could do under 1% of this job's tasks" in plain("29-1171.00")

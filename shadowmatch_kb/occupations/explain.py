@@ -53,10 +53,11 @@ _GPT = {
     "alpha (E1)": "A GPT-4-class model could do {share} of this job's tasks twice as fast at equal quality",
     # The study's headline measure counts a task the model halves alone fully and one that needs software built on
     # the model half. "half-counting those that need extra software" (session 10's reviews) and "a task that needs
-    # more software built on it counting as half" (session 12's) both read as jargon: the sentence says what it
-    # means for the work, and the study's name points to the definition.
-    "beta (E1 + 0.5*E2)": "A GPT-4-class model could do {share} of this job's tasks in half the time, some of them "
-    "only with extra software built for it",
+    # more software built on it counting as half" (session 12's) both read as jargon, and "a model could do ... in
+    # half the time" as the model doing the work: the study asks whether a person with the model would take half the
+    # time. The sentence says what it means for the work; the study's name points to the definition.
+    "beta (E1 + 0.5*E2)": "With a GPT-4-class model, a person could do {share} of this job's tasks in half the "
+    "time, some of them only with extra software built for it",
     "gamma (E1 + E2)": "A GPT-4-class model could speed up {share} of this job's tasks, alone or with extra software",
 }
 _RATERS = {"GPT-4 rated": "rated by GPT-4", "human rated": "rated by people"}

@@ -208,17 +208,14 @@ def figures_for(db: sqlite3.Connection, isco: str, esco_uris: list[str]) -> list
             wanted += [(ONET_SOC, code), (SOC2018, code[:7]), (ONET_SOC, f"{code[:7]}.%"), (_RENAMED, code)]
     seen: set[tuple[str, str]] = set()
     for scheme, code in wanted:
-        if scheme == _RENAMED:
-            rows = _figures_of_renamed(db, code, seen)
-        else:
-            rows = _figures_of(db, scheme, code)
-        for dataset, measure, value, number, label, own_code in rows:
+        rows = _figures_of_renamed(db, code, seen) if scheme == _RENAMED else _figures_of(db, scheme, code)
+        for dataset, measure, value, number, label, own_code, own_scheme in rows:
             if (dataset, measure) in seen:
                 continue  # the closest occupation speaks for the group; the others would repeat it
             seen.add((dataset, measure))
             found.append(
                 Exposure(dataset, measure, number if number is not None else value, attribution.get(dataset, ""),
-                         own_code, label, scheme)
+                         own_code, label, own_scheme)
             )  # fmt: skip
     return found
 
@@ -226,7 +223,7 @@ def figures_for(db: sqlite3.Connection, isco: str, esco_uris: list[str]) -> list
 def _figures_of(db: sqlite3.Connection, scheme: str, code: str) -> list[tuple]:
     """The figures (not descriptions, which say what an occupation is) filed under one code, or a code pattern."""
     return db.execute(
-        "SELECT dataset, measure, value, number, label, code FROM occupation_figures WHERE scheme = ?"
+        "SELECT dataset, measure, value, number, label, code, scheme FROM occupation_figures WHERE scheme = ?"
         f" AND code {'LIKE' if code.endswith('%') else '='} ? AND measure != ? ORDER BY code, {insertion_order(db)}",
         (scheme, code, DESCRIPTION),
     ).fetchall()
