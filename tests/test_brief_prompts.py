@@ -58,3 +58,22 @@ def test_the_first_sentence_names_the_closest_change_found_and_how_many_report_i
     supported = lead_sentence([lorries])
     assert supported is not None and supported.text.endswith("; 3 independent sources report it.")
     assert lead_sentence([]) is None
+
+
+def test_a_signal_keeps_its_capitals_and_its_quotes_read_inside_the_prompts_own() -> None:
+    # Session 12's review: "(aI assistants improve physician performance ...)" and
+    # 'The nearest the knowledge base holds: ""Career cushioning" trend in the workplace"'.
+    ai = BriefSignal("AI messaging for doctors", "AI assistants improve replies", "", "", ["a" * 32], 1)
+    lead = lead_sentence([ai])
+    assert lead is not None and "(AI assistants improve replies)" in lead.text
+    lower = BriefSignal("Scribes", "From typing to dictating", "", "", ["a" * 32], 1)
+    assert "(from typing to dictating)" in lead_sentence([lower]).text  # type: ignore[union-attr]
+    quoted = BriefSignal('"Career cushioning" trend in the workplace', "", "", "", ["b" * 32], 1)
+    briefing = Briefing("I work in an office", None, [], 1)
+    briefing.signals = [quoted, ai]
+    briefing.standing_in = True
+    prompts = _prompts(briefing)
+    assert prompts[0].startswith(
+        "The nearest the knowledge base holds: \"'Career cushioning' trend in the workplace\"."
+    )
+    assert 'Ask your visitor what they make of "AI messaging for doctors".' in " ".join(prompts)

@@ -21,7 +21,7 @@ import numpy as np
 
 from shadowmatch_kb.brief.gate import apply_citation_gate
 from shadowmatch_kb.brief.model import Briefing, BriefSignal, everyday_label, rated_low, still_open
-from shadowmatch_kb.brief.overview import lead_sentence, overview, plain, short_task
+from shadowmatch_kb.brief.overview import lead_sentence, overview, quotable, short_task
 from shadowmatch_kb.brief.readability import grade_level
 from shadowmatch_kb.brief.retrieve import (
     FALLBACK_FLOOR,
@@ -40,6 +40,7 @@ from shadowmatch_kb.occupations.work_sectors import work_sectors
 from shadowmatch_kb.search.focus import focus_terms, focus_text
 from shadowmatch_kb.signal_clusters import SignalCluster, cluster_rows, latest_first
 from shadowmatch_kb.store.timeline import signal_rows
+from shadowmatch_kb.text.english import lower_first
 
 if TYPE_CHECKING:
     from shadowmatch_kb.embed.base import Embedder
@@ -349,7 +350,7 @@ def _people(occupations: list[dict[str, Any]]) -> str | None:
     label = everyday_label(occupations[0]["label"])
     other = label.endswith(" (other)")  # in a sentence: "other process control technicians"
     label = label.removesuffix(" (other)")
-    label = label if label[:2].isupper() else label[:1].lower() + label[1:]
+    label = lower_first(label)
     return f"other {label}" if other else label
 
 
@@ -438,12 +439,12 @@ def _prompts(briefing: Briefing) -> list[str]:
     signals = briefing.signals
     if signals and briefing.standing_in:  # only the nearest there is, not news of their work: not asked as if it were
         prompts.append(
-            f'The nearest the knowledge base holds: "{plain(signals[0].signal)}". Could something like it reach your '
-            "work? What would it change in your day?"
+            f'The nearest the knowledge base holds: "{quotable(signals[0].signal)}". Could something like it reach '
+            "your work? What would it change in your day?"
         )
     elif signals:
         prompts.append(
-            f'Talk about "{plain(signals[0].signal)}". Does it match what you see at work? What would it change in '
+            f'Talk about "{quotable(signals[0].signal)}". Does it match what you see at work? What would it change in '
             "your day?"
         )
     occupation = briefing.occupations[0] if briefing.occupations else None
@@ -472,7 +473,8 @@ def _prompts(briefing: Briefing) -> list[str]:
             )
     if len(signals) > 1:
         prompts.append(
-            f'Ask your visitor what they make of "{plain(signals[1].signal)}". Would it change what they want to learn?'
+            f'Ask your visitor what they make of "{quotable(signals[1].signal)}". Would it change what they want to '
+            "learn?"
         )
     if len(prompts) < 4:
         prompts.append("Which skills do you use most today? Which would you learn first if you started now?")

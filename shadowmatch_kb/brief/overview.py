@@ -21,13 +21,14 @@ import numpy as np
 from shadowmatch_kb.brief.model import BriefSignal, Cited
 from shadowmatch_kb.brief.readability import sentence_grade
 from shadowmatch_kb.occupations.wording import question_words
+from shadowmatch_kb.text.english import lower_first
 from shadowmatch_kb.text.sentences import is_junk_sentence, split_sentences
 
 if TYPE_CHECKING:
     from shadowmatch_kb.embed.base import Embedder
     from shadowmatch_kb.model import Item
 
-__all__ = ["OVERVIEW_FLOOR", "OVERVIEW_MOST", "lead_sentence", "overview", "plain"]
+__all__ = ["OVERVIEW_FLOOR", "OVERVIEW_MOST", "lead_sentence", "overview", "plain", "quotable"]
 
 # Sentences a mentor reads easily: the overview prefers those under this grade, losing this much per grade.
 PLAIN_GRADE = 9.0
@@ -94,7 +95,7 @@ def lead_sentence(signals: list[BriefSignal]) -> Cited | None:
         return None
     top = signals[0]
     change = plain(top.change)
-    said = f"{plain(top.signal)} ({change[:1].lower() + change[1:]})" if change else plain(top.signal)
+    said = f"{plain(top.signal)} ({lower_first(change)})" if change else plain(top.signal)
     who = f"{top.support} independent sources report it" if top.support >= 2 else "one source reports it"
     # "Among the changes found": the closest the knowledge base holds, which may be about neighbouring work (driverless
     # lorries for a van driver); "the change closest to this work" read as a claim about the job itself (session 9).
@@ -163,6 +164,12 @@ def _addressed_elsewhere(sentence: str, own_work: Set[str]) -> bool:
 def plain(text: str) -> str:
     """A signal or task as it reads inside a sentence: one line, no end stop, first letter kept."""
     return " ".join(text.split()).rstrip(".;,: ")
+
+
+def quotable(text: str) -> str:
+    """``plain`` text to print inside double quotes: its own double quotes turned single ('"Career cushioning"
+    trend' printed as ""Career cushioning" trend" in session 12's review)."""
+    return plain(text).replace('"', "'").replace("\u201c", "'").replace("\u201d", "'")
 
 
 # A task statement longer than this (give or take a few words) is cut at a comma before it: the ILO's run to 30

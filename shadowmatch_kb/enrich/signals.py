@@ -49,6 +49,7 @@ from shadowmatch_kb.enrich.clauses import (
 from shadowmatch_kb.enrich.cues import cue_score, pattern
 from shadowmatch_kb.enrich.forces import FORCES, force_scores
 from shadowmatch_kb.model import Signal
+from shadowmatch_kb.text.english import lower_first
 from shadowmatch_kb.text.sentences import Sentence, has_long_token, split_sentences, without_long_tokens
 
 if TYPE_CHECKING:
@@ -353,16 +354,11 @@ def _change(sentence: str, clause: Clause, stated: str) -> tuple[str, str, str]:
     change = " ".join(words[:_CHANGE_WORDS]) + (" …" if len(words) > _CHANGE_WORDS else "")
     subject = " ".join(short_subject(clause.subject))
     if clause.verb in ("replace", "displace") and subject and subject.lower() != obj.lower():  # "AI replaces tellers"
-        change = f"from {obj} to {subject}: {_lower_first(change)}"
+        change = f"from {obj} to {subject}: {lower_first(change)}"
     elif kind == "automate":
-        change = f"from {obj} done by people to automated {obj}: {_lower_first(change)}"
+        change = f"from {obj} done by people to automated {obj}: {lower_first(change)}"
     change = change[:1].upper() + change[1:]
     return change, kind or "to", obj if kind else statement
-
-
-def _lower_first(text: str) -> str:
-    """ "The change" -> "the change", but "AI" stays "AI"."""
-    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
 
 
 def _horizon(sentence: str, kind: str, target: str) -> str:

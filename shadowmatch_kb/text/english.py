@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["ING_NOUNS", "IRREGULAR_PAST", "ISE_NOUNS", "LY_NON_ADVERBS", "VerbForms", "gerund", "verb_forms"]
+__all__ = [
+    "ING_NOUNS",
+    "IRREGULAR_PAST",
+    "ISE_NOUNS",
+    "LY_NON_ADVERBS",
+    "VerbForms",
+    "gerund",
+    "lower_first",
+    "verb_forms",
+]
 
 # Past tense and past participle of the irregular verbs that news on work uses ("become" lists only
 # "became": its participle is the verb itself).
@@ -76,3 +85,9 @@ def verb_forms(lemma: str) -> VerbForms:
     if lemma in _DOUBLING:
         ing, past = lemma + lemma[-1] + "ing", lemma + lemma[-1] + "ed"
     return VerbForms(third, ing, IRREGULAR_PAST.get(lemma, (past,)))
+
+
+def lower_first(text: str) -> str:
+    """A text as it reads after the start of a sentence: "The change" -> "the change", but "AI assistants" keeps its
+    capitals (a briefing printed "aI assistants" in session 12's review)."""
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
