@@ -260,7 +260,7 @@ def _signals(
     texts = list(dict.fromkeys(row_text(row.signal) for c in clusters for row in c.rows))
     vectors = dict(zip(texts, embedder.embed_batch(texts), strict=True))
     closeness = {text: float((vector @ targets.T).max()) for text, vector in vectors.items()}
-    clusters = [_stating_the_wording(c, vectors) for c in clusters]
+    clusters = [part for c in clusters for part in _by_wording(c, vectors)]
 
     def relevance(cluster: SignalCluster) -> float:
         return max(closeness[row_text(row.signal)] for row in cluster.rows)
@@ -314,12 +314,15 @@ def _signals(
     ]
 
 
-def _stating_the_wording(cluster: SignalCluster, vectors: dict[str, np.ndarray]) -> SignalCluster:
-    """The cluster's rows that say what its representative row says (``SAME_CLAIM``): the items a briefing may
-    cite for that wording and count as its support."""
+def _by_wording(cluster: SignalCluster, vectors: dict[str, np.ndarray]) -> list[SignalCluster]:
+    """The cluster as a briefing cites it: the rows that say what its representative row says (``SAME_CLAIM``),
+    whose items it cites and counts as support, and each other row as a signal of its own."""
     wording = vectors[row_text(cluster.representative.signal)]
-    rows = [r for r in cluster.rows if float(vectors[row_text(r.signal)] @ wording) >= SAME_CLAIM]
-    return cluster if len(rows) == len(cluster.rows) else SignalCluster(cluster.representative, rows)
+    same = [float(vectors[row_text(r.signal)] @ wording) >= SAME_CLAIM for r in cluster.rows]
+    if all(same):
+        return [cluster]
+    stating = SignalCluster(cluster.representative, [r for r, s in zip(cluster.rows, same, strict=True) if s])
+    return [stating] + [SignalCluster(r, [r]) for r, s in zip(cluster.rows, same, strict=True) if not s]
 
 
 def _attach_occupations(occupations: OccupationMatcher, briefing: Briefing, chosen: str | None) -> None:
