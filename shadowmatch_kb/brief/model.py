@@ -65,6 +65,7 @@ class Briefing:
     readability: dict[str, float] = field(default_factory=dict)  # Flesch-Kincaid grade of overview, prompts
     notices: list[str] = field(default_factory=list)  # for the person running it (no index yet, ...)
     standing_in: bool = False  # no item is likely about the work: the closest few stand in, one signal each
+    occupation_unsure: bool = False  # the first occupation fits the words only loosely (and was not chosen)
 
     def number_of(self, item_id: str) -> int:
         """The citation number of a source."""
@@ -104,6 +105,7 @@ class Briefing:
             "notice": self.notice,
             "coverage": self.coverage,
             "standing_in": self.standing_in,
+            "occupation_unsure": self.occupation_unsure,
             "readability": self.readability,
             "markdown": markdown,
         }

@@ -247,6 +247,16 @@ def _setting_md(briefing: Briefing, claim: Cited) -> str:
     return f"*{_md(title)}*{f' ({year})' if year else ''}: "
 
 
+def _is_this_you(briefing: Briefing, others: str) -> str | None:
+    """The line under the occupation's name: the close others, and whether the match is unsure (``others`` is
+    already in the page's own markup)."""
+    unsure = "Your words fit this occupation only loosely, so it may not be yours."
+    if not others:
+        return unsure if briefing.occupation_unsure else None
+    offered = f"the closest others are {others}."
+    return f"{unsure} If not, {offered}" if briefing.occupation_unsure else f"Is this you? If not, {offered}"
+
+
 def _occupation_markdown(briefing: Briefing) -> list[str]:
     if not briefing.occupations:
         if "esco" in briefing.missing_datasets:
@@ -256,8 +266,8 @@ def _occupation_markdown(briefing: Briefing) -> list[str]:
     heading = f"## Your occupation: {_md(everyday_label(top['label']))}"
     lines = [heading, "", f"*International job code (ISCO-08): {top['isco']}.*", ""]
     others = [f"{_md(everyday_label(o['label']))} ({o['isco']})" for o in briefing.alternatives]
-    if others:
-        lines += [f"*Is this you? If not, the closest others are {', '.join(others)}.*", ""]
+    if line := _is_this_you(briefing, ", ".join(others)):
+        lines += [f"*{line}*", ""]
     figures = headline_figures(top)
     if note := _what_figures_measure(briefing.question, top, figures):
         lines += [f"*{note}*", ""]
@@ -418,9 +428,8 @@ def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
     parts = [f"<h2>Your occupation: {_e(everyday_label(top['label']))}</h2>"]
     parts.append(f'<p class="small">International job code (ISCO-08): {_e(top["isco"])}.</p>')
     others = [_alternative_html(briefing, o, reask_link) for o in briefing.alternatives]
-    if others:
-        listed = ", ".join(others)
-        parts.append(f'<p class="small alternatives">Is this you? If not, the closest others are {listed}.</p>')
+    if line := _is_this_you(briefing, ", ".join(others)):
+        parts.append(f'<p class="small alternatives">{line}</p>')
     figures = headline_figures(top)
     if note := _what_figures_measure(briefing.question, top, figures):
         parts.append(f'<p class="small">{html.escape(note, quote=False)}</p>')
