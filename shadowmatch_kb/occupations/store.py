@@ -186,8 +186,7 @@ def figures_for(db: sqlite3.Connection, isco: str, esco_uris: list[str]) -> list
     ``esco_uris`` are the ESCO occupations of the group the question matched best, first the best.
     """
     attribution = {key: info.attribution for key, info in imported_datasets(db).items()}
-    found: list[Exposure] = []
-    wanted: list[tuple[str, str]] = [(ISCO08, isco)] + [(ESCO, uri) for uri in esco_uris]
+    rows = _figures_of(db, ISCO08, isco) + [row for uri in esco_uris for row in _figures_of(db, ESCO, uri)]
     if esco_uris:
         marks = ",".join("?" * len(esco_uris))
         links = db.execute(
@@ -203,20 +202,20 @@ def figures_for(db: sqlite3.Connection, isco: str, esco_uris: list[str]) -> list
         # The crosswalk speaks O*NET-SOC 2010; datasets coded in the 2019 taxonomy share most 6-digit SOC
         # codes with it, so an O*NET code of the same SOC occupation stands in when the exact code is absent, before
         # the next ESCO occupation's code is tried (a plumber's figure is that of plumbers, found so, not that of
-        # the sewer pipe cleaners of a lesser label).
+        # the sewer pipe cleaners of a lesser label); a code the 2019 taxonomy renumbered, by its title.
         for code in onet:
-            wanted += [(ONET_SOC, code), (SOC2018, code[:7]), (ONET_SOC, f"{code[:7]}.%"), (_RENAMED, code)]
+            same = ((ONET_SOC, code), (SOC2018, code[:7]), (ONET_SOC, f"{code[:7]}.%"))
+            rows += [row for scheme, c in same for row in _figures_of(db, scheme, c)] + _figures_of_renamed(db, code)
+    found: list[Exposure] = []
     seen: set[tuple[str, str]] = set()
-    for scheme, code in wanted:
-        rows = _figures_of_renamed(db, code, seen) if scheme == _RENAMED else _figures_of(db, scheme, code)
-        for dataset, measure, value, number, label, own_code, own_scheme in rows:
-            if (dataset, measure) in seen:
-                continue  # the closest occupation speaks for the group; the others would repeat it
-            seen.add((dataset, measure))
-            found.append(
-                Exposure(dataset, measure, number if number is not None else value, attribution.get(dataset, ""),
-                         own_code, label, own_scheme)
-            )  # fmt: skip
+    for dataset, measure, value, number, label, own_code, own_scheme in rows:
+        if (dataset, measure) in seen:
+            continue  # the closest occupation speaks for the group; the others would repeat it
+        seen.add((dataset, measure))
+        found.append(
+            Exposure(dataset, measure, number if number is not None else value, attribution.get(dataset, ""),
+                     own_code, label, own_scheme)
+        )  # fmt: skip
     return found
 
 
@@ -234,14 +233,13 @@ def _figures_of(db: sqlite3.Connection, scheme: str, code: str) -> list[tuple]:
 # Chauffeurs" (53-3041) became "Taxi Drivers" (53-3054). Such a code's figures are those of the occupation of its
 # major group whose title shares at least this share of its title's words (O*NET's own title, when imported); its
 # neighbours by number are other work ("Ambulance Drivers" for a taxi driver, through 53-30).
-_RENAMED = "renamed"
 _SAME_TITLE = 0.5
 _TITLE_FILLER = frozenset({"and", "or", "except", "all", "other", "the", "of"})
 
 
-def _figures_of_renamed(db: sqlite3.Connection, code: str, seen: set[tuple[str, str]]) -> list[tuple]:
-    """The figures, for datasets and measures not yet ``seen``, of the occupation a renumbered O*NET-SOC 2010
-    ``code`` became, found by its title within its major group; none when the code's title is unknown."""
+def _figures_of_renamed(db: sqlite3.Connection, code: str) -> list[tuple]:
+    """The figures of the occupation a renumbered O*NET-SOC 2010 ``code`` became, found by its title within its
+    major group; none when the code's title is unknown."""
     title = db.execute(
         "SELECT label FROM occupation_figures WHERE scheme = ? AND code = ? AND measure = ? LIMIT 1",
         (ONET_SOC, code, DESCRIPTION),
@@ -249,16 +247,17 @@ def _figures_of_renamed(db: sqlite3.Connection, code: str, seen: set[tuple[str, 
     if title is None:
         return []
     words = _title_words(title[0])
+    titles = db.execute(
+        "SELECT DISTINCT scheme, code, label FROM occupation_figures WHERE scheme IN (?, ?) AND code LIKE ?"
+        " AND measure != ?",
+        (ONET_SOC, SOC2018, f"{code[:3]}%", DESCRIPTION),
+    ).fetchall()
     found: list[tuple] = []
     for scheme in (ONET_SOC, SOC2018):
-        titles = db.execute(
-            "SELECT DISTINCT code, label FROM occupation_figures WHERE scheme = ? AND code LIKE ? AND measure != ?",
-            (scheme, f"{code[:3]}%", DESCRIPTION),
-        ).fetchall()
-        shared = [(_overlap(words, _title_words(label)), other) for other, label in titles if label]
+        shared = [(_overlap(words, _title_words(label)), other) for s, other, label in titles if s == scheme and label]
         best = max(shared, default=(0.0, ""))
         if best[0] >= _SAME_TITLE:
-            found += [row for row in _figures_of(db, scheme, best[1]) if (row[0], row[1]) not in seen]
+            found += _figures_of(db, scheme, best[1])
     return found
 
 
