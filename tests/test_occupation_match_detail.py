@@ -15,6 +15,7 @@ import pytest
 from conftest import require_shared, smkb
 from test_occupations import DATASETS, match_words
 
+from shadowmatch_kb.occupations import match
 from shadowmatch_kb.occupations.datasets import GPTS_INFO, ILO_INFO
 from shadowmatch_kb.occupations.esco import ESCO_INFO
 from shadowmatch_kb.occupations.explain import FigureStanding, explained
@@ -355,6 +356,22 @@ def test_a_title_belongs_to_the_group_where_it_heads_a_family_of_labels(kb) -> N
     # review found a Year 2 teaching assistant named a university teacher.
     aide = match_words(kb, "I'm a teaching assistant in a Year 2 class, doing reading groups and phonics")
     assert aide["title"] == "teaching assistant" and aide["occupations"][0]["isco"] == "5312"
+
+
+@pytest.mark.slow
+def test_visiting_people_in_their_own_homes_runs_nothing(kb) -> None:
+    # Session 13's review: "in their own homes" read as someone who runs something, so the managers' labels kept
+    # their full weight and a home care worker was named an aged care services manager (1343).
+    found = match_words(kb, "I visit elderly people in their own homes as a care worker, helping them wash and dress")
+    assert found["occupations"][0]["isco"] in ("5322", "3412")  # home-based personal care; ESCO's "care worker"
+    assert not found["occupations"][0]["isco"].startswith("1")
+
+
+def test_only_the_persons_own_business_says_they_run_something() -> None:
+    runs = match._RUNS_THINGS.search
+    assert runs("I own a salon") and runs("we own two cafes") and runs("I started my own business")
+    assert runs("I run the office") and runs("I manage a team")
+    assert not runs("I help people in their own homes") and not runs("I drive my own car between visits")
 
 
 class _Titles:

@@ -49,9 +49,13 @@ _TITLE_STANDING = 0.5  # how far the group a title belongs to (see ``title_stand
 # Labels of those who run the work; a question that names no such role is more likely about doing it.
 _SENIOR = re.compile(r"\b(?:manager|managers|supervisor|director|head|chief|executive|lead|leader|owner)\b", re.I)
 _SENIOR_PENALTY = 0.9
-# A question that says it runs something may be about those labels after all.
+# A question that says it runs something may be about those labels after all. "Own" counts only as the person's:
+# "I own a salon", "my own business"; a care worker visiting people "in their own homes" runs nothing (session 13's
+# review: named an aged care services manager).
 _RUNS_THINGS = re.compile(
-    r"\b(?:manag\w*|supervis\w*|director|head|chief|executive|lead\w*|run|runs|running|owner|own|boss)\b", re.I
+    r"\b(?:manag\w*|supervis\w*|director|head|chief|executive|lead\w*|run|runs|running|owner|boss)\b"
+    r"|\b(?:i|we)\s+own\b|\b(?:my|our)\s+own\s+(?!homes?\b|time\b|cars?\b|way\b)",
+    re.I,
 )
 # "I design ...", "I mainly teach ...": the verb (after an adverb in "-ly", if any) of a question that says what
 # its asker does, and what follows it.
