@@ -16,7 +16,7 @@ from conftest import require_shared, smkb
 from test_occupations import DATASETS, match_words
 
 from shadowmatch_kb.occupations import match
-from shadowmatch_kb.occupations.datasets import GPTS_INFO, ILO_INFO
+from shadowmatch_kb.occupations.datasets import GPTS_INFO, ILO_INFO, NESTA_INFO
 from shadowmatch_kb.occupations.esco import ESCO_INFO
 from shadowmatch_kb.occupations.explain import FigureStanding, explained
 from shadowmatch_kb.occupations.match import OccupationMatcher
@@ -318,8 +318,9 @@ def test_a_share_of_tasks_reads_as_a_percentage_before_its_standing() -> None:
     save_dataset(db, DatasetRecords(info=GPTS_INFO, figures=figures), "gpts")
     standing = FigureStanding(db)
 
-    def plain(code: str) -> str:
-        figure = Exposure("gpts_are_gpts", measure, shares[code], "", code, "", scheme=ONET_SOC)
+    def plain(code: str, share: float | None = None) -> str:
+        value = shares[code] if share is None else share
+        figure = Exposure("gpts_are_gpts", measure, value, "", code, "", scheme=ONET_SOC)
         return str(explained(figure, standing)["plain"])
 
     assert plain("47-2152.00") == (
@@ -331,6 +332,26 @@ def test_a_share_of_tasks_reads_as_a_percentage_before_its_standing() -> None:
     assert plain("15-1252.00").endswith(": higher than 75% of the occupations in that study.")
     # A share under half a percent is not rounded to a "0%" that would say no task at all.
     assert "could do under 1% of this job's tasks" in plain("29-1171.00")
+    # None of them: no "some of them" after it (session 13's review read a bricklayer's line as contradicting itself).
+    assert plain("47-2152.00", 0.0).startswith(
+        "With a GPT-4-class model, a person could do none of this job's tasks in half the time, even with extra "
+        "software built for it (rated by people, GPTs are GPTs study): as low as any of the occupations"
+    )
+
+
+def test_nestas_grade_leads_with_the_study_its_year_and_its_technology() -> None:
+    # Sessions 12 and 13's reviews: a bare "High risk" read first was taken for a verdict on the job, and beside an
+    # ILO "not exposed" for a contradiction.
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    apply_migrations(db)
+    measure = "automation risk category"
+    grades = {"2267": "High risk", "7112": "Low risk", "4110": "Other"}
+    figures = [Figure(ISCO08, code, measure, grade, "") for code, grade in grades.items()]
+    save_dataset(db, DatasetRecords(info=NESTA_INFO, figures=figures), "nesta")
+    figure = Exposure("nesta_automation", measure, "High risk", "", "2267", "", scheme=ISCO08)
+    text = str(explained(figure, FigureStanding(db))["plain"])
+    assert text.startswith("Nesta's 2020 study of machine learning, made before today's chatbots, grades this job high")
+    assert text.endswith("(1 of the 3 occupations in Nesta's study are graded so.)")
 
 
 def test_esco_descriptions_are_kept_as_what_the_work_is(tmp_path) -> None:

@@ -253,3 +253,21 @@ def test_the_us_figure_is_that_of_the_best_matching_esco_occupation(tmp_path) ->
 
     assert [f.label for f in figures_for(db, "2221", [general, specialist])] == ["Registered Nurses"]
     assert [f.label for f in figures_for(db, "2221", [specialist, general])] == ["Nurse Practitioners"]
+
+
+def test_the_occupation_comes_first_on_every_briefing_thin_or_not() -> None:
+    # Sessions 12 and 13's reviews: the section moved between thin briefings (first) and the others (after the
+    # signals), which read as carelessness; one order now, the person's occupation first.
+    from shadowmatch_kb.brief.model import BriefSignal, Cited, Source
+
+    for notice in ("Treat what follows as a starting point.", None):
+        figure = _figure("ilo_genai_2025", "2221", "Nursing professionals", "ILO: low.") | {"attribution": "ILO"}
+        briefing = _briefing({"exposure": [figure]})
+        briefing.notice = notice
+        briefing.sources = [Source(1, "a" * 32, "Scribes on wards", None, "2024-01-01")]
+        briefing.overview = [Cited("Nurses draft notes with AI.", ["a" * 32])]
+        briefing.signals = [BriefSignal("Notes drafted by AI", "from typing to checking", "", "", ["a" * 32], 1)]
+        markdown = to_markdown(briefing)
+        assert markdown.index("## Your occupation") < markdown.index("## Overview") < markdown.index("## Signals")
+        page = to_html(briefing)
+        assert page.index("Your occupation") < page.index("<h2>Overview</h2>") < page.index("<h2>Signals")

@@ -193,9 +193,9 @@ def to_markdown(briefing: Briefing) -> str:
         lines += [f"> **Little evidence.** {_md(briefing.coverage)} {_md(briefing.notice)}".rstrip(), ""]
     elif briefing.coverage:
         lines += [_md(briefing.coverage), ""]
-    occupation = _occupation_markdown(briefing)
-    if briefing.notice:  # on a thin briefing the occupation's figures are the firmest part: they lead
-        lines += occupation
+    # One order for every briefing, the person's occupation first (session 12's and 13's reviews read the section
+    # moving between thin briefings and the others as carelessness); on a thin one its figures are the firmest part.
+    lines += _occupation_markdown(briefing)
     if briefing.overview:
         lines += ["## Overview", ""]
         lines += [f"- {_setting_md(briefing, c)}{_md(c.text)} {_cites(briefing, c.sources)}" for c in briefing.overview]
@@ -212,8 +212,6 @@ def to_markdown(briefing: Briefing) -> str:
                 if value.strip():
                     lines.append(f"   - *{label}:* {_md(value)}")
         lines.append("")
-    if not briefing.notice:
-        lines += occupation
     if briefing.prompts:
         lines += ["## For the shadow day", ""]
         lines += [f"{n}. {_md(p)}" for n, p in enumerate(briefing.prompts, start=1)]
@@ -366,9 +364,7 @@ def briefing_html(briefing: Briefing, *, item_link: str | None = None, reask_lin
         parts.append(f'<p class="notice" role="note"><strong>Little evidence.</strong> {said}</p>')
     elif briefing.coverage:
         parts.append(f'<p class="coverage">{_e(briefing.coverage)}</p>')
-    occupation = _occupation_html(briefing, reask_link)
-    if briefing.notice:  # on a thin briefing the occupation's figures are the firmest part: they lead
-        parts += occupation
+    parts += _occupation_html(briefing, reask_link)  # first on every briefing, as in the markdown
     if briefing.overview:
         parts += ["<h2>Overview</h2>", '<ul class="overview">']
         for claim in briefing.overview:
@@ -390,8 +386,6 @@ def briefing_html(briefing: Briefing, *, item_link: str | None = None, reask_lin
                 f'<td data-label="Driven by">{_e(s.driving_force)}</td></tr>'
             )
         parts.append("</tbody></table>")
-    if not briefing.notice:
-        parts += occupation
     if briefing.prompts:
         parts += ["<h2>For the shadow day</h2>", "<ol>", *(f"<li>{_e(p)}</li>" for p in briefing.prompts), "</ol>"]
     if briefing.sources:

@@ -38,10 +38,12 @@ _GRADES: dict[tuple[str, str], dict[str, str]] = {
         "AI could do most of its tasks, so the job may change the most.",
     },
     ("nesta_automation", "automation risk category"): {
-        "High risk": "High risk: Nesta places this job among those whose tasks machine learning suits best and that "
-        "have the fewest tasks machines find hard.",
-        "Low risk": "Low risk: Nesta places this job among those whose tasks machine learning suits least and that "
-        "have the most tasks machines find hard.",
+        # The study leads, with its year and kind of technology: a bare "High risk" read first (sessions 12 and 13's
+        # reviews) was taken for a verdict on the job, and beside an ILO "not exposed" for a contradiction.
+        "High risk": "Nesta's 2020 study of machine learning, made before today's chatbots, grades this job high risk: "
+        "machine learning suits its tasks best, and few of them are hard for machines.",
+        "Low risk": "Nesta's 2020 study of machine learning, made before today's chatbots, grades this job low risk: "
+        "machine learning suits its tasks least, and many of them are hard for machines.",
         "Other": "Neither high nor low risk: Nesta places this job between its high-risk and low-risk groups.",
     },
 }
@@ -60,10 +62,20 @@ _GPT = {
     "time, some of them only with extra software built for it",
     "gamma (E1 + E2)": "A GPT-4-class model could speed up {share} of this job's tasks, alone or with extra software",
 }
+# A share of none said with "some of them" contradicts itself (session 13's review, a bricklayer's briefing).
+_GPT_NONE = {
+    "beta (E1 + 0.5*E2)": "With a GPT-4-class model, a person could do none of this job's tasks in half the time, "
+    "even with extra software built for it",
+}
 _RATERS = {"GPT-4 rated": "rated by GPT-4", "human rated": "rated by people"}
 _SHARES: dict[tuple[str, str], str] = {
     ("gpts_are_gpts", f"{raters} exposure {grade}"): f"{share} ({rated}, GPTs are GPTs study)"
     for grade, share in _GPT.items()
+    for raters, rated in _RATERS.items()
+}
+_SHARES_OF_NONE: dict[tuple[str, str], str] = {
+    ("gpts_are_gpts", f"{raters} exposure {grade}"): f"{share} ({rated}, GPTs are GPTs study)"
+    for grade, share in _GPT_NONE.items()
     for raters, rated in _RATERS.items()
 }
 # What each other numeric figure measures, in a phrase that the standing completes.
@@ -177,7 +189,8 @@ def _plain(figure: Exposure, percentile: float | None, standing: FigureStanding)
     else:
         standing_words = f"higher than {min(percentile, 99):.0f}% of {among}"
     if key in _SHARES:  # a share of tasks says itself as a percentage; the standing follows
-        return f"{_SHARES[key].format(share=_percent(figure.value))}: {standing_words}."
+        sentence = _SHARES_OF_NONE.get(key, _SHARES[key]) if figure.value <= 0.0 else _SHARES[key]
+        return f"{sentence.format(share=_percent(figure.value))}: {standing_words}."
     what = _MEASURES.get(key, f"{figure.measure.capitalize()} ({figure.dataset})")
     # The standing leads and the number follows with its middle: on a scale of 1 to 5 on which nearly every job
     # scores 3.3 to 3.7, "3.39" read first looks middling and is low (a mentor's reading, session 8's review).
