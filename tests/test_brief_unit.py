@@ -51,7 +51,7 @@ def make_store(*items: Item) -> SqliteStore:
 
 
 def item(n: int, published: str, sectors: list[str], **fields) -> Item:
-    fields.setdefault("title", f"Item {n} on AI at work")  # retrieval cites only items that name a technology
+    fields.setdefault("title", f"Item {n}")
     fields.setdefault("text", fields.get("summary", ""))  # the summary is the whole story here
     return Item(f"{n:032x}", published=published, sectors=sectors, **fields)
 

@@ -13,9 +13,7 @@ and a logistic model (``RelevanceModel``, fitted on the development half of ``sc
 ``scripts/fit_brief_relevance.py``) turns them into the chance that the item is on the person's work or
 sector. Items are cited above the model's floor, most likely first (a small recency factor parts
 near-equals); when none reaches it, the closest couple stand in and the briefing says how little it holds.
-Only items that name a technology (AI, automation, software, machines) in their title, summary or Signals rows
-are cited: an item on family carers is no evidence on how AI changes a care worker's day. The occupation and the
-sector are signals, never gates. Each item's tier (about the occupation, of its
+The occupation and the sector are signals, never gates. Each item's tier (about the occupation, of its
 sector, or the wider picture) only says which of these the briefing found.
 """
 
@@ -27,10 +25,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from shadowmatch_kb.fetch.safety import page_address
-from shadowmatch_kb.model import Item
 from shadowmatch_kb.search.searcher import NO_INDEX_NOTICE, Searcher
 from shadowmatch_kb.store.timeline import DatedItem, dated_items
-from shadowmatch_kb.text.technology import speaks_of_technology
 
 if TYPE_CHECKING:
     from shadowmatch_kb.text.sectors import SectorVocabulary
@@ -58,9 +54,6 @@ OCCUPATION_FLOOR = 0.35
 # does, the best FALLBACK_ITEMS reaching FALLBACK_FLOOR stand in (the briefing then says how little it holds).
 FALLBACK_FLOOR = 0.1
 FALLBACK_ITEMS = 2
-# How many times the items a briefing cites are read, best first, for those that speak of technology: a question
-# whose closest items say nothing of it still finds the next ones that do.
-TECHNOLOGY_READ = 4
 # ... or when its meaning is this close to what the person does, whatever its sector: a call-centre worker whose
 # occupation names no sector still hears of the chatbots taking customer chats in a bank.
 WIDER_FLOOR = 0.35
@@ -163,30 +156,17 @@ def retrieve(
     relevance reaches the model's ``cite_floor``; when none does, the ``FALLBACK_ITEMS`` closest that reach
     ``FALLBACK_FLOOR`` (the briefing then says it holds little on this work)."""
     candidates, notices, count = score_candidates(searcher, reading, vocabulary, since=since, today=today)
-    of_sector = sum(e.in_sector for e in candidates)
     standing_in = False
     if notices:  # no index: words alone cannot tell an item's subject, the sector can
         found = [e for e in candidates if e.in_sector]
     else:
-        eligible = [e for e in candidates if e.relevance >= FALLBACK_FLOOR or e.similarity >= WIDER_FLOOR]
-        eligible = _speaking_of_technology(searcher, eligible[: TECHNOLOGY_READ * limit])
-        found = [e for e in eligible if e.relevance >= _model(reading).cite_floor]
+        found = [e for e in candidates if e.relevance >= _model(reading).cite_floor]
         if not found:  # the closest few, by the model or by meaning alone (a worker no sector names)
-            found, standing_in = eligible[:FALLBACK_ITEMS], bool(eligible)
+            found = [e for e in candidates if e.relevance >= FALLBACK_FLOOR or e.similarity >= WIDER_FLOOR]
+            found, standing_in = found[:FALLBACK_ITEMS], bool(found)
+    of_sector = sum(e.in_sector for e in candidates)
     evidence = _one_per_page(searcher, found, limit)
     return Retrieval(reading.sectors, evidence, count, notices, of_sector, standing_in)
-
-
-def _speaking_of_technology(searcher: Searcher, found: list[Evidence]) -> list[Evidence]:
-    """The items of ``found`` that name a technology (``text.technology``) in their title, summary or Signals rows:
-    one that names none is no evidence on how technology changes the work, however close its subject."""
-    items = searcher.store.get_many([e.item_id for e in found])
-    return [e for e in found if e.item_id in items and _names_technology(items[e.item_id])]
-
-
-def _names_technology(item: Item) -> bool:
-    rows = (f"{row.signal} {row.change} {row.horizon} {row.driving_force}" for row in item.signals)
-    return speaks_of_technology(item.title, item.summary, *rows)
 
 
 def _one_per_page(searcher: Searcher, found: list[Evidence], limit: int) -> list[Evidence]:
