@@ -220,16 +220,11 @@ def _passages(text: str) -> list[str]:
         if not _leans_on_context(sentence):
             passages += [] if limited[n] else [sentence]
             continue
-        before = found[n - 1] if n else ""
-        if (
-            n
-            and readable[n - 1]
-            and not _leans_on_context(before)
-            and (_is_finding_of(sentence, before) or limited[n - 1])
-        ):
-            pair = f"{before} {sentence}"
-            if len(pair.split()) <= PASSAGE_MAX_WORDS:
-                passages.append(pair)
+        if n == 0 or not readable[n - 1] or _leans_on_context(found[n - 1]):
+            continue
+        pair = f"{found[n - 1]} {sentence}"
+        if (_is_finding_of(sentence, found[n - 1]) or limited[n - 1]) and len(pair.split()) <= PASSAGE_MAX_WORDS:
+            passages.append(pair)
     return passages
 
 

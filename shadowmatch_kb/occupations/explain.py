@@ -68,16 +68,19 @@ _GPT_NONE = {
     "even with extra software built for it",
 }
 _RATERS = {"GPT-4 rated": "rated by GPT-4", "human rated": "rated by people"}
-_SHARES: dict[tuple[str, str], str] = {
-    ("gpts_are_gpts", f"{raters} exposure {grade}"): f"{share} ({rated}, GPTs are GPTs study)"
-    for grade, share in _GPT.items()
-    for raters, rated in _RATERS.items()
-}
-_SHARES_OF_NONE: dict[tuple[str, str], str] = {
-    ("gpts_are_gpts", f"{raters} exposure {grade}"): f"{share} ({rated}, GPTs are GPTs study)"
-    for grade, share in _GPT_NONE.items()
-    for raters, rated in _RATERS.items()
-}
+
+
+def _gpts_measures(sentences: dict[str, str]) -> dict[tuple[str, str], str]:
+    """Each GPTs are GPTs measure, by either kind of rater, and the sentence its grade's share completes."""
+    return {
+        ("gpts_are_gpts", f"{raters} exposure {grade}"): f"{share} ({rated}, GPTs are GPTs study)"
+        for grade, share in sentences.items()
+        for raters, rated in _RATERS.items()
+    }
+
+
+_SHARES = _gpts_measures(_GPT)
+_SHARES_OF_NONE = _gpts_measures(_GPT_NONE)
 # What each other numeric figure measures, in a phrase that the standing completes.
 _MEASURES: dict[tuple[str, str], str] = {
     ("ilo_genai_2025", "mean task score"): "The average of the ILO's scores for this job's tasks, from 0 "
