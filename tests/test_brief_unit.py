@@ -376,7 +376,7 @@ def test_a_loose_first_match_is_said_to_be_unsure_and_the_others_offered_plainly
     answer = {"occupations": [waiter], "alternatives": [counter], "missing_datasets": []}
     briefing = build_briefing(QUESTION, **parts, occupations=lambda text, k: answer, today=TODAY)
     assert briefing.occupation_unsure and briefing.to_dict("")["occupation_unsure"] is True
-    said = "Your words fit this occupation only loosely, so it may not be yours. If not, the closest others are"
+    said = "Is this your job? Your words could also fit"
     assert f"*{said} Food service counter attendants (5246).*" in to_markdown(briefing)
     assert said in to_html(briefing) and "Is this you?" not in to_markdown(briefing)
     waiter["score"] = SURE_MATCH
@@ -384,7 +384,7 @@ def test_a_loose_first_match_is_said_to_be_unsure_and_the_others_offered_plainly
     assert not sure.occupation_unsure and "*Is this you? If not, the closest others are" in to_markdown(sure)
     waiter["score"], answer["alternatives"] = SURE_MATCH - 0.01, []
     alone = to_markdown(build_briefing(QUESTION, **parts, occupations=lambda text, k: answer, today=TODAY))
-    assert "*Your words fit this occupation only loosely, so it may not be yours.*" in alone
+    assert "*Your words do not point clearly to one occupation, so this may not be yours.*" in alone
 
 
 def test_a_question_the_store_holds_nothing_on_says_so_plainly(parts) -> None:

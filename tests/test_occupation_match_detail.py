@@ -388,6 +388,16 @@ def test_visiting_people_in_their_own_homes_runs_nothing(kb) -> None:
     assert not found["occupations"][0]["isco"].startswith("1")
 
 
+@pytest.mark.slow
+def test_staff_who_say_nothing_of_running_anything_are_not_named_their_manager(kb) -> None:
+    # Session 14: a hotel's front-desk worker was named a hotel manager (1411) by the work texts, which speak of the
+    # same guests and rooms; the manager groups as a whole now weigh less for someone who runs nothing.
+    front_desk = "I work on the front desk of a hotel, checking guests in and out and sorting out their room problems"
+    assert match_words(kb, front_desk)["occupations"][0]["isco"] == "4224"  # hotel receptionists
+    manager = "I'm the general manager of a 120-room hotel, juggling staff rotas, guest complaints and the budget"
+    assert match_words(kb, manager)["occupations"][0]["isco"] == "1411"
+
+
 def test_only_the_persons_own_business_says_they_run_something() -> None:
     runs = match._RUNS_THINGS.search
     assert runs("I own a salon") and runs("we own two cafes") and runs("I started my own business")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shadowmatch_kb.brief.gate import apply_citation_gate
+from shadowmatch_kb.brief.headline import in_short
 from shadowmatch_kb.brief.model import Briefing, BriefSignal, everyday_label, rated_low, still_open
 from shadowmatch_kb.brief.overview import lead_sentence, overview, quotable, short_task
 from shadowmatch_kb.brief.readability import grade_level
@@ -339,6 +340,7 @@ def _attach_occupations(occupations: OccupationMatcher, briefing: Briefing, chos
         close = [o for o in found.get("alternatives", []) if o["score"] >= ALTERNATIVE_SHARE * top[0]["score"]]
         briefing.alternatives = close[: OCCUPATIONS_KEPT - 1]
         briefing.occupation_unsure = top[0]["score"] < SURE_MATCH and top[0]["isco"] != chosen
+        briefing.in_short = in_short(top[0], briefing.question, unsure=briefing.occupation_unsure)
 
 
 def _occupation_text(occupations: list[dict[str, Any]]) -> str | None:

@@ -66,6 +66,7 @@ class Briefing:
     notices: list[str] = field(default_factory=list)  # for the person running it (no index yet, ...)
     standing_in: bool = False  # no item is likely about the work: the closest few stand in, one signal each
     occupation_unsure: bool = False  # the first occupation fits the words only loosely (and was not chosen)
+    in_short: str | None = None  # where the studies shown put the occupation, in a sentence or two
 
     def number_of(self, item_id: str) -> int:
         """The citation number of a source."""
@@ -106,6 +107,7 @@ class Briefing:
             "coverage": self.coverage,
             "standing_in": self.standing_in,
             "occupation_unsure": self.occupation_unsure,
+            "in_short": self.in_short,
             "readability": self.readability,
             "markdown": markdown,
         }

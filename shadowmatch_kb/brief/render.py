@@ -12,15 +12,18 @@ import re
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
+from shadowmatch_kb.brief.headline import (
+    EXPOSURE_FIGURES,
+    asks_of_machines,
+    figures_disagree,
+    headline_figures,
+)
 from shadowmatch_kb.brief.model import Briefing, Cited, Source, everyday_label, rated_low, still_open
 from shadowmatch_kb.brief.overview import short_task
 from shadowmatch_kb.formats.inert import markdown_text
-from shadowmatch_kb.occupations.wording import what_is_asked
 
 __all__ = ["EXPOSURE_FIGURES", "briefing_html", "headline_figures", "to_html", "to_markdown"]
 
-EXPOSURE_FIGURES = 1  # figures shown per dataset; the JSON keeps them all
-HEADLINE_DATASETS = 3  # datasets whose figure is shown, the ILO's first
 TASKS_SHOWN = 2
 _HORIZON_LEAD = re.compile(
     r"^\s*(?:in|within|over)\s+(?:the\s+next\s+|a\s+)?(?:(?:10|ten)\s+years|decade)\s*[,:;-]?\s*", re.I
@@ -32,13 +35,6 @@ _ILO_MEASURES = (
     "images on request) could do this job's tasks"
 )
 _WHAT_FIGURES_MEASURE = f"{_ILO_MEASURES[0].upper()}{_ILO_MEASURES[1:]}, not robots or self-driving vehicles."
-# A question about robots, machines or vehicles that drive themselves is not answered by figures on generative AI:
-# three of twelve hosts in session 11's review asked so and read the figures as dodging the question.
-_ASKS_OF_MACHINES = re.compile(
-    r"\b(?:robot\w*|machines?|kiosks?|self-checkouts?|self-driving|driverless|autonomous"
-    r"|drives? (?:itself|themselves))\b",
-    re.I,
-)
 _MACHINES_NOT_RATED = "You asked about robots or machines, which none of these studies rates"
 _NESTA_ON_MACHINES = (
     "Nesta's risk rates how well machine learning suits them, counting tasks that need dexterity or physical work "
@@ -66,43 +62,11 @@ _OPEN_LEAST = (
     "other machines)"
 )
 _md = markdown_text
-_HEADLINE_MEASURE = {
-    "gpts_are_gpts": "human rated exposure beta (E1 + 0.5*E2)",
-    "nesta_automation": "automation risk category",  # "Low risk" reads at once; 3.39 on a 1-5 scale does not
-}
-# A grade that says only "in the middle", shown as a dataset's headline, takes its place and says nothing: Nesta's
-# "neither high nor low risk" is the grade of 321 of the 421 occupations it scores, and both reviewers of session 12
-# read the line as telling the host nothing.
-_MIDDLE_GRADES = {("nesta_automation", "automation risk category"): "Other"}
 _SOC_CODE = re.compile(r"^\d{2}-\d{4}")  # a US Standard Occupational Classification code ("29-1171.00")
 
 
 def _cites(briefing: Briefing, ids: list[str]) -> str:
     return "".join(f"[{briefing.number_of(i)}]" for i in ids)
-
-
-def headline_figures(occupation: dict[str, Any]) -> list[dict[str, Any]]:
-    """A few figures per dataset, those of the ISCO group itself first (the rest come through crosswalks)."""
-    shown: list[dict[str, Any]] = []
-    per_dataset: dict[str, int] = {}
-    own = [f for f in occupation["exposure"] if f.get("code") == occupation["isco"]]
-    ordered = sorted([*own, *(f for f in occupation["exposure"] if f not in own)], key=_dataset_order)
-    for figure in ordered:
-        if figure["dataset"] not in per_dataset and len(per_dataset) == HEADLINE_DATASETS:
-            continue
-        if per_dataset.get(figure["dataset"], 0) < EXPOSURE_FIGURES:
-            per_dataset[figure["dataset"]] = per_dataset.get(figure["dataset"], 0) + 1
-            if str(figure.get("value", "")).strip() != _MIDDLE_GRADES.get((figure["dataset"], figure.get("measure"))):
-                shown.append(figure)
-    return shown
-
-
-def _dataset_order(figure: dict[str, Any]) -> tuple[int, int]:
-    # The ILO's index speaks of generative AI and of tasks, as a mentor's question does: it leads. Of a dataset's
-    # measures, its headline one comes first (GPTs are GPTs leads with beta, rated by people; alpha, the narrowest,
-    # read 0.04 for nurses where beta reads 0.31; Nesta leads with its risk category).
-    headline = _HEADLINE_MEASURE.get(figure["dataset"])
-    return (0 if figure["dataset"].startswith("ilo") else 1, 0 if figure.get("measure") == headline else 1)
 
 
 def _horizon(text: str) -> str:
@@ -125,7 +89,7 @@ def _what_figures_measure(question: str, occupation: dict[str, Any], figures: li
     """The note on what the figures measure: the ILO's (when any of its are shown), and for a question about robots or
     machines, that no study shown rates them (with what Nesta's risk does count, when it is shown)."""
     ilo = _speaks_of_ilo(occupation, figures)
-    if not (figures and _ASKS_OF_MACHINES.search(what_is_asked(question))):
+    if not (figures and asks_of_machines(question)):
         return _WHAT_FIGURES_MEASURE if ilo else None
     said = [_ILO_MEASURES] if ilo else []
     said += [_NESTA_ON_MACHINES] if any(f["dataset"] == "nesta_automation" for f in figures) else []
@@ -140,26 +104,6 @@ def _speaks_of_ilo(occupation: dict[str, Any], figures: list[dict[str, Any]]) ->
 def _signals_heading(briefing: Briefing) -> str:
     # Rows of items that only stand in are not the changes in the person's work: the heading says whose they are.
     return "Signals in the closest items" if briefing.standing_in else "Signals of change"
-
-
-def _figures_disagree(figures: list[dict[str, Any]]) -> bool:
-    """Whether one study shown puts the job high and another low: only then is the note on what each measures
-    needed (reviewers read it, shown every time, as boilerplate)."""
-    leans = {_lean(figure) for figure in figures} - {None}
-    return leans == {"high", "low"}
-
-
-def _lean(figure: dict[str, Any]) -> str | None:
-    """Whether a figure puts the job high or low among the occupations of its study; None when in the middle."""
-    value = str(figure.get("value", "")).strip().lower()
-    if value in ("not exposed", "minimal exposure", "low risk"):
-        return "low"
-    if value in ("exposed: gradient 3", "exposed: gradient 4", "high risk"):
-        return "high"
-    percentile = figure.get("percentile")
-    if isinstance(percentile, int | float):
-        return "high" if percentile >= 2 * 100 / 3 else "low" if percentile <= 100 / 3 else None
-    return None
 
 
 def _value(value: object) -> str:
@@ -189,6 +133,8 @@ def to_markdown(briefing: Briefing) -> str:
     if briefing.since:
         about.append(f"published since {briefing.since}")
     lines += [f"*{'; '.join(about)}.*", ""]
+    if briefing.in_short:
+        lines += [f"**In short.** {_md(briefing.in_short)}", ""]
     if briefing.notice:
         lines += [f"> **Little evidence.** {_md(briefing.coverage)} {_md(briefing.notice)}".rstrip(), ""]
     elif briefing.coverage:
@@ -245,14 +191,23 @@ def _setting_md(briefing: Briefing, claim: Cited) -> str:
     return f"*{_md(title)}*{f' ({year})' if year else ''}: "
 
 
+_NOT_CLEAR = "Your words do not point clearly to one occupation, so this may not be yours."
+
+
 def _is_this_you(briefing: Briefing, others: str) -> str | None:
     """The line under the occupation's name: the close others, and whether the match is unsure (``others`` is
     already in the page's own markup)."""
-    unsure = "Your words fit this occupation only loosely, so it may not be yours."
+    # "Your words fit this occupation only loosely" read as a verdict on right matches too (about three in four of
+    # those called unsure are right; session 13's review): the line says what is known, that the words fit others.
     if not others:
-        return unsure if briefing.occupation_unsure else None
-    offered = f"the closest others are {others}."
-    return f"{unsure} If not, {offered}" if briefing.occupation_unsure else f"Is this you? If not, {offered}"
+        return (
+            "Your words do not point clearly to one occupation, so this may not be yours."
+            if briefing.occupation_unsure
+            else None
+        )
+    if briefing.occupation_unsure:
+        return f"Is this your job? Your words could also fit {others}."
+    return f"Is this you? If not, the closest others are {others}."
 
 
 def _occupation_markdown(briefing: Briefing) -> list[str]:
@@ -275,7 +230,7 @@ def _occupation_markdown(briefing: Briefing) -> list[str]:
         if top.get(key):
             tasks = "; ".join(_md(short_task(t["task"])) for t in top[key][:TASKS_SHOWN])
             lines.append(f"- *{label}:* {tasks}")
-    if _figures_disagree(figures):
+    if figures_disagree(figures):
         lines += ["", f"*{_FIGURES_DIFFER}*"]
     if figures:
         lines += ["", "*Figures from:* " + " · ".join(_md(a) for a in _attributions(figures))]
@@ -359,6 +314,8 @@ def briefing_html(briefing: Briefing, *, item_link: str | None = None, reask_lin
     sector = ", ".join(briefing.sectors) if briefing.sectors else "not recognised"
     since = f"; published since {_e(briefing.since)}" if briefing.since else ""
     parts.append(f'<p class="meta">Sector: {_e(sector)}{since}.</p>')
+    if briefing.in_short:
+        parts.append(f'<p class="in-short"><strong>In short.</strong> {_e(briefing.in_short)}</p>')
     if briefing.notice:
         said = f"{_e(briefing.coverage)} {_e(briefing.notice)}".strip()
         parts.append(f'<p class="notice" role="note"><strong>Little evidence.</strong> {said}</p>')
@@ -434,7 +391,7 @@ def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
             tasks = "; ".join(_e(short_task(t["task"])) for t in top[key][:TASKS_SHOWN])
             parts.append(f"<li><em>{label}:</em> {tasks}</li>")
     parts.append("</ul>")
-    if _figures_disagree(figures):
+    if figures_disagree(figures):
         parts.append(f'<p class="small">{_FIGURES_DIFFER}</p>')
     if figures:
         parts.append('<p class="small">Figures from: ' + " · ".join(_e(a) for a in _attributions(figures)) + "</p>")

@@ -1,0 +1,161 @@
+"""The figures a briefing shows for the person's occupation, and the one sentence they add up to.
+
+A section of three studies, each in its own units (a grade of four, a share of tasks, a risk category), left
+mentors of sessions 11 to 13 to work out the answer themselves: "so is my job going to change or not?". The
+sentence "In short" says it: where the studies of generative AI shown put the job among all jobs, whether they
+agree, and where Nesta's older study of machine learning differs. It is read from the same figures the section
+shows (their grades and their standings among the occupations each study scores), so it adds no claim of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shadowmatch_kb.occupations.wording import what_is_asked
+
+__all__ = ["EXPOSURE_FIGURES", "HEADLINE_DATASETS", "asks_of_machines", "figures_disagree", "headline_figures",
+           "in_short", "lean"]  # fmt: skip
+
+EXPOSURE_FIGURES = 1  # figures shown per dataset; the JSON keeps them all
+HEADLINE_DATASETS = 3  # datasets whose figure is shown, the ILO's first
+_HEADLINE_MEASURE = {
+    "gpts_are_gpts": "human rated exposure beta (E1 + 0.5*E2)",
+    "nesta_automation": "automation risk category",  # "Low risk" reads at once; 3.39 on a 1-5 scale does not
+}
+# A grade that says only "in the middle", shown as a dataset's headline, takes its place and says nothing: Nesta's
+# "neither high nor low risk" is the grade of 321 of the 421 occupations it scores, and both reviewers of session 12
+# read the line as telling the host nothing.
+_MIDDLE_GRADES = {("nesta_automation", "automation risk category"): "Other"}
+# A question about robots, machines or vehicles that drive themselves is not answered by figures on generative AI:
+# three of twelve hosts in session 11's review asked so and read the figures as dodging the question. "Machine
+# translation" and "machine learning" are what the studies rate (a translator's question, session 14).
+_ASKS_OF_MACHINES = re.compile(
+    r"\b(?:robot\w*|machines?(?!\s+(?:translat\w*|learning))|kiosks?|self-checkouts?|self-driving|driverless"
+    r"|autonomous|drives? (?:itself|themselves))\b",
+    re.I,
+)
+# The studies by the name a briefing's lines give them; Nesta's stands apart: it rated machine learning in 2020,
+# before today's chatbots, and so answers another question than the others.
+_STUDY_NAMES = {
+    "ilo_genai_2025": "the ILO's index",
+    "gpts_are_gpts": "the GPTs are GPTs study",
+    "working_with_ai": "Microsoft's study of Copilot use",
+}
+_OLDER_STUDY = "nesta_automation"
+
+
+def headline_figures(occupation: dict[str, Any]) -> list[dict[str, Any]]:
+    """A few figures per dataset, those of the ISCO group itself first (the rest come through crosswalks)."""
+    shown: list[dict[str, Any]] = []
+    per_dataset: dict[str, int] = {}
+    exposure = occupation.get("exposure") or []
+    own = [f for f in exposure if f.get("code") == occupation["isco"]]
+    ordered = sorted([*own, *(f for f in exposure if f not in own)], key=_dataset_order)
+    for figure in ordered:
+        if figure["dataset"] not in per_dataset and len(per_dataset) == HEADLINE_DATASETS:
+            continue
+        if per_dataset.get(figure["dataset"], 0) < EXPOSURE_FIGURES:
+            per_dataset[figure["dataset"]] = per_dataset.get(figure["dataset"], 0) + 1
+            if str(figure.get("value", "")).strip() != _MIDDLE_GRADES.get((figure["dataset"], figure.get("measure"))):
+                shown.append(figure)
+    return shown
+
+
+def _dataset_order(figure: dict[str, Any]) -> tuple[int, int]:
+    # The ILO's index speaks of generative AI and of tasks, as a mentor's question does: it leads. Of a dataset's
+    # measures, its headline one comes first (GPTs are GPTs leads with beta, rated by people; alpha, the narrowest,
+    # read 0.04 for nurses where beta reads 0.31; Nesta leads with its risk category).
+    headline = _HEADLINE_MEASURE.get(figure["dataset"])
+    return (0 if figure["dataset"].startswith("ilo") else 1, 0 if figure.get("measure") == headline else 1)
+
+
+def lean(figure: dict[str, Any]) -> str | None:
+    """Whether a figure puts the job high or low among the occupations of its study; None when in the middle."""
+    value = str(figure.get("value", "")).strip().lower()
+    if value in ("not exposed", "minimal exposure", "low risk"):
+        return "low"
+    if value in ("exposed: gradient 3", "exposed: gradient 4", "high risk"):
+        return "high"
+    percentile = figure.get("percentile")
+    if isinstance(percentile, int | float):
+        return "high" if percentile >= 2 * 100 / 3 else "low" if percentile <= 100 / 3 else None
+    return None
+
+
+def figures_disagree(figures: list[dict[str, Any]]) -> bool:
+    """Whether one study shown puts the job high and another low: only then is the note on what each measures
+    needed (reviewers read it, shown every time, as boilerplate)."""
+    leans = {lean(figure) for figure in figures} - {None}
+    return leans == {"high", "low"}
+
+
+def asks_of_machines(question: str) -> bool:
+    """Whether the question asks about robots, machines or vehicles that drive themselves."""
+    return bool(_ASKS_OF_MACHINES.search(what_is_asked(question)))
+
+
+def in_short(occupation: dict[str, Any], question: str, *, unsure: bool = False) -> str | None:
+    """One or two sentences on where the studies shown put the occupation, or None when no figure is shown.
+
+    "Generative AI is likely to change this job more than most: the ILO's index and the GPTs are GPTs study rate its
+    tasks among the more open to it." The studies are named, so a reader finds each one's line below.
+    """
+    figures = headline_figures(occupation)
+    newer = [f for f in figures if f["dataset"] in _STUDY_NAMES]
+    older = [f for f in figures if f["dataset"] == _OLDER_STUDY and lean(f) is not None]
+    if not newer and not older:
+        return None
+    high = _names(f for f in newer if lean(f) == "high")
+    low = _names(f for f in newer if lean(f) == "low")
+    middle = _names(f for f in newer if lean(f) is None)
+    if high and low:
+        said = (
+            f"The studies differ on this job: {_join(high)} {_rate(high)} its tasks among the more open to generative "
+            f"AI, {_join(low)} among the less open."
+        )
+    elif high or low:
+        which, more = high or low, "more" if high else "less"
+        likely = "may" if middle else "is likely to"  # a study that puts the job in the middle tempers the others
+        said = f"Generative AI {likely} change this job {more} than most: {_join(which)} {_rate(which)} its tasks"
+        said += f" among the {more} open to it"
+        said += f"; {_join(middle)} {'put' if len(middle) > 1 else 'puts'} them in the middle." if middle else "."
+    elif middle:
+        said = (
+            f"Generative AI may change this job about as much as most: {_join(middle)} {_rate(middle)} its tasks in "
+            "the middle of all jobs'."
+        )
+    else:
+        said = ""
+    said += _older_study(older, "high" if high and not low else "low" if low and not high else None)
+    if asks_of_machines(question):
+        said += " None of these studies rates robots or machines, which you asked about."
+    said = said.strip()
+    return f"If the occupation below is yours, {said[0].lower()}{said[1:]}" if unsure else said
+
+
+def _older_study(older: list[dict[str, Any]], consensus: str | None) -> str:
+    """What Nesta's 2020 study adds: that it agrees, or its grade and why it may differ."""
+    if not older:
+        return ""
+    grade = lean(older[0])
+    if grade == consensus:
+        return " Nesta's older study of machine learning (2020) agrees."
+    why = (
+        ": it rated how well the machine learning of 2020 suits the tasks, not what chatbots can do"
+        if consensus
+        else ""
+    )
+    return f" Nesta's older study of machine learning (2020) grades it {grade} risk{why}."
+
+
+def _names(figures: Any) -> list[str]:
+    return list(dict.fromkeys(_STUDY_NAMES[f["dataset"]] for f in figures))
+
+
+def _rate(names: list[str]) -> str:
+    return "rate" if len(names) > 1 else "rates"
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

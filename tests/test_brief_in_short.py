@@ -1,0 +1,111 @@
+"""The sentence "In short" at the top of a briefing: where the studies shown put the person's occupation.
+
+Mentors of sessions 11 to 13 asked for a plain answer at the top ("so is my job going to change or not?") that
+reconciles the studies; the section below gives each study in its own units. The sentence is read from the same
+figures the section shows, so every case below follows from the figures alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shadowmatch_kb.brief.headline import in_short
+from shadowmatch_kb.brief.model import Briefing
+from shadowmatch_kb.brief.render import to_html, to_markdown
+
+ILO_MEASURE = "exposure gradient"
+GPTS_MEASURE = "human rated exposure beta (E1 + 0.5*E2)"
+NESTA_MEASURE = "automation risk category"
+
+
+def _figure(dataset: str, measure: str, value: object, percentile: float | None = None) -> dict[str, Any]:
+    said = {"plain": f"{dataset} says {value}.", "attribution": f"{dataset}, MIT"}
+    return {"dataset": dataset, "code": "7126", "measure": measure, "value": value, "percentile": percentile} | said
+
+
+def _ilo(grade: str) -> dict[str, Any]:
+    return _figure("ilo_genai_2025", ILO_MEASURE, grade)
+
+
+def _gpts(percentile: float) -> dict[str, Any]:
+    return _figure("gpts_are_gpts", GPTS_MEASURE, 0.3, percentile)
+
+
+def _nesta(grade: str) -> dict[str, Any]:
+    return _figure("nesta_automation", NESTA_MEASURE, grade)
+
+
+def _short(*figures: dict[str, Any], question: str = "I fit boilers", unsure: bool = False) -> str | None:
+    return in_short({"isco": "7126", "exposure": list(figures)}, question, unsure=unsure)
+
+
+def test_studies_that_agree_say_the_job_changes_less_or_more_than_most() -> None:
+    low = _short(_ilo("Not Exposed"), _gpts(14.0))
+    assert low == (
+        "Generative AI is likely to change this job less than most: the ILO's index and the GPTs are GPTs study "
+        "rate its tasks among the less open to it."
+    )
+    high = _short(_ilo("Exposed: Gradient 4"), _gpts(90.0))
+    assert high is not None and high.startswith("Generative AI is likely to change this job more than most:")
+
+
+def test_a_study_in_the_middle_tempers_the_other() -> None:
+    said = _short(_ilo("Minimal Exposure"), _gpts(50.0))
+    assert said == (
+        "Generative AI may change this job less than most: the ILO's index rates its tasks among the less open to "
+        "it; the GPTs are GPTs study puts them in the middle."
+    )
+    assert _short(_ilo("Exposed: Gradient 2"), _gpts(50.0)) == (
+        "Generative AI may change this job about as much as most: the ILO's index and the GPTs are GPTs study rate "
+        "its tasks in the middle of all jobs'."
+    )
+
+
+def test_studies_leaning_opposite_ways_are_said_to_differ() -> None:
+    assert _short(_ilo("Minimal Exposure"), _gpts(75.0)) == (
+        "The studies differ on this job: the GPTs are GPTs study rates its tasks among the more open to generative "
+        "AI, the ILO's index among the less open."
+    )
+
+
+@pytest.mark.parametrize(
+    ("nesta", "said"),
+    [
+        ("Low risk", "Nesta's older study of machine learning (2020) agrees."),
+        (
+            "High risk",
+            "Nesta's older study of machine learning (2020) grades it high risk: it rated how well the "
+            "machine learning of 2020 suits the tasks, not what chatbots can do.",
+        ),  # fmt: skip
+    ],
+)
+def test_nestas_older_study_agrees_or_says_why_it_may_differ(nesta: str, said: str) -> None:
+    found = _short(_ilo("Not Exposed"), _gpts(10.0), _nesta(nesta))
+    assert found is not None and found.endswith(f"open to it. {said}")
+
+
+def test_nestas_middle_grade_and_a_job_without_figures_say_nothing_of_it() -> None:
+    assert "Nesta" not in (_short(_ilo("Not Exposed"), _nesta("Other")) or "")
+    assert _short() is None
+
+
+def test_an_unsure_match_and_a_question_about_machines_are_said() -> None:
+    said = _short(_ilo("Not Exposed"), question="Will robots replace me on the line?", unsure=True)
+    assert said is not None and said.startswith("If the occupation below is yours, generative AI is likely")
+    assert said.endswith("None of these studies rates robots or machines, which you asked about.")
+    # Machine translation is what the studies rate: a translator's question is not about robots (session 14).
+    translator = _short(_ilo("Exposed: Gradient 4"), question="Will machine translation finish off my job?")
+    assert translator is not None and "robots" not in translator
+
+
+def test_the_sentence_leads_the_page_in_markdown_html_and_json() -> None:
+    briefing = Briefing("I fit boilers and fix leaks", None, [], 0)
+    briefing.occupations = [{"isco": "7126", "label": "Plumbers", "score": 0.9, "exposure": [_ilo("Not Exposed")]}]
+    briefing.in_short = _short(_ilo("Not Exposed"))
+    markdown, html = to_markdown(briefing), to_html(briefing)
+    assert markdown.index("**In short.** Generative AI is likely") < markdown.index("## Your occupation")
+    lead = '<p class="in-short"><strong>In short.</strong> Generative AI'
+    assert html.index(lead) < html.index("<h2>Your occupation")
+    assert briefing.to_dict(markdown)["in_short"] == briefing.in_short
