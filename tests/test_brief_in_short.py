@@ -44,36 +44,43 @@ def _short(*figures: dict[str, Any], question: str = "I fit boilers", unsure: bo
 def test_studies_that_agree_say_the_job_changes_less_or_more_than_most() -> None:
     low = _short(_ilo("Not Exposed"), _gpts(14.0))
     assert low == (
-        "Generative AI is likely to change this job less than most: the ILO's index and the GPTs are GPTs study "
-        "rate its tasks among the less open to it."
+        "Generative AI is likely to change this job less than most: the ILO's index and an OpenAI study "
+        "(GPTs are GPTs) rate its tasks among the less open to it."
     )
     high = _short(_ilo("Exposed: Gradient 4"), _gpts(90.0))
     assert high is not None and high.startswith("Generative AI is likely to change this job more than most:")
 
 
 def test_a_study_in_the_middle_tempers_the_other() -> None:
-    said = _short(_ilo("Minimal Exposure"), _gpts(50.0))
+    said = _short(_ilo("Not Exposed"), _gpts(50.0))
     assert said == (
         "Generative AI may change this job less than most: the ILO's index rates its tasks among the less open to "
-        "it; the GPTs are GPTs study puts them in the middle."
+        "it; an OpenAI study (GPTs are GPTs) puts them in the middle."
     )
-    assert _short(_ilo("Exposed: Gradient 2"), _gpts(50.0)) == (
-        "Generative AI may change this job about as much as most: the ILO's index and the GPTs are GPTs study rate "
-        "its tasks in the middle of all jobs'."
+    assert _short(_ilo("Minimal Exposure"), _gpts(50.0)) == (
+        "Generative AI may change this job about as much as most: the ILO's index and an OpenAI study "
+        "(GPTs are GPTs) rate its tasks in the middle of all jobs'."
     )
+
+
+def test_an_ilo_grade_leans_by_where_it_stands_among_all_occupations() -> None:
+    # Any gradient of exposure is the top quarter of the ILO's 427 groups; "minimal" lies between the 54th and 74th
+    # percentile. Session 14's review read "puts them in the middle" said of gradient 2 as wrong.
+    said = _short(_ilo("Exposed: Gradient 2"), _gpts(50.0))
+    assert said is not None and said.startswith("Generative AI may change this job more than most: the ILO's index")
 
 
 def test_studies_leaning_opposite_ways_are_said_to_differ() -> None:
-    assert _short(_ilo("Minimal Exposure"), _gpts(75.0)) == (
-        "The studies differ on this job: the GPTs are GPTs study rates its tasks among the more open to generative "
-        "AI, the ILO's index among the less open."
+    assert _short(_ilo("Not Exposed"), _gpts(75.0)) == (
+        "The studies differ on this job: an OpenAI study (GPTs are GPTs) rates its tasks among the more open to "
+        "generative AI, the ILO's index among the less open."
     )
 
 
 @pytest.mark.parametrize(
     ("nesta", "said"),
     [
-        ("Low risk", "Nesta's older study of machine learning (2020) agrees."),
+        ("Low risk", "Nesta's older study of machine learning (2020) also grades it low risk."),
         (
             "High risk",
             "Nesta's older study of machine learning (2020) grades it high risk: it rated how well the "

@@ -24,6 +24,10 @@ def test_managers_and_lecturers_are_offered_only_to_those_who_say_so() -> None:
     assert _offered("I'm a dental nurse and I run the practice", *found) == ["2261", "1342", "3214"]
     assert _offered("I'm a dental nurse and I teach students at the college", *found) == ["2261", "2310", "3214"]
     assert _offered("I'm a dental nurse", *found, count=2) == ["2261", "3214"]
+    # Teaching at school is not teaching after it (session 14's review: a Year 3 teaching assistant was offered
+    # university teachers).
+    assistant = ("5312", "2310", "2330", "2320", "2341")
+    assert _offered("I'm a teaching assistant in a Year 3 class, helping with phonics", *assistant) == ["2330", "2341"]
 
 
 def test_a_first_group_of_managers_or_lecturers_keeps_its_kind_among_the_others() -> None:

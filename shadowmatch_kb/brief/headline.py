@@ -39,10 +39,24 @@ _ASKS_OF_MACHINES = re.compile(
 # before today's chatbots, and so answers another question than the others.
 _STUDY_NAMES = {
     "ilo_genai_2025": "the ILO's index",
-    "gpts_are_gpts": "the GPTs are GPTs study",
+    "gpts_are_gpts": "an OpenAI study (GPTs are GPTs)",  # "the GPTs are GPTs study rate" read as a typo (session 14)
     "working_with_ai": "Microsoft's study of Copilot use",
 }
 _OLDER_STUDY = "nesta_automation"
+# Where each grade stands among the occupations its study grades. Of the ILO's 427 unit groups, 231 are not exposed
+# (the lower half), 84 minimally (the 54th to 74th percentile) and 112 exposed at some gradient (the top quarter):
+# a gradient of 1 or 2 is more open than most jobs, though it is the ILO's lowest exposed grade. Session 14's review
+# found "the ILO's index puts them in the middle" said of gradient 2, from counts printed on the same page.
+_GRADE_LEANS = {
+    "not exposed": "low",
+    "minimal exposure": None,
+    "exposed: gradient 1": "high",
+    "exposed: gradient 2": "high",
+    "exposed: gradient 3": "high",
+    "exposed: gradient 4": "high",
+    "low risk": "low",  # Nesta's grades: the ends of its scale, "Other" (three in four) between them
+    "high risk": "high",
+}
 
 
 def headline_figures(occupation: dict[str, Any]) -> list[dict[str, Any]]:
@@ -73,10 +87,8 @@ def _dataset_order(figure: dict[str, Any]) -> tuple[int, int]:
 def lean(figure: dict[str, Any]) -> str | None:
     """Whether a figure puts the job high or low among the occupations of its study; None when in the middle."""
     value = str(figure.get("value", "")).strip().lower()
-    if value in ("not exposed", "minimal exposure", "low risk"):
-        return "low"
-    if value in ("exposed: gradient 3", "exposed: gradient 4", "high risk"):
-        return "high"
+    if value in _GRADE_LEANS:
+        return _GRADE_LEANS[value]
     percentile = figure.get("percentile")
     if isinstance(percentile, int | float):
         return "high" if percentile >= 2 * 100 / 3 else "low" if percentile <= 100 / 3 else None
@@ -98,8 +110,8 @@ def asks_of_machines(question: str) -> bool:
 def in_short(occupation: dict[str, Any], question: str, *, unsure: bool = False) -> str | None:
     """One or two sentences on where the studies shown put the occupation, or None when no figure is shown.
 
-    "Generative AI is likely to change this job more than most: the ILO's index and the GPTs are GPTs study rate its
-    tasks among the more open to it." The studies are named, so a reader finds each one's line below.
+    "Generative AI is likely to change this job more than most: the ILO's index and an OpenAI study (GPTs are GPTs)
+    rate its tasks among the more open to it." The studies are named, so a reader finds each one's line below.
     """
     figures = headline_figures(occupation)
     newer = [f for f in figures if f["dataset"] in _STUDY_NAMES]
@@ -140,7 +152,8 @@ def _older_study(older: list[dict[str, Any]], consensus: str | None) -> str:
         return ""
     grade = lean(older[0])
     if grade == consensus:
-        return " Nesta's older study of machine learning (2020) agrees."
+        # Its grade said again: "agrees" after one study leaning and one in the middle read as ambiguous (session 14).
+        return f" Nesta's older study of machine learning (2020) also grades it {grade} risk."
     why = (
         ": it rated how well the machine learning of 2020 suits the tasks, not what chatbots can do"
         if consensus

@@ -70,13 +70,14 @@ _LEXICON_FORMAT = 2
 _MANAGERS = "1"  # ISCO-08 major group 1
 # Groups a close match names for many people who are not in them, offered as "Is this you?" only to someone who
 # says so: managers (ISCO-08 major group 1) to someone who runs something, and university and vocational teachers
-# (a label for each subject: "nursing lecturer") to someone who speaks of teaching. On the development descriptions
-# and questions, 20 manager groups and 6 teacher groups were offered that way ("Restaurant managers" to a waiter,
-# "University and higher education teachers" to a ward nurse), none of them the person's.
+# (a label for each subject: "nursing lecturer") to someone who speaks of teaching after school. On the development
+# descriptions and questions, 20 manager groups and 6 teacher groups were offered that way ("Restaurant managers" to a
+# waiter, "University and higher education teachers" to a ward nurse), none of them the person's. Words of school
+# teaching do not count: a Year 3 teaching assistant was offered university teachers (session 14's review).
 _TEACHERS = ("2310", "2320")
 _TEACHES = re.compile(
-    r"\b(?:teach\w*|lesson\w*|class\w*|pupils?|students?|school\w*|lectur\w*|tutor\w*|courses?|educat\w*|"
-    r"universit\w*|college\w*|professor\w*|academic\w*|research\w*|train\w*)\b",
+    r"\b(?:lectur\w*|tutor\w*|courses?|universit\w*|college\w*|professor\w*|academic\w*|research\w*|"
+    r"undergraduates?|postgraduates?|degrees?|vocational|apprentices?|apprenticeships?|trainees?)\b",
     re.I,
 )
 _SUPPORT = 0.1  # the share of a group's second and third best labels added to its best
