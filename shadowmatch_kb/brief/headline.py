@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from shadowmatch_kb.occupations.wording import what_is_asked
+from shadowmatch_kb.text.english import lower_first
 
 __all__ = ["EXPOSURE_FIGURES", "HEADLINE_DATASETS", "asks_of_machines", "figures_disagree", "headline_figures",
            "in_short", "lean"]  # fmt: skip
@@ -113,14 +114,12 @@ def in_short(occupation: dict[str, Any], question: str, *, unsure: bool = False)
     "Generative AI is likely to change this job more than most: the ILO's index and an OpenAI study (GPTs are GPTs)
     rate its tasks among the more open to it." The studies are named, so a reader finds each one's line below.
     """
-    figures = headline_figures(occupation)
-    newer = [f for f in figures if f["dataset"] in _STUDY_NAMES]
-    older = [f for f in figures if f["dataset"] == _OLDER_STUDY and lean(f) is not None]
+    leans = [(figure, lean(figure)) for figure in headline_figures(occupation)]
+    newer = [(f, side) for f, side in leans if f["dataset"] in _STUDY_NAMES]
+    older = [side for f, side in leans if f["dataset"] == _OLDER_STUDY and side is not None]
     if not newer and not older:
         return None
-    high = _names(f for f in newer if lean(f) == "high")
-    low = _names(f for f in newer if lean(f) == "low")
-    middle = _names(f for f in newer if lean(f) is None)
+    high, low, middle = (_names(f for f, side in newer if side == wanted) for wanted in ("high", "low", None))
     if high and low:
         said = (
             f"The studies differ on this job: {_join(high)} {_rate(high)} its tasks among the more open to generative "
@@ -143,14 +142,15 @@ def in_short(occupation: dict[str, Any], question: str, *, unsure: bool = False)
     if asks_of_machines(question):
         said += " None of these studies rates robots or machines, which you asked about."
     said = said.strip()
-    return f"If the occupation below is yours, {said[0].lower()}{said[1:]}" if unsure else said
+    return f"If the occupation below is yours, {lower_first(said)}" if unsure else said
 
 
-def _older_study(older: list[dict[str, Any]], consensus: str | None) -> str:
-    """What Nesta's 2020 study adds: that it agrees, or its grade and why it may differ."""
+def _older_study(older: list[str], consensus: str | None) -> str:
+    """What Nesta's 2020 study adds (``older``: its lean, when it leans): that it agrees, or its grade and why it may
+    differ."""
     if not older:
         return ""
-    grade = lean(older[0])
+    grade = older[0]
     if grade == consensus:
         # Its grade said again: "agrees" after one study leaning and one in the middle read as ambiguous (session 14).
         return f" Nesta's older study of machine learning (2020) also grades it {grade} risk."

@@ -200,11 +200,7 @@ def _is_this_you(briefing: Briefing, others: str) -> str | None:
     # "Your words fit this occupation only loosely" read as a verdict on right matches too (about three in four of
     # those called unsure are right; session 13's review): the line says what is known, that the words fit others.
     if not others:
-        return (
-            "Your words do not point clearly to one occupation, so this may not be yours."
-            if briefing.occupation_unsure
-            else None
-        )
+        return _NOT_CLEAR if briefing.occupation_unsure else None
     if briefing.occupation_unsure:
         return f"Is this your job? Your words could also fit {others}."
     return f"Is this you? If not, the closest others are {others}."
