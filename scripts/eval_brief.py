@@ -20,6 +20,9 @@ datasets with the real ``occupations import``; then, for every question:
   (target 0);
 * the share of the briefing's signals graded on the person's work (>= 1) in ``eval_brief_signal_labels.json``
   (graded blind; a signal shown that was not graded is counted apart, as unlabelled);
+* what the briefing would score if it cited the first k items search lists (k = 1 to 6, and 10), its nDCG@10 and
+  the share of them with grade >= 1: both targets above are met only where one k meets both, and this shows
+  whether any does;
 * the occupation named by the briefing itself (top-1 in the labelled groups; target >= 0.9 on the job
   descriptions), and the pages the printed briefing takes (A4, headless chromium, target <= 2).
 
@@ -45,6 +48,7 @@ SIGNAL_LABELS = Path(__file__).with_name("eval_brief_signal_labels.json")
 CHROMIUM = Path("/usr/bin/chromium")
 DEPTH = 200
 TARGET_RATIO = 1.3
+FIRST_K = (1, 2, 3, 4, 5, 6, 10)  # prefixes of search's list: what citing that many would score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _eval_rankings import PlainBM25, ndcg_at, precision_at, rrf  # noqa: E402
@@ -191,6 +195,7 @@ def _question(
         "relevant_items": relevant,
         "ndcg_at_10": {n: round(ndcg_at(r, grades), 3) for n, r in rankings.items()} if relevant else None,
         "precision_at_5": {n: precision_at(r, grades) for n, r in rankings.items()} if relevant else None,
+        "search_first_k": {k: _first_k(rankings["search"][:k], grades) for k in FIRST_K},
         "cited": len(cited),
         "cited_relevant": sum(grades.get(i, 0) >= 1 for i in cited),
         "wrongly_holds_nothing": says_nothing and relevant > 0,
@@ -204,6 +209,13 @@ def _question(
 
         row["pages"] = printer.pages(to_html(briefing))
     return row
+
+
+def _first_k(first: list[str], grades: dict[str, int]) -> dict[str, Any]:
+    """nDCG@10 (None without a relevant item) of citing ``first``, and how many of them are relevant."""
+    relevant = any(g >= 1 for g in grades.values())
+    found = sum(grades.get(i, 0) >= 1 for i in first)
+    return {"ndcg": ndcg_at(first, grades) if relevant else None, "listed": len(first), "relevant": found}
 
 
 def _job(kb: Any, job: dict[str, Any]) -> dict[str, Any]:
@@ -248,6 +260,17 @@ def _summary(rows: list[dict[str, Any]], jobs: list[dict[str, Any]]) -> dict[str
         summary["jobs"] = len(jobs)
         summary["occupation_top1_jobs"] = round(statistics.mean(j["top1"] for j in jobs), 3)
         summary["occupation_top3_jobs"] = round(statistics.mean(j["top3"] for j in jobs), 3)
+    summary["if_citing_search_first_k"] = {
+        k: {
+            "ndcg_at_10": round(statistics.mean(r["search_first_k"][k]["ndcg"] for r in graded), 3) if graded else None,
+            "relevant_share": round(
+                sum(r["search_first_k"][k]["relevant"] for r in rows)
+                / max(sum(r["search_first_k"][k]["listed"] for r in rows), 1),
+                3,
+            ),
+        }
+        for k in FIRST_K
+    }
     pages = [r["pages"] for r in rows if r.get("pages") is not None]
     if pages:
         summary["pages"] = {"max": max(pages), "over_two": sum(p > 2 for p in pages)}

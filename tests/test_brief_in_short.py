@@ -107,6 +107,42 @@ def test_an_unsure_match_and_a_question_about_machines_are_said() -> None:
     assert translator is not None and "robots" not in translator
 
 
+def _with_tasks(figure: dict[str, Any], *percentiles: float) -> dict[str, Any]:
+    tasks = [
+        {"task": "Revising and correcting translated material;", "score": 0.6, "percentile": percentiles[0]},
+        {"task": "Interpreting speeches at conferences;", "score": 0.5, "percentile": percentiles[-1]},
+    ]
+    return {"isco": "2643", "exposure": [figure], "most_exposed_tasks": tasks}
+
+
+def test_the_part_of_the_job_most_open_is_named_after_the_lean() -> None:
+    # Both of session 14's reviewers asked "In short" to name the part of the job most likely to change: the task
+    # the occupation section lists first as most open (the closest to what the person said).
+    said = in_short(_with_tasks(_ilo("Exposed: Gradient 3"), 95.0, 90.0), "I translate leaflets")
+    assert said is not None
+    assert said.endswith("among the more open to it. The part of it the ILO rates most open: revising and correcting "
+                         "translated material.")  # fmt: skip
+    # When even the most open tasks are rated low among all the ILO's tasks, that is said with it.
+    low = in_short(_with_tasks(_ilo("Not Exposed"), 20.0, 10.0), "I fit boilers")
+    assert low is not None and "Even the part of it the ILO rates most open is rated low: revising" in low
+
+
+@pytest.mark.parametrize(
+    ("question", "asks_when"),
+    [
+        ("I take calls all day. Will chatbots do my job soon?", True),
+        ("I drive a bus. Are driverless buses coming, and when?", True),
+        ("I type invoices. Will there still be a job like mine in ten years?", True),
+        ("I cut hair in my salon. Is AI going to touch my work at all?", False),
+        ("For ten years I have fixed boilers. Could AI do my job?", False),  # the years are of the work, not asked
+    ],
+)
+def test_a_question_about_when_is_told_the_studies_do_not_say(question: str, asks_when: bool) -> None:
+    said = _short(_ilo("Not Exposed"), question=question)
+    assert said is not None
+    assert said.endswith("These studies rate how open the tasks are, not when they will change.") is asks_when
+
+
 def test_the_sentence_leads_the_page_in_markdown_html_and_json() -> None:
     briefing = Briefing("I fit boilers and fix leaks", None, [], 0)
     briefing.occupations = [{"isco": "7126", "label": "Plumbers", "score": 0.9, "exposure": [_ilo("Not Exposed")]}]

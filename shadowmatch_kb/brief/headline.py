@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from shadowmatch_kb.brief.model import rated_low
+from shadowmatch_kb.brief.overview import short_task
 from shadowmatch_kb.occupations.wording import what_is_asked
 from shadowmatch_kb.text.english import lower_first
 
@@ -35,6 +37,12 @@ _ASKS_OF_MACHINES = re.compile(
     r"\b(?:robot\w*|machines?(?!\s+(?:translat\w*|learning))|kiosks?|self-checkouts?|self-driving|driverless"
     r"|autonomous|drives? (?:itself|themselves))\b",
     re.I,
+)
+# A question about when ("soon", "in ten years", "before I retire") is not answered by the studies shown: they rate
+# how open a job's tasks are to generative AI, not when any of it happens. Session 14's reviewers read "In short" as
+# not answering a host who asked "soon?".
+_ASKS_WHEN = re.compile(
+    r"\b(?:soon|sooner|when|how long|years?|decades?|next year|retire|retirement|lifetime|yet|already)\b", re.I
 )
 # The studies by the name a briefing's lines give them; Nesta's stands apart: it rated machine learning in 2020,
 # before today's chatbots, and so answers another question than the others.
@@ -138,11 +146,27 @@ def in_short(occupation: dict[str, Any], question: str, *, unsure: bool = False)
         )
     else:
         said = ""
+    said += _most_open_part(occupation)
     said += _older_study(older, "high" if high and not low else "low" if low and not high else None)
     if asks_of_machines(question):
         said += " None of these studies rates robots or machines, which you asked about."
+    if _ASKS_WHEN.search(what_is_asked(question)):
+        said += " These studies rate how open the tasks are, not when they will change."
     said = said.strip()
     return f"If the occupation below is yours, {lower_first(said)}" if unsure else said
+
+
+def _most_open_part(occupation: dict[str, Any]) -> str:
+    """The task the occupation section lists first as most open (of the job's tasks, the closest to what the person
+    said): both of session 14's reviewers asked "In short" to name the part of the job most likely to change."""
+    tasks = occupation.get("most_exposed_tasks") or []
+    if not tasks:
+        return ""
+    task = lower_first(short_task(tasks[0]["task"]))
+    stop = "" if task.endswith("…") else "."
+    if rated_low(occupation):
+        return f" Even the part of it the ILO rates most open is rated low: {task}{stop}"
+    return f" The part of it the ILO rates most open: {task}{stop}"
 
 
 def _older_study(older: list[str], consensus: str | None) -> str:
