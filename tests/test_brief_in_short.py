@@ -105,6 +105,10 @@ def test_an_unsure_match_and_a_question_about_machines_are_said() -> None:
     # Machine translation is what the studies rate: a translator's question is not about robots (session 14).
     translator = _short(_ilo("Exposed: Gradient 4"), question="Will machine translation finish off my job?")
     assert translator is not None and "robots" not in translator
+    # ... and a question the host reports someone asked: "My nephew asked if trains will drive themselves".
+    reported = _short(_ilo("Not Exposed"), question="My nephew asked if trains will drive themselves. What do I say?")
+    assert reported is not None and reported.endswith("which you asked about.")
+    assert "robots" not in (_short(_ilo("Not Exposed"), question="I run a sewing machine. Could AI change that?") or "")
 
 
 def _with_tasks(figure: dict[str, Any], *percentiles: float) -> dict[str, Any]:
@@ -135,6 +139,8 @@ def test_the_part_of_the_job_most_open_is_named_after_the_lean() -> None:
         ("I type invoices. Will there still be a job like mine in ten years?", True),
         ("I cut hair in my salon. Is AI going to touch my work at all?", False),
         ("For ten years I have fixed boilers. Could AI do my job?", False),  # the years are of the work, not asked
+        # A question the host reports is asked too (session 15: a train driver's nephew).
+        ("I drive trains. My nephew asked if trains will drive themselves soon. What do I tell him?", True),
     ],
 )
 def test_a_question_about_when_is_told_the_studies_do_not_say(question: str, asks_when: bool) -> None:

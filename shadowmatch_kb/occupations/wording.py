@@ -25,6 +25,8 @@ people us they them their whole world over coming soon any all some much many mo
 _WORD = re.compile(r"[a-z][a-z'-]+")
 _VOWELS = frozenset("aeiou")
 _SENTENCE = re.compile(r"(?<=[.?!])\s+")
+# A sentence that reports a question: "my apprentice asked if ...", "she wants to know whether ...".
+_REPORTED_QUESTION = re.compile(r"\b(?:ask\w*|wonder\w*|wants? to know)\s+(?:me\s+)?(?:if|whether)\b", re.I)
 # "-ches" is a plural of "-ch" after these ("watches", "benches", "coaches"); "niches", "crèches" keep their "e".
 _CH_PLURAL = re.compile(r"(?:[tnroa]|^)ches$")
 
@@ -72,10 +74,12 @@ def about_the_work(text: str) -> str:
 
 
 def what_is_asked(text: str) -> str:
-    """The sentences of a question that ask ("Could robots do this?"), not those about the work ("I run a sewing
-    machine."); the last sentence when none ends in a question mark."""
+    """The sentences of a question that ask ("Could robots do this?") or tell what someone asked ("My nephew asked if
+    trains will drive themselves soon. What do I tell him?"), not those about the work ("I run a sewing machine.");
+    the last sentence when none does."""
     sentences = _SENTENCE.split(text.strip())
-    return " ".join(s for s in sentences if s.rstrip().endswith("?")) or sentences[-1]
+    asking = [s for s in sentences if s.rstrip().endswith("?") or _REPORTED_QUESTION.search(s)]
+    return " ".join(asking) or sentences[-1]
 
 
 def question_words(text: str) -> list[str]:
