@@ -83,8 +83,9 @@ def test_studies_leaning_opposite_ways_are_said_to_differ() -> None:
         ("Low risk", "Nesta's older study of machine learning (2020) also grades it low risk."),
         (
             "High risk",
-            "Nesta's older study of machine learning (2020) grades it high risk: it rated how well the "
-            "machine learning of 2020 suits the tasks, not what chatbots can do.",
+            # Said to differ outright: "less than most" then "high risk" read as a contradiction (session 15).
+            "Nesta's older study of machine learning (2020) differs: it grades it high risk, rating how well the "
+            "machine learning of 2020 suits the tasks rather than what chatbots can do.",
         ),  # fmt: skip
     ],
 )
@@ -109,6 +110,9 @@ def test_an_unsure_match_and_a_question_about_machines_are_said() -> None:
     reported = _short(_ilo("Not Exposed"), question="My nephew asked if trains will drive themselves. What do I say?")
     assert reported is not None and reported.endswith("which you asked about.")
     assert "robots" not in (_short(_ilo("Not Exposed"), question="I run a sewing machine. Could AI change that?") or "")
+    # Cameras are machines the studies do not rate either (a shopping centre's security guard, session 15).
+    guard = _short(_ilo("Not Exposed"), question="I watch the CCTV. Will cameras and AI replace guards like me?")
+    assert guard is not None and guard.endswith("which you asked about.")
 
 
 def _with_tasks(figure: dict[str, Any], *percentiles: float) -> dict[str, Any]:
@@ -129,6 +133,27 @@ def test_the_part_of_the_job_most_open_is_named_after_the_lean() -> None:
     # When even the most open tasks are rated low among all the ILO's tasks, that is said with it.
     low = in_short(_with_tasks(_ilo("Not Exposed"), 20.0, 10.0), "I fit boilers")
     assert low is not None and "Even the part of it the ILO rates most open is rated low: revising" in low
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"percentile": 60.0}, "barely above the middle of all tasks: not the part most likely to change"),
+        ({"closeness": 0.25}, "far from what the person said: likely not their task ('sending letters', live chat)"),
+        (
+            {
+                "task": "Controlling access to establishments, monitoring and authorizing the entrance or departure of "
+                "employees and visitors, checking identification and issuing security passes;"
+            },
+            "cut off",
+        ),
+    ],  # fmt: skip
+)
+def test_a_task_the_host_likely_does_not_do_or_that_is_not_open_is_not_named(change: dict[str, Any], why: str) -> None:
+    occupation = _with_tasks(_ilo("Exposed: Gradient 3"), 95.0, 90.0)
+    occupation["most_exposed_tasks"][0] |= {"closeness": 0.45} | change
+    said = in_short(occupation, "I answer live chats")
+    assert said is not None and "most open" not in said, why
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,11 @@ from datetime import date
 import pytest
 from test_search_unit import WordsEmbedder
 
+import shadowmatch_kb.brief.retrieve as retrieve_module
 from shadowmatch_kb.brief.compose import build_briefing
 from shadowmatch_kb.brief.overview import overview
 from shadowmatch_kb.brief.retrieve import (
+    CLOSE_TO_WORK,
     FALLBACK_FLOOR,
     FALLBACK_ITEMS,
     OCCUPATION_FLOOR,
@@ -25,6 +27,7 @@ from shadowmatch_kb.brief.retrieve import (
     WITHOUT_OCCUPATION,
     Reading,
     retrieve,
+    score_candidates,
 )
 from shadowmatch_kb.enrich.sectors import SectorResolver
 from shadowmatch_kb.errors import UsageError
@@ -98,7 +101,10 @@ def test_relevance_grows_with_every_signal() -> None:
     assert WITH_OCCUPATION.chance(0.3, 0.4, False, 0.0) > WITH_OCCUPATION.chance(0.3, 0.3, False, 0.0)
 
 
-def test_items_above_the_floor_are_kept_most_relevant_first_with_their_tier(resolver) -> None:
+def test_items_above_the_floor_are_kept_most_relevant_first_with_their_tier(resolver, monkeypatch) -> None:
+    # These fakes reach a chance by their closeness to what the person does alone, past any real cosine: that
+    # closeness is not read as closeness to the occupation's work here (it is in the next test).
+    monkeypatch.setattr(retrieve_module, "CLOSE_TO_WORK", 2.0)
     about_job, in_sector, wider, below = (
         item(1, "2024-01-01", ["retail"]),
         item(2, "2024-01-01", ["nursing"]),
@@ -122,6 +128,22 @@ def test_items_above_the_floor_are_kept_most_relevant_first_with_their_tier(reso
     assert [round(e.relevance, 2) for e in found.evidence] == [0.9, 0.8, round(FLOOR + 0.02, 2)]
     assert found.count("occupation") == found.count("sector") == 1 and found.thin
     assert found.candidates == 4
+
+
+def test_a_likely_item_close_to_what_the_person_does_is_close_to_their_work(resolver) -> None:
+    # Session 15: "No item ... is close to the work of freight handlers" above Amazon's warehouse storage system,
+    # cited for an order picker (cosine 0.50 with what they said, 0.34 with "Freight handlers").
+    close, likely, unlikely = (item(n, "2024-01-01", ["nursing"]) for n in (1, 2, 3))
+    near = OCCUPATION_FLOOR - 0.01
+    cosines = {close.id: CLOSE_TO_WORK + 0.01, likely.id: CLOSE_TO_WORK - 0.01, unlikely.id: CLOSE_TO_WORK + 0.01}
+    searcher = RankedSearcher(make_store(close, likely, unlikely), cosines, {close.id: near, likely.id: near})
+    found, _, _ = score_candidates(searcher, reading([HEALTH], "Nursing professionals"), resolver.vocabulary)
+    tiers = {e.item_id: (e.tier, e.relevance >= WITH_OCCUPATION.cite_floor) for e in found}
+    assert tiers[close.id] == ("occupation", True) and tiers[likely.id] == ("sector", True)
+    assert tiers[unlikely.id][1] is False and tiers[unlikely.id][0] != "occupation"  # unlikely: never close
+    # Without an occupation there is no occupation's work to be close to.
+    found, _, _ = score_candidates(searcher, reading([HEALTH]), resolver.vocabulary)
+    assert {e.tier for e in found} == {"sector"}
 
 
 def test_three_items_about_the_job_or_sector_are_not_thin(resolver) -> None:

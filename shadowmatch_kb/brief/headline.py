@@ -32,10 +32,11 @@ _HEADLINE_MEASURE = {
 _MIDDLE_GRADES = {("nesta_automation", "automation risk category"): "Other"}
 # A question about robots, machines or vehicles that drive themselves is not answered by figures on generative AI:
 # three of twelve hosts in session 11's review asked so and read the figures as dodging the question. "Machine
-# translation" and "machine learning" are what the studies rate (a translator's question, session 14).
+# translation" and "machine learning" are what the studies rate (a translator's question, session 14); cameras and
+# drones are machines the studies do not rate either (a security guard asked "will cameras and AI replace guards").
 _ASKS_OF_MACHINES = re.compile(
     r"\b(?:robot\w*|machines?(?!\s+(?:translat\w*|learning))|kiosks?|self-checkouts?|self-driving|driverless"
-    r"|autonomous|drives? (?:itself|themselves))\b",
+    r"|autonomous|drives? (?:itself|themselves)|cameras?|cctv|drones?)\b",
     re.I,
 )
 # A question about when ("soon", "in ten years", "before I retire") is not answered by the studies shown: they rate
@@ -44,6 +45,10 @@ _ASKS_OF_MACHINES = re.compile(
 _ASKS_WHEN = re.compile(
     r"\b(?:soon|sooner|when|how long|years?|decades?|next year|retire|retirement|lifetime|yet|already)\b", re.I
 )
+# A task is named as the part most open only when it is this close (cosine) to what the person said, and, for a job
+# not rated low, more open than this share of all the ILO's tasks (percentile): the top third.
+_TASK_CLOSE_ENOUGH = 0.3
+_OPEN_TASK = 200 / 3
 # The studies by the name a briefing's lines give them; Nesta's stands apart: it rated machine learning in 2020,
 # before today's chatbots, and so answers another question than the others.
 _STUDY_NAMES = {
@@ -158,15 +163,21 @@ def in_short(occupation: dict[str, Any], question: str, *, unsure: bool = False)
 
 def _most_open_part(occupation: dict[str, Any]) -> str:
     """The task the occupation section lists first as most open (of the job's tasks, the closest to what the person
-    said): both of session 14's reviewers asked "In short" to name the part of the job most likely to change."""
+    said), when it is one the person likely does and a reader can take as the part most likely to change: both of
+    session 14's reviewers asked "In short" to name that part. Session 15's reviewers read three named tasks as not
+    the host's: "supervising the work of physiotherapy assistants" (barely above the middle of all tasks), "sending
+    letters" for a live-chat agent (far from what they said), and one cut off mid-list."""
     tasks = occupation.get("most_exposed_tasks") or []
-    if not tasks:
+    if not tasks or tasks[0].get("closeness", 1.0) < _TASK_CLOSE_ENOUGH:
         return ""
     task = lower_first(short_task(tasks[0]["task"]))
-    stop = "" if task.endswith("…") else "."
+    if task.endswith("…"):
+        return ""
     if rated_low(occupation):
-        return f" Even the part of it the ILO rates most open is rated low: {task}{stop}"
-    return f" The part of it the ILO rates most open: {task}{stop}"
+        return f" Even the part of it the ILO rates most open is rated low: {task}."
+    if tasks[0].get("percentile", 100.0) < _OPEN_TASK:
+        return ""
+    return f" The part of it the ILO rates most open: {task}."
 
 
 def _older_study(older: list[str], consensus: str | None) -> str:
@@ -178,12 +189,12 @@ def _older_study(older: list[str], consensus: str | None) -> str:
     if grade == consensus:
         # Its grade said again: "agrees" after one study leaning and one in the middle read as ambiguous (session 14).
         return f" Nesta's older study of machine learning (2020) also grades it {grade} risk."
-    why = (
-        ": it rated how well the machine learning of 2020 suits the tasks, not what chatbots can do"
-        if consensus
-        else ""
-    )
-    return f" Nesta's older study of machine learning (2020) grades it {grade} risk{why}."
+    if consensus:  # said to differ outright: "less than most" and then "high risk" read as a contradiction (session 15)
+        return (
+            f" Nesta's older study of machine learning (2020) differs: it grades it {grade} risk, rating how well the "
+            "machine learning of 2020 suits the tasks rather than what chatbots can do."
+        )
+    return f" Nesta's older study of machine learning (2020) grades it {grade} risk."
 
 
 def _names(figures: Any) -> list[str]:
