@@ -195,7 +195,7 @@ def _question(
         "relevant_items": relevant,
         "ndcg_at_10": {n: round(ndcg_at(r, grades), 3) for n, r in rankings.items()} if relevant else None,
         "precision_at_5": {n: precision_at(r, grades) for n, r in rankings.items()} if relevant else None,
-        "search_first_k": {k: _first_k(rankings["search"][:k], grades) for k in FIRST_K},
+        "search_first_k": {k: _first_k(rankings["search"][:k], grades, relevant > 0) for k in FIRST_K},
         "cited": len(cited),
         "cited_relevant": sum(grades.get(i, 0) >= 1 for i in cited),
         "wrongly_holds_nothing": says_nothing and relevant > 0,
@@ -211,11 +211,10 @@ def _question(
     return row
 
 
-def _first_k(first: list[str], grades: dict[str, int]) -> dict[str, Any]:
-    """nDCG@10 (None without a relevant item) of citing ``first``, and how many of them are relevant."""
-    relevant = any(g >= 1 for g in grades.values())
+def _first_k(first: list[str], grades: dict[str, int], graded: bool) -> dict[str, Any]:
+    """nDCG@10 of citing ``first`` (None for a question with no relevant item), and how many of them are relevant."""
     found = sum(grades.get(i, 0) >= 1 for i in first)
-    return {"ndcg": ndcg_at(first, grades) if relevant else None, "listed": len(first), "relevant": found}
+    return {"ndcg": ndcg_at(first, grades) if graded else None, "listed": len(first), "relevant": found}
 
 
 def _job(kb: Any, job: dict[str, Any]) -> dict[str, Any]:
