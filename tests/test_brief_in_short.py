@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from shadowmatch_kb.brief.headline import in_short
-from shadowmatch_kb.brief.model import Briefing
+from shadowmatch_kb.brief.headline import in_short, machines_first
+from shadowmatch_kb.brief.model import Briefing, BriefSignal, Source
 from shadowmatch_kb.brief.render import to_html, to_markdown
 
 ILO_MEASURE = "exposure gradient"
@@ -183,3 +183,56 @@ def test_the_sentence_leads_the_page_in_markdown_html_and_json() -> None:
     lead = '<p class="in-short"><strong>In short.</strong> Generative AI'
     assert html.index(lead) < html.index("<h2>Your occupation")
     assert briefing.to_dict(markdown)["in_short"] == briefing.in_short
+
+
+# ----- what the sources report of machines, first, for a question about robots --------------------------------------
+# Session 15's reviewers read "In short" on generative AI, for hosts who asked whether robots would pick orders, clean
+# offices or drive trains, as not answering; they asked for what the items say about machines to come first.
+
+ROBOTS = "I pick orders in a warehouse all shift. Are robots going to do this instead of us?"
+PICKING = BriefSignal("Robots bring inventory to workers", "from walking the aisles to stations", "", "", ["b"], 1)
+TRAFFIC = BriefSignal("AI plans robot traffic in warehouses.", "", "", "", ["a", "c"], 2)
+ROTAS = BriefSignal("Software writes the shift rota", "from managers to software", "", "", ["a"], 1)
+NUMBERS = {"a": 1, "b": 2, "c": 3}
+
+
+def test_a_question_about_robots_hears_first_what_the_sources_report_of_machines() -> None:
+    said = machines_first(
+        "Generative AI is likely to change this job less than most.", ROBOTS, [PICKING, ROTAS, TRAFFIC], NUMBERS
+    )
+    assert said == (
+        "On robots and machines, the sources below report: “AI plans robot traffic in warehouses” [1][3]; “Robots bring"
+        " inventory to workers” (from walking the aisles to stations) [2]. Generative AI is likely to change this job"
+        " less than most."
+    )  # in the order of the sources, each with its marks; the rota row speaks of no machine and is left out
+
+
+@pytest.mark.parametrize(
+    ("question", "signals", "why"),
+    [
+        ("I pick orders in a warehouse. How will AI change my job?", [PICKING], "the question is not about machines"),
+        (ROBOTS, [ROTAS], "no signal speaks of machines"),
+        (ROBOTS, [BriefSignal("Machine learning sorts the orders", "", "", "", ["a"], 1)], "machine learning is AI"),
+        (ROBOTS, [BriefSignal("Robots pick", "", "", "", ["gone"], 1)], "its item is not a source"),
+    ],
+)
+def test_in_short_is_left_as_it_is(question: str, signals: list[BriefSignal], why: str) -> None:
+    assert machines_first("As it was.", question, signals, NUMBERS) == "As it was.", why
+
+
+def test_without_figures_the_machines_alone_are_said_and_a_rows_own_marks_are_not_taken_for_citations() -> None:
+    forged = BriefSignal("Robots pick [7] orders", "from people [1] to robots", "", "", ["a"], 1)
+    said = machines_first(None, ROBOTS, [forged], NUMBERS)
+    assert said == "On robots and machines, the sources below report: “Robots pick orders” (from people to robots) [1]."
+    assert machines_first(None, "How will AI change my job?", [forged], NUMBERS) is None
+
+
+def test_in_shorts_citation_marks_link_to_their_sources_in_html_and_stay_marks_in_markdown() -> None:
+    briefing = Briefing(ROBOTS, None, [], 0)
+    briefing.sources = [Source(1, "a", "Warehouse robots", None, None)]
+    briefing.in_short = "On robots, the sources below report: “Robots pick” [1]; “Bins move” [2]. <b>Less</b>."
+    assert "report: “Robots pick” [1]; “Bins move” [2]." in to_markdown(briefing)
+    html = to_html(briefing)
+    assert '“Robots pick”<sup class="cites"><a href="#source-1" aria-label="source 1">[1]</a></sup>' in html
+    assert "“Bins move”[2]" in html  # no source 2: a mark, not a link
+    assert "&lt;b&gt;Less&lt;/b&gt;" in html

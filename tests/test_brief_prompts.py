@@ -7,9 +7,9 @@ group of occupations, and a host may do few of them. A signal may be a statistic
 
 from __future__ import annotations
 
-from shadowmatch_kb.brief.compose import _prompts
 from shadowmatch_kb.brief.model import Briefing, BriefSignal
 from shadowmatch_kb.brief.overview import lead_sentence
+from shadowmatch_kb.brief.prompts import prompts_for
 
 TRANSLATOR = {
     "isco": "2643",
@@ -24,7 +24,7 @@ def test_the_host_shows_an_ilo_task_only_if_it_is_theirs() -> None:
     briefing = Briefing("I translate medical leaflets from French into English", None, [], 1)
     briefing.occupations = [TRANSLATOR]
     briefing.signals = [BriefSignal("Finance tops UK sector exposure list", "", "", "", ["a" * 32], 1)]
-    prompts = _prompts(briefing)
+    prompts = prompts_for(briefing)
 
     most = next(p for p in prompts if "Revising and correcting translated material" in p)
     assert most.startswith("If you do this task, show it to your visitor:")
@@ -39,7 +39,7 @@ def test_the_host_shows_an_ilo_task_only_if_it_is_theirs() -> None:
     # Session 11's reviews: a bricklayer asked whether factory robots, the nearest the knowledge base held, "match
     # what you see at work". A signal that only stands in is asked about as what it is.
     briefing.standing_in = True
-    assert _prompts(briefing)[0] == (
+    assert prompts_for(briefing)[0] == (
         'The nearest the knowledge base holds: "Finance tops UK sector exposure list". Could something like it reach '
         "your work? What would it change in your day?"
     )
@@ -72,7 +72,7 @@ def test_a_signal_keeps_its_capitals_and_its_quotes_read_inside_the_prompts_own(
     briefing = Briefing("I work in an office", None, [], 1)
     briefing.signals = [quoted, ai]
     briefing.standing_in = True
-    prompts = _prompts(briefing)
+    prompts = prompts_for(briefing)
     assert prompts[0].startswith(
         "The nearest the knowledge base holds: \"'Career cushioning' trend in the workplace\"."
     )

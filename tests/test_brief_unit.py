@@ -537,3 +537,14 @@ def test_an_item_no_signal_states_has_its_say_in_the_overview() -> None:
     assert [c.text for c in picked] == [also_close.summary, unstated.summary]
     # ... even past the count asked for, up to what fits on the page.
     assert len(overview(evidence, targets, embedder, 2)) == 3
+
+
+def test_a_question_about_machines_opens_with_what_the_cited_sources_report_of_them(parts) -> None:
+    question = "I drive a lorry on the motorway for freight firms. Will driverless lorries put me out of work?"
+    briefing = build_briefing(question, **parts, today=TODAY)
+    number = briefing.number_of(TRUCKS.id)
+    assert briefing.in_short == (
+        f"On robots and machines, the sources below report: “Driverless lorries on motorways” (drivers to remote"
+        f" supervisors) [{number}]."
+    )
+    assert build_briefing(QUESTION, **parts, today=TODAY).in_short is None  # no figures, no machines asked of

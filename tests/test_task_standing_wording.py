@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shadowmatch_kb.brief.compose import _prompts
 from shadowmatch_kb.brief.model import Briefing, rated_low, still_open
+from shadowmatch_kb.brief.prompts import prompts_for
 from shadowmatch_kb.brief.render import to_html, to_markdown
 
 
@@ -36,13 +36,13 @@ def test_least_open_tasks_above_most_of_all_tasks_are_not_called_safe() -> None:
     assert still_open(high.occupations[0]) and not rated_low(high.occupations[0])
     for page in (to_markdown(high), to_html(high)):
         assert "the least open in this job, though more open than most tasks the ILO rates" in page
-    prompt = next(p for p in _prompts(high) if "Closed task 0" in p)
+    prompt = next(p for p in prompts_for(high) if "Closed task 0" in p)
     assert prompt.startswith("Of this job's tasks the ILO rates this one least open") and "still yours" not in prompt
     # One listed task under the middle: the list is not said to be above most.
     mixed = _briefing(most=[97.0], least=[40.0, 91.0])
     assert not still_open(mixed.occupations[0])
     assert "and these least open to it" in to_markdown(mixed)
-    assert any("is it still yours in ten years?" in p for p in _prompts(mixed))
+    assert any("is it still yours in ten years?" in p for p in prompts_for(mixed))
 
 
 def test_most_open_tasks_are_called_low_by_their_standing_not_the_jobs_grade() -> None:
@@ -50,11 +50,11 @@ def test_most_open_tasks_are_called_low_by_their_standing_not_the_jobs_grade() -
     lawyer = _briefing(most=[91.0], least=[60.0], grade="Minimal Exposure")
     assert not rated_low(lawyer.occupations[0])
     assert "Even the tasks the ILO rates most open" not in to_markdown(lawyer)
-    assert any("Which parts could AI help with?" in p for p in _prompts(lawyer))
+    assert any("Which parts could AI help with?" in p for p in prompts_for(lawyer))
     plumber = _briefing(most=[35.0, 42.0], least=[5.0], grade="Not Exposed")
     assert rated_low(plumber.occupations[0])
     assert "Even the tasks the ILO rates most open to generative AI in this job are rated low" in to_markdown(plumber)
-    assert any("Could a chatbot help with any part of it?" in p for p in _prompts(plumber))
+    assert any("Could a chatbot help with any part of it?" in p for p in prompts_for(plumber))
 
 
 def test_a_long_task_statement_is_quoted_up_to_a_comma_and_marked_cut() -> None:
@@ -75,7 +75,7 @@ def test_a_long_task_statement_is_quoted_up_to_a_comma_and_marked_cut() -> None:
     briefing = _briefing(most=[97.0], least=[88.0])
     briefing.occupations[0]["most_exposed_tasks"][0]["task"] = reporter
     assert "attending public events …" in to_markdown(briefing) and "stage performances" not in to_html(briefing)
-    assert any("attending public events …" in prompt for prompt in _prompts(briefing))
+    assert any("attending public events …" in prompt for prompt in prompts_for(briefing))
 
 
 def test_a_long_task_without_a_comma_is_cut_where_a_clause_starts_or_quoted_whole() -> None:

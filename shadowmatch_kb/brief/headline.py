@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shadowmatch_kb.brief.model import rated_low
+from shadowmatch_kb.brief.model import BriefSignal, rated_low
 from shadowmatch_kb.brief.overview import short_task
 from shadowmatch_kb.occupations.wording import what_is_asked
 from shadowmatch_kb.text.english import lower_first
 
 __all__ = ["EXPOSURE_FIGURES", "HEADLINE_DATASETS", "asks_of_machines", "figures_disagree", "headline_figures",
-           "in_short", "lean"]  # fmt: skip
+           "CITATION_MARK", "in_short", "lean", "machines_first"]  # fmt: skip
 
 EXPOSURE_FIGURES = 1  # figures shown per dataset; the JSON keeps them all
 HEADLINE_DATASETS = 3  # datasets whose figure is shown, the ILO's first
@@ -39,6 +39,16 @@ _ASKS_OF_MACHINES = re.compile(
     r"|autonomous|drives? (?:itself|themselves)|cameras?|cctv|drones?)\b",
     re.I,
 )
+# A signal that speaks of machines at work: what a host who asked about robots hears first. Machine learning and
+# machine translation are what the studies of generative AI rate, not machines.
+_OF_MACHINES = re.compile(
+    r"\b(?:robot\w*|machines?(?!\s+(?:translat\w*|learning))|automated|kiosks?|self-checkouts?|self-driving"
+    r"|driverless|autonomous|drones?|cameras?|vehicles? that drive)\b",
+    re.I,
+)
+# "[2]": how "In short" cites a source, as the overview and the signals do.
+CITATION_MARK = re.compile(r"\[(\d+)\]")
+MACHINE_SIGNALS = 2  # signals quoted first for a question on machines: what fits in a sentence or two
 # A question about when ("soon", "in ten years", "before I retire") is not answered by the studies shown: they rate
 # how open a job's tasks are to generative AI, not when any of it happens. Session 14's reviewers read "In short" as
 # not answering a host who asked "soon?".
@@ -159,6 +169,38 @@ def in_short(occupation: dict[str, Any], question: str, *, unsure: bool = False)
         said += " These studies rate how open the tasks are, not when they will change."
     said = said.strip()
     return f"If the occupation below is yours, {lower_first(said)}" if unsure else said
+
+
+def machines_first(said: str | None, question: str, signals: list[BriefSignal], numbers: dict[str, int]) -> str | None:
+    """``said`` led by what the briefing's signals report of machines at work, when the question asks about robots or
+    machines and some signal speaks of them: "On robots and machines, the sources below report: robots bring inventory
+    to workers (from walking the aisles to stations fed by robots) [1]." Each signal cites the source (``numbers``:
+    item id -> source number) it is the row of.
+
+    Session 15's reviewers read "In short" on the studies of generative AI, for a host who asked whether robots will
+    pick orders, clean offices or drive trains, as not answering, and the studies' low grades as "relax": they asked
+    for what the items say about machines to come first, the studies second.
+    """
+    if not asks_of_machines(question):
+        return said
+    reported: list[tuple[int, str]] = []
+    for signal in signals:
+        cited = sorted(numbers[i] for i in signal.sources if i in numbers)
+        if cited and _OF_MACHINES.search(f"{signal.signal} {signal.change}"):
+            name, change = _unmarked(signal.signal), _unmarked(signal.change)
+            quoted = f"“{name}”" + (f" ({lower_first(change)})" if change else "")
+            reported.append((cited[0], quoted + " " + "".join(f"[{n}]" for n in cited)))
+    if not reported:
+        return said
+    shown = "; ".join(text for _, text in sorted(reported[:MACHINE_SIGNALS]))
+    lead = f"On robots and machines, the sources below report: {shown}."
+    return f"{lead} {said}" if said else lead
+
+
+def _unmarked(text: str) -> str:
+    """A signal's words as "In short" quotes them: one line, no final stop, and no "[3]" of its own that would read
+    as a citation mark."""
+    return " ".join(CITATION_MARK.sub("", text).split()).rstrip(".")
 
 
 def _most_open_part(occupation: dict[str, Any]) -> str:

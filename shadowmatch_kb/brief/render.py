@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
 from shadowmatch_kb.brief.headline import (
+    CITATION_MARK,
     EXPOSURE_FIGURES,
     asks_of_machines,
     figures_disagree,
@@ -134,7 +136,7 @@ def to_markdown(briefing: Briefing) -> str:
         about.append(f"published since {briefing.since}")
     lines += [f"*{'; '.join(about)}.*", ""]
     if briefing.in_short:
-        lines += [f"**In short.** {_md(briefing.in_short)}", ""]
+        lines += [f"**In short.** {_marked(briefing.in_short, _md, lambda n: f' [{n}]')}", ""]
     if briefing.notice:
         lines += [f"> **Little evidence.** {_md(briefing.coverage)} {_md(briefing.notice)}".rstrip(), ""]
     elif briefing.coverage:
@@ -268,6 +270,19 @@ ol.sources li { margin-bottom: .2rem; word-break: break-word; }
 _PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 
+def _marked(text: str, escape: Callable[[str], str], mark: Callable[[str], str]) -> str:
+    """``text`` escaped, but for its citation marks ("[2]"), which become ``mark`` of their number."""
+    pieces = CITATION_MARK.split(text)  # text, number, text, number, ..., text
+    return "".join(mark(piece) if n % 2 else escape(piece) for n, piece in enumerate(pieces))
+
+
+def _html_mark(briefing: Briefing, number: int) -> str:
+    """A citation mark of ``number`` as a link to its source; as plain text when no source has that number."""
+    if 1 <= number <= len(briefing.sources):
+        return _html_cites(briefing, [briefing.sources[number - 1].id])
+    return _e(f"[{number}]")
+
+
 def _e(text: object) -> str:
     return html.escape(" ".join(str(text).split()), quote=True)
 
@@ -311,7 +326,8 @@ def briefing_html(briefing: Briefing, *, item_link: str | None = None, reask_lin
     since = f"; published since {_e(briefing.since)}" if briefing.since else ""
     parts.append(f'<p class="meta">Sector: {_e(sector)}{since}.</p>')
     if briefing.in_short:
-        parts.append(f'<p class="in-short"><strong>In short.</strong> {_e(briefing.in_short)}</p>')
+        said = _marked(briefing.in_short, _e, lambda n: _html_mark(briefing, int(n)))
+        parts.append(f'<p class="in-short"><strong>In short.</strong> {said}</p>')
     if briefing.notice:
         said = f"{_e(briefing.coverage)} {_e(briefing.notice)}".strip()
         parts.append(f'<p class="notice" role="note"><strong>Little evidence.</strong> {said}</p>')
