@@ -227,6 +227,16 @@ def test_without_figures_the_machines_alone_are_said_and_a_rows_own_marks_are_no
     assert machines_first(None, "How will AI change my job?", [forged], NUMBERS) is None
 
 
+def test_after_the_machines_the_studies_are_said_to_rate_generative_ai_not_those_machines() -> None:
+    # Session 16's review: "None of these studies rates robots" right after the robots the sources report read as
+    # a contradiction.
+    said = _short(_ilo("Not Exposed"), question=ROBOTS)
+    assert said is not None and said.endswith("None of these studies rates robots or machines, which you asked about.")
+    led = machines_first(said, ROBOTS, [PICKING], NUMBERS)
+    assert led is not None and "None of these studies" not in led
+    assert led.endswith("These studies rate generative AI, not the machines the sources report.")
+
+
 def test_in_shorts_citation_marks_link_to_their_sources_in_html_and_stay_marks_in_markdown() -> None:
     briefing = Briefing(ROBOTS, None, [], 0)
     briefing.sources = [Source(1, "a", "Warehouse robots", None, None)]

@@ -49,6 +49,10 @@ _OF_MACHINES = re.compile(
 # "[2]": how "In short" cites a source, as the overview and the signals do.
 CITATION_MARK = re.compile(r"\[(\d+)\]")
 MACHINE_SIGNALS = 2  # signals quoted first for a question on machines: what fits in a sentence or two
+_MACHINES_NOT_RATED = "None of these studies rates robots or machines, which you asked about."
+# ... said after what the sources report of machines: "none rates robots" right after robots read as a contradiction
+# (session 16's review).
+_MACHINES_NOT_RATED_AFTER_SOURCES = "These studies rate generative AI, not the machines the sources report."
 # A question about when ("soon", "in ten years", "before I retire") is not answered by the studies shown: they rate
 # how open a job's tasks are to generative AI, not when any of it happens. Session 14's reviewers read "In short" as
 # not answering a host who asked "soon?".
@@ -164,7 +168,7 @@ def in_short(occupation: dict[str, Any], question: str, *, unsure: bool = False)
     said += _most_open_part(occupation)
     said += _older_study(older, "high" if high and not low else "low" if low and not high else None)
     if asks_of_machines(question):
-        said += " None of these studies rates robots or machines, which you asked about."
+        said += f" {_MACHINES_NOT_RATED}"
     if _ASKS_WHEN.search(what_is_asked(question)):
         said += " These studies rate how open the tasks are, not when they will change."
     said = said.strip()
@@ -194,7 +198,9 @@ def machines_first(said: str | None, question: str, signals: list[BriefSignal], 
         return said
     shown = "; ".join(text for _, text in sorted(reported[:MACHINE_SIGNALS]))
     lead = f"On robots and machines, the sources below report: {shown}."
-    return f"{lead} {said}" if said else lead
+    if not said:
+        return lead
+    return f"{lead} {said.replace(_MACHINES_NOT_RATED, _MACHINES_NOT_RATED_AFTER_SOURCES)}"
 
 
 def _unmarked(text: str) -> str:
