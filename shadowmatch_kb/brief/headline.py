@@ -177,9 +177,10 @@ def in_short(occupation: dict[str, Any], question: str, *, unsure: bool = False)
 
 def machines_first(said: str | None, question: str, signals: list[BriefSignal], numbers: dict[str, int]) -> str | None:
     """``said`` led by what the briefing's signals report of machines at work, when the question asks about robots or
-    machines and some signal speaks of them: "On robots and machines, the sources below report: robots bring inventory
-    to workers (from walking the aisles to stations fed by robots) [1]." Each signal cites the source (``numbers``:
-    item id -> source number) it is the row of.
+    machines and some signal speaks of them: "On robots and machines, the sources below report: “Robots bring
+    inventory to workers” (from walking the aisles to stations fed by robots) [1]." Each signal cites the sources
+    (``numbers``: item id -> source number) whose rows it is, in their order; the note that the studies do not rate
+    machines then says they rate generative AI, not the machines the sources report.
 
     Session 15's reviewers read "In short" on the studies of generative AI, for a host who asked whether robots will
     pick orders, clean offices or drive trains, as not answering, and the studies' low grades as "relax": they asked
