@@ -34,18 +34,14 @@ _MIDDLE_GRADES = {("nesta_automation", "automation risk category"): "Other"}
 # three of twelve hosts in session 11's review asked so and read the figures as dodging the question. "Machine
 # translation" and "machine learning" are what the studies rate (a translator's question, session 14); cameras and
 # drones are machines the studies do not rate either (a security guard asked "will cameras and AI replace guards").
-_ASKS_OF_MACHINES = re.compile(
-    r"\b(?:robot\w*|machines?(?!\s+(?:translat\w*|learning))|kiosks?|self-checkouts?|self-driving|driverless"
-    r"|autonomous|drives? (?:itself|themselves)|cameras?|cctv|drones?)\b",
-    re.I,
+# The machines named below, in a question and in a signal alike.
+_MACHINES = (
+    r"robot\w*|machines?(?!\s+(?:translat\w*|learning))|kiosks?|self-checkouts?|self-driving|driverless|autonomous"
+    r"|cameras?|drones?"
 )
-# A signal that speaks of machines at work: what a host who asked about robots hears first. Machine learning and
-# machine translation are what the studies of generative AI rate, not machines.
-_OF_MACHINES = re.compile(
-    r"\b(?:robot\w*|machines?(?!\s+(?:translat\w*|learning))|automated|kiosks?|self-checkouts?|self-driving"
-    r"|driverless|autonomous|drones?|cameras?|vehicles? that drive)\b",
-    re.I,
-)
+_ASKS_OF_MACHINES = re.compile(rf"\b(?:{_MACHINES}|drives? (?:itself|themselves)|cctv)\b", re.I)
+# A signal that speaks of machines at work: what a host who asked about robots hears first.
+_OF_MACHINES = re.compile(rf"\b(?:{_MACHINES}|automated|vehicles? that drive)\b", re.I)
 # "[2]": how "In short" cites a source, as the overview and the signals do.
 CITATION_MARK = re.compile(r"\[(\d+)\]")
 MACHINE_SIGNALS = 2  # signals quoted first for a question on machines: what fits in a sentence or two

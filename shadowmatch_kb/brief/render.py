@@ -279,7 +279,7 @@ def _marked(text: str, escape: Callable[[str], str], mark: Callable[[str], str])
 def _html_mark(briefing: Briefing, number: int) -> str:
     """A citation mark of ``number`` as a link to its source; as plain text when no source has that number."""
     if 1 <= number <= len(briefing.sources):
-        return _html_cites(briefing, [briefing.sources[number - 1].id])
+        return _html_marks([number])
     return _e(f"[{number}]")
 
 
@@ -288,11 +288,12 @@ def _e(text: object) -> str:
 
 
 def _html_cites(briefing: Briefing, ids: list[str]) -> str:
-    marks = []
-    for item_id in ids:
-        n = briefing.number_of(item_id)
-        marks.append(f'<a href="#source-{n}" aria-label="source {n}">[{n}]</a>')
-    return f'<sup class="cites">{"".join(marks)}</sup>'
+    return _html_marks([briefing.number_of(item_id) for item_id in ids])
+
+
+def _html_marks(numbers: list[int]) -> str:
+    marks = "".join(f'<a href="#source-{n}" aria-label="source {n}">[{n}]</a>' for n in numbers)
+    return f'<sup class="cites">{marks}</sup>'
 
 
 def to_html(briefing: Briefing) -> str:
