@@ -246,3 +246,13 @@ def test_in_shorts_citation_marks_link_to_their_sources_in_html_and_stay_marks_i
     assert '“Robots pick”<sup class="cites"><a href="#source-1" aria-label="source 1">[1]</a></sup>' in html
     assert "“Bins move”[2]" in html  # no source 2: a mark, not a link
     assert "&lt;b&gt;Less&lt;/b&gt;" in html
+
+
+@pytest.mark.parametrize("words", ["Tills become automated", "Vehicles that drive themselves deliver parcels"])
+def test_a_signal_of_automated_work_or_vehicles_that_drive_speaks_of_machines(words: str) -> None:
+    said = machines_first(None, ROBOTS, [BriefSignal(words, "", "", "", ["a"], 1)], NUMBERS)
+    assert said == f"On robots and machines, the sources below report: “{words}” [1]."
+    # A host who asks only whether their job will be "automated" asks about no machine the studies leave out.
+    assert (
+        machines_first(None, "Will my job be automated?", [BriefSignal(words, "", "", "", ["a"], 1)], NUMBERS) is None
+    )
