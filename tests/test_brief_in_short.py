@@ -70,6 +70,28 @@ def test_an_ilo_grade_leans_by_where_it_stands_among_all_occupations() -> None:
     assert said is not None and said.startswith("Generative AI may change this job more than most: the ILO's index")
 
 
+def test_the_ilos_lowest_exposed_grade_alone_is_not_said_to_change_the_job_more_than_most() -> None:
+    # Session 16's review: "more than most" for a cashier, a van driver and a hotel manager at gradient 1, above the
+    # grade's own "most of the work still needs a person", read as the wrong message.
+    assert _short(_ilo("Exposed: Gradient 1"), _gpts(50.0)) == (
+        "Generative AI may change part of this job: the ILO's index puts it in the lowest of its exposed groups, above"
+        " most jobs, though most of the work still needs a person; an OpenAI study (GPTs are GPTs) puts its tasks in"
+        " the middle."
+    )
+    alone = _short(_ilo("Exposed: Gradient 1"), _nesta("High risk"))
+    assert alone is not None and alone.startswith("Generative AI may change part of this job")
+    assert alone.endswith(
+        "still needs a person. Nesta's older study of machine learning (2020) also grades it high risk."
+    )
+    # A second study that puts the job high says "more than most" with it; a higher grade says it alone.
+    both = _short(_ilo("Exposed: Gradient 1"), _gpts(90.0))
+    assert both is not None and both.startswith("Generative AI is likely to change this job more than most")
+    higher = _short(_ilo("Exposed: Gradient 2"))
+    assert higher is not None and higher.startswith("Generative AI is likely to change this job more than most")
+    differ = _short(_ilo("Exposed: Gradient 1"), _gpts(10.0))
+    assert differ is not None and differ.startswith("The studies differ on this job")
+
+
 def test_studies_leaning_opposite_ways_are_said_to_differ() -> None:
     assert _short(_ilo("Not Exposed"), _gpts(75.0)) == (
         "The studies differ on this job: an OpenAI study (GPTs are GPTs) rates its tasks among the more open to "
@@ -203,7 +225,7 @@ def test_a_question_about_robots_hears_first_what_the_sources_report_of_machines
     assert said == (
         "On robots and machines, the sources below report: “AI plans robot traffic in warehouses” [1][3]; “Robots bring"
         " inventory to workers” (from walking the aisles to stations) [2]. Generative AI is likely to change this job"
-        " less than most."
+        " less than most. These studies rate generative AI, not the machines the sources report."
     )  # in the order of the sources, each with its marks; the rota row speaks of no machine and is left out
 
 
@@ -256,3 +278,57 @@ def test_a_signal_of_automated_work_or_vehicles_that_drive_speaks_of_machines(wo
     assert (
         machines_first(None, "Will my job be automated?", [BriefSignal(words, "", "", "", ["a"], 1)], NUMBERS) is None
     )
+
+
+def test_after_the_machines_the_notes_on_machines_and_on_timing_are_one_sentence() -> None:
+    # Session 16: a train driver read two sentences in a row opening "These studies rate".
+    question = "I drive trains. Will robots drive them soon?"
+    said = _short(_ilo("Not Exposed"), question=question)
+    led = machines_first(said, question, [PICKING], NUMBERS)
+    assert led is not None and led.count("These studies rate") == 1
+    assert led.endswith(
+        "less than most: the ILO's index rates its tasks among the less open to it. These studies rate how open the"
+        " tasks are to generative AI, not the machines the sources report, nor when the tasks will change."
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "led"),
+    [
+        ("I drive a city bus. Are buses without anyone at the wheel really coming?", True),
+        ("I drive a bus. Will there be buses with nobody driving them?", True),
+        ("I drive lorries. Will they run without a driver one day?", True),
+        ("I'm a cashier on the tills, though they keep adding self-checkouts. Is my job going to disappear?", True),
+        ("I work beside the robots in a warehouse. What will change?", True),
+        ("I run a sewing machine in a factory. Could AI change that?", False),  # what the host works with
+        ("I check the cameras on my shift. How will AI change my job?", False),
+        ("I drive a bus through town. How will AI change my job?", False),
+    ],
+)
+def test_machines_named_anywhere_as_taking_over_work_lead_in_short(question: str, led: bool) -> None:
+    # Session 16's review: the bus driver and the cashier heard nothing of the driverless and self-checkout items.
+    said = machines_first("As it was.", question, [PICKING], NUMBERS)
+    assert (said != "As it was.") is led
+    if led:
+        assert said == (
+            "On robots and machines, the sources below report: “Robots bring inventory to workers” (from walking the"
+            " aisles to stations) [2]. As it was. These studies rate generative AI, not the machines the sources"
+            " report."
+        )
+
+
+def test_machines_the_sources_report_of_another_sector_are_said_to_be_of_it() -> None:
+    # Session 16's review: factory robots quoted to a bricklayer read as an answer about building sites.
+    bricks = "I lay bricks on building sites. Could a robot ever do it?"
+    stock = BriefSignal("Robot stock passes four million", "", "", "", ["a"], 1)
+    about = {"a": ("manufacturing",), "b": ("manufacturing",), "c": ()}
+    said = machines_first(None, bricks, [stock, PICKING], NUMBERS, about=about, sectors=["construction"])
+    assert said == (
+        "On robots and machines, the sources below report: in manufacturing, “Robot stock passes four million” [1];"
+        " “Robots bring inventory to workers” (from walking the aisles to stations) [2]."
+    )  # the sector is named once for consecutive signals of it
+    ours = machines_first(None, bricks, [stock], NUMBERS, about=about, sectors=["manufacturing"])
+    assert ours == "On robots and machines, the sources below report: “Robot stock passes four million” [1]."
+    unknown = machines_first(None, bricks, [TRAFFIC], NUMBERS, about=about, sectors=["construction"])
+    assert unknown == "On robots and machines, the sources below report: “AI plans robot traffic in warehouses” [1][3]."
+    # ... item c is of no sure sector, so which sector the signal is of is not said

@@ -221,9 +221,12 @@ def build_briefing(
         must_cite=kept,
     )
     briefing.overview = ([lead] if lead else []) + picked
-    apply_citation_gate(briefing, items, today, about={e.item_id: e.sure_sectors for e in found.evidence})
+    about = {e.item_id: e.sure_sectors for e in found.evidence}
+    apply_citation_gate(briefing, items, today, about=about)
     numbers = {source.id: source.number for source in briefing.sources}
-    briefing.in_short = machines_first(briefing.in_short, briefing.question, briefing.signals, numbers)
+    briefing.in_short = machines_first(
+        briefing.in_short, briefing.question, briefing.signals, numbers, about=about, sectors=briefing.sectors
+    )
     briefing.coverage = _coverage(found, briefing)
     briefing.notice = _notice(found, briefing)
     briefing.prompts = prompts_for(briefing)

@@ -10,6 +10,7 @@ shows (their grades and their standings among the occupations each study scores)
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shadowmatch_kb.brief.model import BriefSignal, rated_low
@@ -39,7 +40,14 @@ _MACHINES = (
     r"robot\w*|machines?(?!\s+(?:translat\w*|learning))|kiosks?|self-checkouts?|self-driving|driverless|autonomous"
     r"|cameras?|drones?"
 )
-_ASKS_OF_MACHINES = re.compile(rf"\b(?:{_MACHINES}|drives? (?:itself|themselves)|cctv)\b", re.I)
+# A vehicle with nobody driving it is a machine asked about too: "Are buses without anyone at the wheel coming?"
+# (session 16's bus driver heard nothing of the driverless items the knowledge base holds).
+_NOBODY_DRIVING = r"without (?:a |any )?drivers?|(?:without any|no)(?:one|body| one) (?:at the wheel|driving)"
+_ASKS_OF_MACHINES = re.compile(rf"\b(?:{_MACHINES}|drives? (?:itself|themselves)|cctv|{_NOBODY_DRIVING})\b", re.I)
+# Machines that take over work, named anywhere in a question: "I'm a cashier, though they keep adding self-checkouts.
+# Is my job going to disappear?" asks about them without naming them in the asking sentence (session 16's review).
+# "Machine" and "camera" alone are not counted there: "I run a sewing machine" says what the host works with.
+_TAKING_OVER = re.compile(r"\b(?:robot\w*|kiosks?|self-checkouts?|self-driving|driverless|autonomous|drones?)\b", re.I)
 # A signal that speaks of machines at work: what a host who asked about robots hears first.
 _OF_MACHINES = re.compile(rf"\b(?:{_MACHINES}|automated|vehicles? that drive)\b", re.I)
 # "[2]": how "In short" cites a source, as the overview and the signals do.
@@ -49,6 +57,12 @@ _MACHINES_NOT_RATED = "None of these studies rates robots or machines, which you
 # ... said after what the sources report of machines: "none rates robots" right after robots read as a contradiction
 # (session 16's review).
 _MACHINES_NOT_RATED_AFTER_SOURCES = "These studies rate generative AI, not the machines the sources report."
+_WHEN_NOT_RATED = "These studies rate how open the tasks are, not when they will change."
+# ... both in one sentence: two in a row opening "These studies rate" read as padding (session 16, a train driver).
+_NEITHER_RATED_AFTER_SOURCES = (
+    "These studies rate how open the tasks are to generative AI, not the machines the sources report, nor when the "
+    "tasks will change."
+)
 # A question about when ("soon", "in ten years", "before I retire") is not answered by the studies shown: they rate
 # how open a job's tasks are to generative AI, not when any of it happens. Session 14's reviewers read "In short" as
 # not answering a host who asked "soon?".
@@ -71,6 +85,7 @@ _OLDER_STUDY = "nesta_automation"
 # (the lower half), 84 minimally (the 54th to 74th percentile) and 112 exposed at some gradient (the top quarter):
 # a gradient of 1 or 2 is more open than most jobs, though it is the ILO's lowest exposed grade. Session 14's review
 # found "the ILO's index puts them in the middle" said of gradient 2, from counts printed on the same page.
+_LOWEST_EXPOSED = "exposed: gradient 1"
 _GRADE_LEANS = {
     "not exposed": "low",
     "minimal exposure": None,
@@ -148,6 +163,15 @@ def in_short(occupation: dict[str, Any], question: str, *, unsure: bool = False)
             f"The studies differ on this job: {_join(high)} {_rate(high)} its tasks among the more open to generative "
             f"AI, {_join(low)} among the less open."
         )
+    elif high and all(_lowest_exposed(f) for f, side in newer if side == "high"):
+        # The ILO's lowest exposed grade alone: "more than most" is true of its standing (above three jobs in four)
+        # but read as the opposite of the grade's own "most of the work still needs a person" (session 16's review:
+        # a cashier, a van driver, a hotel manager).
+        said = (
+            "Generative AI may change part of this job: the ILO's index puts it in the lowest of its exposed groups, "
+            "above most jobs, though most of the work still needs a person"
+        )
+        said += f"; {_join(middle)} {'put' if len(middle) > 1 else 'puts'} its tasks in the middle." if middle else "."
     elif high or low:
         which, more = high or low, "more" if high else "less"
         likely = "may" if middle else "is likely to"  # a study that puts the job in the middle tempers the others
@@ -166,38 +190,75 @@ def in_short(occupation: dict[str, Any], question: str, *, unsure: bool = False)
     if asks_of_machines(question):
         said += f" {_MACHINES_NOT_RATED}"
     if _ASKS_WHEN.search(what_is_asked(question)):
-        said += " These studies rate how open the tasks are, not when they will change."
+        said += f" {_WHEN_NOT_RATED}"
     said = said.strip()
     return f"If the occupation below is yours, {lower_first(said)}" if unsure else said
 
 
-def machines_first(said: str | None, question: str, signals: list[BriefSignal], numbers: dict[str, int]) -> str | None:
+def machines_first(
+    said: str | None,
+    question: str,
+    signals: list[BriefSignal],
+    numbers: dict[str, int],
+    *,
+    about: Mapping[str, Sequence[str]] | None = None,
+    sectors: Sequence[str] = (),
+) -> str | None:
     """``said`` led by what the briefing's signals report of machines at work, when the question asks about robots or
-    machines and some signal speaks of them: "On robots and machines, the sources below report: “Robots bring
-    inventory to workers” (from walking the aisles to stations fed by robots) [1]." Each signal cites the sources
-    (``numbers``: item id -> source number) whose rows it is, in their order; the note that the studies do not rate
-    machines then says they rate generative AI, not the machines the sources report.
+    machines (or names machines taking over work anywhere: "though they keep adding self-checkouts") and some signal
+    speaks of them: "On robots and machines, the sources below report: “Robots bring inventory to workers” (from
+    walking the aisles to stations fed by robots) [1]." Each signal cites the sources (``numbers``: item id -> source
+    number) whose rows it is, in their order, and names the sector its sources are about (``about``: item id -> the
+    sectors enrichment was sure of) when none is the person's (``sectors``): "in manufacturing, “Robot stock passes
+    four million” [1]". The studies are then said to rate generative AI, not the machines the sources report.
 
     Session 15's reviewers read "In short" on the studies of generative AI, for a host who asked whether robots will
     pick orders, clean offices or drive trains, as not answering, and the studies' low grades as "relax": they asked
-    for what the items say about machines to come first, the studies second.
+    for what the items say about machines to come first, the studies second. Session 16's reviewer read factory
+    robots quoted to a bricklayer, unnamed as factory robots, as an answer about building sites.
     """
-    if not asks_of_machines(question):
+    if not (asks_of_machines(question) or _TAKING_OVER.search(question)):
         return said
-    reported: list[tuple[int, str]] = []
+    reported: list[tuple[int, str, str | None]] = []
     for signal in signals:
         cited = sorted(numbers[i] for i in signal.sources if i in numbers)
         if cited and _OF_MACHINES.search(f"{signal.signal} {signal.change}"):
             name, change = _unmarked(signal.signal), _unmarked(signal.change)
             quoted = f"“{name}”" + (f" ({lower_first(change)})" if change else "")
-            reported.append((cited[0], quoted + " " + "".join(f"[{n}]" for n in cited)))
+            where = _elsewhere([i for i in signal.sources if i in numbers], about or {}, sectors)
+            reported.append((cited[0], quoted + " " + "".join(f"[{n}]" for n in cited), where))
     if not reported:
         return said
-    shown = "; ".join(text for _, text in sorted(reported[:MACHINE_SIGNALS]))
-    lead = f"On robots and machines, the sources below report: {shown}."
-    if not said:
-        return lead
-    return f"{lead} {said.replace(_MACHINES_NOT_RATED, _MACHINES_NOT_RATED_AFTER_SOURCES)}"
+    shown: list[str] = []
+    previous: str | None = None
+    for _, text, where in sorted(reported[:MACHINE_SIGNALS]):
+        shown.append(f"in {where}, {text}" if where and where != previous else text)
+        previous = where
+    lead = f"On robots and machines, the sources below report: {'; '.join(shown)}."
+    return f"{lead} {_rated_after_sources(said)}" if said else lead
+
+
+def _elsewhere(items: list[str], about: Mapping[str, Sequence[str]], sectors: Sequence[str]) -> str | None:
+    """The sector the items are about when it is sure and none of them is of the person's, else None."""
+    theirs = {sector.lower() for sector in sectors}
+    known = [[s for s in about.get(i, ()) if s] for i in items]
+    if not theirs or not known or not all(known) or any(theirs & {s.lower() for s in k} for k in known):
+        return None
+    return known[0][0]
+
+
+def _rated_after_sources(said: str) -> str:
+    """``said`` ending with what its studies do not rate, worded for a lead on the machines the sources report: the
+    note that none rates machines, and the one on timing, said once together."""
+    when = _WHEN_NOT_RATED in said
+    for note in (_MACHINES_NOT_RATED, _WHEN_NOT_RATED):
+        said = said.replace(note, "")
+    said = " ".join(said.split())
+    return f"{said} {_NEITHER_RATED_AFTER_SOURCES if when else _MACHINES_NOT_RATED_AFTER_SOURCES}".strip()
+
+
+def _lowest_exposed(figure: dict[str, Any]) -> bool:
+    return str(figure.get("value", "")).strip().lower() == _LOWEST_EXPOSED
 
 
 def _unmarked(text: str) -> str:
