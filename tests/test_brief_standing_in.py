@@ -79,10 +79,12 @@ def test_an_item_standing_in_from_other_work_is_not_called_close_to_the_work() -
     briefing.sources = [Source(1, robots.item_id, "t", None, None)]
 
     def coverage(standing_in: bool) -> str:
-        return compose._coverage(Retrieval(["construction"], [robots], 10, [], 0, standing_in), briefing)
+        found = Retrieval(["construction"], [robots], 10, [], 0, standing_in)
+        return compose._coverage(found, briefing, lacked=["bricklayer"])
 
+    briefing.title = "bricklayer"
     assert coverage(True) == (
-        "No item in the knowledge base is close to the work of bricklayers and related workers or mainly about the "
-        "construction sector. The closest the knowledge base holds, quoted below: 1 item on other work."
+        "No item in the knowledge base names bricklayers or is mainly about the construction sector. The closest the "
+        "knowledge base holds, quoted below: 1 item on other work."
     )
     assert coverage(False).endswith("This briefing rests on 1 item closest to the work you describe.")

@@ -438,7 +438,7 @@ def test_the_occupation_names_the_sector_before_the_questions_words(parts) -> No
     assert clerk.sectors == [HEALTH]  # work spread over many sectors: the question's words decide
 
 
-def test_coverage_says_which_of_the_occupation_and_sector_it_found() -> None:
+def test_coverage_says_which_items_name_the_job_and_which_are_of_its_sector() -> None:
     from shadowmatch_kb.brief.compose import _coverage
     from shadowmatch_kb.brief.model import Briefing, Source
     from shadowmatch_kb.brief.retrieve import Evidence, Retrieval
@@ -446,11 +446,15 @@ def test_coverage_says_which_of_the_occupation_and_sector_it_found() -> None:
     def evidence(n: int, tier: str, in_sector: bool) -> Evidence:
         return Evidence(f"{n:032x}", 0.5, 0.4, 0.4, in_sector, tier, "2024-01-01")
 
-    def coverage(found: list[Evidence], of_sector: int) -> str:
-        briefing = Briefing("q", None, ["construction"], len(found))
+    def coverage(
+        found: list[Evidence], of_sector: int, naming: frozenset[str] = frozenset(), lacks: bool = False
+    ) -> str:
+        briefing = Briefing("I'm a plumber", None, ["construction"], len(found))
         briefing.occupations = [{"isco": "7126", "label": "Plumbers and pipe fitters"}]
+        briefing.title = "plumber"
         briefing.sources = [Source(n + 1, e.item_id, "t", None, None) for n, e in enumerate(found)]
-        return _coverage(Retrieval(["construction"], found, 10, [], of_sector), briefing)
+        lacked = ["plumber"] if lacks else []
+        return _coverage(Retrieval(["construction"], found, 10, [], of_sector), briefing, ("plumber", naming), lacked)
 
     assert (
         coverage([], 0)
@@ -461,13 +465,20 @@ def test_coverage_says_which_of_the_occupation_and_sector_it_found() -> None:
         "The knowledge base holds nothing yet on plumbers and pipe fitters, and none of its items on the "
         "construction sector is close to the work you describe."
     )
-    # An item close to the occupation that is of the sector too: the sector is not missing.
-    assert coverage([evidence(1, "occupation", True)], 1) == (
-        "This briefing rests on 1 item close to the work of plumbers and pipe fitters."
+    # An item close in meaning to the occupation is not said to be on the work: 40 % of such claims were right on
+    # the development questions. That it names the job is a fact the reader can check.
+    close = evidence(1, "occupation", True)
+    assert coverage([close], 1) == "This briefing rests on 1 item about the construction sector."
+    assert coverage([close], 1, {close.item_id}) == "This briefing rests on 1 item that names plumbers."
+    two = [close, evidence(2, "occupation", False)]
+    assert coverage(two, 1, {close.item_id, two[1].item_id}) == "This briefing rests on 2 items that name plumbers."
+    assert coverage([evidence(1, "sector", True), evidence(2, "wider", False)], 3, lacks=True) == (
+        "No item in the knowledge base names plumbers. This briefing rests on 1 item about the construction sector "
+        "and 1 item closest to the work you describe."
     )
-    assert coverage([evidence(1, "sector", True), evidence(2, "wider", False)], 3) == (
-        "No item in the knowledge base is close to the work of plumbers and pipe fitters. This briefing rests on "
-        "1 item about the construction sector and 1 item closest to the work you describe."
+    assert coverage([evidence(2, "occupation", False)], 0, lacks=True) == (
+        "No item in the knowledge base names plumbers or is mainly about the construction sector. This briefing "
+        "rests on 1 item closest to the work you describe."
     )
 
 

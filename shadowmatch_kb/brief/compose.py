@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Set
+from collections.abc import Callable, Sequence, Set
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ import numpy as np
 
 from shadowmatch_kb.brief.gate import apply_citation_gate
 from shadowmatch_kb.brief.headline import in_short, machines_first
+from shadowmatch_kb.brief.mentions import in_plural, job_words, knowledge_base_names, named_as, names_title
 from shadowmatch_kb.brief.model import Briefing, BriefSignal, everyday_label
 from shadowmatch_kb.brief.overview import lead_sentence, overview
 from shadowmatch_kb.brief.prompts import prompts_for
@@ -28,7 +29,6 @@ from shadowmatch_kb.brief.readability import grade_level
 from shadowmatch_kb.brief.retrieve import (
     FALLBACK_FLOOR,
     MIN_EVIDENCE,
-    TIERS,
     Evidence,
     Reading,
     Retrieval,
@@ -227,7 +227,14 @@ def build_briefing(
     briefing.in_short = machines_first(
         briefing.in_short, briefing.question, briefing.signals, numbers, about=about, sectors=briefing.sectors
     )
-    briefing.coverage = _coverage(found, briefing)
+    title = briefing.title
+    label = briefing.occupations[0]["label"] if briefing.occupations else None
+    job = named_as(title, label) if title else None
+    naming = {i for i, item in items.items() if job and names_title(item, job)}
+    words = job_words(title, label) if title else []
+    # Said with the title's word alone: the occupation's ("professionals" of "Nursing professionals") only checks.
+    lacked = words[:1] if words and not naming and knowledge_base_names(store, words) is False else []
+    briefing.coverage = _coverage(found, briefing, (job, naming) if job else None, lacked)
     briefing.notice = _notice(found, briefing)
     briefing.prompts = prompts_for(briefing)
     briefing.readability = {
@@ -340,6 +347,7 @@ def _attach_occupations(occupations: OccupationMatcher, briefing: Briefing, chos
     datasets are imported; one the person ``chosen`` is theirs however unsure the matcher is of it."""
     found = occupations(briefing.question, 1)
     briefing.missing_datasets = found["missing_datasets"]
+    briefing.title = found.get("title")
     top = found["occupations"][:1]
     if top and (top[0]["score"] >= OCCUPATION_FLOOR or top[0]["isco"] == chosen):
         briefing.occupations = top
@@ -369,50 +377,64 @@ def _people(occupations: list[dict[str, Any]]) -> str | None:
     return f"other {label}" if other else label
 
 
-def _coverage(found: Retrieval, briefing: Briefing) -> str:
-    """One plain sentence on what the briefing cites for this question: on the occupation, its sector, wider.
+def _coverage(
+    found: Retrieval, briefing: Briefing, naming: tuple[str, Set[str]] | None = None, lacked: Sequence[str] = ()
+) -> str:
+    """One plain sentence on what the briefing cites for this question: items that name the job the person gave
+    themselves (``naming``: the job as items name it, and the cited items that do), items of its sector, the wider
+    picture; and what the knowledge base lacks, first: no item naming the job anywhere (``lacked``: the words none
+    names, see ``mentions.job_words``), none of the sector.
 
     Only cited items are counted (an item found but with nothing on the question to quote is not evidence a
-    reader can check); what the knowledge base lacks is said first."""
+    reader can check). Closeness in meaning is not said to be "on the work": see ``mentions``."""
     people = _people(briefing.occupations)
     sector = _sector_phrase(briefing.sectors)
     cited = _cited(found, briefing)
-    counts = {tier: sum(e.tier == tier for e in cited) for tier in TIERS}
+    job, naming_ids = naming or ("", set())
+    named = [e for e in cited if e.item_id in naming_ids]
+    rest = [e for e in cited if e.item_id not in naming_ids]
     held = []
-    if counts["occupation"]:  # close in meaning to the occupation's names: "about" would claim more
-        held.append(f"{_items(counts['occupation'])} close to the work of {people}")
-    if counts["sector"] and sector:
-        held.append(f"{_items(counts['sector'])} about {sector}")
-    if counts["wider"]:  # standing in, such an item is not close to the work, only the nearest there is
+    if named:
+        held.append(f"{_items(len(named))} that name{'s' if len(named) == 1 else ''} {in_plural(job)}")
+    of_sector = sum(e.in_sector for e in rest)  # an item is of the sector only where the question has one
+    if of_sector and sector:
+        held.append(f"{_items(of_sector)} about {sector}")
+    if len(rest) > of_sector:  # standing in, such an item is not close to the work, only the nearest there is
         wider = "on other work" if found.standing_in else "closest to the work you describe"
-        held.append(f"{_items(counts['wider'])} {wider}")
-    # An item close to the occupation may be of its sector too: the sector is missing only when none is.
-    has = {"occupation": counts["occupation"] > 0, "sector": any(e.in_sector for e in cited)}
-    missing = [what for what, tier in ((people, "occupation"), (sector, "sector")) if what and not has[tier]]
-    # Items of the sector found but none close to the work: say so, rather than that the sector is absent.
-    far = sector if sector in missing and found.of_sector else None
-    missing = [what for what in missing if what != far]
-    far_text = f"none of its items on {far} is close to the work you describe" if far else ""
+        held.append(f"{_items(len(rest) - of_sector)} {wider}")
     if not held:
-        if not missing:
-            return (
-                f"In the knowledge base, {far_text}."
-                if far
-                else "The knowledge base holds nothing yet on this question."
-            )
-        text = f"The knowledge base holds nothing yet on {' or '.join(missing)}"
-        return text + (f", and {far_text}." if far else ".")
+        return _nothing_cited(people, sector, found.of_sector)
+    lacks = []
+    if lacked:
+        lacks.append(f"names {' or '.join(in_plural(word) for word in lacked)}")
+    # Items of the sector found but none cited: said so, rather than that the sector is absent.
+    far = None
+    if sector and not any(e.in_sector for e in cited):
+        far = sector if found.of_sector else None
+        if not far:
+            lacks.append(f"is mainly about {sector}")
+    far_text = f"none of its items on {far} is close to the work you describe" if far else ""
     # Items standing in are not evidence on the work, only the nearest the knowledge base has: said so.
     opening = "The closest the knowledge base holds, quoted below: " if found.standing_in else "This briefing rests on "
     text = opening + _join(held) + "."
-    if missing:
-        lacks = "No item in the knowledge base is " + " or ".join(
-            f"close to the work of {what}" if what == people else f"mainly about {what}" for what in missing
-        )
-        text = lacks + (f", and {far_text}. " if far else ". ") + text
+    if lacks:
+        text = "No item in the knowledge base " + " or ".join(lacks) + (f", and {far_text}. " if far else ". ") + text
     elif far:
         text = f"In the knowledge base, {far_text}. " + text
     return text
+
+
+def _nothing_cited(people: str | None, sector: str | None, of_sector: int) -> str:
+    """What a briefing citing nothing says: what the knowledge base holds nothing on, or that items of the sector
+    exist but none is close to the work."""
+    far = sector if sector and of_sector else None
+    far_text = f"none of its items on {far} is close to the work you describe" if far else ""
+    missing = [what for what in (people, sector) if what and what != far]
+    if not missing and far:
+        return f"In the knowledge base, {far_text}."
+    if not missing:
+        return "The knowledge base holds nothing yet on this question."
+    return f"The knowledge base holds nothing yet on {' or '.join(missing)}" + (f", and {far_text}." if far else ".")
 
 
 def _cited(found: Retrieval, briefing: Briefing) -> list[Evidence]:

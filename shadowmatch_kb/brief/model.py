@@ -67,6 +67,7 @@ class Briefing:
     standing_in: bool = False  # no item is likely about the work: the closest few stand in, one signal each
     occupation_unsure: bool = False  # the first occupation fits the words only loosely (and was not chosen)
     in_short: str | None = None  # where the studies shown put the occupation, in a sentence or two
+    title: str | None = None  # the job title the person gave themselves ("receptionist"), when they gave one
 
     def number_of(self, item_id: str) -> int:
         """The citation number of a source."""

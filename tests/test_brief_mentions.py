@@ -1,0 +1,125 @@
+"""What a briefing's first sentence says of the job a person gave themselves: which cited items name it, and, when
+no item in the knowledge base does, that it holds none.
+
+Session 16's reviewer read "1 item close to the work of receptionists" over an item on doctors' notes, and "No item
+... is close to the work of journalists" beside items on AI-written news; on the development questions that claim
+was right for 40 % of the items it was said of. Whether an item names the job is a fact the reader can check.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_brief_unit import QUESTION, TODAY, item, make_store, parts, resolver  # noqa: F401  (fixtures)
+
+from shadowmatch_kb.brief import mentions
+from shadowmatch_kb.brief.compose import build_briefing
+from shadowmatch_kb.brief.mentions import in_plural, job_words, knowledge_base_names, named_as, names_title
+
+
+@pytest.mark.parametrize(
+    ("title", "plural"),
+    [("receptionist", "receptionists"), ("secretary", "secretaries"), ("coach", "coaches"), ("day", "days")],
+)
+def test_a_title_is_said_in_the_plural(title: str, plural: str) -> None:
+    assert in_plural(title) == plural
+
+
+def test_an_item_names_a_job_by_its_words_in_any_of_its_fields_singular_or_plural() -> None:
+    teaching = item(1, "2024-01-01", [], title="AI helps teaching assistants", summary="Schools try it.")
+    assert names_title(teaching, "teaching assistant")
+    assert not names_title(teaching, "assistant manager")
+    keyword = item(2, "2024-01-01", [], summary="Surgeries answer phones.", keywords=["GP receptionist"])
+    assert names_title(keyword, "receptionist")
+    assert names_title(item(3, "2024-01-01", [], text="Receptionists' hours fell."), "receptionist")
+    # A word that only begins like the job, or a stem it shares with others, is not the job.
+    assert not names_title(item(4, "2024-01-01", [], summary="Reporting rules change."), "reporter")
+    assert not names_title(item(5, "2024-01-01", [], summary="Electricianship courses."), "electrician")
+    assert not names_title(item(6, "2024-01-01", [], summary="Autoelectricians wanted."), "electrician")
+
+
+@pytest.mark.parametrize(
+    ("title", "label", "words"),
+    [
+        ("hospital pharmacist", "Pharmacists", ["pharmacist"]),
+        ("solicitor", "Lawyers", ["solicitor", "lawyer"]),
+        ("plumber", "Plumbers and pipe fitters", ["plumber"]),
+        ("electrician", "Building and related electricians", ["electrician"]),  # "building" is no job
+        ("bookkeeper", "Accounting associate professionals", ["bookkeeper"]),
+        ("receptionist", "Receptionists (general)", ["receptionist"]),
+        ("reporter", "Journalists, reporters", ["reporter", "journalist"]),
+        ("reporter", None, ["reporter"]),
+    ],
+)
+def test_the_job_is_named_by_the_title_given_or_by_the_occupations_own_name(
+    title: str, label: str | None, words: list[str]
+) -> None:
+    assert job_words(title, label) == words
+
+
+@pytest.mark.parametrize(
+    ("title", "label", "named"),
+    [
+        ("supermarket cashier", "Cashiers and ticket clerks", "cashier"),  # "Cashier jobs projected to shrink"
+        ("hospital pharmacist", "Pharmacists", "pharmacist"),
+        ("GP receptionist", "Receptionists (general)", "receptionist"),
+        ("police officer", "Police officers", "police officer"),  # "officers" names loan officers too
+        ("teaching assistant", "Teachers' aides", "teaching assistant"),
+        ("supermarket cashier", None, "supermarket cashier"),
+    ],
+)
+def test_items_name_the_job_by_its_title_or_by_the_occupations_one_word_name(
+    title: str, label: str | None, named: str
+) -> None:
+    assert named_as(title, label) == named
+
+
+def test_the_knowledge_base_is_said_to_lack_a_job_only_when_every_item_holding_its_word_was_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reports = [item(n, "2024-01-01", [], summary=f"Reporting rules change, report {n}.") for n in range(1, 4)]
+    store = make_store(*reports)
+    # Full-text search stems "reporter" to "report" and finds all three; none names reporters.
+    assert knowledge_base_names(store, ["reporter"]) is False
+    assert knowledge_base_names(store, job_words("local reporter", None)) is False  # the job is its last word
+    assert (
+        knowledge_base_names(store, ["reporter", "the"]) is None
+    )  # a word full-text search drops: nothing can be said
+    monkeypatch.setattr(mentions, "SCAN_LIMIT", 3)  # as many hits as the limit: some may not have been read
+    assert knowledge_base_names(store, ["reporter"]) is None
+    monkeypatch.setattr(mentions, "_CHUNK", 1)  # the item naming the job is found in a later chunk
+    store.put_items([(item(9, "2024-01-01", [], summary="Reporters use AI."), "hash-9", "9", None)])
+    monkeypatch.setattr(mentions, "SCAN_LIMIT", 500)
+    assert knowledge_base_names(store, ["reporter"]) is True
+    assert (
+        knowledge_base_names(store, job_words("local reporter", None)) is True
+    )  # an item naming reporters names the job
+    store.close()
+
+
+def _matcher(title: str | None):
+    nurse = {"isco": "2221", "label": "Nursing professionals", "score": 0.9}
+    return lambda text, k: {"occupations": [nurse], "missing_datasets": [], "title": title}
+
+
+def test_a_briefing_says_which_items_name_the_job_or_that_none_in_the_knowledge_base_does(parts) -> None:  # noqa: F811
+    named = build_briefing(QUESTION, **parts, occupations=_matcher("nurse"), today=TODAY)
+    naming = [s for s in named.sources if "nurses" in s.title.lower() or "nurse" in s.title.lower()]
+    assert named.coverage.startswith("This briefing rests on 1 item that names nurses")  # item 1's summary does
+    assert not naming  # ... though no title says so: the summary was read
+    plumber = build_briefing(QUESTION, **parts, occupations=_matcher("plumber"), today=TODAY)
+    assert plumber.sources and plumber.coverage.startswith("No item in the knowledge base names plumbers. ")
+    # The occupation's own name is read too: an item naming it (a solicitor's "lawyers") is the job named.
+    nurses = {"isco": "2221", "label": "Nurses", "score": 0.9}
+    titled = lambda text, k: {"occupations": [nurses], "missing_datasets": [], "title": "ward sister"}  # noqa: E731
+    sister = build_briefing(QUESTION, **parts, occupations=titled, today=TODAY)
+    assert sister.coverage.startswith("This briefing rests on") and "names" not in sister.coverage
+    # "Nursing professionals" is no one-word name: items naming nurses name a "nurse", not a "ward nurse".
+    ward = build_briefing(QUESTION, **parts, occupations=_matcher("ward nurse"), today=TODAY)
+    assert "names" not in ward.coverage and "name " not in ward.coverage
+    ones = {"isco": "2221", "label": "Nurses", "score": 0.9}
+    plain = lambda text, k: {"occupations": [ones], "missing_datasets": [], "title": "ward nurse"}  # noqa: E731
+    said = build_briefing(QUESTION, **parts, occupations=plain, today=TODAY).coverage
+    assert said.startswith("This briefing rests on 1 item that names nurses")
+    untitled = build_briefing(QUESTION, **parts, occupations=_matcher(None), today=TODAY)
+    assert untitled.coverage.startswith("This briefing rests on") and "name" not in untitled.coverage
+    assert "close to the work of" not in untitled.coverage  # closeness in meaning is not said to be on the work
