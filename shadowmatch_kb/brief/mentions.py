@@ -42,21 +42,55 @@ def in_plural(title: str) -> str:
     return title + "s"
 
 
-def _pattern(title: str) -> re.Pattern[str]:
+# A job named after a machine is the machine: "an AI chatbot as a teaching assistant" on a university course was read
+# as naming a primary school's teaching assistants (session 17's review). The job is a machine when a machine's word
+# comes just before it, with nothing but such words between ("AI-powered", "as a"); "AI helps teaching assistants"
+# names them.
+_MACHINE_JUST_BEFORE = re.compile(
+    r"\b(?:ai|chatbots?|bots?|robots?|robotic|virtual|digital|software|automated)"
+    r"(?:[-\s]+(?:powered|based|driven|chatbots?|bots?|software|tools?|as|an?|the))*[-\s]+$",
+    re.I,
+)
+_BEFORE = 40  # characters read before the job: "an AI chatbot as a " before "teaching assistant"
+
+
+def _forms(word: str) -> list[str]:
+    """A job's word and the words of its work, for a search that must not miss the job: "bricklayer" ->
+    "bricklaying" (session 17's review read "No item names bricklayers" as false beside "roofing and bricklaying"),
+    "nurse" -> "nursing", "journalist" -> "journalism"."""
+    forms = [word, in_plural(word)]
+    if word.endswith("er"):
+        forms.append(word[:-2] + "ing")
+    elif word.endswith("e"):
+        forms.append(word[:-1] + "ing")
+    elif word.endswith("ist"):
+        forms.append(word[:-3] + "ism")
+    return forms
+
+
+def _pattern(title: str, *, work: bool = False) -> re.Pattern[str]:
+    """``title`` as a whole word or words, singular or plural; with ``work``, also the words of the work."""
     words = title.lower().split()
-    head = f"(?:{re.escape(words[-1])}|{re.escape(in_plural(words[-1]))})"
+    forms = _forms(words[-1]) if work else [words[-1], in_plural(words[-1])]
+    head = "(?:" + "|".join(re.escape(form) for form in forms) + ")"
     return re.compile(r"\b" + r"\s+".join([*(re.escape(w) for w in words[:-1]), head]) + r"\b", re.I)
 
 
-def _texts(item: Item) -> Iterable[str]:
-    """An item's words as full-text search reads them: title, summary, keywords and themes, text."""
-    return (item.title, item.summary, " ; ".join([*item.keywords, *item.themes]), item.text)
+def _texts(item: Item, *, keywords: bool) -> Iterable[str]:
+    """An item's words as full-text search reads them: title, summary, text, and with ``keywords`` its keywords and
+    themes (a keyword has no words around it to tell a machine from the job: CS50's "teaching assistant")."""
+    return (item.title, item.summary, item.text, *([" ; ".join([*item.keywords, *item.themes])] if keywords else []))
 
 
-def names_title(item: Item, title: str) -> bool:
-    """Whether the item names the job, singular or plural ("teaching assistants")."""
-    pattern = _pattern(title)
-    return any(pattern.search(text) for text in _texts(item))
+def names_title(item: Item, title: str, *, work: bool = False) -> bool:
+    """Whether the item names the job, singular or plural ("teaching assistants"), other than as a machine ("AI
+    teaching assistants"); with ``work``, or its work ("bricklaying"), machines included."""
+    pattern = _pattern(title, work=work)
+    for text in _texts(item, keywords=work):
+        for found in pattern.finditer(text):
+            if work or not _MACHINE_JUST_BEFORE.search(text[max(0, found.start() - _BEFORE) : found.start()]):
+                return True
+    return False
 
 
 def named_as(title: str, label: str | None) -> str:
@@ -84,14 +118,15 @@ def job_words(title: str, label: str | None) -> list[str]:
 
 
 def knowledge_base_names(store: MentionStore, words: list[str]) -> bool | None:
-    """Whether any item names any of ``words`` (see ``job_words``); None when one is a word full-text search drops
-    or too many items hold them to read them all. Full-text search finds every item holding a word (its stemming
-    only widens what it finds); each found is then read for the word itself."""
+    """Whether any item names any of ``words`` (see ``job_words``) or their work ("bricklaying"); None when one is a
+    word full-text search drops or too many items hold them to read them all. Full-text search finds every item
+    holding a word (its stemming only widens what it finds); each found is then read for the word itself."""
     if not all(query_terms(word) for word in words):  # "a", "the": finding nothing would say nothing
         return None
-    hits = [item_id for item_id, _ in store.any_term_search(words, limit=SCAN_LIMIT)]
+    terms = [form for word in words for form in _forms(word)]
+    hits = [item_id for item_id, _ in store.any_term_search(terms, limit=SCAN_LIMIT)]
     for start in range(0, len(hits), _CHUNK):
         items = store.get_many(hits[start : start + _CHUNK])
-        if any(names_title(item, word) for item in items.values() for word in words):
+        if any(names_title(item, word, work=True) for item in items.values() for word in words):
             return True
     return False if len(hits) < SCAN_LIMIT else None
