@@ -13,7 +13,8 @@ from test_brief_unit import QUESTION, TODAY, item, make_store, parts, resolver  
 
 from shadowmatch_kb.brief import mentions
 from shadowmatch_kb.brief.compose import build_briefing
-from shadowmatch_kb.brief.mentions import in_plural, job_words, knowledge_base_names, named_as, names_title
+from shadowmatch_kb.brief.mentions import job_words, knowledge_base_names, named_as, names_title
+from shadowmatch_kb.text.english import plural as in_plural
 
 
 @pytest.mark.parametrize(
@@ -152,3 +153,10 @@ def test_a_briefing_says_which_items_name_the_job_or_that_none_in_the_knowledge_
     untitled = build_briefing(QUESTION, **parts, occupations=_matcher(None), today=TODAY)
     assert untitled.coverage.startswith("This briefing rests on") and "name" not in untitled.coverage
     assert "close to the work of" not in untitled.coverage  # closeness in meaning is not said to be on the work
+
+
+def test_the_job_said_absent_is_the_title_given_though_the_occupations_name_is_checked_too(parts) -> None:  # noqa: F811
+    lawyers = {"isco": "2611", "label": "Lawyers", "score": 0.9}
+    solicitor = lambda text, k: {"occupations": [lawyers], "missing_datasets": [], "title": "solicitor"}  # noqa: E731
+    said = build_briefing(QUESTION, **parts, occupations=solicitor, today=TODAY).coverage
+    assert said.startswith("No item in the knowledge base names solicitors or is mainly about")  # not "or lawyers"

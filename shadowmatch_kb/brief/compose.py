@@ -21,7 +21,7 @@ import numpy as np
 
 from shadowmatch_kb.brief.gate import apply_citation_gate
 from shadowmatch_kb.brief.headline import in_short, machines_first
-from shadowmatch_kb.brief.mentions import in_plural, job_words, knowledge_base_names, named_as, names_title
+from shadowmatch_kb.brief.mentions import job_words, knowledge_base_names, named_as, names_title
 from shadowmatch_kb.brief.model import Briefing, BriefSignal, everyday_label
 from shadowmatch_kb.brief.overview import lead_sentence, overview
 from shadowmatch_kb.brief.prompts import prompts_for
@@ -42,7 +42,7 @@ from shadowmatch_kb.occupations.work_sectors import work_sectors
 from shadowmatch_kb.search.focus import focus_terms, focus_text
 from shadowmatch_kb.signal_clusters import SignalCluster, cluster_rows, latest_first
 from shadowmatch_kb.store.timeline import signal_rows
-from shadowmatch_kb.text.english import lower_first
+from shadowmatch_kb.text.english import lower_first, plural
 
 if TYPE_CHECKING:
     from shadowmatch_kb.embed.base import Embedder
@@ -227,14 +227,7 @@ def build_briefing(
     briefing.in_short = machines_first(
         briefing.in_short, briefing.question, briefing.signals, numbers, about=about, sectors=briefing.sectors
     )
-    title = briefing.title
-    label = briefing.occupations[0]["label"] if briefing.occupations else None
-    job = named_as(title, label) if title else None
-    naming = {i for i, item in items.items() if job and names_title(item, job)}
-    words = job_words(title, label) if title else []
-    # Said with the title's word alone: the occupation's ("professionals" of "Nursing professionals") only checks.
-    lacked = words[:1] if words and not naming and knowledge_base_names(store, words) is False else []
-    briefing.coverage = _coverage(found, briefing, (job, naming) if job else None, lacked)
+    briefing.coverage = _coverage(found, briefing, *_job_named(store, briefing, items))
     briefing.notice = _notice(found, briefing)
     briefing.prompts = prompts_for(briefing)
     briefing.readability = {
@@ -377,6 +370,22 @@ def _people(occupations: list[dict[str, Any]]) -> str | None:
     return f"other {label}" if other else label
 
 
+def _job_named(
+    store: SqliteStore, briefing: Briefing, items: dict[str, Item]
+) -> tuple[tuple[str, set[str]] | None, list[str]]:
+    """For the job title the person gave (none: nothing to say): the job as items name it and the evidence items that
+    do; and, when no item in the knowledge base names it, the title's word, to say so (see ``mentions``)."""
+    if not briefing.title:
+        return None, []
+    label = briefing.occupations[0]["label"] if briefing.occupations else None
+    job = named_as(briefing.title, label)
+    naming = {item_id for item_id, item in items.items() if names_title(item, job)}
+    words = job_words(briefing.title, label)
+    # Said with the title's word alone: the occupation's ("professionals" of "Nursing professionals") only checks.
+    lacked = words[:1] if not naming and knowledge_base_names(store, words) is False else []
+    return (job, naming), lacked
+
+
 def _coverage(
     found: Retrieval, briefing: Briefing, naming: tuple[str, Set[str]] | None = None, lacked: Sequence[str] = ()
 ) -> str:
@@ -395,7 +404,7 @@ def _coverage(
     rest = [e for e in cited if e.item_id not in naming_ids]
     held = []
     if named:
-        held.append(f"{_items(len(named))} that name{'s' if len(named) == 1 else ''} {in_plural(job)}")
+        held.append(f"{_items(len(named))} that name{'s' if len(named) == 1 else ''} {plural(job)}")
     of_sector = sum(e.in_sector for e in rest)  # an item is of the sector only where the question has one
     if of_sector and sector:
         held.append(f"{_items(of_sector)} about {sector}")
@@ -404,16 +413,13 @@ def _coverage(
         held.append(f"{_items(len(rest) - of_sector)} {wider}")
     if not held:
         return _nothing_cited(people, sector, found.of_sector)
-    lacks = []
-    if lacked:
-        lacks.append(f"names {' or '.join(in_plural(word) for word in lacked)}")
+    lacks = [f"names {' or '.join(plural(word) for word in lacked)}"] if lacked else []
     # Items of the sector found but none cited: said so, rather than that the sector is absent.
-    far = None
-    if sector and not any(e.in_sector for e in cited):
-        far = sector if found.of_sector else None
-        if not far:
-            lacks.append(f"is mainly about {sector}")
-    far_text = f"none of its items on {far} is close to the work you describe" if far else ""
+    none_of_sector = bool(sector) and not any(e.in_sector for e in cited)
+    far = sector if none_of_sector and found.of_sector else None
+    if none_of_sector and not far:
+        lacks.append(f"is mainly about {sector}")
+    far_text = _none_close(far) if far else ""
     # Items standing in are not evidence on the work, only the nearest the knowledge base has: said so.
     opening = "The closest the knowledge base holds, quoted below: " if found.standing_in else "This briefing rests on "
     text = opening + _join(held) + "."
@@ -428,13 +434,17 @@ def _nothing_cited(people: str | None, sector: str | None, of_sector: int) -> st
     """What a briefing citing nothing says: what the knowledge base holds nothing on, or that items of the sector
     exist but none is close to the work."""
     far = sector if sector and of_sector else None
-    far_text = f"none of its items on {far} is close to the work you describe" if far else ""
+    far_text = _none_close(far) if far else ""
     missing = [what for what in (people, sector) if what and what != far]
     if not missing and far:
         return f"In the knowledge base, {far_text}."
     if not missing:
         return "The knowledge base holds nothing yet on this question."
     return f"The knowledge base holds nothing yet on {' or '.join(missing)}" + (f", and {far_text}." if far else ".")
+
+
+def _none_close(sector: str) -> str:
+    return f"none of its items on {sector} is close to the work you describe"
 
 
 def _cited(found: Retrieval, briefing: Briefing) -> list[Evidence]:

@@ -36,18 +36,17 @@ _MIDDLE_GRADES = {("nesta_automation", "automation risk category"): "Other"}
 # translation" and "machine learning" are what the studies rate (a translator's question, session 14); cameras and
 # drones are machines the studies do not rate either (a security guard asked "will cameras and AI replace guards").
 # The machines named below, in a question and in a signal alike.
-_MACHINES = (
-    r"robot\w*|machines?(?!\s+(?:translat\w*|learning))|kiosks?|self-checkouts?|self-driving|driverless|autonomous"
-    r"|cameras?|drones?"
-)
+# Machines that take over work count named anywhere in a question (see ``_TAKING_OVER``), "machine" and "camera" only
+# where asked about: "I run a sewing machine" says what the host works with.
+_TAKING_OVER_WORDS = r"robot\w*|kiosks?|self-checkouts?|self-driving|driverless|autonomous|drones?"
+_MACHINES = rf"{_TAKING_OVER_WORDS}|machines?(?!\s+(?:translat\w*|learning))|cameras?"
 # A vehicle with nobody driving it is a machine asked about too: "Are buses without anyone at the wheel coming?"
 # (session 16's bus driver heard nothing of the driverless items the knowledge base holds).
 _NOBODY_DRIVING = r"without (?:a |any )?drivers?|(?:without any|no)(?:one|body| one) (?:at the wheel|driving)"
 _ASKS_OF_MACHINES = re.compile(rf"\b(?:{_MACHINES}|drives? (?:itself|themselves)|cctv|{_NOBODY_DRIVING})\b", re.I)
 # Machines that take over work, named anywhere in a question: "I'm a cashier, though they keep adding self-checkouts.
 # Is my job going to disappear?" asks about them without naming them in the asking sentence (session 16's review).
-# "Machine" and "camera" alone are not counted there: "I run a sewing machine" says what the host works with.
-_TAKING_OVER = re.compile(r"\b(?:robot\w*|kiosks?|self-checkouts?|self-driving|driverless|autonomous|drones?)\b", re.I)
+_TAKING_OVER = re.compile(rf"\b(?:{_TAKING_OVER_WORDS})\b", re.I)
 # A signal that speaks of machines at work: what a host who asked about robots hears first.
 _OF_MACHINES = re.compile(rf"\b(?:{_MACHINES}|automated|vehicles? that drive)\b", re.I)
 # "[2]": how "In short" cites a source, as the overview and the signals do.

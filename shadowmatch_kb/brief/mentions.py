@@ -11,6 +11,7 @@ the job is not a guess: "1 item that names cashiers", "No item in the knowledge 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Protocol
@@ -18,8 +19,9 @@ from typing import Protocol
 from shadowmatch_kb.model import Item
 from shadowmatch_kb.occupations.wording import stem
 from shadowmatch_kb.store.fulltext import query_terms
+from shadowmatch_kb.text.english import gerund, plural
 
-__all__ = ["MentionStore", "in_plural", "job_words", "knowledge_base_names", "named_as", "names_title"]
+__all__ = ["MentionStore", "job_words", "knowledge_base_names", "named_as", "names_title"]
 
 SCAN_LIMIT = 500  # items holding the word that are read; past it the knowledge base is not said to lack the job
 _CHUNK = 50  # items read at a time: the first that names the job ends the search
@@ -31,15 +33,6 @@ class MentionStore(Protocol):
     def any_term_search(self, terms: list[str], *, limit: int) -> list[tuple[str, float]]: ...
 
     def get_many(self, item_ids: list[str]) -> dict[str, Item]: ...
-
-
-def in_plural(title: str) -> str:
-    """ "receptionist" -> "receptionists", "secretary" -> "secretaries", "coach" -> "coaches"."""
-    if re.search(r"[^aeiou]y$", title):
-        return title[:-1] + "ies"
-    if re.search(r"(?:s|sh|ch|x|z)$", title):
-        return title + "es"
-    return title + "s"
 
 
 # A job named after a machine is the machine: "an AI chatbot as a teaching assistant" on a university course was read
@@ -58,20 +51,21 @@ def _forms(word: str) -> list[str]:
     """A job's word and the words of its work, for a search that must not miss the job: "bricklayer" ->
     "bricklaying" (session 17's review read "No item names bricklayers" as false beside "roofing and bricklaying"),
     "nurse" -> "nursing", "journalist" -> "journalism"."""
-    forms = [word, in_plural(word)]
+    forms = [word, plural(word)]
     if word.endswith("er"):
-        forms.append(word[:-2] + "ing")
+        forms.append(gerund(word[:-2]))
     elif word.endswith("e"):
-        forms.append(word[:-1] + "ing")
+        forms.append(gerund(word))
     elif word.endswith("ist"):
         forms.append(word[:-3] + "ism")
     return forms
 
 
+@functools.lru_cache(maxsize=256)  # one pattern per job, read against every item a search finds
 def _pattern(title: str, *, work: bool = False) -> re.Pattern[str]:
     """``title`` as a whole word or words, singular or plural; with ``work``, also the words of the work."""
     words = title.lower().split()
-    forms = _forms(words[-1]) if work else [words[-1], in_plural(words[-1])]
+    forms = _forms(words[-1]) if work else [words[-1], plural(words[-1])]
     head = "(?:" + "|".join(re.escape(form) for form in forms) + ")"
     return re.compile(r"\b" + r"\s+".join([*(re.escape(w) for w in words[:-1]), head]) + r"\b", re.I)
 

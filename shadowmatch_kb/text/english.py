@@ -16,6 +16,7 @@ __all__ = [
     "VerbForms",
     "gerund",
     "lower_first",
+    "plural",
     "verb_forms",
 ]
 
@@ -73,13 +74,18 @@ def gerund(verb: str) -> str:
     return verb + "ing"
 
 
+def plural(word: str) -> str:
+    """A noun's plural, or a verb's third person, by its spelling: "receptionist" -> "receptionists", "secretary" ->
+    "secretaries", "coach" -> "coaches"."""
+    if len(word) > 1 and word.endswith("y") and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "es" if word.endswith(("s", "sh", "ch", "x", "z")) else word + "s"
+
+
 def verb_forms(lemma: str) -> VerbForms:
     """The third person, -ing form and past forms of a verb given in lower case."""
     consonant_y = lemma.endswith("y") and lemma[-2] not in "aeiou"
-    if consonant_y:
-        third = lemma[:-1] + "ies"
-    else:
-        third = lemma + "es" if lemma.endswith(("s", "sh", "ch", "x", "z")) else lemma + "s"
+    third = plural(lemma)
     past = lemma + "d" if lemma.endswith("e") else (lemma[:-1] + "ied" if consonant_y else lemma + "ed")
     ing = gerund(lemma)
     if lemma in _DOUBLING:
