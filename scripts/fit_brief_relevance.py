@@ -1,15 +1,15 @@
 """Fit the briefing's relevance model on the development half of the labelled mentor questions.
 
-``brief/retrieve.py`` estimates how likely an item is to be on a person's work from four signals (the
-cosine with what they do, the cosine with their occupation's names, whether it is of their sector, and
-their own words in it) with a logistic model, and cites items above a floor. This script fits that model
-on the questions of ``scripts/eval_brief_set.json`` marked "dev" only (the "test" half is never read), with
-the same knowledge base ``scripts/eval_brief.py`` builds. It fits twice: with the occupation datasets
-(``WITH_OCCUPATION``) and with the questions read as a knowledge base without them reads them
-(``WITHOUT_OCCUPATION``). It prints JSON: the weights to copy into those models, and for a range of floors
-the share of the items kept that are relevant (grade >= 1), how many are kept, and the questions left with
-none though a relevant item exists (leave-one-question-out, so a floor is not judged on the questions that
-fitted it).
+``brief/retrieve.py`` estimates how likely an item is to be on a person's work from five signals (the cosine
+with what they do, the cosine with their occupation's names, whether it is of their sector, their own words in
+it, and the cosine with what their occupation's work is) with a logistic model, and cites items above a floor.
+This script fits that model on the questions of ``scripts/eval_brief_set.json`` marked "dev" only (the "test"
+half is never read), with the same knowledge base ``scripts/eval_brief.py`` builds. It fits twice: with the
+occupation datasets (``WITH_OCCUPATION``) and with the questions read as a knowledge base without them reads
+them (``WITHOUT_OCCUPATION``). It prints JSON: the weights to copy into those models, and for a range of
+floors the share of the items kept that are relevant (grade >= 1), how many are kept, and the questions left
+with none though a relevant item exists (leave-one-question-out, so a floor is not judged on the questions
+that fitted it).
 
 Usage: python scripts/fit_brief_relevance.py [--keep DIR]
 """
@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import eval_brief  # noqa: E402  (its knowledge base and labels)
 
-FEATURES = ("similarity", "occupation_similarity", "in_sector", "keyword")
+FEATURES = ("similarity", "occupation_similarity", "in_sector", "keyword", "occupation_work")
 FEATURES_WITHOUT_OCCUPATION = ("similarity", "in_sector", "keyword")
 FLOORS = (0.2, 0.3, 0.4, 0.5, 0.6)
 RIDGE = 1.0  # a light L2 penalty: a few hundred labelled pairs, four weights
@@ -95,11 +95,12 @@ def _candidates(
         embedder=kb.backends.signal_embedder(),
         resolver=resolver,
         occupations=kb._occupation_lookup() if with_occupation else None,
+        occupation_work=kb._loaded_matcher().work_vector if with_occupation else None,
     )
     found, _, _ = score_candidates(kb.searcher(), reading, resolver.vocabulary)
-    rows = [[e.similarity, e.occupation_similarity, float(e.in_sector), e.keyword] for e in found]
+    rows = [[e.similarity, e.occupation_similarity, float(e.in_sector), e.keyword, e.work_similarity] for e in found]
     if not with_occupation:
-        rows = [[f, sector, words] for f, _, sector, words in rows]
+        rows = [[f, sector, words] for f, _, sector, words, _ in rows]
     y = np.array([float(grades.get(e.item_id, 0) >= 1) for e in found])
     return np.array(rows).reshape(len(found), -1), y
 

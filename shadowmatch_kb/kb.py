@@ -362,12 +362,19 @@ class KnowledgeBase:
         if not query.strip():
             return []
         searcher, first = self.searcher(), {}
-        if searcher.index is not None and speaks_of_self(query) and self._loaded_matcher() is not None:
+        if searcher.index is not None and speaks_of_self(query) and (matcher := self._loaded_matcher()) is not None:
             from shadowmatch_kb.brief.compose import likely_items
 
             lookup, resolver = self._occupation_lookup(), self.sector_resolver()
             embedder = self.backends.signal_embedder()
-            first = likely_items(query, searcher=searcher, embedder=embedder, resolver=resolver, occupations=lookup)
+            first = likely_items(
+                query,
+                searcher=searcher,
+                embedder=embedder,
+                resolver=resolver,
+                occupations=lookup,
+                occupation_work=matcher.work_vector,
+            )
         outcome = searcher.search(query, k=k, where=where, first=first)
         self._notices.extend(outcome.notices)
         return outcome.results
@@ -394,6 +401,7 @@ class KnowledgeBase:
             resolver=self.sector_resolver(),
             occupations=lookup,
             chosen_occupation=occupation,
+            occupation_work=self._occupation_matcher.work_vector if self._occupation_matcher else None,
             since=since,
         )
         self._notices.extend(briefing.notices)

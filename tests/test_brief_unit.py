@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from datetime import date
 
+import numpy as np
 import pytest
 from test_search_unit import WordsEmbedder
 
@@ -63,16 +64,26 @@ class RankedSearcher:
     """Stands in for a ``Searcher``: fixed cosines (what the person does, their occupation) over a real store,
     so a test can sit on either side of a floor; the keyword ranking is the store's own."""
 
-    def __init__(self, store: SqliteStore, focus: dict[str, float], occupation: dict[str, float] | None = None):
-        self.store, self.focus, self.occupation = store, focus, occupation or {}
+    def __init__(
+        self,
+        store: SqliteStore,
+        focus: dict[str, float],
+        occupation: dict[str, float] | None = None,
+        work: dict[str, float] | None = None,
+    ):
+        self.store, self.focus, self.occupation, self.work = store, focus, occupation or {}, work or {}
         self.index = object()  # an index is there: the cosines above are what it found
 
     def meaning(self, texts: list[str], depth: int) -> list[dict[str, float]]:
         return [dict(self.focus), dict(self.occupation)][: len(texts)]
 
+    def near(self, vector, depth: int) -> dict[str, float]:  # the occupation's work is the only vector asked of
+        return dict(self.work)
+
 
 def reading(sectors: list[str] | None = None, occupation: str | None = None, terms: list[str] | None = None):
-    return Reading("nurses on a ward", terms or ["nurses", "ward"], sectors or [], occupation)
+    work = np.ones(4, dtype=np.float32) if occupation else None  # the fakes' cosines stand for what it finds
+    return Reading("nurses on a ward", terms or ["nurses", "ward"], sectors or [], occupation, work)
 
 
 def evidence_ids(found) -> list[str]:
@@ -99,6 +110,25 @@ def test_relevance_grows_with_every_signal() -> None:
         assert model.chance(0.3, 0.3, True, 0.0) > base
         assert model.chance(0.3, 0.3, False, 0.2) > base
     assert WITH_OCCUPATION.chance(0.3, 0.4, False, 0.0) > WITH_OCCUPATION.chance(0.3, 0.3, False, 0.0)
+    assert WITH_OCCUPATION.chance(0.3, 0.3, False, 0.0, 0.4) > WITH_OCCUPATION.chance(0.3, 0.3, False, 0.0, 0.3)
+
+
+def test_an_item_close_to_the_occupations_work_is_likelier_and_found_by_it_alone(resolver) -> None:
+    # Found only by the occupation's work (its ESCO descriptions and ILO tasks), an item is still scored; the same
+    # item found by the question alone, with no work to compare, is less likely on the person's work.
+    on_job = item(1, "2024-01-01", ["nursing"])
+    store = make_store(on_job)
+    by_work = score_candidates(
+        RankedSearcher(store, {}, {}, {on_job.id: 0.5}), reading([HEALTH], "Nurses"), resolver.vocabulary
+    )[0]
+    assert [(e.item_id, e.work_similarity) for e in by_work] == [(on_job.id, 0.5)]
+    alone = score_candidates(
+        RankedSearcher(store, {on_job.id: 0.4}, {}, {}), reading([HEALTH], "Nurses"), resolver.vocabulary
+    )[0]
+    both = score_candidates(
+        RankedSearcher(store, {on_job.id: 0.4}, {}, {on_job.id: 0.5}), reading([HEALTH], "Nurses"), resolver.vocabulary
+    )[0]
+    assert both[0].relevance > alone[0].relevance
 
 
 def test_items_above_the_floor_are_kept_most_relevant_first_with_their_tier(resolver, monkeypatch) -> None:
@@ -136,7 +166,9 @@ def test_a_likely_item_close_to_what_the_person_does_is_close_to_their_work(reso
     close, likely, unlikely = (item(n, "2024-01-01", ["nursing"]) for n in (1, 2, 3))
     near = OCCUPATION_FLOOR - 0.01
     cosines = {close.id: CLOSE_TO_WORK + 0.01, likely.id: CLOSE_TO_WORK - 0.01, unlikely.id: CLOSE_TO_WORK + 0.01}
-    searcher = RankedSearcher(make_store(close, likely, unlikely), cosines, {close.id: near, likely.id: near})
+    on_work = {close.id: 0.45, likely.id: 0.45}  # what the occupation's work is: the unlikely item is far from it
+    store = make_store(close, likely, unlikely)
+    searcher = RankedSearcher(store, cosines, {close.id: near, likely.id: near}, on_work)
     found, _, _ = score_candidates(searcher, reading([HEALTH], "Nursing professionals"), resolver.vocabulary)
     tiers = {e.item_id: (e.tier, e.relevance >= WITH_OCCUPATION.cite_floor) for e in found}
     assert tiers[close.id] == ("occupation", True) and tiers[likely.id] == ("sector", True)

@@ -234,6 +234,21 @@ def test_descriptions_and_tasks_are_evidence_of_what_the_work_is() -> None:
     assert closeness[0] > closeness[1]  # a task not among the work texts is embedded on the spot
 
 
+def test_a_groups_work_is_the_normalised_mean_of_its_work_texts() -> None:
+    work = [
+        WorkText("7126", "Plumbers repair leaks in pipes.", "description"),
+        WorkText("7126", "Fitting taps and boilers.", "task"),
+        WorkText("7213", "Shaping sheet metal.", "task"),
+    ]
+    matcher = _matcher(work)
+    vectors = _Words().embed_batch([w.text for w in work[:2]])
+    expected = vectors.sum(axis=0) / np.linalg.norm(vectors.sum(axis=0))
+    assert matcher.work_vector("7126") == pytest.approx(expected, abs=1e-6)
+    assert float(np.linalg.norm(matcher.work_vector("7213"))) == pytest.approx(1.0)
+    assert _matcher([]).work_vector("7126") is None  # a group with no work texts has no work to compare with
+    assert matcher.work_vector("9999") is None  # nor does a group the labels do not hold
+
+
 def test_the_word_tables_kept_on_disk_match_those_built_and_a_bad_file_is_built_again(tmp_path) -> None:
     from shadowmatch_kb.occupations.match import Lexicon
     from shadowmatch_kb.occupations.service import _cached_lexicon

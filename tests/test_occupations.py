@@ -183,6 +183,30 @@ def test_us_coded_figures_reach_most_isco_groups_through_the_crosswalk(occupatio
 
 
 @pytest.mark.slow
+def test_a_briefing_reads_items_against_what_the_occupations_work_is(occupations_kb, monkeypatch) -> None:
+    from shadowmatch_kb.brief import retrieve
+    from shadowmatch_kb.kb import KnowledgeBase
+
+    kb, _ = occupations_kb
+    read = []
+    scored = retrieve.score_candidates
+    monkeypatch.setattr(
+        retrieve,
+        "score_candidates",
+        lambda searcher, reading, *a, **k: read.append(reading) or scored(searcher, reading, *a, **k),
+    )
+    opened = KnowledgeBase.open(kb)
+    try:
+        opened.brief("I'm a plumber, fixing leaks and fitting boilers in people's homes. How will AI change my job?")
+        (work,) = [reading.work for reading in read]
+        assert work is not None  # the group's ESCO descriptions and ILO tasks, as one direction of the model's space
+        pipes, news = opened.backends.query_embedder().embed_batch(["repairing water pipes and drains", "writing news"])
+        assert float(work @ pipes) > float(work @ news) + 0.1
+    finally:
+        opened.close()
+
+
+@pytest.mark.slow
 def test_a_briefing_carries_the_occupation_figures_with_their_attribution(occupations_kb) -> None:
     kb, _ = occupations_kb  # occupation data only, no items: the briefing says so and still gives the figures
     result = smkb("brief", "I'm a nurse on a hospital ward. How will AI change my job?", "--format", "json", kb=kb)

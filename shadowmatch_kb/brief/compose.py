@@ -62,6 +62,7 @@ __all__ = [
 # What `smkb occupations match` answers for a person's words and a count: {"occupations": [...],
 # "missing_datasets": [...]}, each occupation with its "score" (0..1).
 OccupationMatcher = Callable[[str, int], dict[str, Any]]
+OccupationWork = Callable[[str], "np.ndarray | None"]  # an ISCO-08 group's work, as a vector of the model's space
 
 MAX_SIGNALS = 5  # with the overview, the occupation and the sources, what fits on two printed pages
 EVIDENCE_ITEMS = 6  # items whose rows and sentences the briefing reads (dev part of the evaluation: 8 cited
@@ -139,9 +140,10 @@ def read_question(
     resolver: SectorResolver,
     occupations: OccupationMatcher | None = None,
     chosen_occupation: str | None = None,
+    occupation_work: OccupationWork | None = None,
 ) -> tuple[Briefing, Reading]:
     """A briefing started with the question's sectors and occupation, and the question as the person means it
-    (what retrieval reads)."""
+    (what retrieval reads); ``occupation_work`` gives an ISCO-08 group's work as a vector."""
     question = checked_question(question)
     question_vector = embedder.embed_batch([question])[0]
     matches = resolver.resolve_question(question, k=2, question_vector=question_vector)
@@ -155,18 +157,26 @@ def read_question(
         # occupation's work is spread over many sectors.
         letters = work_sectors(str(briefing.occupations[0]["isco"]))
         briefing.sectors = [resolver.vocabulary.section_name(x) for x in letters] or briefing.sectors
-    reading = Reading(
-        focus_text(question), focus_terms(question), briefing.sectors, _occupation_text(briefing.occupations)
-    )
-    return briefing, reading
+    isco = str(briefing.occupations[0]["isco"]) if briefing.occupations else None
+    work = occupation_work(isco) if isco and occupation_work is not None else None
+    names = _occupation_text(briefing.occupations)
+    return briefing, Reading(focus_text(question), focus_terms(question), briefing.sectors, names, work)
 
 
 def likely_items(
-    question: str, *, searcher: Searcher, embedder: Embedder, resolver: SectorResolver, occupations: OccupationMatcher
+    question: str,
+    *,
+    searcher: Searcher,
+    embedder: Embedder,
+    resolver: SectorResolver,
+    occupations: OccupationMatcher,
+    occupation_work: OccupationWork | None = None,
 ) -> dict[str, float]:
     """The items a question most likely means, read as a briefing reads it: item id -> estimated relevance, most
     likely first, down to the floor at which a briefing would still let an item stand in."""
-    _, reading = read_question(question, embedder=embedder, resolver=resolver, occupations=occupations)
+    _, reading = read_question(
+        question, embedder=embedder, resolver=resolver, occupations=occupations, occupation_work=occupation_work
+    )
     found, _, _ = score_candidates(searcher, reading, resolver.vocabulary)
     return {e.item_id: round(e.relevance, 6) for e in found if e.relevance >= FALLBACK_FLOOR}
 
@@ -180,6 +190,7 @@ def build_briefing(
     resolver: SectorResolver,
     occupations: OccupationMatcher | None = None,
     chosen_occupation: str | None = None,
+    occupation_work: OccupationWork | None = None,
     since: str | None = None,
     today: date | None = None,
 ) -> Briefing:
@@ -187,10 +198,16 @@ def build_briefing(
 
     ``embedder`` embeds the question, sentences and Signals rows; ``resolver`` finds the question's sectors;
     ``occupations`` (None: no occupation section) names the occupations the question is about;
-    ``chosen_occupation`` is the ISCO-08 group the person picked (the lookup puts it first).
+    ``chosen_occupation`` is the ISCO-08 group the person picked (the lookup puts it first); ``occupation_work``
+    gives a group's work as a vector (None: items are not compared with it).
     """
     briefing, reading = read_question(
-        question, embedder=embedder, resolver=resolver, occupations=occupations, chosen_occupation=chosen_occupation
+        question,
+        embedder=embedder,
+        resolver=resolver,
+        occupations=occupations,
+        chosen_occupation=chosen_occupation,
+        occupation_work=occupation_work,
     )
     briefing.since = since
     found = retrieve(searcher, reading, resolver.vocabulary, since=since, limit=EVIDENCE_ITEMS, today=today)

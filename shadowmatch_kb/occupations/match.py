@@ -33,7 +33,15 @@ from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.occupations.store import Label, WorkText
 from shadowmatch_kb.occupations.wording import about_the_work, doer_noun, job_title, question_words
 
-__all__ = ["Lexicon", "OccupationMatch", "OccupationMatcher", "doer_noun", "offered_alternatives", "question_words"]
+__all__ = [
+    "Lexicon",
+    "OccupationMatch",
+    "OccupationMatcher",
+    "doer_noun",
+    "offered_alternatives",
+    "question_words",
+    "runs_things",
+]
 
 # Weights measured on the questions of scripts/eval_occupations.py and the dev half of its job descriptions
 # (never on their test half). Neighbouring weights score within one question of these.
@@ -197,6 +205,7 @@ class OccupationMatcher:
         self._idf, self._postings, self._heads = lexicon.idf, lexicon.postings, lexicon.heads
         self._pairs = _LabelPairs(self.labels, self._postings)
         self._last: tuple[str, _Reading] | None = None
+        self._work_vectors: dict[str, np.ndarray | None] = {}
 
     def doer(self, text: str) -> tuple[str, str] | None:
         """For "I design logos and posters": ("designer", "logo poster designer"); None when the question does
@@ -244,6 +253,16 @@ class OccupationMatcher:
         kinds = family / first if first >= _FAMILY_SIZE and first >= 2 * second else np.zeros_like(family)
         return (0.5 * named + 0.5 * kinds).astype(np.float32)
 
+    def work_vector(self, isco: str) -> np.ndarray | None:
+        """What a group's work is, as one direction of the model's space: the normalised mean of its work texts'
+        vectors (ESCO's descriptions of its occupations and the ILO's tasks); None for a group with none."""
+        if isco not in self._work_vectors:
+            rows = self.work_vectors[self._group_of_work == self.groups.index(isco)] if isco in self.groups else []
+            summed = np.asarray(rows, dtype=np.float32).sum(axis=0) if len(rows) else None
+            norm = float(np.linalg.norm(summed)) if summed is not None else 0.0
+            self._work_vectors[isco] = summed / norm if summed is not None and norm > 0 else None
+        return self._work_vectors[isco]
+
     def lexical(self, text: str, *, read_doer: bool = True) -> np.ndarray:
         """TF-IDF cosine of the text's job words, and the noun of its doer, with every label."""
         scores = np.zeros(len(self.labels), dtype=np.float32)
@@ -285,8 +304,8 @@ class OccupationMatcher:
 
     def _scores(self, text: str, semantic_weight: float, *, read_doer: bool) -> tuple[np.ndarray, np.ndarray]:
         """Every group's score, and every label's score for naming the group's best label."""
-        runs_things = bool(_RUNS_THINGS.search(text))
-        junior = 1.0 if runs_things else self._junior  # a call-centre agent is not its manager
+        runs = runs_things(text)
+        junior = 1.0 if runs else self._junior  # a call-centre agent is not its manager
         if semantic_weight == 0.0:
             lexical = self.lexical(text, read_doer=read_doer) * junior
             return self._label_groups(lexical), lexical
@@ -315,7 +334,7 @@ class OccupationMatcher:
             named = (semantic_weight * cosines[2] + (1.0 - semantic_weight) * lexical) * junior
             titled = self._label_groups(named) + _TITLE_STANDING * self.title_standing(reading.title)
             total = _TITLE_WEIGHT * titled + (1.0 - _TITLE_WEIGHT) * total
-        if not runs_things:
+        if not runs:
             total = np.where(self._managers, _MANAGER_PENALTY * total, total)
         return np.asarray(total, dtype=np.float32), named
 
@@ -424,6 +443,11 @@ class _LabelPairs:
         )
 
 
+def runs_things(text: str) -> bool:
+    """Whether a person's words say they run something: manage, supervise, lead, own ("I manage a small team")."""
+    return bool(_RUNS_THINGS.search(text))
+
+
 def offered_alternatives(found: Sequence[OccupationMatch], text: str, count: int) -> list[OccupationMatch]:
     """Up to ``count`` of the groups after the first of ``found`` to offer a person as "Is this you?": not managers
     to someone who says nothing of running anything, nor university or vocational teachers to someone who says
@@ -433,7 +457,7 @@ def offered_alternatives(found: Sequence[OccupationMatch], text: str, count: int
     first = found[0].isco
 
     def offered(isco: str) -> bool:
-        if isco.startswith(_MANAGERS) and not (first.startswith(_MANAGERS) or _RUNS_THINGS.search(text)):
+        if isco.startswith(_MANAGERS) and not (first.startswith(_MANAGERS) or runs_things(text)):
             return False
         return not (isco in _TEACHERS and first not in _TEACHERS and not _TEACHES.search(text))
 

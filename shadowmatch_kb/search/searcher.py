@@ -108,7 +108,14 @@ class Searcher:
         if self.index is None or self.query_embedder is None or not texts:
             return [{} for _ in texts]
         vectors = self.query_embedder().embed_batch(texts)
-        return [{hit.item_id: hit.score for hit in self.index.query_items(vector, depth)} for vector in vectors]
+        return [self.near(vector, depth) for vector in vectors]
+
+    def near(self, vector: np.ndarray, depth: int) -> dict[str, float]:
+        """The cosine of the ``depth`` items closest to a vector of the model's space by their own vectors; empty
+        without an index."""
+        if self.index is None:
+            return {}
+        return {hit.item_id: hit.score for hit in self.index.query_items(vector, depth)}
 
     def search(
         self,
