@@ -43,6 +43,34 @@ def test_a_group_whose_tasks_all_score_alike_has_no_most_or_least_list() -> None
     assert _tasks_by_closeness(None, "I work on the till", "5230", apart) != ([], [])
 
 
+# The ILO's tasks of accounting associate professionals (ISCO 3313), as its index scores them.
+BOOKKEEPING_TASKS = [
+    ("Supervising the work of accounts and bookkeeping clerks.", 0.71),
+    ("Maintaining complete records of financial transactions;", 0.69),
+    ("Preparing tax returns and other reports;", 0.62),
+    ("Meeting clients to discuss their affairs;", 0.2),
+]
+
+
+def test_supervising_staff_is_not_put_to_someone_who_runs_nothing() -> None:
+    # Session 17's review: a freelance bookkeeper was asked to show "Supervising the work of ... clerks".
+    freelance = _tasks_by_closeness(None, "I'm a bookkeeper for a dozen small firms", "3313", BOOKKEEPING_TASKS)
+    assert not any("Supervising" in t["task"] for part in freelance for t in part)
+    assert [t["score"] for t in freelance[0]] == [0.69, 0.62]
+    lead = _tasks_by_closeness(None, "I manage the bookkeeping team at a firm", "3313", BOOKKEEPING_TASKS)
+    assert any("Supervising" in t["task"] for t in lead[0])
+    # When supervising is all the ILO lists, it stays; children are not staff.
+    only = [("Supervising the work of office support workers.", 0.7), ("Supervising clerical staff;", 0.2)]
+    assert [[t["score"] for t in part] for part in _tasks_by_closeness(None, "I work in an office", "3343", only)] == [
+        [0.7],
+        [0.2],
+    ]
+    kept = _tasks_by_closeness(
+        None, "I teach Year 3", "2341", [("Supervising children at play;", 0.1), ("Planning lessons;", 0.7)]
+    )
+    assert [t["score"] for t in kept[1]] == [0.1]
+
+
 def _figure(dataset: str, code: str, label: str, plain: str) -> dict[str, Any]:
     return {"dataset": dataset, "code": code, "label": label, "measure": "m", "value": 0.1, "plain": plain}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import numpy as np
 from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.errors import ShadowmatchError
 from shadowmatch_kb.occupations.explain import FigureStanding, explained
-from shadowmatch_kb.occupations.match import Lexicon, OccupationMatcher, offered_alternatives
+from shadowmatch_kb.occupations.match import Lexicon, OccupationMatcher, offered_alternatives, runs_things
 from shadowmatch_kb.occupations.store import (
     Label,
     figures_for,
@@ -50,6 +51,15 @@ _TASK_CLOSENESS_MARGIN = 0.2
 # Part of the lexicon cache's key: raise it when the way label words are read (wording.question_words) changes.
 _LEXICON_FORMAT = 1
 _ALTERNATIVES = 3  # the close groups after the best, for a briefing to ask "Is this you?"
+# A task of supervising other people's work ("Supervising the work of accounts and bookkeeping clerks", "Training and
+# supervising workers in crop production ..."): the ILO gives 33 such tasks to groups outside the managers. Session 17's
+# reviewer read it put to a freelance bookkeeper, who supervises nobody; it is shown only to someone who says they
+# run something (the matcher's reading for managers). Children, prisoners and patients are not staff.
+_SUPERVISES_STAFF = re.compile(
+    r"^(?:\w+(?:,| and| or) )*supervis\w*\b.*?\b(?:workers|staff|clerks|assistants|technicians|crew|crew members|"
+    r"helpers|personnel|labourers|subcontractors|interns)\b",
+    re.I,
+)
 # The standings of the figures, by store, kept while its datasets stay as imported (a match reads them often).
 _STANDINGS: dict[int, FigureStanding] = {}
 
@@ -209,6 +219,8 @@ def _tasks_by_closeness(
     tasks the ILO scores alike (0.17 and 0.165) are never shown on opposite sides; when they all score within
     ``_TASK_SPREAD`` of each other there is neither list.
     """
+    if not runs_things(text):  # one who runs nothing is not asked about supervising staff, unless that is all there is
+        tasks = [t for t in tasks if not _SUPERVISES_STAFF.match(t[0])] or tasks
     if not tasks:
         return [], []
     closeness = matcher.closeness(text, isco, [t for t, _ in tasks]) if matcher is not None else [0.0] * len(tasks)
