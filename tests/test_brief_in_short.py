@@ -332,3 +332,27 @@ def test_machines_the_sources_report_of_another_sector_are_said_to_be_of_it() ->
     unknown = machines_first(None, bricks, [TRAFFIC], NUMBERS, about=about, sectors=["construction"])
     assert unknown == "On robots and machines, the sources below report: “AI plans robot traffic in warehouses” [1][3]."
     # ... item c is of no sure sector, so which sector the signal is of is not said
+
+
+def test_a_kind_of_machine_asked_about_that_no_source_speaks_of_is_said_so() -> None:
+    # Session 17's review: a van driver asked about drones and self-driving vans and read of driverless trucks only.
+    question = (
+        "I drive a delivery van, about 120 drops a day. Will drones or self-driving vans replace drivers like me?"
+    )
+    trucks = BriefSignal("Trucks run highways with no driver", "to driverless highway runs", "", "", ["a"], 1)
+    sources = ["Driverless trucks start regular freight runs in Texas", "Delivery jobs grow with online shopping"]
+    said = machines_first("It may change part of this job.", question, [trucks], NUMBERS, sources_say=sources)
+    assert said is not None and said.startswith(
+        "On robots and machines, the sources below report: “Trucks run highways with no driver” (to driverless"
+        " highway runs) [1]. None of the sources below speaks of drones. It may change part of this job."
+    )
+    both = machines_first(None, question, [], NUMBERS, sources_say=sources[1:])
+    assert both == "None of the sources below speaks of drones or vehicles that drive themselves."
+    # A source that names the kind, anywhere in its words, speaks of it; without sources there is nothing to say.
+    assert machines_first(None, question, [], NUMBERS, sources_say=["Parcel drones tested", "A driverless van"]) is None
+    assert machines_first(None, question, [], NUMBERS) is None
+    till = "I'm a cashier, though they keep adding self-checkouts. Is my job going?"
+    assert machines_first(None, till, [], NUMBERS, sources_say=["Self-checkout tills spread"]) is None
+    assert machines_first(None, till, [], NUMBERS, sources_say=["Shops hire"]) == (
+        "None of the sources below speaks of self-checkouts."
+    )

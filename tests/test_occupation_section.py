@@ -241,16 +241,11 @@ def test_a_catch_all_group_reads_other_not_not_elsewhere_classified() -> None:
 
 
 def test_a_catch_all_group_reads_other_in_a_sentence() -> None:
-    from shadowmatch_kb.brief.compose import _people
+    from shadowmatch_kb.brief.model import people_of
 
-    assert _people([{"label": "Process control technicians not elsewhere classified"}]) == (
-        "other process control technicians"
-    )
-    assert (
-        _people([{"label": "ICT operations technicians not elsewhere classified"}])
-        == "other ICT operations technicians"
-    )
-    assert _people([{"label": "Plumbers and pipe fitters"}]) == "plumbers and pipe fitters"
+    assert people_of("Process control technicians not elsewhere classified") == "other process control technicians"
+    assert people_of("ICT operations technicians not elsewhere classified") == "other ICT operations technicians"
+    assert people_of("Plumbers and pipe fitters") == "plumbers and pipe fitters"
 
 
 def test_the_us_figure_is_that_of_the_best_matching_esco_occupation(tmp_path) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 from shadowmatch_kb.brief.gate import apply_citation_gate
 from shadowmatch_kb.brief.headline import in_short, machines_first
 from shadowmatch_kb.brief.mentions import job_words, knowledge_base_names, named_as, names_title
-from shadowmatch_kb.brief.model import Briefing, BriefSignal, everyday_label
+from shadowmatch_kb.brief.model import Briefing, BriefSignal, people_of
 from shadowmatch_kb.brief.overview import lead_sentence, overview
 from shadowmatch_kb.brief.prompts import prompts_for
 from shadowmatch_kb.brief.readability import grade_level
@@ -42,7 +42,7 @@ from shadowmatch_kb.occupations.work_sectors import work_sectors
 from shadowmatch_kb.search.focus import focus_terms, focus_text
 from shadowmatch_kb.signal_clusters import SignalCluster, cluster_rows, latest_first
 from shadowmatch_kb.store.timeline import signal_rows
-from shadowmatch_kb.text.english import lower_first, plural
+from shadowmatch_kb.text.english import plural
 
 if TYPE_CHECKING:
     from shadowmatch_kb.embed.base import Embedder
@@ -241,8 +241,15 @@ def build_briefing(
     about = {e.item_id: e.sure_sectors for e in found.evidence}
     apply_citation_gate(briefing, items, today, about=about)
     numbers = {source.id: source.number for source in briefing.sources}
+    said = [f"{items[i].title} {items[i].summary} {items[i].text}" for i in numbers]
     briefing.in_short = machines_first(
-        briefing.in_short, briefing.question, briefing.signals, numbers, about=about, sectors=briefing.sectors
+        briefing.in_short,
+        briefing.question,
+        briefing.signals,
+        numbers,
+        about=about,
+        sectors=briefing.sectors,
+        sources_say=said,
     )
     briefing.coverage = _coverage(found, briefing, *_job_named(store, briefing, items))
     briefing.notice = _notice(found, briefing)
@@ -376,17 +383,6 @@ def _occupation_text(occupations: list[dict[str, Any]]) -> str | None:
     return ". ".join(names)
 
 
-def _people(occupations: list[dict[str, Any]]) -> str | None:
-    """The occupation as a reader would name it in a sentence: "plumbers and pipe fitters"."""
-    if not occupations:
-        return None
-    label = everyday_label(occupations[0]["label"])
-    other = label.endswith(" (other)")  # in a sentence: "other process control technicians"
-    label = label.removesuffix(" (other)")
-    label = lower_first(label)
-    return f"other {label}" if other else label
-
-
 def _job_named(
     store: SqliteStore, briefing: Briefing, items: dict[str, Item]
 ) -> tuple[tuple[str, set[str]] | None, list[str]]:
@@ -413,7 +409,7 @@ def _coverage(
 
     Only cited items are counted (an item found but with nothing on the question to quote is not evidence a
     reader can check). Closeness in meaning is not said to be "on the work": see ``mentions``."""
-    people = _people(briefing.occupations)
+    people = people_of(briefing.occupations[0]["label"]) if briefing.occupations else None
     sector = _sector_phrase(briefing.sectors)
     cited = _cited(found, briefing)
     job, naming_ids = naming or ("", set())

@@ -49,6 +49,20 @@ _ASKS_OF_MACHINES = re.compile(rf"\b(?:{_MACHINES}|drives? (?:itself|themselves)
 _TAKING_OVER = re.compile(rf"\b(?:{_TAKING_OVER_WORDS})\b", re.I)
 # A signal that speaks of machines at work: what a host who asked about robots hears first.
 _OF_MACHINES = re.compile(rf"\b(?:{_MACHINES}|automated|vehicles? that drive)\b", re.I)
+# The kinds of machine a question may name, as a sentence names them, and the words that speak of each: a van driver
+# asked about drones and self-driving vans and read of driverless trucks only, with no word on drones (session 17's
+# review asked for the briefing to say so outright).
+_KINDS_OF_MACHINE = {
+    "robots": re.compile(r"\brobot\w*", re.I),
+    "drones": re.compile(r"\bdrones?\b", re.I),
+    "self-checkouts": re.compile(r"\bself[- ](?:service )?checkouts?\b|\bself-service tills?\b", re.I),
+    "kiosks": re.compile(r"\bkiosks?\b", re.I),
+    "vehicles that drive themselves": re.compile(
+        rf"\b(?:self-driving|driverless|autonomous (?:vehicles?|trucks?|cars?|vans?|buses|lorries)|"
+        rf"drives? (?:itself|themselves)|{_NOBODY_DRIVING})\b",
+        re.I,
+    ),
+}
 # "[2]": how "In short" cites a source, as the overview and the signals do.
 CITATION_MARK = re.compile(r"\[(\d+)\]")
 MACHINE_SIGNALS = 2  # signals quoted first for a question on machines: what fits in a sentence or two
@@ -202,6 +216,7 @@ def machines_first(
     *,
     about: Mapping[str, Sequence[str]] | None = None,
     sectors: Sequence[str] = (),
+    sources_say: Sequence[str] = (),
 ) -> str | None:
     """``said`` led by what the briefing's signals report of machines at work, when the question asks about robots or
     machines (or names machines taking over work anywhere: "though they keep adding self-checkouts") and some signal
@@ -209,7 +224,9 @@ def machines_first(
     walking the aisles to stations fed by robots) [1]." Each signal cites the sources (``numbers``: item id -> source
     number) whose rows it is, in their order, and names the sector its sources are about (``about``: item id -> the
     sectors enrichment was sure of) when none is the person's (``sectors``): "in manufacturing, “Robot stock passes
-    four million” [1]". The studies are then said to rate generative AI, not the machines the sources report.
+    four million” [1]". The studies are then said to rate generative AI, not the machines the sources report. A kind of
+    machine the question names that none of the sources speaks of (``sources_say``: their words) is said so: "None of
+    the sources below speaks of drones."
 
     Session 15's reviewers read "In short" on the studies of generative AI, for a host who asked whether robots will
     pick orders, clean offices or drive trains, as not answering, and the studies' low grades as "relax": they asked
@@ -226,14 +243,21 @@ def machines_first(
             quoted = f"“{name}”" + (f" ({lower_first(change)})" if change else "")
             where = _elsewhere([i for i in signal.sources if i in numbers], about or {}, sectors)
             reported.append((cited[0], quoted + " " + "".join(f"[{n}]" for n in cited), where))
+    unspoken = [kind for kind, words in _KINDS_OF_MACHINE.items() if words.search(question)]
+    unspoken = [
+        kind for kind in unspoken if sources_say and not any(_KINDS_OF_MACHINE[kind].search(t) for t in sources_say)
+    ]
+    silent = f"None of the sources below speaks of {_join(unspoken, 'or')}." if unspoken else ""
     if not reported:
-        return said
+        return " ".join(part for part in (silent, said) if part) or None
     shown: list[str] = []
     previous: str | None = None
     for _, text, where in sorted(reported[:MACHINE_SIGNALS]):
         shown.append(f"in {where}, {text}" if where and where != previous else text)
         previous = where
-    lead = f"On robots and machines, the sources below report: {'; '.join(shown)}."
+    lead = " ".join(
+        part for part in (f"On robots and machines, the sources below report: {'; '.join(shown)}.", silent) if part
+    )
     return f"{lead} {_rated_after_sources(said)}" if said else lead
 
 
@@ -310,5 +334,5 @@ def _rate(names: list[str]) -> str:
     return "rate" if len(names) > 1 else "rates"
 
 
-def _join(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+def _join(names: list[str], conjunction: str = "and") -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"

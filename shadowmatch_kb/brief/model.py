@@ -6,7 +6,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["BriefSignal", "Briefing", "Cited", "Source", "rated_low", "still_open"]
+from shadowmatch_kb.text.english import lower_first
+
+__all__ = ["BriefSignal", "Briefing", "Cited", "Source", "everyday_label", "people_of", "rated_low", "still_open"]
 
 
 @dataclass
@@ -157,3 +159,12 @@ _CATCH_ALL = re.compile(r"\s+not elsewhere classified\b", re.I)
 def everyday_label(label: object) -> str:
     """An ISCO-08 group's title as a briefing shows it: one line, "(other)" for "not elsewhere classified"."""
     return _CATCH_ALL.sub(" (other)", " ".join(str(label).split()))
+
+
+def people_of(label: object) -> str:
+    """An ISCO-08 group's title as a sentence names its people: "plumbers and pipe fitters", "other process control
+    technicians" (for "not elsewhere classified")."""
+    name = everyday_label(label)
+    other = name.endswith(" (other)")
+    name = lower_first(name.removesuffix(" (other)"))
+    return f"other {name}" if other else name
