@@ -243,21 +243,20 @@ def machines_first(
             quoted = f"“{name}”" + (f" ({lower_first(change)})" if change else "")
             where = _elsewhere([i for i in signal.sources if i in numbers], about or {}, sectors)
             reported.append((cited[0], quoted + " " + "".join(f"[{n}]" for n in cited), where))
-    unspoken = [kind for kind, words in _KINDS_OF_MACHINE.items() if words.search(question)]
     unspoken = [
-        kind for kind in unspoken if sources_say and not any(_KINDS_OF_MACHINE[kind].search(t) for t in sources_say)
+        kind
+        for kind, words in _KINDS_OF_MACHINE.items()
+        if words.search(question) and sources_say and not any(words.search(text) for text in sources_say)
     ]
-    silent = f"None of the sources below speaks of {_join(unspoken, 'or')}." if unspoken else ""
+    silent = f" None of the sources below speaks of {_join(unspoken, 'or')}." if unspoken else ""
     if not reported:
-        return " ".join(part for part in (silent, said) if part) or None
+        return f"{silent} {said or ''}".strip() or None
     shown: list[str] = []
     previous: str | None = None
     for _, text, where in sorted(reported[:MACHINE_SIGNALS]):
         shown.append(f"in {where}, {text}" if where and where != previous else text)
         previous = where
-    lead = " ".join(
-        part for part in (f"On robots and machines, the sources below report: {'; '.join(shown)}.", silent) if part
-    )
+    lead = f"On robots and machines, the sources below report: {'; '.join(shown)}.{silent}"
     return f"{lead} {_rated_after_sources(said)}" if said else lead
 
 
