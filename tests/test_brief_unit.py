@@ -219,6 +219,19 @@ def test_an_unsure_computed_sector_does_not_count(resolver) -> None:
     assert [(e.in_sector, e.tier) for e in found.evidence] == [(True, "sector")]
 
 
+def test_an_item_tagged_with_the_sector_however_unsure_keeps_the_sector_from_being_said_absent(resolver) -> None:
+    # Session 18's review: "No item in the knowledge base is mainly about the business support services sector" beside
+    # a study of support agents that `smkb show` lists with that sector (computed at 0.53).
+    unsure, other = item(1, "2024-01-01", [HEALTH]), item(2, "2024-01-01", ["banking"])
+    store = make_store(unsure, other)
+    save_enrichment(store, unsure, {"sector_confidence": {HEALTH: 0.4}})
+    searcher = RankedSearcher(store, {other.id: 0.3})  # neither is likely, nor is the tagged one even found
+    found = retrieve(searcher, reading([HEALTH]), resolver.vocabulary, today=TODAY)
+    assert found.evidence == [] and found.of_sector == 1
+    bare = retrieve(RankedSearcher(make_store(other), {other.id: 0.3}), reading([HEALTH]), resolver.vocabulary)
+    assert bare.of_sector == 0  # nothing in the knowledge base carries it: that may be said
+
+
 def test_since_drops_older_items(resolver) -> None:
     old, new = item(1, "2020-05-01", ["nursing"]), item(2, "2024-02-01", ["nursing"])
     searcher = RankedSearcher(make_store(old, new), {old.id: 0.9, new.id: 0.5})

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from shadowmatch_kb.fetch.safety import page_address
+from shadowmatch_kb.model import ItemFilter
 from shadowmatch_kb.search.searcher import NO_INDEX_NOTICE, Searcher
 from shadowmatch_kb.store.timeline import DatedItem, dated_items
 
@@ -146,7 +147,7 @@ class Retrieval:
     evidence: list[Evidence]
     candidates: int
     notices: list[str] = field(default_factory=list)
-    of_sector: int = 0  # items found of the person's sector, cited or not
+    of_sector: int = 0  # items found of the person's sector, cited or not (else: whether the knowledge base tags any)
     standing_in: bool = False  # no item reached the floor: the evidence is the closest few, not items on the work
 
     def count(self, tier: str) -> int:
@@ -181,6 +182,10 @@ def retrieve(
             found = [e for e in candidates if e.relevance >= FALLBACK_FLOOR or e.similarity >= WIDER_FLOOR]
             found, standing_in = found[:FALLBACK_ITEMS], bool(found)
     of_sector = sum(e.in_sector for e in candidates)
+    if not of_sector:  # none found that enrichment was sure of; one the knowledge base tags with the sector at all
+        # is not "nothing": session 18's reviewer read "No item ... is mainly about the business support services
+        # sector" beside a study of support agents tagged with it (at 0.53)
+        of_sector = sum(bool(searcher.store.filtered_ids(ItemFilter(sector=s), limit=1)) for s in reading.sectors)
     evidence = _one_per_page(searcher, found, limit)
     return Retrieval(reading.sectors, evidence, count, notices, of_sector, standing_in)
 
