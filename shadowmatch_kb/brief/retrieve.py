@@ -106,7 +106,8 @@ class RelevanceModel:
 # 54 % at 0.2, 65 % at 0.3 and 81 % at 0.4 (six questions left with none). Without the occupation's figures the items
 # are all a briefing has, so it keeps more of them. The closeness to the occupation's work (session 18) moved the
 # evaluation's test half: search nDCG@10 0.677 to 0.699, signals on the person's work 0.833 to 0.865, cited sources
-# the same 42 at 0.786; on the development half 6 more items were cited, 0.786 relevant to 0.75 (signals 0.831 to 0.814).
+# the same 42 at 0.786; on the development half 6 more items were cited, 0.786 relevant to 0.75 (signals 0.831 to
+# 0.814).
 WITH_OCCUPATION = RelevanceModel(-6.94, 3.63, 2.62, 2.99, 2.7, 3.15, cite_floor=0.4)
 WITHOUT_OCCUPATION = RelevanceModel(-5.97, 5.0, 0.0, 2.93, 3.46, 0.0, cite_floor=0.2)
 
