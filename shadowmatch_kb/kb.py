@@ -401,7 +401,7 @@ class KnowledgeBase:
             resolver=self.sector_resolver(),
             occupations=lookup,
             chosen_occupation=occupation,
-            occupation_work=self._occupation_matcher.work_vector if self._occupation_matcher else None,
+            occupation_work=matcher.work_vector if (matcher := self._loaded_matcher()) else None,
             since=since,
         )
         self._notices.extend(briefing.notices)

@@ -241,7 +241,7 @@ def build_briefing(
     about = {e.item_id: e.sure_sectors for e in found.evidence}
     apply_citation_gate(briefing, items, today, about=about)
     numbers = {source.id: source.number for source in briefing.sources}
-    said = [f"{items[i].title} {items[i].summary} {items[i].text}" for i in numbers]
+    cited_words = [f"{items[i].title} {items[i].summary} {items[i].text}" for i in numbers]
     briefing.in_short = machines_first(
         briefing.in_short,
         briefing.question,
@@ -249,7 +249,7 @@ def build_briefing(
         numbers,
         about=about,
         sectors=briefing.sectors,
-        sources_say=said,
+        sources_say=cited_words,
     )
     briefing.coverage = _coverage(found, briefing, *_job_named(store, briefing, items))
     briefing.notice = _notice(found, briefing)

@@ -43,7 +43,8 @@ _MACHINES = rf"{_TAKING_OVER_WORDS}|machines?(?!\s+(?:translat\w*|learning))|cam
 # A vehicle with nobody driving it is a machine asked about too: "Are buses without anyone at the wheel coming?"
 # (session 16's bus driver heard nothing of the driverless items the knowledge base holds).
 _NOBODY_DRIVING = r"without (?:a |any )?drivers?|(?:without any|no)(?:one|body| one) (?:at the wheel|driving)"
-_ASKS_OF_MACHINES = re.compile(rf"\b(?:{_MACHINES}|drives? (?:itself|themselves)|cctv|{_NOBODY_DRIVING})\b", re.I)
+_DRIVES_ITSELF = rf"drives? (?:itself|themselves)|{_NOBODY_DRIVING}"
+_ASKS_OF_MACHINES = re.compile(rf"\b(?:{_MACHINES}|cctv|{_DRIVES_ITSELF})\b", re.I)
 # Machines that take over work, named anywhere in a question: "I'm a cashier, though they keep adding self-checkouts.
 # Is my job going to disappear?" asks about them without naming them in the asking sentence (session 16's review).
 _TAKING_OVER = re.compile(rf"\b(?:{_TAKING_OVER_WORDS})\b", re.I)
@@ -58,8 +59,7 @@ _KINDS_OF_MACHINE = {
     "self-checkouts": re.compile(r"\bself[- ](?:service )?checkouts?\b|\bself-service tills?\b", re.I),
     "kiosks": re.compile(r"\bkiosks?\b", re.I),
     "vehicles that drive themselves": re.compile(
-        rf"\b(?:self-driving|driverless|autonomous (?:vehicles?|trucks?|cars?|vans?|buses|lorries)|"
-        rf"drives? (?:itself|themselves)|{_NOBODY_DRIVING})\b",
+        rf"\b(?:self-driving|driverless|autonomous (?:vehicles?|trucks?|cars?|vans?|buses|lorries)|{_DRIVES_ITSELF})\b",
         re.I,
     ),
 }

@@ -186,7 +186,7 @@ def retrieve(
     if not of_sector:  # none found that enrichment was sure of; one the knowledge base tags with the sector at all
         # is not "nothing": session 18's reviewer read "No item ... is mainly about the business support services
         # sector" beside a study of support agents tagged with it (at 0.53)
-        of_sector = sum(bool(searcher.store.filtered_ids(ItemFilter(sector=s), limit=1)) for s in reading.sectors)
+        of_sector = int(any(searcher.store.filtered_ids(ItemFilter(sector=s), limit=1) for s in reading.sectors))
     evidence = _one_per_page(searcher, found, limit)
     return Retrieval(reading.sectors, evidence, count, notices, of_sector, standing_in)
 
@@ -222,8 +222,8 @@ def score_candidates(
     first; the notices to pass on; how many hits were read (``scripts/fit_brief_relevance.py`` fits on these)."""
     texts = [reading.focus] + ([reading.occupation] if reading.occupation else [])
     meaning = searcher.meaning(texts, DEPTH)
-    if reading.occupation and reading.work is not None:
-        meaning += [{}] * (2 - len(meaning)) + [searcher.near(reading.work, DEPTH)]
+    if reading.occupation and reading.work is not None:  # third, after the focus and the occupation's names
+        meaning.append(searcher.near(reading.work, DEPTH))
     keyword = [item_id for item_id, _ in searcher.store.any_term_search(reading.terms, limit=DEPTH)]
     notices = [NO_INDEX_NOTICE] if searcher.index is None and searcher.store.count() else []
     candidates = list(dict.fromkeys([*keyword, *(i for scores in meaning for i in scores)]))

@@ -257,10 +257,10 @@ class OccupationMatcher:
         """What a group's work is, as one direction of the model's space: the normalised mean of its work texts'
         vectors (ESCO's descriptions of its occupations and the ILO's tasks); None for a group with none."""
         if isco not in self._work_vectors:
-            rows = self.work_vectors[self._group_of_work == self.groups.index(isco)] if isco in self.groups else []
-            summed = np.asarray(rows, dtype=np.float32).sum(axis=0) if len(rows) else None
-            norm = float(np.linalg.norm(summed)) if summed is not None else 0.0
-            self._work_vectors[isco] = summed / norm if summed is not None and norm > 0 else None
+            group = self.groups.index(isco) if isco in self.groups else -1
+            summed = self.work_vectors[self._group_of_work == group].sum(axis=0)  # zeros for a group with none
+            norm = float(np.linalg.norm(summed))
+            self._work_vectors[isco] = summed / norm if norm > 0 else None
         return self._work_vectors[isco]
 
     def lexical(self, text: str, *, read_doer: bool = True) -> np.ndarray:
