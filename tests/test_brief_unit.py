@@ -604,3 +604,11 @@ def test_a_question_about_machines_opens_with_what_the_cited_sources_report_of_t
         f" supervisors) [{number}]."
     )
     assert build_briefing(QUESTION, **parts, today=TODAY).in_short is None  # no figures, no machines asked of
+    # A kind of machine asked about that no cited item's words speak of is said so; the lorries' item does speak of
+    # driverless lorries, so only the drones are.
+    drones = build_briefing(
+        question.replace("driverless lorries", "drones or driverless lorries"), **parts, today=TODAY
+    )
+    assert drones.in_short is not None and drones.in_short.endswith(
+        f"[{drones.number_of(TRUCKS.id)}]. None of the sources below speaks of drones."
+    )
