@@ -81,7 +81,8 @@ def test_the_ilos_lowest_exposed_grade_alone_is_not_said_to_change_the_job_more_
     alone = _short(_ilo("Exposed: Gradient 1"), _nesta("High risk"))
     assert alone is not None and alone.startswith("Generative AI may change part of this job")
     assert alone.endswith(
-        "still needs a person. Nesta's older study of machine learning (2020) also grades it high risk."
+        "still needs a person. Nesta's older study of machine learning (2020) also grades it high risk, rating how well"
+        " the machine learning of 2020 suits its tasks."
     )
     # A second study that puts the job high says "more than most" with it; a higher grade says it alone.
     both = _short(_ilo("Exposed: Gradient 1"), _gpts(90.0))
@@ -102,12 +103,17 @@ def test_studies_leaning_opposite_ways_are_said_to_differ() -> None:
 @pytest.mark.parametrize(
     ("nesta", "said"),
     [
-        ("Low risk", "Nesta's older study of machine learning (2020) also grades it low risk."),
+        (
+            "Low risk",
+            # With what the grade rates: a bare "high risk" read as a verdict on the job (session 18's review).
+            "Nesta's older study of machine learning (2020) also grades it low risk, rating how well the machine "
+            "learning of 2020 suits its tasks.",
+        ),
         (
             "High risk",
             # Said to differ outright: "less than most" then "high risk" read as a contradiction (session 15).
             "Nesta's older study of machine learning (2020) differs: it grades it high risk, rating how well the "
-            "machine learning of 2020 suits the tasks rather than what chatbots can do.",
+            "machine learning of 2020 suits its tasks rather than what chatbots can do.",
         ),  # fmt: skip
     ],
 )

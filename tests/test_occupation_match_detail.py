@@ -339,9 +339,9 @@ def test_a_share_of_tasks_reads_as_a_percentage_before_its_standing() -> None:
         return str(explained(figure, standing)["plain"])
 
     assert plain("47-2152.00") == (
-        "With a GPT-4-class model, a person could do about 6% of this job's tasks in half the time, some of them only "
-        "with extra software built for it (rated by people, GPTs are GPTs study): lower than 75% of the occupations in "
-        "that study."
+        "With a GPT-4-class model, a person could do about 6% of this job's tasks in half the time or less, some of "
+        "them only with extra software built for it (rated by people, GPTs are GPTs study): lower than 75% of the "
+        "occupations in that study."
     )
     assert plain("15-1252.00").startswith("With a GPT-4-class model, a person could do about 70% of this job's tasks")
     assert plain("15-1252.00").endswith(": higher than 75% of the occupations in that study.")
@@ -349,8 +349,8 @@ def test_a_share_of_tasks_reads_as_a_percentage_before_its_standing() -> None:
     assert "could do under 1% of this job's tasks" in plain("29-1171.00")
     # None of them: no "some of them" after it (session 13's review read a bricklayer's line as contradicting itself).
     assert plain("47-2152.00", 0.0).startswith(
-        "With a GPT-4-class model, a person could do none of this job's tasks in half the time, even with extra "
-        "software built for it (rated by people, GPTs are GPTs study): as low as any of the occupations"
+        "With a GPT-4-class model, a person could do none of this job's tasks in half the time or less, even with "
+        "extra software built for it (rated by people, GPTs are GPTs study): as low as any of the occupations"
     )
 
 

@@ -89,7 +89,7 @@ def test_a_figure_for_another_occupation_says_whose_it_is() -> None:
         figure["attribution"] = figure["dataset"]
     briefing = _briefing({"exposure": [own, us, esco]})
     for page in (to_markdown(briefing), to_html(briefing)):
-        assert "; figure for the US occupation “Nurse Practitioners”." in page
+        assert "; figure for the US occupation “Nurse Practitioners”, the nearest in that study." in page
         assert "; figure for the occupation “general care nurse”." in page
         assert "The ILO figure: low." in page and "for the occupation “Nursing professionals”" not in page
 

@@ -310,19 +310,20 @@ def _most_open_part(occupation: dict[str, Any]) -> str:
 
 def _older_study(older: list[str], consensus: str | None) -> str:
     """What Nesta's 2020 study adds (``older``: its lean, when it leans): that it agrees, or its grade and why it may
-    differ."""
+    differ; always with what its grade rates (a bare "high risk" read as a verdict on the job: session 18's review)."""
     if not older:
         return ""
     grade = older[0]
+    rates = "rating how well the machine learning of 2020 suits its tasks"
     if grade == consensus:
         # Its grade said again: "agrees" after one study leaning and one in the middle read as ambiguous (session 14).
-        return f" Nesta's older study of machine learning (2020) also grades it {grade} risk."
+        return f" Nesta's older study of machine learning (2020) also grades it {grade} risk, {rates}."
     if consensus:  # said to differ outright: "less than most" and then "high risk" read as a contradiction (session 15)
         return (
-            f" Nesta's older study of machine learning (2020) differs: it grades it {grade} risk, rating how well the "
-            "machine learning of 2020 suits the tasks rather than what chatbots can do."
+            f" Nesta's older study of machine learning (2020) differs: it grades it {grade} risk, {rates} rather than "
+            "what chatbots can do."
         )
-    return f" Nesta's older study of machine learning (2020) grades it {grade} risk."
+    return f" Nesta's older study of machine learning (2020) grades it {grade} risk, {rates}."
 
 
 def _names(figures: Any) -> list[str]:

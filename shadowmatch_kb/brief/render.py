@@ -83,8 +83,10 @@ def _figure_text(figure: dict[str, Any], isco: str) -> str:
     code, label = str(figure.get("code") or ""), " ".join(str(figure.get("label") or "").split())
     if code == isco or not label:
         return text
-    kind = "the US occupation" if _SOC_CODE.match(code) else "the occupation"
-    return f"{text.rstrip('.')}; figure for {kind} “{label}”."
+    if _SOC_CODE.match(code):  # a US study's occupations are not ISCO's: said to be its nearest, not this job itself
+        # (session 18's reviewer read "figure for the US occupation “Animal Breeders”" for a dairy-farm worker)
+        return f"{text.rstrip('.')}; figure for the US occupation “{label}”, the nearest in that study."
+    return f"{text.rstrip('.')}; figure for the occupation “{label}”."
 
 
 def _what_figures_measure(question: str, occupation: dict[str, Any], figures: list[dict[str, Any]]) -> str | None:

@@ -57,15 +57,16 @@ _GPT = {
     # the model half. "half-counting those that need extra software" (session 10's reviews) and "a task that needs
     # more software built on it counting as half" (session 12's) both read as jargon, and "a model could do ... in
     # half the time" as the model doing the work: the study asks whether a person with the model would take half the
-    # time. The sentence says what it means for the work; the study's name points to the definition.
+    # time. The sentence says what it means for the work; the study's name points to the definition. The study counts
+    # a task that takes at least half the time off: "in half the time" alone understated it (session 18's review).
     "beta (E1 + 0.5*E2)": "With a GPT-4-class model, a person could do {share} of this job's tasks in half the "
-    "time, some of them only with extra software built for it",
+    "time or less, some of them only with extra software built for it",
     "gamma (E1 + E2)": "A GPT-4-class model could speed up {share} of this job's tasks, alone or with extra software",
 }
 # A share of none said with "some of them" contradicts itself (session 13's review, a bricklayer's briefing).
 _GPT_NONE = {
-    "beta (E1 + 0.5*E2)": "With a GPT-4-class model, a person could do none of this job's tasks in half the time, "
-    "even with extra software built for it",
+    "beta (E1 + 0.5*E2)": "With a GPT-4-class model, a person could do none of this job's tasks in half the time or "
+    "less, even with extra software built for it",
 }
 _RATERS = {"GPT-4 rated": "rated by GPT-4", "human rated": "rated by people"}
 
