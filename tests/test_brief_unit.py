@@ -612,3 +612,22 @@ def test_a_question_about_machines_opens_with_what_the_cited_sources_report_of_t
     assert drones.in_short is not None and drones.in_short.endswith(
         f"[{drones.number_of(TRUCKS.id)}]. None of the sources below speaks of drones."
     )
+
+
+def test_a_claim_of_automation_is_shown_with_its_sources_own_qualification(parts) -> None:
+    # The qualification shares no word with the question, so only its claim brings it in (see brief/balance.py).
+    store = parts["store"]
+    claim = Signal("Nursing work in hospitals automated", "nurses chart by hand to AI charting", "2027", "cost")
+    answer = Signal("Complement more likely than replace", "fear of lost jobs to redesigned jobs", "2030", "law")
+    forecast = item(
+        8,
+        "2024-05-03",
+        ["nursing"],
+        title="Forecast: AI will change nursing work in hospitals",
+        summary="A forecast says AI will automate nursing work in hospitals.",
+        signals=[claim, answer],
+    )
+    store.put_items([(forecast, "hash-forecast", forecast.id, None)])
+    sync_index(store, parts["searcher"].index, lambda: parts["embedder"])
+    shown = [s.signal for s in build_briefing(QUESTION, **parts, today=TODAY).signals]
+    assert claim.signal in shown and shown[shown.index(claim.signal) + 1] == answer.signal

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from shadowmatch_kb.brief.balance import with_qualifications
 from shadowmatch_kb.brief.gate import apply_citation_gate
 from shadowmatch_kb.brief.headline import in_short, machines_first
 from shadowmatch_kb.brief.mentions import job_words, knowledge_base_names, named_as, names_title
@@ -334,6 +335,7 @@ def _signals(
             chosen.append(cluster)
             said.update(cluster.item_ids)
     chosen.sort(key=ranked.index)
+    chosen = with_qualifications(chosen, clusters, relevance, limit=limit)
     return [
         BriefSignal(
             c.representative.signal.signal,
