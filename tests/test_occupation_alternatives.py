@@ -35,3 +35,19 @@ def test_a_first_group_of_managers_or_lecturers_keeps_its_kind_among_the_others(
     assert _offered("I mark essays on anatomy", "2310", "2320", "2221") == ["2320", "2221"]
     assert _offered("anything", "2342", "2341") == ["2341"]  # early childhood and primary teachers are not filtered
     assert offered_alternatives([], "anything", 3) == []
+
+
+def test_a_group_far_from_the_person_by_what_its_work_is_is_not_offered() -> None:
+    # Session 18's reviewer read "Veterinary technicians and assistants" offered to a ward nurse: close by a label's
+    # words, 21st of all groups by what its work is.
+    found = [
+        OccupationMatch("2221", "Nursing professionals", 0.6, "nurse", (), work_rank=0),
+        OccupationMatch("3240", "Veterinary technicians", 0.5, "veterinary nurse", (), work_rank=21),
+        OccupationMatch("5321", "Health care assistants", 0.45, "healthcare assistant", (), work_rank=1),
+        OccupationMatch("2269", "Health professionals", 0.4, "nurse anaesthetist", (), work_rank=9),
+        OccupationMatch("3221", "Nursing associate professionals", 0.3, "assistant nurse", (), work_rank=10),
+    ]
+    assert [m.isco for m in offered_alternatives(found, "I'm a nurse on a ward", 3)] == ["5321", "2269"]
+    # A matcher that read no work texts places none, and offers by its labels alone.
+    unread = [OccupationMatch(m.isco, m.label, m.score, m.matched_label, ()) for m in found]
+    assert [m.isco for m in offered_alternatives(unread, "I'm a nurse on a ward", 3)] == ["3240", "5321", "2269"]
