@@ -71,3 +71,26 @@ def test_a_source_names_only_the_sectors_enrichment_was_sure_of(resolver) -> Non
     briefing.overview = [Cited("Said.", [unsure.id])]
     apply_citation_gate(briefing, {unsure.id: unsure}, today=TODAY, about={unsure.id: found.evidence[0].sure_sectors})
     assert [s.about for s in briefing.sources] == [[HEALTH]]
+
+
+def test_a_source_is_dated_by_its_articles_own_address_when_that_is_earlier() -> None:
+    # Session 19's reviewer read "(edition.cnn.com, 2024)" for an article of 28 January 2023 that a digest of 2024
+    # linked; an essay of 2005 was shown as of 2024 the same way.
+    def shown(url: str, published: str | None) -> str | None:
+        return _briefing(Item("a" * 32, "An article", url=url, published=published)).sources[0].published
+
+    assert (
+        shown("https://edition.cnn.com/2023/01/28/tech/chatgpt/index.html?utm_source=x", "2024-01-21") == "2023-01-28"
+    )
+    assert shown("https://hbr.org/2005/01/managing-oneself", "2024-07-28") == "2005-01"  # a month is all it says
+    assert shown("https://www.theverge.com/2023/11/14/23960367/uber-tasks", None) == "2023-11-14"  # was undated
+    # The item's own date stands when the address says the same or later, or nothing that can be a date.
+    assert shown("https://news.example/2024/01/21/story", "2024-01-21") == "2024-01-21"
+    assert shown("https://news.example/2024/03/story", "2024-01-21") == "2024-01-21"
+    assert shown("https://news.example/2023/13/40/story", "2024-01-21") == "2024-01-21"
+    assert shown("https://news.example/2999/01/01/story", "2024-01-21") == "2024-01-21"
+    assert shown("https://news.example/story-2023", "2024-01-21") == "2024-01-21"
+    markdown = to_markdown(
+        _briefing(Item("a" * 32, "Managing oneself", url="https://hbr.org/2005/01/managing-oneself"))
+    )
+    assert "1. Managing oneself (2005-01) <https://hbr.org/2005/01/managing-oneself>" in markdown

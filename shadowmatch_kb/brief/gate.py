@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from shadowmatch_kb.brief.model import Briefing, Cited, Source
 from shadowmatch_kb.formats.inert import safe_url
 from shadowmatch_kb.model import Item
-from shadowmatch_kb.text.dates import date_doubt
+from shadowmatch_kb.text.dates import address_date, date_doubt, parse_iso_date
 
 __all__ = ["ABOUT_SECTORS", "apply_citation_gate", "safe_url"]
 
@@ -75,5 +75,11 @@ def apply_citation_gate(
 
 
 def _shown_date(item: Item, today: str) -> str | None:
-    """The item's date as the briefing shows it: None (shown as undated) when it cannot be right."""
-    return item.published if date_doubt(item.published, today) is None else None
+    """The item's date as the briefing shows it: None (shown as undated) when it cannot be right; the date in the
+    article's own address when that is earlier (a digest dated 2024 linking a CNN article of 2023-01-28, or an essay of
+    2005, was shown as of 2024: session 19's review), as a day or a month."""
+    published = item.published if date_doubt(item.published, today) is None else None
+    written = address_date(item.url)
+    if written is None or date_doubt(parse_iso_date(written), today) is not None:
+        return published
+    return written if published is None or written < published[: len(written)] else published

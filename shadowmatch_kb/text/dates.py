@@ -12,7 +12,15 @@ from __future__ import annotations
 import datetime
 import re
 
-__all__ = ["EARLIEST_PLAUSIBLE", "ISO_DATE", "date_doubt", "date_notes", "is_iso_date", "parse_iso_date"]
+__all__ = [
+    "EARLIEST_PLAUSIBLE",
+    "ISO_DATE",
+    "address_date",
+    "date_doubt",
+    "date_notes",
+    "is_iso_date",
+    "parse_iso_date",
+]
 
 # Whole-string use only (``fullmatch``): ``$`` would let a final newline through.
 ISO_DATE = re.compile(r"[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?")
@@ -32,6 +40,21 @@ def parse_iso_date(value: str) -> str | None:
 def is_iso_date(value: str) -> bool:
     """Whether ``value`` is a YYYY-MM-DD, YYYY-MM or YYYY date that exists on the calendar."""
     return parse_iso_date(value) is not None
+
+
+# A date in a web address's path, as news sites write them: "/2023/01/28/" or "/2023/01/" (a day or a month).
+_ADDRESS_DATE = re.compile(r"/((?:19|20)[0-9]{2})/([0-9]{2})/(?:([0-9]{2})/)?")
+
+
+def address_date(url: str | None) -> str | None:
+    """The date a web address's path carries ("https://edition.cnn.com/2023/01/28/tech/..." -> "2023-01-28"; a
+    month alone -> "2023-07"), None when it carries none that exists on the calendar."""
+    found = _ADDRESS_DATE.search(url or "")
+    if found is None:
+        return None
+    year, month, day = found.groups()
+    value = f"{year}-{month}" + (f"-{day}" if day else "")
+    return value if is_iso_date(value) else None
 
 
 # The tracker follows writing on AI and work; nothing it holds was published before this. An earlier date is a
