@@ -89,6 +89,9 @@ def test_a_source_is_dated_by_its_articles_own_address_when_that_is_earlier() ->
     assert shown("https://news.example/2024/03/story", "2024-01-21") == "2024-01-21"
     assert shown("https://news.example/2023/13/40/story", "2024-01-21") == "2024-01-21"
     assert shown("https://news.example/2999/01/01/story", "2024-01-21") == "2024-01-21"
+    # ... and a date in the address that cannot be right is not taken, even for an undated item.
+    assert shown("https://news.example/2999/01/01/story", None) is None
+    assert shown("https://archive.example/1985/05/12/story", "2024-01-21") == "2024-01-21"
     assert shown("https://news.example/story-2023", "2024-01-21") == "2024-01-21"
     markdown = to_markdown(
         _briefing(Item("a" * 32, "Managing oneself", url="https://hbr.org/2005/01/managing-oneself"))
