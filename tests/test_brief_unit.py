@@ -527,6 +527,29 @@ def test_coverage_says_which_items_name_the_job_and_which_are_of_its_sector() ->
     )
 
 
+def test_coverage_names_the_sectors_its_items_are_about_and_sets_sector_names_apart() -> None:
+    # Session 19's reviewer read "1 item about the law, accounting and professional services and IT, telecoms and
+    # media sectors" for a translator's one item, tagged only with the first: names that hold "and" and commas.
+    from shadowmatch_kb.brief.compose import _coverage
+    from shadowmatch_kb.brief.model import Briefing, Source
+    from shadowmatch_kb.brief.render import to_markdown
+    from shadowmatch_kb.brief.retrieve import Evidence, Retrieval
+
+    law, media = "law, accounting and professional services", "IT, telecoms and media"
+    briefing = Briefing("I translate medical leaflets", None, [law, media], 1)
+    legal = Evidence("a" * 32, 0.5, 0.4, 0.4, True, "sector", "2024-01-01", sure_sectors=(law,))
+    briefing.sources = [Source(1, legal.item_id, "t", None, None)]
+    said = _coverage(Retrieval([law, media], [legal], 10, [], 1), briefing)
+    assert said == f"This briefing rests on 1 item about the {law} sector."
+    both = Evidence("b" * 32, 0.5, 0.4, 0.4, True, "sector", "2024-01-01", sure_sectors=(media, law))
+    briefing.sources.append(Source(2, both.item_id, "t", None, None))
+    said = _coverage(Retrieval([law, media], [legal, both], 10, [], 2), briefing)
+    assert said == f"This briefing rests on 2 items about the {law} sector and the {media} sector."
+    assert f"*Sectors: {law}; {media}.*" in to_markdown(briefing)
+    briefing.sectors = [law]
+    assert f"*Sector: {law}.*" in to_markdown(briefing)
+
+
 def test_a_thin_briefing_lets_the_items_own_sentences_speak_without_a_plain_lead(tmp_path, resolver) -> None:
     store = make_store(NURSING[0])
     embedder = WordsEmbedder()

@@ -421,8 +421,9 @@ def _coverage(
     if named:
         held.append(f"{_items(len(named))} that name{'s' if len(named) == 1 else ''} {plural(job)}")
     of_sector = sum(e.in_sector for e in rest)  # an item is of the sector only where the question has one
-    if of_sector and sector:
-        held.append(f"{_items(of_sector)} about {sector}")
+    if of_sector and sector:  # named by the sectors these items are about, not every sector of the question
+        theirs = [s for s in briefing.sectors if any(s in e.sure_sectors for e in rest if e.in_sector)]
+        held.append(f"{_items(of_sector)} about {_sector_phrase(theirs) or sector}")
     if len(rest) > of_sector:  # standing in, such an item is not close to the work, only the nearest there is
         wider = "on other work" if found.standing_in else "closest to the work you describe"
         held.append(f"{_items(len(rest) - of_sector)} {wider}")
@@ -469,10 +470,9 @@ def _cited(found: Retrieval, briefing: Briefing) -> list[Evidence]:
 
 
 def _sector_phrase(sectors: list[str]) -> str | None:
-    """ "the construction sector", "the X and Y sectors"; None without a sector."""
-    if not sectors:
-        return None
-    return f"the {_join(sectors)} sector{'s' if len(sectors) > 1 else ''}"
+    """ "the construction sector", "the X sector and the Y sector" (names hold commas and "and" themselves); None
+    without a sector."""
+    return _join([f"the {sector} sector" for sector in sectors]) if sectors else None
 
 
 def _items(count: int) -> str:

@@ -67,6 +67,14 @@ _md = markdown_text
 _SOC_CODE = re.compile(r"^\d{2}-\d{4}")  # a US Standard Occupational Classification code ("29-1171.00")
 
 
+def _sectors_line(sectors: list[str]) -> str:
+    """ "Sector: construction"; several apart by semicolons, since their names hold commas and "and" themselves
+    ("law, accounting and professional services; IT, telecoms and media": session 19's review)."""
+    if not sectors:
+        return "Sector: not recognised"
+    return f"Sector{'s' if len(sectors) > 1 else ''}: {'; '.join(sectors)}"
+
+
 def _cites(briefing: Briefing, ids: list[str]) -> str:
     return "".join(f"[{briefing.number_of(i)}]" for i in ids)
 
@@ -133,10 +141,8 @@ def _attributions(figures: list[dict[str, Any]]) -> list[str]:
 def to_markdown(briefing: Briefing) -> str:
     """The briefing in markdown: short enough to print on two pages."""
     lines = [f"# Briefing: {_md(briefing.question)}", ""]
-    about = [f"Sector: {', '.join(briefing.sectors)}" if briefing.sectors else "Sector: not recognised"]
-    if briefing.since:
-        about.append(f"published since {briefing.since}")
-    lines += [f"*{'; '.join(about)}.*", ""]
+    since = f" Published since {briefing.since}." if briefing.since else ""
+    lines += [f"*{_sectors_line(briefing.sectors)}.{since}*", ""]
     if briefing.in_short:
         lines += [f"**In short.** {_marked(briefing.in_short, _md, lambda n: f' [{n}]')}", ""]
     if briefing.notice:
@@ -325,9 +331,8 @@ def briefing_html(briefing: Briefing, *, item_link: str | None = None, reask_lin
     "/brief?q={question}&occupation={isco}") each close alternative occupation re-asks with that one.
     """
     parts = [f"<h1>Briefing: {_e(briefing.question)}</h1>"]
-    sector = ", ".join(briefing.sectors) if briefing.sectors else "not recognised"
-    since = f"; published since {_e(briefing.since)}" if briefing.since else ""
-    parts.append(f'<p class="meta">Sector: {_e(sector)}{since}.</p>')
+    since = f" Published since {_e(briefing.since)}." if briefing.since else ""
+    parts.append(f'<p class="meta">{_e(_sectors_line(briefing.sectors))}.{since}</p>')
     if briefing.in_short:
         said = _marked(briefing.in_short, _e, lambda n: _html_mark(briefing, int(n)))
         parts.append(f'<p class="in-short"><strong>In short.</strong> {said}</p>')
