@@ -362,3 +362,16 @@ def test_a_kind_of_machine_asked_about_that_no_source_speaks_of_is_said_so() -> 
     assert machines_first(None, till, [], NUMBERS, sources_say=["Shops hire"]) == (
         "None of the sources below speaks of self-checkouts."
     )
+
+
+def test_a_kind_of_machine_neither_the_sources_nor_the_studies_speak_of_is_said_once() -> None:
+    # Session 19's reviewer read "None of the sources below speaks of robots" and "None of these studies rates robots
+    # or machines" in one "In short" (and again under the figures) as the same caveat said over and over.
+    question = "I'm a pharmacy technician in a hospital. Will robots and AI replace us?"
+    said = _short(_ilo("Not Exposed"), question=question)
+    assert said is not None and said.endswith("None of these studies rates robots or machines, which you asked about.")
+    once = machines_first(said, question, [], NUMBERS, sources_say=["AI scribes draft notes"])
+    assert once is not None and once.count("robots") == 1 and "None of the sources" not in once
+    assert once.endswith("Neither the sources below nor these studies speak of robots, which you asked about.")
+    # A source that speaks of robots leaves the studies' sentence as it was.
+    assert machines_first(said, question, [], NUMBERS, sources_say=["Dispensing robots spread"]) == said

@@ -250,6 +250,10 @@ def machines_first(
     ]
     silent = f" None of the sources below speaks of {_join(unspoken, 'or')}." if unspoken else ""
     if not reported:
+        if silent and said and _MACHINES_NOT_RATED in said:  # one sentence for both (session 19's review: said twice)
+            kinds = _join(unspoken, "or")
+            both = f"Neither the sources below nor these studies speak of {kinds}, which you asked about."
+            return " ".join(said.replace(_MACHINES_NOT_RATED, both).split())
         return f"{silent} {said or ''}".strip() or None
     shown: list[str] = []
     previous: str | None = None
