@@ -83,6 +83,7 @@ def test_a_source_is_dated_by_its_articles_own_address_when_that_is_earlier() ->
         shown("https://edition.cnn.com/2023/01/28/tech/chatgpt/index.html?utm_source=x", "2024-01-21") == "2023-01-28"
     )
     assert shown("https://hbr.org/2005/01/managing-oneself", "2024-07-28") == "2005-01"  # a month is all it says
+    assert shown("https://www.theverge.com/2024/2/11/24069251/waymo-taxi-fire", "2024-02-18") == "2024-02-11"
     assert shown("https://www.theverge.com/2023/11/14/23960367/uber-tasks", None) == "2023-11-14"  # was undated
     # The item's own date stands when the address says the same or later, or nothing that can be a date.
     assert shown("https://news.example/2024/01/21/story", "2024-01-21") == "2024-01-21"

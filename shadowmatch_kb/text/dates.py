@@ -42,8 +42,9 @@ def is_iso_date(value: str) -> bool:
     return parse_iso_date(value) is not None
 
 
-# A date in a web address's path, as news sites write them: "/2023/01/28/" or "/2023/01/" (a day or a month).
-_ADDRESS_DATE = re.compile(r"/((?:19|20)[0-9]{2})/([0-9]{2})/(?:([0-9]{2})/)?")
+# A date in a web address's path, as news sites write them: "/2023/01/28/", "/2024/2/11/" or "/2023/01/" (a day or
+# a month).
+_ADDRESS_DATE = re.compile(r"/((?:19|20)[0-9]{2})/([0-9]{1,2})/(?:([0-9]{1,2})/)?")
 
 
 def address_date(url: str | None) -> str | None:
@@ -53,7 +54,7 @@ def address_date(url: str | None) -> str | None:
     if found is None:
         return None
     year, month, day = found.groups()
-    value = f"{year}-{month}" + (f"-{day}" if day else "")
+    value = f"{year}-{int(month):02d}" + (f"-{int(day):02d}" if day else "")
     return value if is_iso_date(value) else None
 
 
