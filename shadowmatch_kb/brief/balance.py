@@ -24,7 +24,8 @@ _THREATENS = re.compile(
 )
 # ... and one saying the change is more likely to complement the work than to replace it. Narrow on purpose: "an
 # AI-assisted service" or "AI-augmented consulting" says how work is done, not that jobs stay; on the evaluation's
-# knowledge base these words pair rows in four items, two of them the IMF's and the ILO's own conclusions.
+# knowledge base these words pair rows in three items, two of them the conclusions of a Goldman Sachs forecast and of
+# the ILO's index.
 _QUALIFIES = re.compile(
     r"\b(?:complement\w*|augmentation|redesign\w*|new (?:jobs|roles)|"
     r"(?:rather|more likely) than (?:replac\w*|automat\w*|job loss\w*)|not (?:replac\w*|automat\w*))\b",
