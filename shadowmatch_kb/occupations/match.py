@@ -109,7 +109,7 @@ class OccupationMatch:
     matched_label: str
     esco_uris: tuple[str, ...]  # ESCO occupations of the group, those whose labels matched best first
     # Its place among all groups by what their work is (ESCO's descriptions, the ILO's tasks), 0 the closest to the
-    # person's words; None when the matcher read no work texts.
+    # person's words, a group with none of them last; None when the matcher read no work texts.
     work_rank: int | None = None
 
 
