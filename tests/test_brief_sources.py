@@ -98,3 +98,10 @@ def test_a_source_is_dated_by_its_articles_own_address_when_that_is_earlier() ->
         _briefing(Item("a" * 32, "Managing oneself", url="https://hbr.org/2005/01/managing-oneself"))
     )
     assert "1. Managing oneself (2005-01) <https://hbr.org/2005/01/managing-oneself>" in markdown
+    # A briefing of items published since a date shows none from before it: they were chosen by their own dates.
+    since = Briefing("I sell houses", None, [], 1)
+    since.since = "2024-01-01"
+    cnn = Item("a" * 32, "An article", url="https://edition.cnn.com/2023/01/28/tech/x", published="2024-01-21")
+    since.overview = [Cited("Said.", [cnn.id])]
+    apply_citation_gate(since, {cnn.id: cnn}, today=date(2026, 12, 6))
+    assert since.sources[0].published == "2024-01-21"

@@ -66,7 +66,7 @@ def apply_citation_gate(
             item_id,
             item.title,
             safe_url(item.url),
-            _shown_date(item, day),
+            _shown_date(item, day, briefing.since),
             list((about or {}).get(item_id, item.sectors))[:ABOUT_SECTORS],
         )
         for number, (item_id, item) in enumerate(order, start=1)
@@ -74,12 +74,15 @@ def apply_citation_gate(
     return dropped
 
 
-def _shown_date(item: Item, today: str) -> str | None:
+def _shown_date(item: Item, today: str, since: str | None = None) -> str | None:
     """The item's date as the briefing shows it: None (shown as undated) when it cannot be right; the date in the
     article's own address when that is earlier (a digest dated 2024 linking a CNN article of 2023-01-28, or an essay of
-    2005, was shown as of 2024: session 19's review), as a day or a month."""
+    2005, was shown as of 2024: session 19's review), as a day or a month, unless it is before ``since``: a briefing
+    of items published since a date, chosen by the items' own dates, shows none from before it."""
     published = item.published if date_doubt(item.published, today) is None else None
     written = address_date(item.url)
     if written is None or date_doubt(parse_iso_date(written), today) is not None:
+        return published
+    if since and written < since[: len(written)]:
         return published
     return written if published is None or written < published[: len(written)] else published
