@@ -294,3 +294,23 @@ def test_the_occupation_comes_first_on_every_briefing_thin_or_not() -> None:
         assert markdown.index("## Your occupation") < markdown.index("## Overview") < markdown.index("## Signals")
         page = to_html(briefing)
         assert page.index("Your occupation") < page.index("<h2>Overview</h2>") < page.index("<h2>Signals")
+
+
+def test_a_title_the_groups_name_does_not_say_is_said_to_be_filed_in_it() -> None:
+    # Session 19's reviewer read "Your occupation: Health professionals (other)" for "I'm a radiographer" as another
+    # job: ESCO files radiographers there, and the page now says so.
+    def code_line(title: str | None, matched: str, label: str) -> str:
+        briefing = _briefing({"label": label, "matched_label": matched, "exposure": []})
+        briefing.title = title
+        page = to_markdown(briefing)
+        assert ("files" in page) == ("files" in to_html(briefing))
+        return next(line for line in page.splitlines() if "International job code" in line)
+
+    other = "Health professionals not elsewhere classified"
+    assert code_line("radiographer", "radiographer", other) == (
+        "*International job code (ISCO-08): 2221. Europe's classification of occupations (ESCO) files radiographers "
+        "in it.*"
+    )
+    assert code_line("plumber", "plumber", "Plumbers and pipe fitters").endswith("2221.*")  # the name says it
+    assert code_line("packing machine operator", "packing machine engineer", other).endswith("2221.*")  # not ESCO's
+    assert code_line(None, "radiographer", other).endswith("2221.*")  # no title given

@@ -23,6 +23,8 @@ from shadowmatch_kb.brief.headline import (
 from shadowmatch_kb.brief.model import Briefing, Cited, Source, everyday_label, rated_low, still_open
 from shadowmatch_kb.brief.overview import short_task
 from shadowmatch_kb.formats.inert import markdown_text
+from shadowmatch_kb.occupations.wording import question_words
+from shadowmatch_kb.text.english import plural
 
 __all__ = ["EXPOSURE_FIGURES", "briefing_html", "headline_figures", "to_html", "to_markdown"]
 
@@ -65,6 +67,19 @@ _OPEN_LEAST = (
 )
 _md = markdown_text
 _SOC_CODE = re.compile(r"^\d{2}-\d{4}")  # a US Standard Occupational Classification code ("29-1171.00")
+
+
+def _job_code(briefing: Briefing, top: dict[str, Any]) -> str:
+    """The group's ISCO-08 code, and where the title the person gave is filed when the group's name does not say it:
+    "Health professionals (other)" for "I'm a radiographer" read as someone else's job (session 19's review)."""
+    code = f"International job code (ISCO-08): {top['isco']}."
+    title = (briefing.title or "").strip()
+    named = question_words(title)
+    if not named or str(top.get("matched_label", "")).lower() != title.lower():  # not one of ESCO's names for it
+        return code
+    if named[-1] in question_words(str(top["label"])):
+        return code
+    return f"{code} Europe's classification of occupations (ESCO) files {plural(title)} in it."
 
 
 def _sectors_line(sectors: list[str]) -> str:
@@ -223,7 +238,7 @@ def _occupation_markdown(briefing: Briefing) -> list[str]:
         return []
     top = briefing.occupations[0]
     heading = f"## Your occupation: {_md(everyday_label(top['label']))}"
-    lines = [heading, "", f"*International job code (ISCO-08): {top['isco']}.*", ""]
+    lines = [heading, "", f"*{_md(_job_code(briefing, top))}*", ""]
     others = [f"{_md(everyday_label(o['label']))} ({o['isco']})" for o in briefing.alternatives]
     if line := _is_this_you(briefing, ", ".join(others)):
         lines += [f"*{line}*", ""]
@@ -397,7 +412,7 @@ def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
         return []
     top = briefing.occupations[0]
     parts = [f"<h2>Your occupation: {_e(everyday_label(top['label']))}</h2>"]
-    parts.append(f'<p class="small">International job code (ISCO-08): {_e(top["isco"])}.</p>')
+    parts.append(f'<p class="small">{_e(_job_code(briefing, top))}</p>')
     others = [_alternative_html(briefing, o, reask_link) for o in briefing.alternatives]
     if line := _is_this_you(briefing, ", ".join(others)):
         parts.append(f'<p class="small alternatives">{line}</p>')
