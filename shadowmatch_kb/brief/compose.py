@@ -43,7 +43,7 @@ from shadowmatch_kb.occupations.work_sectors import work_sectors
 from shadowmatch_kb.search.focus import focus_terms, focus_text
 from shadowmatch_kb.signal_clusters import SignalCluster, cluster_rows, latest_first
 from shadowmatch_kb.store.timeline import signal_rows
-from shadowmatch_kb.text.english import plural
+from shadowmatch_kb.text.english import joined, plural
 
 if TYPE_CHECKING:
     from shadowmatch_kb.embed.base import Embedder
@@ -438,7 +438,7 @@ def _coverage(
     far_text = _none_close(far) if far else ""
     # Items standing in are not evidence on the work, only the nearest the knowledge base has: said so.
     opening = "The closest the knowledge base holds, quoted below: " if found.standing_in else "This briefing rests on "
-    text = opening + _join(held) + "."
+    text = opening + joined(held) + "."
     if lacks:
         text = "No item in the knowledge base " + " or ".join(lacks) + (f", and {far_text}. " if far else ". ") + text
     elif far:
@@ -472,15 +472,11 @@ def _cited(found: Retrieval, briefing: Briefing) -> list[Evidence]:
 def _sector_phrase(sectors: list[str]) -> str | None:
     """ "the construction sector", "the X sector and the Y sector" (names hold commas and "and" themselves); None
     without a sector."""
-    return _join([f"the {sector} sector" for sector in sectors]) if sectors else None
+    return joined([f"the {sector} sector" for sector in sectors]) if sectors else None
 
 
 def _items(count: int) -> str:
     return f"{count} item{'s' if count != 1 else ''}"
-
-
-def _join(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _notice(found: Retrieval, briefing: Briefing) -> str | None:

@@ -81,8 +81,7 @@ def _shown_date(item: Item, today: str, since: str | None = None) -> str | None:
     of items published since a date, chosen by the items' own dates, shows none from before it."""
     published = item.published if date_doubt(item.published, today) is None else None
     written = address_date(item.url)
-    if written is None or date_doubt(parse_iso_date(written), today) is not None:
-        return published
-    if since and written < since[: len(written)]:
+    # Compared at the address's own precision: "2005-01" is before "2024-07-28"; none before ``since`` is shown.
+    if written is None or date_doubt(parse_iso_date(written), today) or (since and written < since[: len(written)]):
         return published
     return written if published is None or written < published[: len(written)] else published

@@ -16,7 +16,7 @@ from typing import Any
 from shadowmatch_kb.brief.model import BriefSignal, rated_low
 from shadowmatch_kb.brief.overview import short_task
 from shadowmatch_kb.occupations.wording import what_is_asked
-from shadowmatch_kb.text.english import lower_first
+from shadowmatch_kb.text.english import joined, lower_first
 
 __all__ = ["EXPOSURE_FIGURES", "HEADLINE_DATASETS", "asks_of_machines", "figures_disagree", "headline_figures",
            "CITATION_MARK", "in_short", "lean", "machines_first"]  # fmt: skip
@@ -173,8 +173,8 @@ def in_short(occupation: dict[str, Any], question: str, *, unsure: bool = False)
     high, low, middle = (_names(f for f, side in newer if side == wanted) for wanted in ("high", "low", None))
     if high and low:
         said = (
-            f"The studies differ on this job: {_join(high)} {_rate(high)} its tasks among the more open to generative "
-            f"AI, {_join(low)} among the less open."
+            f"The studies differ on this job: {joined(high)} {_rate(high)} its tasks among the more open to generative "
+            f"AI, {joined(low)} among the less open."
         )
     elif high and all(_lowest_exposed(f) for f, side in newer if side == "high"):
         # The ILO's lowest exposed grade alone: "more than most" is true of its standing (above three jobs in four)
@@ -184,16 +184,16 @@ def in_short(occupation: dict[str, Any], question: str, *, unsure: bool = False)
             "Generative AI may change part of this job: the ILO's index puts it in the lowest of its exposed groups, "
             "above most jobs, though most of the work still needs a person"
         )
-        said += f"; {_join(middle)} {'put' if len(middle) > 1 else 'puts'} its tasks in the middle." if middle else "."
+        said += f"; {joined(middle)} {'put' if len(middle) > 1 else 'puts'} its tasks in the middle." if middle else "."
     elif high or low:
         which, more = high or low, "more" if high else "less"
         likely = "may" if middle else "is likely to"  # a study that puts the job in the middle tempers the others
-        said = f"Generative AI {likely} change this job {more} than most: {_join(which)} {_rate(which)} its tasks"
+        said = f"Generative AI {likely} change this job {more} than most: {joined(which)} {_rate(which)} its tasks"
         said += f" among the {more} open to it"
-        said += f"; {_join(middle)} {'put' if len(middle) > 1 else 'puts'} them in the middle." if middle else "."
+        said += f"; {joined(middle)} {'put' if len(middle) > 1 else 'puts'} them in the middle." if middle else "."
     elif middle:
         said = (
-            f"Generative AI may change this job about as much as most: {_join(middle)} {_rate(middle)} its tasks in "
+            f"Generative AI may change this job about as much as most: {joined(middle)} {_rate(middle)} its tasks in "
             "the middle of all jobs'."
         )
     else:
@@ -248,10 +248,10 @@ def machines_first(
         for kind, words in _KINDS_OF_MACHINE.items()
         if words.search(question) and sources_say and not any(words.search(text) for text in sources_say)
     ]
-    silent = f" None of the sources below speaks of {_join(unspoken, 'or')}." if unspoken else ""
+    kinds = joined(unspoken, "or") if unspoken else ""
+    silent = f" None of the sources below speaks of {kinds}." if unspoken else ""
     if not reported:
         if silent and said and _MACHINES_NOT_RATED in said:  # one sentence for both (session 19's review: said twice)
-            kinds = _join(unspoken, "or")
             both = f"Neither the sources below nor these studies speak of {kinds}, which you asked about."
             return " ".join(said.replace(_MACHINES_NOT_RATED, both).split())
         return f"{silent} {said or ''}".strip() or None
@@ -336,7 +336,3 @@ def _names(figures: Any) -> list[str]:
 
 def _rate(names: list[str]) -> str:
     return "rate" if len(names) > 1 else "rates"
-
-
-def _join(names: list[str], conjunction: str = "and") -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"

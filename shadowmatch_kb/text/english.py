@@ -15,6 +15,7 @@ __all__ = [
     "LY_NON_ADVERBS",
     "VerbForms",
     "gerund",
+    "joined",
     "lower_first",
     "plural",
     "verb_forms",
@@ -80,6 +81,11 @@ def plural(word: str) -> str:
     if len(word) > 1 and word.endswith("y") and word[-2] not in "aeiou":
         return word[:-1] + "ies"
     return word + "es" if word.endswith(("s", "sh", "ch", "x", "z")) else word + "s"
+
+
+def joined(parts: list[str], conjunction: str = "and") -> str:
+    """Items of a list as a sentence names them: "a", "a and b", "a, b and c" (or another ``conjunction``)."""
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} {conjunction} {parts[-1]}"
 
 
 def verb_forms(lemma: str) -> VerbForms:
