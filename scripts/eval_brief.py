@@ -24,7 +24,9 @@ datasets with the real ``occupations import``; then, for every question:
   the share of them with grade >= 1: both targets above are met only where one k meets both, and this shows
   whether any does;
 * the occupation named by the briefing itself (top-1 in the labelled groups; target >= 0.9 on the job
-  descriptions), and the pages the printed briefing takes (A4, headless chromium, target <= 2).
+  descriptions), and again when the person, not finding theirs, types their job title (``--occupation``, the
+  web page's "Not your job?" form: the set's own name of the occupation); and the pages the printed briefing
+  takes (A4, headless chromium, target <= 2).
 
 Prints one JSON document. Usage: python scripts/eval_brief.py [--keep DIR|URL] [--no-pages]
 """
@@ -202,6 +204,7 @@ def _question(
         "signals": _signal_counts(kb, briefing, text, signal_grades),
         "occupation_named": top,
         "occupation_right": top in q["isco"],
+        "occupation_right_given_title": _named_given_title(kb, text, q) in q["isco"],
         "brief_seconds": round(seconds, 3),
     }
     if printer is not None:
@@ -226,7 +229,15 @@ def _job(kb: Any, job: dict[str, Any]) -> dict[str, Any]:
         "named": named[:1],
         "top1": bool(named) and named[0] in job["isco"],
         "top3": any(code in job["isco"] for code in named[:3]),
+        "top1_given_title": _named_given_title(kb, job["description"], job) in job["isco"],
     }
+
+
+def _named_given_title(kb: Any, text: str, labelled: dict[str, Any]) -> str | None:
+    """The occupation a briefing names when the person, not finding theirs, types their job title: the set's own
+    name of the occupation, as its writer put it ("forklift driver", "care worker in a care home for the elderly")."""
+    briefing = kb.brief(text, occupation=labelled["occupation"])
+    return briefing.occupations[0]["isco"] if briefing.occupations else None
 
 
 def _summary(rows: list[dict[str, Any]], jobs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -253,12 +264,16 @@ def _summary(rows: list[dict[str, Any]], jobs: list[dict[str, Any]]) -> dict[str
         "signals_on_work": round(signals["on_work"] / max(signals["shown"] - signals["unlabelled"], 1), 3),
         "signals_unlabelled": signals["unlabelled"],
         "occupation_top1_questions": round(statistics.mean(r["occupation_right"] for r in rows), 3) if rows else None,
+        "occupation_top1_questions_given_title": (
+            round(statistics.mean(r["occupation_right_given_title"] for r in rows), 3) if rows else None
+        ),
         "warm_brief_seconds_median": round(statistics.median(r["brief_seconds"] for r in rows), 3) if rows else None,
     }
     if jobs:
         summary["jobs"] = len(jobs)
         summary["occupation_top1_jobs"] = round(statistics.mean(j["top1"] for j in jobs), 3)
         summary["occupation_top3_jobs"] = round(statistics.mean(j["top3"] for j in jobs), 3)
+        summary["occupation_top1_jobs_given_title"] = round(statistics.mean(j["top1_given_title"] for j in jobs), 3)
     summary["if_citing_search_first_k"] = {
         k: {
             "ndcg_at_10": round(statistics.mean(r["search_first_k"][k]["ndcg"] for r in graded), 3) if graded else None,

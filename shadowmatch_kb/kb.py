@@ -381,18 +381,15 @@ class KnowledgeBase:
 
     def brief(self, question: str, *, since: str | None = None, occupation: str | None = None) -> Briefing:
         """The mentor's briefing for a question in their own words, every claim cited; ``occupation`` (an
-        ISCO-08 unit group, as "Is this you?" offers them) is the one the person says is theirs."""
+        ISCO-08 unit group, as "Is this you?" offers them, or a job title in words) is the one the person says is
+        theirs."""
         from shadowmatch_kb.brief.compose import build_briefing, checked_occupation, checked_question
+        from shadowmatch_kb.occupations.service import chosen_occupation
 
         question = checked_question(question)  # before the store: an empty question says so, whatever the KB
         occupation = checked_occupation(occupation)
         store = self.store  # a directory without a knowledge base fails here, before any model loads
-        lookup = self._occupation_lookup(occupation)
-        if occupation and (self._occupation_matcher is None or occupation not in self._occupation_matcher.groups):
-            raise UsageError(
-                f"occupation {occupation} is not an ISCO-08 unit group of the imported occupation data; "
-                "`smkb occupations match TEXT` lists the groups"
-            )
+        lookup, chosen = chosen_occupation(store.db, self._loaded_matcher(), question, occupation)
         briefing = build_briefing(
             question,
             searcher=self.searcher(),
@@ -400,7 +397,7 @@ class KnowledgeBase:
             embedder=self.backends.signal_embedder(),
             resolver=self.sector_resolver(),
             occupations=lookup,
-            chosen_occupation=occupation,
+            chosen_occupation=chosen,
             occupation_work=matcher.work_vector if (matcher := self._loaded_matcher()) else None,
             since=since,
         )

@@ -175,8 +175,12 @@ def test_md_output_and_usage_errors(demo_kb, tmp_path) -> None:
     bad = smkb("brief", NURSE, "--format", "pdf", kb=demo_kb)
     assert bad.exit_code == 2 and "--format must be one of md, html, json" in bad.stderr
     assert smkb("brief", NURSE, "--since", "last week", kb=demo_kb).exit_code == 2
-    picked = smkb("brief", NURSE, "--occupation", "nurse", kb=demo_kb)
-    assert picked.exit_code == 2 and "--occupation must be an ISCO-08 unit group's four digits" in picked.stderr
+    picked = smkb("brief", NURSE, "--occupation", "nurse", kb=demo_kb)  # a job title needs the occupation data
+    assert (
+        picked.exit_code == 1 and "needs the occupation data" in picked.stderr and "occupations import" in picked.stderr
+    )
+    digits = smkb("brief", NURSE, "--occupation", "123", kb=demo_kb)
+    assert digits.exit_code == 1 and "neither a job title in words" in digits.stderr
     unknown = smkb("brief", NURSE, "--occupation", "2221", kb=demo_kb)  # no occupation data in the demo KB
     assert unknown.exit_code == 1 and "not an ISCO-08 unit group of the imported occupation data" in unknown.stderr
     empty = smkb("brief", "   ", kb=demo_kb)

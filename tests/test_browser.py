@@ -189,6 +189,29 @@ def test_is_this_you_re_asks_with_the_occupation_picked(real_server, browser) ->
 
 
 @pytest.mark.slow
+def test_a_job_title_typed_on_the_page_re_asks_with_that_occupation(real_server, browser) -> None:
+    # A development job description whose words alone name another group (see test_occupations.py).
+    question = (
+        "I drive a small machine that picks up pallets, loading lorries at the bay and stacking goods up to the top of "
+        "the racking in a distribution centre. How will AI change my job?"
+    )
+    page = browser.new_page()
+    page.goto(f"{real_server}/brief?{urlencode({'q': question})}")
+    first = page.locator("h2", has_text="Your occupation").inner_text()
+    page.fill("#job-title", "forklift driver")
+    page.click("form.retitle button")
+    page.wait_for_load_state()
+    assert "occupation=forklift+driver" in page.url and page.locator("h1").inner_text() == f"Briefing: {question}"
+    now = page.locator("h2", has_text="Your occupation").inner_text()
+    assert now != first and now == "Your occupation: Lifting truck operators"
+    # Printed, the form is not there; a title too long to be one is a clear 400.
+    page.emulate_media(media="print")
+    assert not page.locator("form.retitle").is_visible()
+    answer = page.goto(f"{real_server}/brief?{urlencode({'q': question, 'occupation': 'x' * 81})}")
+    assert answer is not None and answer.status == 400
+
+
+@pytest.mark.slow
 def test_search_reads_a_person_speaking_of_their_work_as_the_briefing_does(real_server) -> None:
     import urllib.request
 

@@ -153,6 +153,29 @@ def test_tasks_far_from_the_persons_work_are_not_shown() -> None:
     assert [t["task"] for t in most] == ["Revising and correcting translated material."]
 
 
+def test_a_catch_all_groups_tasks_far_from_the_words_are_not_read_as_the_persons() -> None:
+    # The ILO's tasks of "Health professionals not elsewhere classified" (2269), where ESCO files radiographers, and
+    # how close each is to a radiographer's words (session 19's review read the last two as shown to them).
+    tasks = [
+        ("Interviewing patients and conducting diagnostic tests to determine their health status", 0.165, 0.346),
+        ("Evaluating and documenting patients' progress through treatment plans", 0.295, 0.321),
+        ("Administering therapeutic care, including chiropractic and osteopathic techniques", 0.1075, 0.253),
+        ("Performing minor surgical procedures such as on the foot and ankles.", 0.0925, 0.212),
+    ]
+    matcher = _Closeness({t: c for t, _, c in tasks})
+    given = [(t, s) for t, s, _ in tasks]
+    most, least = _tasks_by_closeness(matcher, "I take X-rays", "2269", given, catch_all=True)  # type: ignore[arg-type]
+    assert [t["task"] for t in most] == [tasks[1][0]] and [t["task"] for t in least] == [tasks[0][0]]
+    # The same tasks in a group of one kind of work: all four lie within reach of the closest.
+    most, least = _tasks_by_closeness(matcher, "I take X-rays", "2269", given)  # type: ignore[arg-type]
+    assert tasks[3][0] in [t["task"] for t in least]
+    # When none is that close, or those that are score alike, there is no list rather than the group's others.
+    far = _Closeness({t: c - 0.1 for t, _, c in tasks})
+    assert _tasks_by_closeness(far, "I take X-rays", "2269", given, catch_all=True) == ([], [])  # type: ignore[arg-type]
+    alike = [(t, 0.2 if n < 2 else s) for n, (t, s) in enumerate(given)]
+    assert _tasks_by_closeness(matcher, "I take X-rays", "2269", alike, catch_all=True) == ([], [])  # type: ignore[arg-type]
+
+
 def test_a_task_the_ilo_file_leaves_unnamed_is_never_shown(tmp_path) -> None:
     import sqlite3
 

@@ -223,3 +223,50 @@ def test_a_briefing_carries_the_occupation_figures_with_their_attribution(occupa
         assert tasks[0]["task"].rstrip(";. ") in markdown  # the ILO task closest to the question, for each list
     task = found["occupations"][0]["least_exposed_tasks"][0]["task"].rstrip(";. ")
     assert any(task in prompt for prompt in found["prompts"])  # the shadow-day prompt shows a real ILO task
+
+
+@pytest.mark.slow
+def test_a_job_title_typed_after_a_wrong_match_finds_the_persons_occupation(occupations_kb) -> None:
+    kb, _ = occupations_kb
+    # A development job description the matcher reads as warehouse work (9333): the title alone finds 8344.
+    forklift = (
+        "I drive a small machine that picks up pallets, loading lorries at the bay and stacking goods up to the top of "
+        "the racking in a distribution centre. How will AI change my job?"
+    )
+    found = json.loads(smkb("brief", forklift, "--json", kb=kb).stdout)
+    assert found["occupations"][0]["isco"] != "8344"  # the test means something while the words alone miss it
+    for typed in ("forklift driver", "I'm a forklift driver", " a  Forklift driver. "):
+        result = smkb("brief", forklift, "--occupation", typed, "--json", kb=kb)
+        assert result.exit_code == 0, result.stderr
+        picked = json.loads(result.stdout)
+        assert picked["occupations"][0]["isco"] == "8344" and picked["occupation_unsure"] is False
+        assert picked["question"] == forklift  # the briefing still answers the question as asked
+    # The question still tells which job of a name it is: a teacher at a primary school, not at a university.
+    school = "I teach a Year 4 class at a primary school. Will AI change my job?"
+    assert (
+        json.loads(smkb("brief", school, "--occupation", "teacher", "--json", kb=kb).stdout)["occupations"][0]["isco"]
+        == "2341"
+    )
+    for bad in ("12345", "?!", "x" * 81):
+        wrong = smkb("brief", forklift, "--occupation", bad, kb=kb)
+        assert wrong.exit_code == 1 and "neither a job title in words" in wrong.stderr, wrong.stderr
+
+
+def test_a_typed_title_is_read_as_said_at_the_opening_of_the_question() -> None:
+    from shadowmatch_kb.occupations.wording import with_title
+
+    question = "I fix boilers. Will AI change my job?"
+    assert with_title(question, "plumber") == f"I'm a plumber. {question}"
+    assert with_title(question, "  I'm an   electrician. ") == f"I'm a electrician. {question}"
+    assert with_title(question, "the head chef") == f"I'm a head chef. {question}"
+    assert with_title(question, "anaesthetist") == f"I'm a anaesthetist. {question}"  # "an..." is no article
+
+
+@pytest.mark.slow
+def test_a_title_no_group_holds_leaves_the_rest_of_the_question_to_decide(occupations_kb) -> None:
+    kb, _ = occupations_kb
+    # ESCO files "teacher" as one alternative label of a university teacher's; said first, it is not the job.
+    said = match_words(kb, "I'm a teacher at a primary school, mostly Year 4. Will AI change my job?")
+    assert said["title"] == "teacher" and said["occupations"][0]["isco"] == "2341"
+    # A title a group does hold still leads: "nurse" heads the nursing professionals' family of labels.
+    assert match_words(kb, "I'm a nurse, mostly on nights, in a busy hospital.")["occupations"][0]["isco"] == "2221"

@@ -23,7 +23,7 @@ from shadowmatch_kb.brief.balance import with_qualifications
 from shadowmatch_kb.brief.gate import apply_citation_gate
 from shadowmatch_kb.brief.headline import in_short, machines_first
 from shadowmatch_kb.brief.mentions import job_words, knowledge_base_names, named_as, names_title
-from shadowmatch_kb.brief.model import Briefing, BriefSignal, people_of
+from shadowmatch_kb.brief.model import MAX_TITLE_CHARS, Briefing, BriefSignal, people_of
 from shadowmatch_kb.brief.overview import lead_sentence, overview
 from shadowmatch_kb.brief.prompts import prompts_for
 from shadowmatch_kb.brief.readability import grade_level
@@ -124,14 +124,20 @@ def checked_question(question: str) -> str:
     return question
 
 
-def checked_occupation(isco: str | None) -> str | None:
-    """An ISCO-08 unit group as a person picks it ("7126"); anything else is a usage error."""
-    if isco is None:
+def checked_occupation(occupation: str | None) -> str | None:
+    """The occupation a person says is theirs: an ISCO-08 unit group's four digits ("7126", as "Is this you?" offers
+    them) or a job title in their words ("plumber"); anything else is a usage error."""
+    if occupation is None:
         return None
-    isco = isco.strip()
-    if not re.fullmatch(r"\d{4}", isco):
-        raise UsageError(f"occupation {isco!r} is not an ISCO-08 unit group: give its four digits, e.g. 7126")
-    return isco
+    occupation = " ".join(occupation.split())
+    if re.fullmatch(r"\d{4}", occupation):
+        return occupation
+    if not re.search(r"[^\W\d_]", occupation) or len(occupation) > MAX_TITLE_CHARS:
+        raise UsageError(
+            f"occupation {occupation[:40]!r} is neither a job title in words (at most {MAX_TITLE_CHARS} characters, "
+            "e.g. plumber) nor an ISCO-08 unit group's four digits (e.g. 7126)"
+        )
+    return occupation
 
 
 def read_question(

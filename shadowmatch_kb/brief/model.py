@@ -8,7 +8,20 @@ from typing import Any
 
 from shadowmatch_kb.text.english import lower_first
 
-__all__ = ["BriefSignal", "Briefing", "Cited", "Source", "everyday_label", "people_of", "rated_low", "still_open"]
+__all__ = [
+    "MAX_TITLE_CHARS",
+    "BriefSignal",
+    "Briefing",
+    "Cited",
+    "Source",
+    "everyday_label",
+    "people_of",
+    "rated_low",
+    "still_open",
+]
+
+# The longest job title a person may type when the occupation a briefing found is not theirs.
+MAX_TITLE_CHARS = 80
 
 
 @dataclass

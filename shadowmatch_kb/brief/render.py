@@ -20,13 +20,21 @@ from shadowmatch_kb.brief.headline import (
     figures_disagree,
     headline_figures,
 )
-from shadowmatch_kb.brief.model import Briefing, Cited, Source, everyday_label, rated_low, still_open
+from shadowmatch_kb.brief.model import (
+    MAX_TITLE_CHARS,
+    Briefing,
+    Cited,
+    Source,
+    everyday_label,
+    rated_low,
+    still_open,
+)
 from shadowmatch_kb.brief.overview import short_task
 from shadowmatch_kb.formats.inert import markdown_text
 from shadowmatch_kb.occupations.wording import question_words
 from shadowmatch_kb.text.english import plural
 
-__all__ = ["EXPOSURE_FIGURES", "briefing_html", "headline_figures", "to_html", "to_markdown"]
+__all__ = ["EXPOSURE_FIGURES", "MAX_TITLE_CHARS", "briefing_html", "headline_figures", "to_html", "to_markdown"]
 
 TASKS_SHOWN = 2
 _HORIZON_LEAD = re.compile(
@@ -338,12 +346,15 @@ def to_html(briefing: Briefing) -> str:
     )
 
 
-def briefing_html(briefing: Briefing, *, item_link: str | None = None, reask_link: str | None = None) -> str:
+def briefing_html(
+    briefing: Briefing, *, item_link: str | None = None, reask_link: str | None = None, reask_form: str | None = None
+) -> str:
     """The briefing as an HTML fragment, from its heading to its sources (the page and the web share it).
 
     With ``item_link`` (e.g. "/items/{id}") each source's title leads to its item and its own URL is
     written out beside it; without, the title links to the source's URL. With ``reask_link`` (e.g.
-    "/brief?q={question}&occupation={isco}") each close alternative occupation re-asks with that one.
+    "/brief?q={question}&occupation={isco}") each close alternative occupation re-asks with that one; with
+    ``reask_form`` (e.g. "/brief") a small form re-asks with the job title the person types.
     """
     parts = [f"<h1>Briefing: {_e(briefing.question)}</h1>"]
     since = f" Published since {_e(briefing.since)}." if briefing.since else ""
@@ -356,7 +367,7 @@ def briefing_html(briefing: Briefing, *, item_link: str | None = None, reask_lin
         parts.append(f'<p class="notice" role="note"><strong>Little evidence.</strong> {said}</p>')
     elif briefing.coverage:
         parts.append(f'<p class="coverage">{_e(briefing.coverage)}</p>')
-    parts += _occupation_html(briefing, reask_link)  # first on every briefing, as in the markdown
+    parts += _occupation_html(briefing, reask_link, reask_form)  # first on every briefing, as in the markdown
     if briefing.overview:
         parts += ["<h2>Overview</h2>", '<ul class="overview">']
         for claim in briefing.overview:
@@ -405,17 +416,19 @@ def _source_html(source: Source, item_link: str | None) -> str:
     return title + when + external
 
 
-def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
+def _occupation_html(briefing: Briefing, reask_link: str | None, reask_form: str | None) -> list[str]:
+    form = [_title_form(briefing, reask_form)] if reask_form and "esco" not in briefing.missing_datasets else []
     if not briefing.occupations:
         if "esco" in briefing.missing_datasets:
             return ["<h2>Your occupation</h2>", f'<p class="small">{_NO_OCCUPATION_DATA}</p>']
-        return []
+        return ["<h2>Your occupation</h2>", *form] if form else []
     top = briefing.occupations[0]
     parts = [f"<h2>Your occupation: {_e(everyday_label(top['label']))}</h2>"]
     parts.append(f'<p class="small">{_e(_job_code(briefing, top))}</p>')
     others = [_alternative_html(briefing, o, reask_link) for o in briefing.alternatives]
     if line := _is_this_you(briefing, ", ".join(others)):
         parts.append(f'<p class="small alternatives">{line}</p>')
+    parts += form
     figures = headline_figures(top)
     if note := _what_figures_measure(briefing.question, top, figures):
         parts.append(f'<p class="small">{html.escape(note, quote=False)}</p>')
@@ -431,6 +444,19 @@ def _occupation_html(briefing: Briefing, reask_link: str | None) -> list[str]:
     if figures:
         parts.append('<p class="small">Figures from: ' + " · ".join(_e(a) for a in _attributions(figures)) + "</p>")
     return parts
+
+
+def _title_form(briefing: Briefing, action: str) -> str:
+    """A form that asks the same question again with the job title the person types: when neither the occupation
+    found nor the close others are theirs, their title alone finds it far more often than their day described."""
+    since = f'<input type="hidden" name="since" value="{_e(briefing.since)}">' if briefing.since else ""
+    return (
+        f'<form class="retitle" action="{_e(action)}" method="get">'
+        f'<input type="hidden" name="q" value="{_e(briefing.question)}">{since}'
+        '<label for="job-title">Not your job? Your job title:</label> '
+        f'<input id="job-title" name="occupation" type="text" maxlength="{MAX_TITLE_CHARS}" required '
+        'placeholder="e.g. plumber"> <button type="submit">Ask again</button></form>'
+    )
 
 
 def _alternative_html(briefing: Briefing, occupation: dict[str, Any], reask_link: str | None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -42,8 +41,9 @@ def brief(
         str | None,
         typer.Option(
             "--occupation",
-            help="The asker's ISCO-08 unit group (four digits), when the one the briefing found is not theirs: "
-            "pick it from the briefing's 'Is this you?' line or from `smkb occupations match`.",
+            help="The asker's occupation, when the one the briefing found is not theirs: their job title in a few "
+            "words ('plumber', 'care worker in a care home'), or an ISCO-08 unit group's four digits from the "
+            "briefing's 'Is this you?' line or from `smkb occupations match`.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
@@ -65,8 +65,6 @@ def brief(
     if output_format not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}", code=2)
     since = check_date(since)
-    if occupation is not None and not re.fullmatch(r"\s*\d{4}\s*", occupation):
-        fail(f"--occupation must be an ISCO-08 unit group's four digits (e.g. 7126), not {occupation!r}", code=2)
     kb = open_kb(ctx, kb_dir)
     with reporting_errors(ctx, kb):
         from shadowmatch_kb.brief.render import to_html, to_markdown

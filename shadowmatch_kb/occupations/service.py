@@ -9,13 +9,14 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from shadowmatch_kb.embed.base import Embedder
-from shadowmatch_kb.errors import ShadowmatchError
+from shadowmatch_kb.errors import ShadowmatchError, UsageError
 from shadowmatch_kb.occupations.explain import FigureStanding, explained
 from shadowmatch_kb.occupations.match import Lexicon, OccupationMatcher, offered_alternatives, runs_things
 from shadowmatch_kb.occupations.store import (
@@ -27,10 +28,11 @@ from shadowmatch_kb.occupations.store import (
     tasks_for,
     work_texts,
 )
+from shadowmatch_kb.occupations.wording import with_title
 from shadowmatch_kb.progress import NullProgress, Progress
 from shadowmatch_kb.text.mojibake import repair_mojibake
 
-__all__ = ["DATASETS", "ImportResult", "import_datasets", "load_matcher", "match_question"]
+__all__ = ["DATASETS", "ImportResult", "chosen_occupation", "import_datasets", "load_matcher", "match_question"]
 
 # Every dataset `smkb occupations import` knows, by key, with the folder it is published as.
 DATASETS = {
@@ -50,6 +52,11 @@ _TASK_SPREAD = 0.1
 _TASK_CLOSENESS_MARGIN = 0.2
 # Part of the lexicon cache's key: raise it when the way label words are read (wording.question_words) changes.
 _LEXICON_FORMAT = 1
+_CATCH_ALL = "not elsewhere classified"  # in the name of an ISCO-08 group of unlike occupations
+# ... whose tasks are read only this close (cosine) to the person's words: a radiographer's are 0.35 and 0.32 from
+# "Interviewing patients and conducting diagnostic tests" and "Evaluating and documenting patients' progress",
+# 0.25 and 0.21 from the chiropractors' and the foot surgeons'.
+_CATCH_ALL_CLOSENESS = 0.3
 _ALTERNATIVES = 3  # the close groups after the best, for a briefing to ask "Is this you?"
 # A task of supervising other people's work ("Supervising the work of accounts and bookkeeping clerks", "Training and
 # supervising workers in crop production ..."): the ILO gives 33 such tasks to groups outside the managers. Session 17's
@@ -180,7 +187,8 @@ def match_question(
     occupations = []
     for match in found[:k]:
         figures = figures_for(db, match.isco, list(match.esco_uris))
-        most, least = _tasks_by_closeness(matcher, text, match.isco, tasks_for(db, match.isco))
+        catch_all = _CATCH_ALL in match.label.lower()
+        most, least = _tasks_by_closeness(matcher, text, match.isco, tasks_for(db, match.isco), catch_all=catch_all)
         for task in [*most, *least]:
             task["percentile"] = standing.task_percentile(task["score"])
         occupations.append(
@@ -207,8 +215,38 @@ def match_question(
     }
 
 
+def chosen_occupation(
+    db: sqlite3.Connection, matcher: OccupationMatcher | None, question: str, chosen: str | None
+) -> tuple[Callable[[str, int], dict[str, Any]], str | None]:
+    """How a briefing reads its question's occupation, and the ISCO-08 unit group the person chose (None when they
+    chose none): one given by its four digits, as "Is this you?" offers them, or the one a job title they typed
+    names. A typed title is read as if the question had opened with it ("I'm a plumber. ..."): said outright, a title
+    finds its group far more often than a day's work described does."""
+    if chosen is None:
+        return partial(match_question, db, matcher), None
+    if re.fullmatch(r"\d{4}", chosen):
+        if matcher is None or chosen not in matcher.groups:
+            raise UsageError(
+                f"occupation {chosen} is not an ISCO-08 unit group of the imported occupation data; "
+                "`smkb occupations match TEXT` lists the groups"
+            )
+        return partial(match_question, db, matcher, isco=chosen), chosen
+    found = matcher.match(with_title(question, chosen), 1) if matcher is not None else []
+    if not found:
+        raise UsageError(
+            f"the job title {chosen!r} needs the occupation data, which this knowledge base has not imported: "
+            "`smkb occupations import` adds it"
+        )
+    isco = found[0].isco
+
+    def lookup(text: str, k: int) -> dict[str, Any]:
+        return match_question(db, matcher, with_title(text, chosen), k, isco=isco)
+
+    return lookup, isco
+
+
 def _tasks_by_closeness(
-    matcher: OccupationMatcher | None, text: str, isco: str, tasks: list[tuple[str, float]]
+    matcher: OccupationMatcher | None, text: str, isco: str, tasks: list[tuple[str, float]], *, catch_all: bool = False
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The group's most and least exposed ILO tasks, each the closest to what the person said first.
 
@@ -217,7 +255,9 @@ def _tasks_by_closeness(
     the study of ancient languages (when the near tasks all score alike, all tasks are read). Of those, the most
     exposed are chosen in the top third of their range of scores and the least exposed in its bottom third, so two
     tasks the ILO scores alike (0.17 and 0.165) are never shown on opposite sides; when they all score within
-    ``_TASK_SPREAD`` of each other there is neither list.
+    ``_TASK_SPREAD`` of each other there is neither list. A ``catch_all`` group ("... not elsewhere classified")
+    gathers unlike occupations, so only its tasks close to the words are read, and never the rest: a radiographer
+    (filed by ESCO in 2269) was shown chiropractors' and foot surgeons' tasks as their own.
     """
     if not runs_things(text):  # one who runs nothing is not asked about supervising staff, unless that is all there is
         tasks = [t for t in tasks if not _SUPERVISES_STAFF.match(t[0])] or tasks
@@ -230,12 +270,16 @@ def _tasks_by_closeness(
     ]
     nearest = max(t["closeness"] for t in scored)
     near = [t for t in scored if t["closeness"] >= nearest - _TASK_CLOSENESS_MARGIN]
+    if catch_all:
+        near = [t for t in near if t["closeness"] >= _CATCH_ALL_CLOSENESS]
+        if not near:
+            return [], []
     low, high = _score_range(near)
     if high - low >= _TASK_SPREAD:
         scored = near
     else:  # the tasks near the words all score alike: read the group's tasks
         low, high = _score_range(scored)
-        if high - low < _TASK_SPREAD:
+        if high - low < _TASK_SPREAD or catch_all:
             return [], []
     band = (high - low) / 3
 

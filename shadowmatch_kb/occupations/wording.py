@@ -11,7 +11,16 @@ import functools
 import re
 from collections.abc import Container
 
-__all__ = ["GENERIC", "about_the_work", "doer_noun", "job_title", "question_words", "stem", "what_is_asked"]
+__all__ = [
+    "GENERIC",
+    "about_the_work",
+    "doer_noun",
+    "job_title",
+    "question_words",
+    "stem",
+    "what_is_asked",
+    "with_title",
+]
 
 # Words of a mentor's question that say nothing about which job it is.
 GENERIC = frozenset(
@@ -61,6 +70,8 @@ responsible training going trying looking hoping thinking planning retired unemp
 worried concerned curious""".split()
 )
 _MAX_TITLE_WORDS = 5
+# How a typed job title may open ("I'm a plumber", "an electrician"): said again, it would read as no title.
+_TYPED_OPENING = re.compile(r"^(?:(?:i'?m|i\s+am|i\s+work\s+as)\s+)?(?:(?:an?|the)\s+)?", re.I)
 
 
 def about_the_work(text: str) -> str:
@@ -71,6 +82,14 @@ def about_the_work(text: str) -> str:
     sentences = _SENTENCE.split(text.strip())
     said = [sentence for sentence in sentences if not sentence.rstrip().endswith("?")]
     return " ".join(said) if said else text
+
+
+def with_title(question: str, title: str) -> str:
+    """A question as its asker would have put it opening with the job title they typed ("plumber" -> "I'm a plumber.
+    <question>"): a title said outright is what matching reads best, and the rest of the question still tells
+    which of the jobs of that name it is."""
+    said = _TYPED_OPENING.sub("", " ".join(title.split())).rstrip(".")
+    return f"I'm a {said}. {question}"
 
 
 def what_is_asked(text: str) -> str:

@@ -31,7 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from shadowmatch_kb.brief.render import briefing_html, to_markdown
+from shadowmatch_kb.brief.render import MAX_TITLE_CHARS, briefing_html, to_markdown
 from shadowmatch_kb.errors import LockTimeoutError, NotFoundError, UsageError
 from shadowmatch_kb.formats.inert import safe_url
 from shadowmatch_kb.kb import Briefing, KnowledgeBase
@@ -135,21 +135,22 @@ async def _briefing(request: Request) -> tuple[Briefing, str | None]:
     """The briefing a request asks for (``q``, ``since``, ``occupation``), remembered while the record is unchanged."""
     question = _text(request, "q", MAX_QUERY_CHARS, required=True) or ""
     since = _date(request)
-    occupation = _text(request, "occupation", 16)
+    occupation = _text(request, "occupation", MAX_TITLE_CHARS)
     briefing = await _state(request).read(
         lambda kb: kb.brief(question, since=since, occupation=occupation), key=("brief", question, since, occupation)
     )
     return briefing, since
 
 
-# "Is this you?": each close alternative occupation asks the same question again with that occupation.
+# "Is this you?": each close alternative occupation asks the same question again with that occupation (and a form
+# with the job title the person types).
 _REASK = "/brief?q={question}&occupation={isco}"
 
 
 async def brief_page(request: Request) -> Response:
     briefing, since = await _briefing(request)
-    body = briefing_html(briefing, item_link="/items/{id}", reask_link=_REASK)
-    chosen = _text(request, "occupation", 16)
+    body = briefing_html(briefing, item_link="/items/{id}", reask_link=_REASK, reask_form="/brief")
+    chosen = _text(request, "occupation", MAX_TITLE_CHARS)
     return await _page(request, "brief.html", briefing=briefing, since=since, occupation=chosen, body=body)
 
 
