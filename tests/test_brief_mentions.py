@@ -138,6 +138,11 @@ def test_a_briefing_says_which_items_name_the_job_or_that_none_in_the_knowledge_
     assert not naming  # ... though no title says so: the summary was read
     plumber = build_briefing(QUESTION, **parts, occupations=_matcher("plumber"), today=TODAY)
     assert plumber.sources and plumber.coverage.startswith("No item in the knowledge base names plumbers. ")
+    # Checked by its last word, said as the person named it: "controllers" alone read as another job.
+    controller = build_briefing(QUESTION, **parts, occupations=_matcher("air traffic controller"), today=TODAY)
+    assert controller.coverage.startswith("No item in the knowledge base names air traffic controllers. ")
+    sales = build_briefing(QUESTION, **parts, occupations=_matcher("head of sales"), today=TODAY)
+    assert "names" not in sales.coverage  # the last word of a title "of" something is not the job: nothing said
     # The occupation's own name is read too: an item naming it (a solicitor's "lawyers") is the job named.
     nurses = {"isco": "2221", "label": "Nurses", "score": 0.9}
     titled = lambda text, k: {"occupations": [nurses], "missing_datasets": [], "title": "ward sister"}  # noqa: E731

@@ -22,6 +22,7 @@ from test_brief_unit import (  # noqa: F401  (parts and resolver are fixtures)
 
 from shadowmatch_kb.brief import compose
 from shadowmatch_kb.brief.model import Briefing, Source
+from shadowmatch_kb.brief.prompts import prompts_for
 from shadowmatch_kb.brief.render import to_html, to_markdown
 from shadowmatch_kb.brief.retrieve import FALLBACK_FLOOR, WITHOUT_OCCUPATION, Evidence, Retrieval, retrieve
 
@@ -50,7 +51,13 @@ def test_items_standing_in_are_quoted_and_give_one_signal_each(parts, monkeypatc
     monkeypatch.setattr(compose, "retrieve", first_item(False))
     usual = compose.build_briefing(question, **parts, today=TODAY)
     assert len(usual.signals) == 2 and not usual.standing_in  # an item likely on the work gives each of its rows
-    assert "This briefing rests on" in usual.coverage and "## Signals of change" in to_markdown(usual)
+    assert "This briefing rests on" in usual.coverage
+    # One item is little evidence: its rows are the closest the knowledge base holds, not news of the person's work
+    # (session 20's reviewer read an air traffic controller asked whether warehouse robots "match what you see").
+    assert usual.notice and "## Signals in the closest items" in to_markdown(usual)
+    assert usual.prompts[0].startswith("The nearest the knowledge base holds:")
+    usual.notice = None  # on more evidence, they are the changes found
+    assert "## Signals of change" in to_markdown(usual) and prompts_for(usual)[0].startswith("Talk about")
 
     monkeypatch.setattr(compose, "retrieve", first_item(True))
     briefing = compose.build_briefing(question, **parts, today=TODAY)

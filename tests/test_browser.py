@@ -204,6 +204,13 @@ def test_a_job_title_typed_on_the_page_re_asks_with_that_occupation(real_server,
     assert "occupation=forklift+driver" in page.url and page.locator("h1").inner_text() == f"Briefing: {question}"
     now = page.locator("h2", has_text="Your occupation").inner_text()
     assert now != first and now == "Your occupation: Lifting truck operators"
+    # The home page takes the title with the question, for a first briefing that finds it.
+    page.goto(real_server)
+    page.fill("#q", question)
+    page.fill("#occupation", "forklift driver")
+    page.press("#occupation", "Enter")
+    page.wait_for_load_state()
+    assert page.locator("h2", has_text="Your occupation").inner_text() == now
     # Printed, the form is not there; a title too long to be one is a clear 400.
     page.emulate_media(media="print")
     assert not page.locator("form.retitle").is_visible()

@@ -93,6 +93,13 @@ class Briefing:
         """The main sector the question is about."""
         return self.sectors[0] if self.sectors else None
 
+    @property
+    def only_closest(self) -> bool:
+        """Whether the items cited are only the closest the knowledge base holds rather than news of the person's
+        work: they stand in, or too few are on the occupation or its sector (the notice says so). Session 20's
+        reviewer read an air traffic controller asked whether warehouse robots "match what you see at work"."""
+        return self.standing_in or self.notice is not None
+
     def to_dict(self, markdown: str) -> dict[str, Any]:
         """The JSON of SPEC.md (question, sector, occupations, signals, sources, markdown) and the rest."""
         return {

@@ -14,7 +14,7 @@ def prompts_for(briefing: Briefing) -> list[str]:
     """Three to five questions to talk about during the shadow day, in plain words."""
     prompts: list[str] = []
     signals = briefing.signals
-    if signals and briefing.standing_in:  # only the nearest there is, not news of their work: not asked as if it were
+    if signals and briefing.only_closest:  # the nearest there is, not news of their work: not asked as if it were
         prompts.append(
             f'The nearest the knowledge base holds: "{quotable(signals[0].signal)}". Could something like it reach '
             "your work? What would it change in your day?"

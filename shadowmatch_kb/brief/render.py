@@ -137,8 +137,8 @@ def _speaks_of_ilo(occupation: dict[str, Any], figures: list[dict[str, Any]]) ->
 
 
 def _signals_heading(briefing: Briefing) -> str:
-    # Rows of items that only stand in are not the changes in the person's work: the heading says whose they are.
-    return "Signals in the closest items" if briefing.standing_in else "Signals of change"
+    # Rows of the closest items only are not the changes in the person's work: the heading says whose they are.
+    return "Signals in the closest items" if briefing.only_closest else "Signals of change"
 
 
 def _value(value: object) -> str:

@@ -128,7 +128,7 @@ async def _page(request: Request, template: str, status_code: int = 200, **conte
 async def home(request: Request) -> Response:
     state = _state(request)
     sectors = await state.read(state.sectors)
-    return await _page(request, "index.html", sectors=sectors, examples=EXAMPLES)
+    return await _page(request, "index.html", sectors=sectors, examples=EXAMPLES, title_chars=MAX_TITLE_CHARS)
 
 
 async def _briefing(request: Request) -> tuple[Briefing, str | None]:
