@@ -120,7 +120,9 @@ def test_a_us_figure_comes_through_the_first_esco_occupation_the_crosswalk_knows
     (share,) = [
         f for f in cab["occupations"][0]["exposure"] if f["measure"] == "human rated exposure beta (E1 + 0.5*E2)"
     ]
-    assert share["plain"].startswith("With a GPT-4-class model, a person could do about 25% of this job's tasks")
+    assert share["plain"].startswith(
+        "With a chatbot as capable as GPT-4, a person could do about 25% of this job's tasks"
+    )
     assert us("I'm a software developer writing Python for a bank") == {"Computer Programmers"}  # as crosswalked
 
 
@@ -352,18 +354,20 @@ def test_a_share_of_tasks_reads_as_a_percentage_before_its_standing() -> None:
         return str(explained(figure, standing)["plain"])
 
     assert plain("47-2152.00") == (
-        "With a GPT-4-class model, a person could do about 6% of this job's tasks in half the time or less, some of "
-        "them only with extra software built for it (rated by people, GPTs are GPTs study): lower than 75% of the "
-        "occupations in that study."
+        "With a chatbot as capable as GPT-4, a person could do about 6% of this job's tasks in half the time or less, "
+        "some of them only with extra software built for it (rated by people, GPTs are GPTs study): lower than 75% of "
+        "the occupations in that study."
     )
-    assert plain("15-1252.00").startswith("With a GPT-4-class model, a person could do about 70% of this job's tasks")
+    assert plain("15-1252.00").startswith(
+        "With a chatbot as capable as GPT-4, a person could do about 70% of this job's tasks"
+    )
     assert plain("15-1252.00").endswith(": higher than 75% of the occupations in that study.")
     # A share under half a percent is not rounded to a "0%" that would say no task at all.
     assert "could do under 1% of this job's tasks" in plain("29-1171.00")
     # None of them: no "some of them" after it (session 13's review read a bricklayer's line as contradicting itself).
     assert plain("47-2152.00", 0.0).startswith(
-        "With a GPT-4-class model, a person could do none of this job's tasks in half the time or less, even with "
-        "extra software built for it (rated by people, GPTs are GPTs study): as low as any of the occupations"
+        "With a chatbot as capable as GPT-4, a person could do none of this job's tasks in half the time or less, "
+        "even with extra software built for it (rated by people, GPTs are GPTs study): as low as any of the occupations"
     )
 
 

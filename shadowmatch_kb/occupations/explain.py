@@ -52,21 +52,24 @@ _GRADED_IN = {"ilo_genai_2025": "the ILO index", "nesta_automation": "Nesta's st
 # What each share of tasks counts, in a sentence its percentage completes: "about 6% of this job's tasks" reads at
 # once where "0.06" needs the scale explained (the reviews of session 8 found the figures long).
 _GPT = {
-    "alpha (E1)": "A GPT-4-class model could do {share} of this job's tasks twice as fast at equal quality",
+    "alpha (E1)": "A chatbot as capable as GPT-4 could do {share} of this job's tasks twice as fast at equal quality",
     # The study's headline measure counts a task the model halves alone fully and one that needs software built on
     # the model half. "half-counting those that need extra software" (session 10's reviews) and "a task that needs
     # more software built on it counting as half" (session 12's) both read as jargon, and "a model could do ... in
     # half the time" as the model doing the work: the study asks whether a person with the model would take half the
     # time. The sentence says what it means for the work; the study's name points to the definition. The study counts
     # a task that takes at least half the time off: "in half the time" alone understated it (session 18's review).
-    "beta (E1 + 0.5*E2)": "With a GPT-4-class model, a person could do {share} of this job's tasks in half the "
-    "time or less, some of them only with extra software built for it",
-    "gamma (E1 + E2)": "A GPT-4-class model could speed up {share} of this job's tasks, alone or with extra software",
+    # "A GPT-4-class model" was jargon to two reviewers (sessions 19 and 20): the study's model is named as what a
+    # person would use.
+    "beta (E1 + 0.5*E2)": "With a chatbot as capable as GPT-4, a person could do {share} of this job's tasks in half "
+    "the time or less, some of them only with extra software built for it",
+    "gamma (E1 + E2)": "A chatbot as capable as GPT-4 could speed up {share} of this job's tasks, alone or with extra "
+    "software",
 }
 # A share of none said with "some of them" contradicts itself (session 13's review, a bricklayer's briefing).
 _GPT_NONE = {
-    "beta (E1 + 0.5*E2)": "With a GPT-4-class model, a person could do none of this job's tasks in half the time or "
-    "less, even with extra software built for it",
+    "beta (E1 + 0.5*E2)": "With a chatbot as capable as GPT-4, a person could do none of this job's tasks in half the "
+    "time or less, even with extra software built for it",
 }
 _RATERS = {"GPT-4 rated": "rated by GPT-4", "human rated": "rated by people"}
 
