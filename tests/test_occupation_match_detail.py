@@ -334,7 +334,7 @@ def test_a_figure_stands_among_the_unit_groups_of_its_dataset_and_measure() -> N
     assert grade["percentile"] is None and grade["plain"].startswith(
         "The ILO places this job in its highest exposure group (gradient 4 of 4): generative AI could do most"
     )
-    assert "(1 of the 3 occupations in the ILO index are graded so.)" in grade["plain"]
+    assert "(1 of the 3 occupations in the ILO index are graded so and none higher.)" in grade["plain"]
     odd = explained(Exposure("elsewhere", "a measure", "odd", "", "1", ""), standing)
     assert odd["plain"] == "A measure: odd." and {"dataset", "measure", "value", "attribution"} <= set(odd)
 
@@ -383,7 +383,12 @@ def test_nestas_grade_leads_with_the_study_its_year_and_its_technology() -> None
     figure = Exposure("nesta_automation", measure, "High risk", "", "2267", "", scheme=ISCO08)
     text = str(explained(figure, FigureStanding(db))["plain"])
     assert text.startswith("Nesta's 2020 study of machine learning, made before today's chatbots, grades this job high")
-    assert text.endswith("(1 of the 3 occupations in Nesta's study are graded so.)")
+    assert text.endswith("(1 of the 3 occupations in Nesta's study are graded so and none higher.)")
+    # Where a grade stands among the others: its study's grades run from low risk to high.
+    other = Exposure("nesta_automation", measure, "Other", "", "4110", "", scheme=ISCO08)
+    assert str(explained(other, FigureStanding(db))["plain"]).endswith("are graded so, 1 lower and 1 higher.)")
+    low = Exposure("nesta_automation", measure, "Low risk", "", "7112", "", scheme=ISCO08)
+    assert str(explained(low, FigureStanding(db))["plain"]).endswith("are graded so and none lower.)")
 
 
 def test_esco_descriptions_are_kept_as_what_the_work_is(tmp_path) -> None:

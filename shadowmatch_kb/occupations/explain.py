@@ -48,6 +48,13 @@ _GRADES: dict[tuple[str, str], dict[str, str]] = {
     },
 }
 _GRADED_IN = {"ilo_genai_2025": "the ILO index", "nesta_automation": "Nesta's study"}
+# Each graded measure's grades from lowest to highest: a grade's line says how many occupations stand below and above
+# it. "Minimal exposure" is the ILO's second grade of six, above the 231 "not exposed"; read alone, "In short" calling
+# it the middle of all jobs seemed to contradict it (session 20's review).
+_GRADE_ORDER = {
+    ("ilo_genai_2025", "exposure gradient"): list(_GRADES[("ilo_genai_2025", "exposure gradient")]),
+    ("nesta_automation", "automation risk category"): ["Low risk", "Other", "High risk"],
+}
 
 # What each share of tasks counts, in a sentence its percentage completes: "about 6% of this job's tasks" reads at
 # once where "0.06" needs the scale explained (the reviews of session 8 found the figures long).
@@ -140,12 +147,16 @@ class FigureStanding:
         numbers = self._numbers[(figure.dataset, figure.measure, figure.scheme, _code_length(figure))]
         return numbers[int(0.1 * (len(numbers) - 1))], numbers[int(0.9 * (len(numbers) - 1))]
 
-    def grade_count(self, figure: Exposure) -> tuple[int, int]:
-        """How many of the dataset's occupations share this figure's grade, and how many it grades."""
+    def grade_counts(self, figure: Exposure) -> Counter[str]:
+        """How many of the dataset's occupations have each grade of this figure's measure."""
         key = (figure.dataset, figure.measure, figure.scheme, _code_length(figure))
         if key not in self._grades:
             self._grades[key] = values_of(self.db, *key)
-        counts = self._grades[key]
+        return self._grades[key]
+
+    def grade_count(self, figure: Exposure) -> tuple[int, int]:
+        """How many of the dataset's occupations share this figure's grade, and how many it grades."""
+        counts = self.grade_counts(figure)
         return counts.get(str(figure.value), 0), sum(counts.values())
 
     def task_percentile(self, score: float) -> float | None:
@@ -185,7 +196,9 @@ def _plain(figure: Exposure, percentile: float | None, standing: FigureStanding)
             return f"{figure.measure.capitalize()}: {figure.value}."
         same, total = standing.grade_count(figure)
         where = _GRADED_IN.get(figure.dataset, "this dataset")
-        return f"{sentence} ({same} of the {total} occupations in {where} are graded so.)" if total else sentence
+        if not total:
+            return sentence
+        return f"{sentence} ({same} of the {total} occupations in {where} are graded so{_around(figure, standing)}.)"
     assert isinstance(figure.value, float)
     among = _SCORED_BY.get(figure.dataset, "the occupations in this dataset")
     # Said from the nearer end: "lower than 84%" reads right where "higher than 16%" of a 3.4 out of 5 misleads.
@@ -204,6 +217,19 @@ def _plain(figure: Exposure, percentile: float | None, standing: FigureStanding)
     middle = standing.middle(figure)
     spread = f"; four in five of them score between {middle[0]:.2f} and {middle[1]:.2f}" if middle else ""
     return f"{what}: {standing_words} ({figure.value:.2f}{spread})."
+
+
+def _around(figure: Exposure, standing: FigureStanding) -> str:
+    """How many occupations a grade's study grades lower and higher: ", 231 lower and 112 higher", " and none lower";
+    empty for a measure whose grades have no order."""
+    order = _GRADE_ORDER.get((figure.dataset, figure.measure), [])
+    if str(figure.value) not in order:
+        return ""
+    counts, rank = standing.grade_counts(figure), order.index(str(figure.value))
+    lower, higher = (sum(counts.get(grade, 0) for grade in part) for part in (order[:rank], order[rank + 1 :]))
+    if not lower or not higher:
+        return f" and none {'lower' if not lower else 'higher'}" if lower or higher else ""
+    return f", {lower} lower and {higher} higher"
 
 
 def _percent(share: float) -> str:
