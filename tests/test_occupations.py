@@ -240,6 +240,7 @@ def test_a_job_title_typed_after_a_wrong_match_finds_the_persons_occupation(occu
         assert result.exit_code == 0, result.stderr
         picked = json.loads(result.stdout)
         assert picked["occupations"][0]["isco"] == "8344" and picked["occupation_unsure"] is False
+        assert picked["job_title"] == "forklift driver"  # as read, whichever way it was typed
         assert picked["question"] == forklift  # the briefing still answers the question as asked
     # The question still tells which job of a name it is: a teacher at a primary school, not at a university.
     school = "I teach a Year 4 class at a primary school. Will AI change my job?"

@@ -130,6 +130,7 @@ class Briefing:
             "coverage": self.coverage,
             "standing_in": self.standing_in,
             "occupation_unsure": self.occupation_unsure,
+            "job_title": self.title,  # the title the person gave, in the question or typed (--occupation)
             "in_short": self.in_short,
             "readability": self.readability,
             "markdown": markdown,
