@@ -253,6 +253,10 @@ def test_without_figures_the_machines_alone_are_said_and_a_rows_own_marks_are_no
     said = machines_first(None, ROBOTS, [forged], NUMBERS)
     assert said == "On robots and machines, the sources below report: “Robots pick orders” (from people to robots) [1]."
     assert machines_first(None, "How will AI change my job?", [forged], NUMBERS) is None
+    # On little evidence they are the closest the knowledge base holds (a postie who asked about drones read of
+    # clerks' work "automated", session 20's review).
+    closest = machines_first(None, ROBOTS, [forged], NUMBERS, closest=True)
+    assert closest is not None and closest.startswith("On robots and machines, the closest items below report: “Robots")
 
 
 def test_after_the_machines_the_studies_are_said_to_rate_generative_ai_not_those_machines() -> None:

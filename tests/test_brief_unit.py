@@ -622,9 +622,10 @@ def test_a_question_about_machines_opens_with_what_the_cited_sources_report_of_t
     question = "I drive a lorry on the motorway for freight firms. Will driverless lorries put me out of work?"
     briefing = build_briefing(question, **parts, today=TODAY)
     number = briefing.number_of(TRUCKS.id)
+    assert briefing.notice  # little evidence: the items are the closest the knowledge base holds
     assert briefing.in_short == (
-        f"On robots and machines, the sources below report: “Driverless lorries on motorways” (drivers to remote"
-        f" supervisors) [{number}]."
+        f"On robots and machines, the closest items below report: “Driverless lorries on motorways” (drivers to "
+        f"remote supervisors) [{number}]."
     )
     assert build_briefing(QUESTION, **parts, today=TODAY).in_short is None  # no figures, no machines asked of
     # A kind of machine asked about that no cited item's words speak of is said so; the lorries' item does speak of

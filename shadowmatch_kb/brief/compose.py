@@ -249,6 +249,8 @@ def build_briefing(
     apply_citation_gate(briefing, items, today, about=about)
     numbers = {source.id: source.number for source in briefing.sources}
     cited_words = [f"{items[i].title} {items[i].summary} {items[i].text}" for i in numbers]
+    briefing.coverage = _coverage(found, briefing, *_job_named(store, briefing, items))
+    briefing.notice = _notice(found, briefing)
     briefing.in_short = machines_first(
         briefing.in_short,
         briefing.question,
@@ -257,9 +259,8 @@ def build_briefing(
         about=about,
         sectors=briefing.sectors,
         sources_say=cited_words,
+        closest=briefing.only_closest,
     )
-    briefing.coverage = _coverage(found, briefing, *_job_named(store, briefing, items))
-    briefing.notice = _notice(found, briefing)
     briefing.prompts = prompts_for(briefing)
     briefing.readability = {
         "overview": grade_level(" ".join(c.text for c in briefing.overview)),

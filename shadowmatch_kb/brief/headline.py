@@ -217,6 +217,7 @@ def machines_first(
     about: Mapping[str, Sequence[str]] | None = None,
     sectors: Sequence[str] = (),
     sources_say: Sequence[str] = (),
+    closest: bool = False,
 ) -> str | None:
     """``said`` led by what the briefing's signals report of machines at work, when the question asks about robots or
     machines (or names machines taking over work anywhere: "though they keep adding self-checkouts") and some signal
@@ -226,7 +227,8 @@ def machines_first(
     sectors enrichment was sure of) when none is the person's (``sectors``): "in manufacturing, “Robot stock passes
     four million” [1]". The studies are then said to rate generative AI, not the machines the sources report. A kind of
     machine the question names that none of the sources speaks of (``sources_say``: their words) is said so: "None of
-    the sources below speaks of drones."
+    the sources below speaks of drones." With ``closest`` (the briefing cites only the closest the knowledge base
+    holds) they are "the closest items below": a postie who asked about drones read of clerks' work "automated".
 
     Session 15's reviewers read "In short" on the studies of generative AI, for a host who asked whether robots will
     pick orders, clean offices or drive trains, as not answering, and the studies' low grades as "relax": they asked
@@ -260,7 +262,8 @@ def machines_first(
     for _, text, where in sorted(reported[:MACHINE_SIGNALS]):
         shown.append(f"in {where}, {text}" if where and where != previous else text)
         previous = where
-    lead = f"On robots and machines, the sources below report: {'; '.join(shown)}.{silent}"
+    whose = "the closest items below" if closest else "the sources below"
+    lead = f"On robots and machines, {whose} report: {'; '.join(shown)}.{silent}"
     return f"{lead} {_rated_after_sources(said)}" if said else lead
 
 
