@@ -444,7 +444,7 @@ def test_a_loose_first_match_is_said_to_be_unsure_and_the_others_offered_plainly
     briefing = build_briefing(QUESTION, **parts, occupations=lambda text, k: answer, today=TODAY)
     assert briefing.occupation_unsure and briefing.to_dict("")["occupation_unsure"] is True
     said = "Is this your job? Your words could also fit"
-    assert f"*{said} Food service counter attendants (5246).*" in to_markdown(briefing)
+    assert f"*{said} Food service counter attendants.*" in to_markdown(briefing)
     assert said in to_html(briefing) and "Is this you?" not in to_markdown(briefing)
     waiter["score"] = SURE_MATCH
     sure = build_briefing(QUESTION, **parts, occupations=lambda text, k: answer, today=TODAY)

@@ -259,7 +259,7 @@ def test_a_catch_all_group_reads_other_not_not_elsewhere_classified() -> None:
     briefing.occupations[0]["label"] = "Process control technicians not elsewhere classified"
     briefing.alternatives = [{"isco": "2269", "label": "Health professionals not elsewhere classified", "score": 0.5}]
     for page in (to_markdown(briefing), to_html(briefing)):
-        assert "Process control technicians (other)" in page and "Health professionals (other) (2269)" in page
+        assert "Process control technicians (other)" in page and "others are Health professionals (other)." in page
         assert "elsewhere classified" not in page
 
 

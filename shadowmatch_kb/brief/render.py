@@ -247,7 +247,7 @@ def _occupation_markdown(briefing: Briefing) -> list[str]:
     top = briefing.occupations[0]
     heading = f"## Your occupation: {_md(everyday_label(top['label']))}"
     lines = [heading, "", f"*{_md(_job_code(briefing, top))}*", ""]
-    others = [f"{_md(everyday_label(o['label']))} ({o['isco']})" for o in briefing.alternatives]
+    others = [_md(everyday_label(o["label"])) for o in briefing.alternatives]
     if line := _is_this_you(briefing, ", ".join(others)):
         lines += [f"*{line}*", ""]
     figures = headline_figures(top)
@@ -460,7 +460,9 @@ def _title_form(briefing: Briefing, action: str) -> str:
 
 
 def _alternative_html(briefing: Briefing, occupation: dict[str, Any], reask_link: str | None) -> str:
-    text = f"{_e(everyday_label(occupation['label']))} ({_e(occupation['isco'])})"
+    # Named without their codes: "Hand and pedal vehicle drivers (9331)" read as jargon (sessions 19 and 20's
+    # reviews); a link carries the code, and `--occupation` takes a job title.
+    text = _e(everyday_label(occupation["label"]))
     if reask_link is None:
         return text
     href = reask_link.format(question=quote_plus(briefing.question), isco=quote_plus(str(occupation["isco"])))
