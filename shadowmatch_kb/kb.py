@@ -260,12 +260,12 @@ class KnowledgeBase:
         """ISCO-08 unit groups for a person's words, with what each imported dataset says of them."""
         return self._occupation_lookup()(text, k)
 
-    def _occupation_lookup(self, isco: str | None = None) -> Callable[[str, int], dict[str, Any]]:
-        """Matching words to occupations over the imported datasets, its label vectors loaded once; ``isco``
-        puts the group a person chose first."""
+    def _occupation_lookup(self) -> Callable[[str, int], dict[str, Any]]:
+        """Matching words to occupations over the imported datasets, its label vectors loaded once (a briefing for
+        an occupation the person chose reads them through ``occupations.service.chosen_occupation``)."""
         from shadowmatch_kb.occupations.service import match_question
 
-        return partial(match_question, self.store.db, self._loaded_matcher(), isco=isco)
+        return partial(match_question, self.store.db, self._loaded_matcher())
 
     def _loaded_matcher(self) -> OccupationMatcher | None:
         """The occupation matcher, loaded once; None while ESCO is not imported."""
