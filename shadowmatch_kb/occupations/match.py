@@ -31,7 +31,7 @@ import numpy as np
 
 from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.occupations.store import Label, WorkText
-from shadowmatch_kb.occupations.wording import about_the_work, doer_noun, job_title, question_words
+from shadowmatch_kb.occupations.wording import about_the_work, doer_noun, job_title, question_words, unqualified_title
 
 __all__ = [
     "Lexicon",
@@ -50,11 +50,10 @@ _LABEL_WEIGHT = 0.25  # the labels (by the job words and by the whole account) .
 _WORK_WEIGHTS = {"description": 0.3, "task": 0.3}  # ... against what the work is; a kind not imported drops out
 _WORK_READ = {"description": 3, "task": 2}  # a group's closeness is the mean of its closest few work texts
 _TITLE_WEIGHT = 0.6  # a title said outright, against everything else the question says
-# ... and a title no group holds (``title_standing`` 0 for all): "teacher" is one alternative label of a university
-# teacher's and ends labels in many groups, so "I'm a teacher at a primary school" is read mostly by the rest. On
-# the development descriptions top-1 0.839 -> 0.857, with the person's typed title 0.946 -> 0.982 (0.15 to 0.45
-# alike; under 0.15 the short questions lose); at 0.2 and above a Year 4 teacher who said "teacher" first still
-# read as a university teacher.
+# ... and a title no group holds (``title_standing`` 0, with or without "self-employed" and the like): "teacher" is
+# one alternative label of a university teacher's, so "I'm a teacher at a primary school" is read mostly by the rest.
+# Development descriptions: top-1 0.839 -> 0.857, with the typed title 0.946 -> 0.982 (0.15 to 0.45 alike; under
+# 0.15 the short questions lose; at 0.2 and above a Year 4 "teacher" still read as a university teacher).
 _UNHELD_TITLE_WEIGHT = 0.15
 _FAMILY_SIZE = 3  # labels of one group that a title ends, at least, to call them its family
 _TITLE_STANDING = 0.5  # how far the group a title belongs to (see ``title_standing``) leads among those naming it:
@@ -63,9 +62,8 @@ _TITLE_STANDING = 0.5  # how far the group a title belongs to (see ``title_stand
 # Labels of those who run the work; a question that names no such role is more likely about doing it.
 _SENIOR = re.compile(r"\b(?:manager|managers|supervisor|director|head|chief|executive|lead|leader|owner)\b", re.I)
 _SENIOR_PENALTY = 0.9
-# ... and the manager groups as a whole, whose descriptions and tasks speak of the same work as their staff's: "I work
-# on the front desk of a hotel, checking guests in and out" was named a hotel manager by the work texts alone (session
-# 14). On the development descriptions one more is named right (a buyer, not a supply manager); 0.9 names the same.
+# ... and the manager groups, whose work texts speak of their staff's work: a hotel receptionist was named a hotel
+# manager by them (session 14). One more development description is named right (a buyer); 0.9 names the same.
 _MANAGER_PENALTY = 0.95
 # A question that says it runs something may be about those labels after all. "Own" counts only as the person's:
 # "I own a salon", "my own business"; a care worker visiting people "in their own homes" runs nothing (session 13's
@@ -357,7 +355,8 @@ class OccupationMatcher:
             named = (semantic_weight * cosines[2] + (1.0 - semantic_weight) * lexical) * junior
             standing = self.title_standing(reading.title)
             titled = self._label_groups(named) + _TITLE_STANDING * standing
-            weight = _TITLE_WEIGHT if standing.max(initial=0.0) > 0 else _UNHELD_TITLE_WEIGHT
+            held = max(standing.max(initial=0.0), self.title_standing(unqualified_title(reading.title)).max()) > 0
+            weight = _TITLE_WEIGHT if held else _UNHELD_TITLE_WEIGHT
             total = weight * titled + (1.0 - weight) * total
         if not runs:
             total = np.where(self._managers, _MANAGER_PENALTY * total, total)

@@ -18,6 +18,7 @@ __all__ = [
     "job_title",
     "question_words",
     "stem",
+    "unqualified_title",
     "what_is_asked",
     "with_title",
 ]
@@ -82,6 +83,22 @@ def about_the_work(text: str) -> str:
     sentences = _SENTENCE.split(text.strip())
     said = [sentence for sentence in sentences if not sentence.rstrip().endswith("?")]
     return " ".join(said) if said else text
+
+
+# Words before a title that say how or where someone holds the job, not which job it is ("a self-employed plumber",
+# "a senior staff nurse"): a title is held by its group when it is, without them.
+_HOW_HELD = frozenset(
+    """self-employed freelance senior junior trainee apprentice qualified registered chartered certified newly
+part-time full-time agency locum relief temporary experienced retired nhs private local head""".split()
+)
+
+
+def unqualified_title(title: str) -> str:
+    """A title without the words before it that say how it is held ("self-employed plumber" -> "plumber")."""
+    words = title.split()
+    while len(words) > 1 and words[0].lower() in _HOW_HELD:
+        words = words[1:]
+    return " ".join(words)
 
 
 def with_title(question: str, title: str) -> str:
