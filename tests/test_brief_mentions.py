@@ -135,9 +135,11 @@ def test_a_briefing_says_which_items_name_the_job_or_that_none_in_the_knowledge_
     named = build_briefing(QUESTION, **parts, occupations=_matcher("nurse"), today=TODAY)
     naming = [s for s in named.sources if "nurses" in s.title.lower() or "nurse" in s.title.lower()]
     assert named.coverage.startswith("This briefing rests on 1 item that names nurses")  # item 1's summary does
+    assert named.names_job  # and so its items are not framed as only the nearest the knowledge base holds
     assert not naming  # ... though no title says so: the summary was read
     plumber = build_briefing(QUESTION, **parts, occupations=_matcher("plumber"), today=TODAY)
     assert plumber.sources and plumber.coverage.startswith("No item in the knowledge base names plumbers. ")
+    assert not plumber.names_job
     # Checked by its last word, said as the person named it: "controllers" alone read as another job.
     controller = build_briefing(QUESTION, **parts, occupations=_matcher("air traffic controller"), today=TODAY)
     assert controller.coverage.startswith("No item in the knowledge base names air traffic controllers. ")

@@ -58,6 +58,8 @@ def test_items_standing_in_are_quoted_and_give_one_signal_each(parts, monkeypatc
     assert usual.prompts[0].startswith("The nearest the knowledge base holds:")
     usual.notice = None  # on more evidence, they are the changes found
     assert "## Signals of change" in to_markdown(usual) and prompts_for(usual)[0].startswith("Talk about")
+    usual.notice, usual.names_job = "Treat what follows as a starting point.", True  # ... or where one names the job
+    assert "## Signals of change" in to_markdown(usual) and prompts_for(usual)[0].startswith("Talk about")
 
     monkeypatch.setattr(compose, "retrieve", first_item(True))
     briefing = compose.build_briefing(question, **parts, today=TODAY)

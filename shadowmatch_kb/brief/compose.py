@@ -60,8 +60,7 @@ __all__ = [
     "read_question",
 ]
 
-# What `smkb occupations match` answers for a person's words and a count: {"occupations": [...],
-# "missing_datasets": [...]}, each occupation with its "score" (0..1).
+# `smkb occupations match` for words and a count: {"occupations": [...], "missing_datasets": [...]}, scores 0..1.
 OccupationMatcher = Callable[[str, int], dict[str, Any]]
 OccupationWork = Callable[[str], "np.ndarray | None"]  # an ISCO-08 group's work, as a vector of the model's space
 
@@ -74,10 +73,9 @@ OVERVIEW_SENTENCES = 3
 # second sector at 0.85 of the first's confidence mostly added a near miss ("an online shop's support desk" is
 # not retail): cited sources in the question's sector 0.867 at 0.85, 0.885 at 0.95.
 SECOND_SECTOR_RATIO = 0.95
-# An occupation is attached when the matcher is this sure of it (its scores run 0..1). On the job descriptions of
-# scripts/eval_occupation_jobs.json (development part) right first matches scored 0.35-0.96, wrong ones 0.37-0.61:
-# a higher floor would hide a third of the right ones, and the close alternatives shown beside the first let a
-# person whose job was missed pick theirs.
+# An occupation is attached when the matcher is this sure of it (its scores run 0..1). On the development job
+# descriptions right first matches scored 0.35-0.96, wrong ones 0.37-0.61: a higher floor would hide a third of the
+# right ones, and the close others shown beside the first (or a typed title) let a person pick theirs.
 OCCUPATION_FLOOR = 0.3
 # A first match scoring under this is said to be unsure: on the development descriptions and questions, 47 of 61
 # first matches under 0.6 were right, against 65 of 67 above it (session 12's reviewers asked to be told).
@@ -249,7 +247,9 @@ def build_briefing(
     apply_citation_gate(briefing, items, today, about=about)
     numbers = {source.id: source.number for source in briefing.sources}
     cited_words = [f"{items[i].title} {items[i].summary} {items[i].text}" for i in numbers]
-    briefing.coverage = _coverage(found, briefing, *_job_named(store, briefing, items))
+    naming, lacked = _job_named(store, briefing, items)
+    briefing.coverage = _coverage(found, briefing, naming, lacked)
+    briefing.names_job = bool(naming and naming[1] & numbers.keys())  # a cited item names the job
     briefing.notice = _notice(found, briefing)
     briefing.in_short = machines_first(
         briefing.in_short,

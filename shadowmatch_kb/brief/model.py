@@ -80,6 +80,7 @@ class Briefing:
     readability: dict[str, float] = field(default_factory=dict)  # Flesch-Kincaid grade of overview, prompts
     notices: list[str] = field(default_factory=list)  # for the person running it (no index yet, ...)
     standing_in: bool = False  # no item is likely about the work: the closest few stand in, one signal each
+    names_job: bool = False  # an item it cites names the job the person gave (the coverage sentence says so)
     occupation_unsure: bool = False  # the first occupation fits the words only loosely (and was not chosen)
     in_short: str | None = None  # where the studies shown put the occupation, in a sentence or two
     title: str | None = None  # the job title the person gave themselves ("receptionist"), when they gave one
@@ -96,9 +97,10 @@ class Briefing:
     @property
     def only_closest(self) -> bool:
         """Whether the items cited are only the closest the knowledge base holds rather than news of the person's
-        work: they stand in, or too few are on the occupation or its sector (the notice says so). Session 20's
-        reviewer read an air traffic controller asked whether warehouse robots "match what you see at work"."""
-        return self.standing_in or self.notice is not None
+        work: they stand in, or too few are on the occupation or its sector (the notice says so) and none names the
+        job the person gave. Session 20's reviewers read an air traffic controller asked whether warehouse robots
+        "match what you see at work", and an item naming accountants called only "the nearest"."""
+        return self.standing_in or (self.notice is not None and not self.names_job)
 
     def to_dict(self, markdown: str) -> dict[str, Any]:
         """The JSON of SPEC.md (question, sector, occupations, signals, sources, markdown) and the rest."""
