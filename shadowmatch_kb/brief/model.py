@@ -6,6 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from shadowmatch_kb.occupations.records import CATCH_ALL
 from shadowmatch_kb.text.english import lower_first
 
 __all__ = [
@@ -176,7 +177,7 @@ def _standings(occupation: dict[str, Any], key: str) -> list[float] | None:
 
 
 # ISCO's catch-all groups end "not elsewhere classified", a classifier's phrase no mentor uses.
-_CATCH_ALL = re.compile(r"\s+not elsewhere classified\b", re.I)
+_CATCH_ALL = re.compile(rf"\s+{CATCH_ALL}\b", re.I)
 
 
 def everyday_label(label: object) -> str:

@@ -227,9 +227,9 @@ def _around(figure: Exposure, standing: FigureStanding) -> str:
         return ""
     counts, rank = standing.grade_counts(figure), order.index(str(figure.value))
     lower, higher = (sum(counts.get(grade, 0) for grade in part) for part in (order[:rank], order[rank + 1 :]))
-    if not lower or not higher:
-        return f" and none {'lower' if not lower else 'higher'}" if lower or higher else ""
-    return f", {lower} lower and {higher} higher"
+    if lower and higher:
+        return f", {lower} lower and {higher} higher"
+    return " and none higher" if lower else " and none lower" if higher else ""
 
 
 def _percent(share: float) -> str:

@@ -355,7 +355,7 @@ class OccupationMatcher:
             named = (semantic_weight * cosines[2] + (1.0 - semantic_weight) * lexical) * junior
             standing = self.title_standing(reading.title)
             titled = self._label_groups(named) + _TITLE_STANDING * standing
-            held = max(standing.max(initial=0.0), self.title_standing(unqualified_title(reading.title)).max()) > 0
+            held = standing.max(initial=0.0) > 0 or self.title_standing(unqualified_title(reading.title)).max() > 0
             weight = _TITLE_WEIGHT if held else _UNHELD_TITLE_WEIGHT
             total = weight * titled + (1.0 - weight) * total
         if not runs:

@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-__all__ = ["CrosswalkLink", "DatasetInfo", "DatasetRecords", "EscoOccupation", "Figure", "IscoGroup", "TaskScore"]
+__all__ = [
+    "CATCH_ALL",
+    "CrosswalkLink",
+    "DatasetInfo",
+    "DatasetRecords",
+    "EscoOccupation",
+    "Figure",
+    "IscoGroup",
+    "TaskScore",
+    "is_catch_all",
+    "is_unit_group",
+]
 
 # Occupation coding schemes a figure or a crosswalk link may use.
 ISCO08 = "isco08"  # ISCO-08 codes, 1 to 4 digits ("2221")
 ESCO = "esco"  # ESCO occupation URIs ("http://data.europa.eu/esco/occupation/...")
 SOC2018 = "soc2018"  # US SOC codes ("15-1252")
 ONET_SOC = "onet-soc"  # O*NET-SOC codes ("15-1252.00")
+# How ISCO-08 names a group of unlike occupations gathered as one ("Health professionals not elsewhere classified").
+CATCH_ALL = "not elsewhere classified"
+_UNIT_GROUP = re.compile(r"\d{4}")
+
+
+def is_unit_group(code: str) -> bool:
+    """Whether ``code`` is written as an ISCO-08 unit group's, four digits ("7126")."""
+    return _UNIT_GROUP.fullmatch(code) is not None
+
+
+def is_catch_all(label: str) -> bool:
+    """Whether an ISCO-08 group's title names it a catch-all group of unlike occupations."""
+    return CATCH_ALL in label.lower()
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from shadowmatch_kb.embed.base import Embedder
 from shadowmatch_kb.errors import ShadowmatchError, UsageError
 from shadowmatch_kb.occupations.explain import FigureStanding, explained
 from shadowmatch_kb.occupations.match import Lexicon, OccupationMatcher, offered_alternatives, runs_things
+from shadowmatch_kb.occupations.records import is_catch_all, is_unit_group
 from shadowmatch_kb.occupations.store import (
     Label,
     figures_for,
@@ -52,10 +53,9 @@ _TASK_SPREAD = 0.1
 _TASK_CLOSENESS_MARGIN = 0.2
 # Part of the lexicon cache's key: raise it when the way label words are read (wording.question_words) changes.
 _LEXICON_FORMAT = 1
-_CATCH_ALL = "not elsewhere classified"  # in the name of an ISCO-08 group of unlike occupations
-# ... whose tasks are read only this close (cosine) to the person's words: a radiographer's are 0.35 and 0.32 from
-# "Interviewing patients and conducting diagnostic tests" and "Evaluating and documenting patients' progress",
-# 0.25 and 0.21 from the chiropractors' and the foot surgeons'.
+# A catch-all group's tasks (``records.is_catch_all``) are read only this close (cosine) to the person's words: a
+# radiographer's are 0.35 and 0.32 from "Interviewing patients and conducting diagnostic tests" and "Evaluating and
+# documenting patients' progress", 0.25 and 0.21 from the chiropractors' and the foot surgeons'.
 _CATCH_ALL_CLOSENESS = 0.3
 _ALTERNATIVES = 3  # the close groups after the best, for a briefing to ask "Is this you?"
 # A task of supervising other people's work ("Supervising the work of accounts and bookkeeping clerks", "Training and
@@ -187,7 +187,7 @@ def match_question(
     occupations = []
     for match in found[:k]:
         figures = figures_for(db, match.isco, list(match.esco_uris))
-        catch_all = _CATCH_ALL in match.label.lower()
+        catch_all = is_catch_all(match.label)
         most, least = _tasks_by_closeness(matcher, text, match.isco, tasks_for(db, match.isco), catch_all=catch_all)
         for task in [*most, *least]:
             task["percentile"] = standing.task_percentile(task["score"])
@@ -224,7 +224,7 @@ def chosen_occupation(
     finds its group far more often than a day's work described does."""
     if chosen is None:
         return partial(match_question, db, matcher), None
-    if re.fullmatch(r"\d{4}", chosen):
+    if is_unit_group(chosen):
         if matcher is None or chosen not in matcher.groups:
             raise UsageError(
                 f"occupation {chosen} is not an ISCO-08 unit group of the imported occupation data; "
