@@ -55,6 +55,16 @@ def test_a_sentence_with_the_finding_leads_one_that_only_sets_the_scene() -> Non
     assert chosen == [finding]
 
 
+def test_a_sentence_about_the_text_itself_loses_to_one_that_says_what_changed() -> None:
+    # The sentence about the text is a little closer to the question (cosine 0.85 against 0.79); it still loses.
+    about_text = "The text discusses how ward nurses write patient notes."
+    changed = "Ward nurses write patient notes by voice with drafting software."
+    chosen = _texts([_item(1, f"{about_text} {changed}")], own_work=set(), count=1)
+    assert chosen == [changed]
+    # Alone, it is still quoted: a topic is better than nothing.
+    assert _texts([_item(2, about_text)], own_work=set(), count=1) == [about_text]
+
+
 def test_a_date_after_today_is_shown_as_undated() -> None:
     future, fine = _item(1, "x", published="2029-08-30"), _item(2, "y", published="2025-03-01")
     briefing = Briefing("q", None, [], 2)

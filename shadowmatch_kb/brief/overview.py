@@ -73,6 +73,12 @@ _FINDING = re.compile(
     r"\b(?:found|finds|showed|shows|fell|fall|rose|rise|cut|saved|slower|faster|doubled|halved|shrink|grow)\b",
     re.I,
 )
+# A summary sentence about the summarised text itself ("The text discusses ...", "The text concludes by mentioning
+# examples of media companies ...") names a topic, not what changed: session 21's reviewer read one as the worst line
+# of a copywriter's briefing. 136 of the 947 summary sentences of the evaluation's items open so; such a sentence
+# loses to any other about as close to the question (twice what a finding gains).
+ABOUT_THE_TEXT_PENALTY = 0.1
+_ABOUT_THE_TEXT = re.compile(r"^(?:the|this) (?:text|article|post|piece|essay|newsletter|passage)\b", re.I)
 # "For a bank worker, this means ...", "For a young person, the lesson is ...": the item's author speaking to a
 # reader of their own; read by someone else, it misleads (an accountant told what a bank worker should expect).
 _ADDRESSED = re.compile(r"^for\s+(?P<reader>[^,]{2,60}),\s*(?:this|that|it|the\s+\w+\s+(?:is|are))\b", re.I)
@@ -134,6 +140,7 @@ def overview(
     closeness = (vectors @ targets.T).max(axis=1)
     for candidate, similarity in zip(candidates, closeness.tolist(), strict=True):
         penalty = GRADE_PENALTY * max(0.0, sentence_grade(candidate.text) - PLAIN_GRADE)
+        penalty += ABOUT_THE_TEXT_PENALTY * bool(_ABOUT_THE_TEXT.match(candidate.text))
         bonus = FINDING_BONUS * bool(_FINDING.search(candidate.text))
         bonus += OWN_WORK_BONUS * bool(own_work & set(question_words(candidate.text)))
         candidate.score = similarity - penalty + bonus
