@@ -208,6 +208,24 @@ def test_when_nothing_is_likely_an_item_close_in_meaning_stands_in_whatever_its_
     assert evidence_ids(found) == [close.id] and found.count("wider") == 1
 
 
+def test_search_lists_every_item_found_by_its_estimated_relevance_the_unlikely_too(resolver) -> None:
+    # Cut at FALLBACK_FLOOR, the items under it fell to the fused rank of words and meaning: a plumber's one item on
+    # building (0.08) was missing from a list of warehouse robots and marketing (session 21's evaluation).
+    from shadowmatch_kb.brief.compose import likely_items
+
+    likely, unlikely = item(1, "2024-01-01", ["banking"]), item(2, "2024-01-01", ["banking"])
+    cosines = {likely.id: cosine_for(FALLBACK_FLOOR + 0.1), unlikely.id: cosine_for(FALLBACK_FLOOR / 2)}
+    found = likely_items(
+        "I fit bathrooms",
+        searcher=RankedSearcher(make_store(likely, unlikely), cosines),
+        embedder=WordsEmbedder(),
+        resolver=resolver,
+        occupations=lambda text, k: {"occupations": [], "alternatives": [], "missing_datasets": []},
+    )
+    assert list(found) == [likely.id, unlikely.id]
+    assert found[likely.id] > FALLBACK_FLOOR > found[unlikely.id] > 0
+
+
 def test_an_unsure_computed_sector_does_not_count(resolver) -> None:
     unsure = item(1, "2024-01-01", ["nursing"])
     store = make_store(unsure)
