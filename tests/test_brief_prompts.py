@@ -40,7 +40,7 @@ def test_the_host_shows_an_ilo_task_only_if_it_is_theirs() -> None:
     # what you see at work". A signal that only stands in is asked about as what it is.
     briefing.standing_in = True
     assert prompts_for(briefing)[0] == (
-        'The nearest the knowledge base holds: "Finance tops UK sector exposure list". Could something like it reach '
+        'The closest change found: "Finance tops UK sector exposure list". Could something like it reach '
         "your work? What would it change in your day?"
     )
 
@@ -73,7 +73,5 @@ def test_a_signal_keeps_its_capitals_and_its_quotes_read_inside_the_prompts_own(
     briefing.signals = [quoted, ai]
     briefing.standing_in = True
     prompts = prompts_for(briefing)
-    assert prompts[0].startswith(
-        "The nearest the knowledge base holds: \"'Career cushioning' trend in the workplace\"."
-    )
+    assert prompts[0].startswith("The closest change found: \"'Career cushioning' trend in the workplace\".")
     assert 'Ask your visitor what they make of "AI messaging for doctors".' in " ".join(prompts)

@@ -55,7 +55,7 @@ def test_items_standing_in_are_quoted_and_give_one_signal_each(parts, monkeypatc
     # One item is little evidence: its rows are the closest the knowledge base holds, not news of the person's work
     # (session 20's reviewer read an air traffic controller asked whether warehouse robots "match what you see").
     assert usual.notice and "## Signals in the closest items" in to_markdown(usual)
-    assert usual.prompts[0].startswith("The nearest the knowledge base holds:")
+    assert usual.prompts[0].startswith("The closest change found:")
     usual.notice = None  # on more evidence, they are the changes found
     assert "## Signals of change" in to_markdown(usual) and prompts_for(usual)[0].startswith("Talk about")
     usual.notice, usual.names_job = "Treat what follows as a starting point.", True  # ... or where one names the job
@@ -66,7 +66,7 @@ def test_items_standing_in_are_quoted_and_give_one_signal_each(parts, monkeypatc
     assert briefing.standing_in and briefing.to_dict("")["standing_in"] is True
     assert briefing.signals == usual.signals[:1]
     assert all(claim.is_quote for claim in briefing.overview)  # each named by its item, no lead claiming the work
-    assert "The closest the knowledge base holds, quoted below: " in briefing.coverage
+    assert "The closest items found, quoted below: " in briefing.coverage
     assert "## Signals in the closest items" in to_markdown(briefing) and "Signals of change" not in to_html(briefing)
 
 
@@ -93,7 +93,7 @@ def test_an_item_standing_in_from_other_work_is_not_called_close_to_the_work() -
 
     briefing.title = "bricklayer"
     assert coverage(True) == (
-        "No item in the knowledge base names bricklayers or is mainly about the construction sector. The closest the "
-        "knowledge base holds, quoted below: 1 item on other work."
+        "No item in the knowledge base names bricklayers or is mainly about the construction sector. The closest items "
+        "found, quoted below: 1 item on other work."
     )
     assert coverage(False).endswith("This briefing rests on 1 item closest to the work you describe.")

@@ -163,7 +163,7 @@ def test_four_mentors_get_their_occupation_their_items_and_a_plain_word_where_th
         # and of finance jobs), and the briefing says what it rests on: items likely on the work, or, when none is
         # likely enough, the closest the knowledge base holds.
         assert found["sources"]
-        assert "This briefing rests on" in coverage or "The closest the knowledge base holds, quoted below" in coverage
+        assert "This briefing rests on" in coverage or "The closest items found, quoted below" in coverage
         first = found["sources"][0]["title"].lower()
         assert any(word in first for word in ("chatbot", "support", "customer", "translat", "language", "financ")), (
             first

@@ -444,8 +444,8 @@ def _coverage(
     if none_of_sector and not far:
         lacks.append(f"is mainly about {sector}")
     far_text = _none_close(far) if far else ""
-    # Items standing in are not evidence on the work, only the nearest the knowledge base has: said so.
-    opening = "The closest the knowledge base holds, quoted below: " if found.standing_in else "This briefing rests on "
+    # Standing in, items are the nearest found, not evidence on the work (nor the nearest held: session 21's review T).
+    opening = "The closest items found, quoted below: " if found.standing_in else "This briefing rests on "
     text = opening + joined(held) + "."
     if lacks:
         text = "No item in the knowledge base " + " or ".join(lacks) + (f", and {far_text}. " if far else ". ") + text

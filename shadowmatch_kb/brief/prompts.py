@@ -16,8 +16,8 @@ def prompts_for(briefing: Briefing) -> list[str]:
     signals = briefing.signals
     if signals and briefing.only_closest:  # the nearest there is, not news of their work: not asked as if it were
         prompts.append(
-            f'The nearest the knowledge base holds: "{quotable(signals[0].signal)}". Could something like it reach '
-            "your work? What would it change in your day?"
+            f'The closest change found: "{quotable(signals[0].signal)}". Could something like it reach your work? '
+            "What would it change in your day?"
         )
     elif signals:
         prompts.append(
