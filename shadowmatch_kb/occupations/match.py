@@ -43,8 +43,7 @@ __all__ = [
     "runs_things",
 ]
 
-# Weights measured on the questions of scripts/eval_occupations.py and the dev half of its job descriptions
-# (never on their test half). Neighbouring weights score within one question of these.
+# Weights measured on eval_occupations.py's questions and dev descriptions (never its test half); neighbours alike.
 _SEMANTIC_WEIGHT = 0.8  # meaning against words, for labels
 _LABEL_WEIGHT = 0.25  # the labels (by the job words and by the whole account) ...
 _WORK_WEIGHTS = {"description": 0.3, "task": 0.3}  # ... against what the work is; a kind not imported drops out
@@ -355,7 +354,8 @@ class OccupationMatcher:
             named = (semantic_weight * cosines[2] + (1.0 - semantic_weight) * lexical) * junior
             standing = self.title_standing(reading.title)
             titled = self._label_groups(named) + _TITLE_STANDING * standing
-            held = standing.max(initial=0.0) > 0 or self.title_standing(unqualified_title(reading.title)).max() > 0
+            bare = unqualified_title(reading.title)  # "self-employed plumber" is held as "plumber"; read once otherwise
+            held = standing.max(initial=0.0) > 0 or (bare != reading.title and self.title_standing(bare).max() > 0)
             weight = _TITLE_WEIGHT if held else _UNHELD_TITLE_WEIGHT
             total = weight * titled + (1.0 - weight) * total
         if not runs:
